@@ -1,0 +1,123 @@
+/**
+ * Every error Tributary raises is a {@link TributaryError} with a code from this closed list and a
+ * `retryable` flag that says whether repeating the same operation may succeed.
+ */
+export const ERROR_CODES = [
+  // configuration and usage
+  'CONFIG_INVALID',
+  'ILLEGAL_STATE',
+  'ILLEGAL_ARGUMENT',
+  'CLOSED',
+  'TIMEOUT',
+  'CANCELLED',
+  // network and protocol
+  'CONNECTION_FAILED',
+  'CONNECTION_CLOSED',
+  'PROTOCOL_ERROR',
+  'DECODE_ERROR',
+  'FRAME_TOO_LARGE',
+  'INCOMPATIBLE_SERVER',
+  'AUTH_FAILED',
+  'TOKEN_EXPIRED',
+  'SERVER_ERROR',
+  'WRONG_HOST',
+  // controller
+  'CONTROLLER_UNAVAILABLE',
+  'CONTROLLER_ERROR',
+  'SCOPE_NOT_FOUND',
+  'SCOPE_EXISTS',
+  'SCOPE_NOT_EMPTY',
+  'STREAM_NOT_FOUND',
+  'STREAM_EXISTS',
+  'STREAM_SEALED',
+  'STREAM_NOT_SEALED',
+  'INVALID_NAME',
+  'SCALE_FAILED',
+  // segments and events
+  'SEGMENT_SEALED',
+  'NO_SUCH_SEGMENT',
+  'SEGMENT_EXISTS',
+  'SEGMENT_TRUNCATED',
+  'EVENT_TOO_LARGE',
+  'INVALID_EVENT_NUMBER',
+  'CONDITIONAL_CHECK_FAILED',
+  'TABLE_KEY_BAD_VERSION',
+  'TABLE_KEY_NOT_FOUND',
+  'TABLE_NOT_EMPTY',
+  'OPERATION_UNSUPPORTED',
+  // transactions
+  'TXN_NOT_FOUND',
+  'TXN_LOST',
+  'TXN_FAILED',
+  'TXN_STATE',
+  'TXN_LEASE_INVALID',
+  // reader groups and checkpoints
+  'READER_GROUP_NOT_FOUND',
+  'READER_GROUP_EXISTS',
+  'READER_NOT_IN_GROUP',
+  'CHECKPOINT_LIMIT',
+  'CHECKPOINT_FAILED',
+  'END_OF_STREAM',
+  // embedded store
+  'STORE_LOCKED',
+  'STORE_CORRUPT',
+  'STORE_IO',
+  // runtime
+  'JOB_FAILED',
+  'DATA_LOSS',
+  'STATE_CORRUPT',
+  'DESERIALIZATION_FAILED',
+  // environment
+  'ENVIRONMENT',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface TributaryErrorOptions {
+  retryable?: boolean;
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+const BRAND = Symbol.for('tributary.error');
+
+export class TributaryError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: TributaryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TributaryError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** `instanceof` that also works across duplicate copies of the package. */
+  static is(value: unknown, code?: ErrorCode): value is TributaryError {
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+    return code === undefined || (value as unknown as TributaryError).code === code;
+  }
+}
+
+/** True when `err` or anything in its cause chain is a TributaryError with one of `codes`. */
+export function hasErrorCode(err: unknown, ...codes: ErrorCode[]): boolean {
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && current !== null && depth < 16; depth++) {
+    if (TributaryError.is(current) && codes.includes(current.code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Whether retrying the failed operation may succeed: true only if a TributaryError says so. */
+export function isRetryable(err: unknown): boolean {
+  return TributaryError.is(err) && err.retryable;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
