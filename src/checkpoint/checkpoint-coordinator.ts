@@ -1,0 +1,320 @@
+import { TributaryError, errorMessage } from '../errors.js';
+import type { CheckpointData, OperatorSubtaskState } from './checkpoint-data.js';
+import type { CheckpointEvent } from './checkpoint-events.js';
+import type { CheckpointStore } from './checkpoint-storage.js';
+import type { EncodedState } from './state-codec.js';
+
+export interface CheckpointingOptions {
+  /** Periodic trigger; undefined = only on request (and the final checkpoint). */
+  readonly intervalMs?: number | undefined;
+  /** Least time between the end of one checkpoint and the trigger of the next periodic one. */
+  readonly minPauseMs: number;
+  /** A checkpoint not complete after this long is aborted (nothing is torn down). */
+  readonly timeoutMs: number;
+  readonly maxConcurrent: number;
+}
+
+/**
+ * A coordinator-side participant (a source's enumerator). `triggerCheckpoint` returns its part
+ * of N and arranges for its tasks' barriers (injecting them, or, for externally induced
+ * sources, leaving it to the readers). A rejection declines N.
+ */
+export interface CheckpointHook {
+  readonly uid: string;
+  triggerCheckpoint(checkpointId: number): Promise<EncodedState>;
+  notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  notifyCheckpointAborted(checkpointId: number): Promise<void>;
+}
+
+/** A task as the coordinator sees it. */
+export interface CheckpointTask {
+  readonly subtask: number;
+  readonly parallelism: number;
+  notifyCheckpointComplete(checkpointId: number): void;
+  notifyCheckpointAborted(checkpointId: number): void;
+}
+
+export interface CheckpointCoordinatorSetup {
+  readonly jobName: string;
+  readonly options: CheckpointingOptions;
+  readonly store: CheckpointStore;
+  readonly firstCheckpointId: number;
+  readonly tasks: readonly CheckpointTask[];
+  readonly hooks: readonly CheckpointHook[];
+  readonly onEvent: (event: CheckpointEvent) => void;
+  readonly onWarning: (message: string) => void;
+  /** A participant failed while being notified: the job must fail. */
+  readonly onFailure: (error: unknown) => void;
+  readonly onCompleted: (data: CheckpointData) => void;
+  /** The final checkpoint completed and every participant has been notified. */
+  readonly onFinalCompleted: () => void;
+}
+
+interface PendingCheckpoint {
+  readonly id: number;
+  readonly final: boolean;
+  readonly triggeredAt: number;
+  readonly started: number;
+  readonly taskStates: (Record<string, OperatorSubtaskState> | undefined)[];
+  acks: number;
+  readonly hookStates: Map<string, EncodedState>;
+  timer: NodeJS.Timeout | undefined;
+  readonly waiters: { resolve: (id: number) => void; reject: (err: unknown) => void }[];
+}
+
+/**
+ * Triggers checkpoints (interval with min pause, on request, and the final one), collects the
+ * acknowledgements of every task and the parts of every hook, stores the completed checkpoint
+ * durably, and only then notifies everyone. Late or unknown acks are ignored. A timed-out or
+ * declined checkpoint is aborted: participants are told, nothing is torn down, and the next one
+ * is scheduled as usual. A completion subsumes every older pending checkpoint.
+ */
+export class CheckpointCoordinator {
+  private nextId: number;
+  private readonly pending = new Map<number, PendingCheckpoint>();
+  private periodicTimer: NodeJS.Timeout | undefined;
+  private lastTriggerAt = 0;
+  private lastDoneAt = 0;
+  private latestCompleted = 0;
+  private stopped = true;
+  private finalWanted = false;
+  private finalDone = false;
+  private completion: Promise<void> = Promise.resolve();
+  private readonly manualWaiters: PendingCheckpoint['waiters'] = [];
+
+  constructor(private readonly setup: CheckpointCoordinatorSetup) {
+    this.nextId = setup.firstCheckpointId;
+  }
+
+  /** Starts periodic triggering (call once every task runs). */
+  start(): void {
+    this.stopped = false;
+    this.lastTriggerAt = Date.now();
+    this.lastDoneAt = 0;
+    this.schedule();
+    if (this.finalWanted || this.manualWaiters.length > 0) this.tryTrigger();
+  }
+
+  /** Stops triggering; pending checkpoints are dropped (the tasks are going away). */
+  stop(reason: string): void {
+    this.stopped = true;
+    if (this.periodicTimer !== undefined) clearTimeout(this.periodicTimer);
+    this.periodicTimer = undefined;
+    for (const pending of this.pending.values()) {
+      if (pending.timer !== undefined) clearTimeout(pending.timer);
+      for (const w of pending.waiters)
+        w.reject(new TributaryError('CHECKPOINT_FAILED', `checkpoint ${pending.id}: ${reason}`));
+    }
+    this.pending.clear();
+    for (const w of this.manualWaiters.splice(0)) {
+      w.reject(new TributaryError('CHECKPOINT_FAILED', `checkpoint not taken: ${reason}`));
+    }
+  }
+
+  get latestCompletedId(): number {
+    return this.latestCompleted;
+  }
+
+  /** Next id to use (so a restarted attempt continues the sequence). */
+  get nextCheckpointId(): number {
+    return this.nextId;
+  }
+
+  /** Triggers a checkpoint now (or as soon as allowed); resolves with its id once completed. */
+  triggerCheckpoint(): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.manualWaiters.push({ resolve, reject });
+      this.tryTrigger();
+    });
+  }
+
+  /** Every source ended: take the final checkpoint (retried until it completes). */
+  requestFinalCheckpoint(): void {
+    if (this.finalWanted) return;
+    this.finalWanted = true;
+    this.tryTrigger();
+  }
+
+  acknowledge(
+    checkpointId: number,
+    taskIndex: number,
+    states: Record<string, OperatorSubtaskState>,
+  ): void {
+    const pending = this.pending.get(checkpointId);
+    if (pending === undefined || pending.taskStates[taskIndex] !== undefined) return;
+    pending.taskStates[taskIndex] = states;
+    pending.acks++;
+    this.maybeComplete(pending);
+  }
+
+  private schedule(): void {
+    if (this.periodicTimer !== undefined) clearTimeout(this.periodicTimer);
+    this.periodicTimer = undefined;
+    const { intervalMs, minPauseMs } = this.setup.options;
+    if (this.stopped || intervalMs === undefined) return;
+    const at = Math.max(this.lastTriggerAt + intervalMs, this.lastDoneAt + minPauseMs);
+    this.periodicTimer = setTimeout(
+      () => {
+        this.periodicTimer = undefined;
+        this.tryTrigger(true);
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  private tryTrigger(periodic = false): void {
+    if (this.stopped || this.finalDone) return;
+    if (this.pending.size >= this.setup.options.maxConcurrent) return; // retried when one ends
+    const wantsFinal = this.finalWanted && ![...this.pending.values()].some((p) => p.final);
+    if (!wantsFinal && !periodic && this.manualWaiters.length === 0) return;
+    if (!wantsFinal && periodic && Date.now() < this.lastDoneAt + this.setup.options.minPauseMs) {
+      this.schedule();
+      return;
+    }
+    this.trigger(wantsFinal);
+  }
+
+  private trigger(final: boolean): void {
+    const id = this.nextId++;
+    const now = Date.now();
+    this.lastTriggerAt = now;
+    const pending: PendingCheckpoint = {
+      id,
+      final,
+      triggeredAt: now,
+      started: performance.now(),
+      taskStates: new Array<Record<string, OperatorSubtaskState> | undefined>(
+        this.setup.tasks.length,
+      ).fill(undefined),
+      acks: 0,
+      hookStates: new Map(),
+      timer: undefined,
+      waiters: this.manualWaiters.splice(0),
+    };
+    pending.timer = setTimeout(
+      () => this.abort(pending, `timed out after ${this.setup.options.timeoutMs} ms`),
+      this.setup.options.timeoutMs,
+    );
+    this.pending.set(id, pending);
+    this.setup.onEvent({ type: 'checkpoint-triggered', checkpointId: id, final, time: now });
+    for (const hook of this.setup.hooks) {
+      hook.triggerCheckpoint(id).then(
+        (state) => {
+          if (this.pending.get(id) !== pending) return;
+          pending.hookStates.set(hook.uid, state);
+          this.maybeComplete(pending);
+        },
+        (err: unknown) => this.abort(pending, `declined by ${hook.uid}: ${errorMessage(err)}`),
+      );
+    }
+    this.schedule();
+  }
+
+  private maybeComplete(pending: PendingCheckpoint): void {
+    if (pending.acks < this.setup.tasks.length || pending.hookStates.size < this.setup.hooks.length)
+      return;
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    pending.timer = undefined;
+    this.pending.delete(pending.id);
+    this.completion = this.completion.then(() => this.complete(pending));
+  }
+
+  private async complete(pending: PendingCheckpoint): Promise<void> {
+    if (this.stopped || pending.id <= this.latestCompleted) return;
+    const data = this.assemble(pending);
+    let path: string | undefined;
+    let stateBytes: number;
+    try {
+      stateBytes = JSON.stringify(data).length;
+      path = (await this.setup.store.store(data)).path;
+    } catch (err) {
+      this.setup.onWarning(`storing checkpoint ${pending.id} failed: ${errorMessage(err)}`);
+      this.finishAborted(pending, `storing failed: ${errorMessage(err)}`);
+      return;
+    }
+    // stored means completed, even if the job is stopping: a restart restores from it
+    this.latestCompleted = pending.id;
+    this.lastDoneAt = Date.now();
+    this.setup.onCompleted(data);
+    this.setup.onEvent({
+      type: 'checkpoint-completed',
+      checkpointId: pending.id,
+      final: pending.final,
+      durationMs: performance.now() - pending.started,
+      stateBytes,
+      path,
+      time: Date.now(),
+    });
+    if (this.stopped) return;
+    for (const older of [...this.pending.values()].filter((p) => p.id < pending.id)) {
+      this.abort(older, `subsumed by checkpoint ${pending.id}`);
+    }
+    for (const task of this.setup.tasks) task.notifyCheckpointComplete(pending.id);
+    for (const hook of this.setup.hooks) {
+      hook.notifyCheckpointComplete(pending.id).catch((err: unknown) => this.setup.onFailure(err));
+    }
+    for (const w of pending.waiters) w.resolve(pending.id);
+    if (pending.final) {
+      this.finalDone = true;
+      this.setup.onFinalCompleted();
+      return;
+    }
+    this.schedule();
+    this.tryTrigger();
+  }
+
+  private abort(pending: PendingCheckpoint, reason: string): void {
+    if (this.pending.get(pending.id) !== pending) return;
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    this.pending.delete(pending.id);
+    this.finishAborted(pending, reason);
+  }
+
+  private finishAborted(pending: PendingCheckpoint, reason: string): void {
+    this.lastDoneAt = Date.now();
+    this.setup.onEvent({
+      type: 'checkpoint-aborted',
+      checkpointId: pending.id,
+      final: pending.final,
+      durationMs: performance.now() - pending.started,
+      reason,
+      time: Date.now(),
+    });
+    for (const task of this.setup.tasks) task.notifyCheckpointAborted(pending.id);
+    for (const hook of this.setup.hooks) {
+      hook.notifyCheckpointAborted(pending.id).catch((err: unknown) => this.setup.onFailure(err));
+    }
+    const error = new TributaryError(
+      'CHECKPOINT_FAILED',
+      `checkpoint ${pending.id} aborted: ${reason}`,
+    );
+    for (const w of pending.waiters) w.reject(error);
+    if (this.stopped) return;
+    this.schedule();
+    if (pending.final) {
+      // the final checkpoint must happen: retry after the min pause
+      setTimeout(() => this.tryTrigger(), Math.max(10, this.setup.options.minPauseMs));
+    } else {
+      this.tryTrigger();
+    }
+  }
+
+  private assemble(pending: PendingCheckpoint): CheckpointData {
+    const operators: Record<string, { parallelism: number; subtasks: OperatorSubtaskState[] }> = {};
+    pending.taskStates.forEach((states, index) => {
+      const task = this.setup.tasks[index] as CheckpointTask;
+      for (const [uid, state] of Object.entries(states ?? {})) {
+        const op = (operators[uid] ??= { parallelism: task.parallelism, subtasks: [] });
+        op.subtasks[task.subtask] = state;
+      }
+    });
+    return {
+      checkpointId: pending.id,
+      jobName: this.setup.jobName,
+      triggeredAt: pending.triggeredAt,
+      completedAt: Date.now(),
+      operators: operators,
+      enumerators: Object.fromEntries(pending.hookStates),
+    };
+  }
+}

@@ -1,0 +1,211 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TributaryError, errorMessage } from '../errors.js';
+import type { CheckpointData, CheckpointRef } from './checkpoint-data.js';
+
+const FORMAT = 'tributary-checkpoint';
+const VERSION = 1;
+const FILE_PATTERN = /^chk-(\d{12})\.ckpt$/;
+const TEMP_PREFIX = '.tmp-chk-';
+
+/** A checkpoint file that could not be used, and why. */
+export interface SkippedCheckpoint {
+  readonly path: string;
+  readonly error: TributaryError;
+}
+
+/** Where completed checkpoints live. */
+export interface CheckpointStore {
+  /** Stores durably and atomically, then removes all but the newest `retained`. */
+  store(data: CheckpointData): Promise<CheckpointRef>;
+  /** The newest checkpoint that is intact; corrupt ones are listed in `skipped`, never used. */
+  latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }>;
+  /** Highest checkpoint id present (intact or not), so new ids never collide. */
+  highestId(): Promise<number>;
+}
+
+/** Keeps the newest `retained` checkpoints in memory (checkpointing without a directory). */
+export class InMemoryCheckpointStore implements CheckpointStore {
+  private readonly kept: CheckpointData[] = [];
+  constructor(private readonly retained: number) {}
+
+  async store(data: CheckpointData): Promise<CheckpointRef> {
+    this.kept.push(data);
+    while (this.kept.length > this.retained) this.kept.shift();
+    return { checkpointId: data.checkpointId, path: undefined };
+  }
+
+  async latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }> {
+    return { data: this.kept.at(-1), skipped: [] };
+  }
+
+  async highestId(): Promise<number> {
+    return this.kept.at(-1)?.checkpointId ?? 0;
+  }
+}
+
+/**
+ * One file per checkpoint, `chk-<12-digit id>.ckpt`: a JSON header line (format, version, id,
+ * body length, SHA-256 of the body) followed by the JSON body. Written to a temp file, fsynced,
+ * renamed into place, and the directory fsynced, so a crash leaves either the whole file or none.
+ * A torn or tampered file fails the length/hash check and is reported, never used.
+ */
+export class FileCheckpointStore implements CheckpointStore {
+  private constructor(
+    readonly dir: string,
+    private readonly retained: number,
+  ) {}
+
+  static async open(dir: string, retained: number): Promise<FileCheckpointStore> {
+    await mkdir(dir, { recursive: true });
+    for (const name of await readdir(dir)) {
+      if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true });
+    }
+    return new FileCheckpointStore(dir, retained);
+  }
+
+  async store(data: CheckpointData): Promise<CheckpointRef> {
+    const body = Buffer.from(JSON.stringify(data), 'utf8');
+    const header = {
+      format: FORMAT,
+      version: VERSION,
+      checkpointId: data.checkpointId,
+      jobName: data.jobName,
+      bodyBytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    };
+    const finalPath = join(this.dir, checkpointFileName(data.checkpointId));
+    const tempPath = join(
+      this.dir,
+      `${TEMP_PREFIX}${data.checkpointId}-${randomBytes(4).toString('hex')}`,
+    );
+    const file = await open(tempPath, 'w');
+    try {
+      await file.writeFile(
+        Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), body]),
+      );
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tempPath, finalPath);
+    await fsyncDirectory(this.dir);
+    await this.prune();
+    return { checkpointId: data.checkpointId, path: finalPath };
+  }
+
+  async latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }> {
+    const skipped: SkippedCheckpoint[] = [];
+    const ids = await this.ids();
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const path = join(this.dir, checkpointFileName(ids[i] ?? 0));
+      try {
+        return { data: await readCheckpointFile(path), skipped };
+      } catch (err) {
+        if (!TributaryError.is(err, 'STATE_CORRUPT')) throw err;
+        skipped.push({ path, error: err });
+      }
+    }
+    return { data: undefined, skipped };
+  }
+
+  async highestId(): Promise<number> {
+    return (await this.ids()).at(-1) ?? 0;
+  }
+
+  private async ids(): Promise<number[]> {
+    const ids: number[] = [];
+    for (const name of await readdir(this.dir)) {
+      const match = FILE_PATTERN.exec(name);
+      if (match?.[1] !== undefined) ids.push(Number(match[1]));
+    }
+    return ids.sort((a, b) => a - b);
+  }
+
+  private async prune(): Promise<void> {
+    const ids = await this.ids();
+    for (const id of ids.slice(0, Math.max(0, ids.length - this.retained))) {
+      await rm(join(this.dir, checkpointFileName(id)), { force: true });
+    }
+  }
+}
+
+export function checkpointFileName(checkpointId: number): string {
+  return `chk-${String(checkpointId).padStart(12, '0')}.ckpt`;
+}
+
+/** Reads and verifies one checkpoint file; throws STATE_CORRUPT naming the file and the defect. */
+export async function readCheckpointFile(path: string): Promise<CheckpointData> {
+  const bytes = await readFile(path);
+  const newline = bytes.indexOf(0x0a);
+  const fail = (why: string): TributaryError =>
+    new TributaryError('STATE_CORRUPT', `checkpoint ${path} is corrupt: ${why}`, {
+      details: { path },
+    });
+  if (newline < 0) throw fail('no header line (torn write?)');
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw fail(`header is not JSON (${errorMessage(err)})`);
+  }
+  if (header['format'] !== FORMAT) throw fail(`unknown format ${JSON.stringify(header['format'])}`);
+  if (header['version'] !== VERSION) throw fail(`unsupported version ${String(header['version'])}`);
+  const body = bytes.subarray(newline + 1);
+  if (body.length !== header['bodyBytes']) {
+    throw fail(
+      `body is ${body.length} bytes, header says ${String(header['bodyBytes'])} (torn write?)`,
+    );
+  }
+  const digest = createHash('sha256').update(body).digest('hex');
+  if (digest !== header['sha256']) throw fail('SHA-256 mismatch');
+  let data: CheckpointData;
+  try {
+    data = JSON.parse(body.toString('utf8')) as CheckpointData;
+  } catch (err) {
+    throw fail(`body is not JSON (${errorMessage(err)})`);
+  }
+  if (data.checkpointId !== header['checkpointId']) throw fail('checkpoint id mismatch');
+  return data;
+}
+
+/**
+ * Resolves a restore point: a checkpoint file is used as is (corrupt → STATE_CORRUPT); a
+ * directory yields its newest intact checkpoint, with the corrupt newer ones reported.
+ */
+export async function resolveRestorePoint(
+  path: string,
+): Promise<{ data: CheckpointData; skipped: SkippedCheckpoint[] }> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    throw new TributaryError('CONFIG_INVALID', `restoreFrom: ${path} does not exist`, {
+      cause: err,
+    });
+  }
+  if (info.isFile()) return { data: await readCheckpointFile(path), skipped: [] };
+  const store = await FileCheckpointStore.open(path, Number.MAX_SAFE_INTEGER);
+  const { data, skipped } = await store.latest();
+  if (data === undefined) {
+    const why = skipped.map((s) => s.error.message).join('; ');
+    throw new TributaryError(
+      'STATE_CORRUPT',
+      `restoreFrom: no intact checkpoint in ${path}${why === '' ? '' : ` (${why})`}`,
+      { details: { path } },
+    );
+  }
+  return { data, skipped };
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch {
+    // some platforms cannot fsync a directory; the rename is still atomic
+  } finally {
+    await handle.close();
+  }
+}
