@@ -1,0 +1,171 @@
+import type { StateValue } from '../checkpoint/state-codec.js';
+
+/** Whether a source ends on its own (`bounded`) or runs until cancelled. */
+export type Boundedness = 'bounded' | 'unbounded';
+
+/** The unit of work a reader is assigned; also the carrier of its progress in reader state. */
+export interface SourceSplit {
+  readonly splitId: string;
+}
+
+/** Converts a split or an enumerator state to checkpointable state and back. */
+export interface StateSerializer<T> {
+  toState(value: T): StateValue;
+  fromState(state: StateValue): T;
+}
+
+/**
+ * Why a reader, enumerator or sink is being closed.
+ * - `finished`: the job ended for good after its final checkpoint (delete external resources).
+ * - `cancelled`: the user cancelled the job for good (delete external resources).
+ * - `restarting`: a failure; the job restarts from its latest checkpoint (keep resources).
+ * - `failed`: the job failed for good (restarts exhausted); keep resources so that a new
+ *   process can resume from a retained checkpoint.
+ */
+export type CloseReason = 'finished' | 'cancelled' | 'restarting' | 'failed';
+
+/** How an enumerator came to be: fresh (configured start) or restored from a checkpoint. */
+export type EnumeratorStart =
+  { readonly kind: 'fresh' } | { readonly kind: 'restored'; readonly checkpointId: number };
+
+/** Facts about the running job that a source may need (e.g. to name external resources). */
+export interface SourceJobInfo {
+  readonly jobName: string;
+  /** Stable per source within the job (the operator uid); stable across restarts. */
+  readonly sourceUid: string;
+  /** 0 for the first run of this execution, +1 for each restart. */
+  readonly attempt: number;
+}
+
+/** What the runtime offers an enumerator. All methods may be called from any callback. */
+export interface SplitEnumeratorContext<Split extends SourceSplit> extends SourceJobInfo {
+  /** Parallelism of the source (number of readers). */
+  readonly parallelism: number;
+  readonly start: EnumeratorStart;
+  /** Subtasks whose reader has registered. */
+  registeredReaders(): ReadonlySet<number>;
+  /** Subtasks whose reader reached end of input. */
+  finishedReaders(): ReadonlySet<number>;
+  /**
+   * Hands splits to a reader. Assignments made after `snapshotState(N)` was called reach the
+   * reader after its barrier N, so the enumerator state captured at that call stays consistent.
+   */
+  assignSplits(subtask: number, splits: readonly Split[]): void;
+  /** Tells a reader it will get no more splits (it ends once its splits are done). */
+  signalNoMoreSplits(subtask: number): void;
+  /** Fails the job (e.g. from a background callback of the enumerator). */
+  failJob(error: unknown): void;
+  /** Aborted when the enumerator is being closed. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The single coordinator-side part of a source (FLIP-27 `SplitEnumerator`). Runs in the job's
+ * process; one per source per execution attempt.
+ */
+export interface SplitEnumerator<Split extends SourceSplit, EnumState> {
+  start(): void | Promise<void>;
+  /** A reader registered (push model hook). */
+  addReader(subtask: number): void;
+  /** A reader asks for work (pull model). */
+  handleSplitRequest(subtask: number): void;
+  /**
+   * Splits handed to a reader after the last completed checkpoint come back for reassignment.
+   * The runtime restarts globally (all tasks and the enumerator are restored together), so it
+   * only calls this for splits that were assigned to a reader that never took them.
+   */
+  addSplitsBack(splits: readonly Split[], subtask: number): void;
+  /**
+   * The enumerator's part of checkpoint N. Capture the state as of the call (see assignSplits).
+   * For externally induced sources this is where the external checkpoint is initiated, and the
+   * promise may resolve late (after every reader passed the marker). Resolve `undefined`, or
+   * reject, to decline N: the checkpoint is aborted, nothing is torn down, the next one runs.
+   */
+  snapshotState(checkpointId: number): Promise<EnumState | undefined> | EnumState | undefined;
+  /** Checkpoint N is durable and complete. */
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  /** Checkpoint N was aborted (timed out, declined or subsumed). */
+  notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
+  close(reason: CloseReason): void | Promise<void>;
+}
+
+/** What the runtime offers a reader. */
+export interface SourceReaderContext extends SourceJobInfo {
+  readonly subtask: number;
+  readonly parallelism: number;
+  /** Ask the enumerator for a split (answered through `addSplits` or `notifyNoMoreSplits`). */
+  sendSplitRequest(): void;
+}
+
+/** A batch of records from one poll, optionally with event timestamps (ms) per record. */
+export interface SourceBatch<T> {
+  readonly records: readonly T[];
+  readonly timestamps?: readonly number[];
+}
+
+/**
+ * Result of a non-blocking poll:
+ * - a batch (possibly empty): the runtime will poll again soon;
+ * - `'nothing-available'`: the runtime awaits `isAvailable()` before polling again;
+ * - `'end-of-input'`: the reader has no more splits and will never produce again.
+ */
+export type PollResult<T> = SourceBatch<T> | 'nothing-available' | 'end-of-input';
+
+/** One per parallel source task (FLIP-27 `SourceReader`). Never blocks inside `pollNext`. */
+export interface SourceReader<T, Split extends SourceSplit> {
+  start(): void | Promise<void>;
+  pollNext(): PollResult<T>;
+  /** Resolves when `pollNext` may return data (or end of input). Must not stay pending forever. */
+  isAvailable(): Promise<void>;
+  /** Current progress: the assigned, unfinished splits with their positions. */
+  snapshotState(checkpointId: number): readonly Split[];
+  addSplits(splits: readonly Split[]): void;
+  notifyNoMoreSplits(): void;
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
+  close(reason: CloseReason): void | Promise<void>;
+}
+
+/**
+ * A reader of an externally induced source: the runtime does not inject barriers into its task;
+ * after every poll it asks `shouldTriggerCheckpoint()`, and when that returns N the task
+ * snapshots and emits barrier N right after everything it emitted before. Once the reader
+ * returned end of input, the runtime places the barriers of later checkpoints itself.
+ */
+export interface ExternallyInducedSourceReader<T, Split extends SourceSplit> extends SourceReader<
+  T,
+  Split
+> {
+  shouldTriggerCheckpoint(): number | undefined;
+}
+
+/** A FLIP-27 source: a factory of its enumerator and readers plus their serialisation. */
+export interface Source<T, Split extends SourceSplit, EnumState> {
+  readonly boundedness: Boundedness;
+  /**
+   * `true` when the readers place checkpoint barriers themselves (readers must implement
+   * {@link ExternallyInducedSourceReader}; the enumerator's `snapshotState` initiates N).
+   */
+  readonly externallyInducedCheckpoints?: boolean;
+  createReader(ctx: SourceReaderContext): SourceReader<T, Split>;
+  createEnumerator(ctx: SplitEnumeratorContext<Split>): SplitEnumerator<Split, EnumState>;
+  restoreEnumerator(
+    ctx: SplitEnumeratorContext<Split>,
+    state: EnumState,
+  ): SplitEnumerator<Split, EnumState>;
+  readonly splitSerializer: StateSerializer<Split>;
+  readonly enumeratorStateSerializer: StateSerializer<EnumState>;
+}
+
+/** Any source, for places that do not care about its split and state types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySource<T> = Source<T, any, any>;
+
+export function isExternallyInducedReader<T, S extends SourceSplit>(
+  reader: SourceReader<T, S>,
+): reader is ExternallyInducedSourceReader<T, S> {
+  return (
+    typeof (reader as Partial<ExternallyInducedSourceReader<T, S>>).shouldTriggerCheckpoint ===
+    'function'
+  );
+}
