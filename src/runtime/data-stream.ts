@@ -1,0 +1,241 @@
+import { TributaryError } from '../errors.js';
+import type { Sink } from '../sink/sink.js';
+import type {
+  AggregateFunction,
+  Collector,
+  KeyedContext,
+  KeyedProcessFunction,
+  OperatorOptions,
+  TimeWindow,
+} from './functions.js';
+import type { Key } from './key-groups.js';
+import { FilterOperator, FlatMapOperator, MapOperator } from './operators/basic-operators.js';
+import { KeyedProcessOperator } from './operators/keyed-process-operator.js';
+import { SinkOperator } from './operators/sink-operator.js';
+import { WindowOperator } from './operators/window-operator.js';
+import type { StreamOperator } from './operator.js';
+import type { PipelineBuilder, Transformation } from './transformation.js';
+import type { WindowAssigner } from './windows.js';
+
+function checkOptions(what: string, options: OperatorOptions | undefined): void {
+  const p = options?.parallelism;
+  if (p !== undefined && (!Number.isInteger(p) || p < 1)) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `${what}: parallelism must be a positive integer, got ${p}`,
+    );
+  }
+  if (options?.uid !== undefined && options.uid.trim() === '') {
+    throw new TributaryError('CONFIG_INVALID', `${what}: uid must not be empty`);
+  }
+}
+
+/** A stream of records of type T. Every method returns a new stream; nothing runs until execute. */
+export class DataStream<T> {
+  /** @internal */
+  constructor(
+    protected readonly builder: PipelineBuilder,
+    /** @internal */
+    readonly transformation: Transformation,
+  ) {}
+
+  map<O>(fn: (value: T) => O, options?: OperatorOptions): DataStream<O> {
+    return this.oneInput('map', options, () => new MapOperator(fn));
+  }
+
+  filter(predicate: (value: T) => boolean, options?: OperatorOptions): DataStream<T> {
+    return this.oneInput('filter', options, () => new FilterOperator(predicate));
+  }
+
+  flatMap<O>(fn: (value: T) => Iterable<O>, options?: OperatorOptions): DataStream<O> {
+    return this.oneInput('flatMap', options, () => new FlatMapOperator(fn));
+  }
+
+  /** Partitions by key: records with the same key go to the same subtask, in order. */
+  keyBy<K extends Key>(keySelector: (value: T) => K): KeyedStream<T, K> {
+    return new KeyedStream<T, K>(this.builder, this.transformation, keySelector);
+  }
+
+  /** Merges streams of the same type (no order between them). */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    const t = this.builder.add({
+      kind: 'union',
+      operation: 'union',
+      parallelism: undefined,
+      inputs: [this.transformation, ...others.map((o) => o.transformation)],
+      partitioning: 'forward',
+      keySelector: undefined,
+      createOperator: undefined,
+      source: undefined,
+      watermarkStrategy: undefined,
+      isSink: false,
+    });
+    return new DataStream<T>(this.builder, t);
+  }
+
+  /** Ends the stream in a sink. */
+  sinkTo(sink: Sink<T>, options?: OperatorOptions): DataStreamSink {
+    const t = this.add('sink', options, () => new SinkOperator(sink), 'forward', undefined, true);
+    return new DataStreamSink(t);
+  }
+
+  protected oneInput<O>(
+    operation: string,
+    options: OperatorOptions | undefined,
+    create: () => StreamOperator,
+  ): DataStream<O> {
+    return new DataStream<O>(
+      this.builder,
+      this.add(operation, options, create, 'forward', undefined, false),
+    );
+  }
+
+  protected add(
+    operation: string,
+    options: OperatorOptions | undefined,
+    create: () => StreamOperator,
+    partitioning: 'forward' | 'hash',
+    keySelector: ((value: unknown) => Key) | undefined,
+    isSink: boolean,
+  ): Transformation {
+    checkOptions(operation, options);
+    return this.builder.add({
+      kind: 'operator',
+      operation,
+      name: options?.name,
+      uid: options?.uid,
+      parallelism: options?.parallelism,
+      inputs: [this.transformation],
+      partitioning,
+      keySelector,
+      createOperator: create,
+      source: undefined,
+      watermarkStrategy: undefined,
+      isSink,
+    });
+  }
+}
+
+/** The end of a pipeline branch. */
+export class DataStreamSink {
+  /** @internal */
+  constructor(readonly transformation: Transformation) {}
+
+  get uid(): string {
+    return this.transformation.uid;
+  }
+}
+
+type ProcessFn<K extends Key, T, O> =
+  KeyedProcessFunction<K, T, O> | ((value: T, ctx: KeyedContext<K>, out: Collector<O>) => void);
+
+/** A stream partitioned by key; keyed state and timers are available downstream of it. */
+export class KeyedStream<T, K extends Key> {
+  /** @internal */
+  constructor(
+    private readonly builder: PipelineBuilder,
+    private readonly input: Transformation,
+    private readonly keySelector: (value: T) => K,
+  ) {}
+
+  /** Keyed processing with value/list/map state and event/processing-time timers. */
+  process<O>(fn: ProcessFn<K, T, O>, options?: OperatorOptions): DataStream<O> {
+    const function_: KeyedProcessFunction<K, T, O> =
+      typeof fn === 'function' ? { processElement: fn } : fn;
+    return this.keyed(
+      'process',
+      options,
+      () => new KeyedProcessOperator(this.keySelector, function_),
+    );
+  }
+
+  /** Event-time windows (tumbling or sliding) per key. */
+  window(assigner: WindowAssigner): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this, assigner);
+  }
+
+  /** @internal */
+  keyed<O>(
+    operation: string,
+    options: OperatorOptions | undefined,
+    create: () => StreamOperator,
+  ): DataStream<O> {
+    checkOptions(operation, options);
+    const t = this.builder.add({
+      kind: 'operator',
+      operation,
+      name: options?.name,
+      uid: options?.uid,
+      parallelism: options?.parallelism,
+      inputs: [this.input],
+      partitioning: 'hash',
+      keySelector: this.keySelector as (value: unknown) => Key,
+      createOperator: create,
+      source: undefined,
+      watermarkStrategy: undefined,
+      isSink: false,
+    });
+    return new DataStream<O>(this.builder, t);
+  }
+
+  /** @internal */
+  get selector(): (value: T) => K {
+    return this.keySelector;
+  }
+}
+
+/** A keyed stream cut into event-time windows. Results carry timestamp `window.end - 1`. */
+export class WindowedStream<T, K extends Key> {
+  /** @internal */
+  constructor(
+    private readonly keyed: KeyedStream<T, K>,
+    private readonly assigner: WindowAssigner,
+  ) {}
+
+  /** Combines the records of each window pairwise. */
+  reduce(fn: (a: T, b: T) => T, options?: OperatorOptions): DataStream<T> {
+    const agg: AggregateFunction<T, [T] | [], T> = {
+      createAccumulator: () => [],
+      add: (value, acc) => (acc.length === 0 ? [value] : [fn(acc[0], value)]),
+      getResult: (acc) => acc[0] as T,
+    };
+    return this.build('window-reduce', options, agg, (_k, _w, result, out) => out.collect(result));
+  }
+
+  /** Incremental aggregation with an accumulator per key and window. */
+  aggregate<Acc, O>(agg: AggregateFunction<T, Acc, O>, options?: OperatorOptions): DataStream<O> {
+    return this.build('window-aggregate', options, agg, (_k, _w, result, out) =>
+      out.collect(result),
+    );
+  }
+
+  /** All records of a window at once (kept in state until the window fires). */
+  process<O>(
+    fn: (key: K, window: TimeWindow, elements: readonly T[], out: Collector<O>) => void,
+    options?: OperatorOptions,
+  ): DataStream<O> {
+    const agg: AggregateFunction<T, T[], T[]> = {
+      createAccumulator: () => [],
+      add: (value, acc) => {
+        acc.push(value);
+        return acc;
+      },
+      getResult: (acc) => acc,
+    };
+    return this.build('window-process', options, agg, fn);
+  }
+
+  private build<Acc, R, O>(
+    operation: string,
+    options: OperatorOptions | undefined,
+    agg: AggregateFunction<T, Acc, R>,
+    emit: (key: K, window: TimeWindow, result: R, out: Collector<O>) => void,
+  ): DataStream<O> {
+    const selector = this.keyed.selector;
+    return this.keyed.keyed<O>(
+      operation,
+      options,
+      () => new WindowOperator(selector, this.assigner, agg, emit),
+    );
+  }
+}

@@ -1,0 +1,297 @@
+import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.js';
+import type { CheckpointData } from '../checkpoint/checkpoint-data.js';
+import type { CheckpointEvent } from '../checkpoint/checkpoint-events.js';
+import type { CheckpointStore } from '../checkpoint/checkpoint-storage.js';
+import { restoreSubtask } from '../checkpoint/restore.js';
+import { errorMessage } from '../errors.js';
+import type { CloseReason } from '../source/source.js';
+import { Channel } from './channel.js';
+import { InputGate } from './input-gate.js';
+import type { TaskMetrics } from './job-events.js';
+import type { JobGraph, JobVertex } from './job-graph.js';
+import type { JobOptions } from './job-options.js';
+import { keyGroupRange, type Key } from './key-groups.js';
+import type { MetricsSource } from './metrics-registry.js';
+import { EdgeOutput, TaskOutput, type Partitioning } from './network-output.js';
+import { SourceCoordinator } from './source-coordinator.js';
+import { SourceTask } from './source-task.js';
+import { StreamTask } from './stream-task.js';
+import type { Task, TaskServices, TaskSetup } from './task.js';
+
+export type AttemptOutcome =
+  | { readonly kind: 'finished' }
+  | { readonly kind: 'cancelled' }
+  | { readonly kind: 'failed'; readonly error: Error };
+
+export interface AttemptSetup {
+  readonly jobName: string;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly graph: JobGraph;
+  readonly options: JobOptions;
+  readonly store: CheckpointStore;
+  readonly restored: CheckpointData | undefined;
+  readonly firstCheckpointId: number;
+  readonly onCheckpointEvent: (event: CheckpointEvent) => void;
+  readonly onCheckpointCompleted: (data: CheckpointData) => void;
+  readonly warn: (message: string, details?: Record<string, unknown>) => void;
+  readonly count: (uid: string, metric: string, delta: number) => void;
+}
+
+/**
+ * One run of the job graph: channels, enumerators, tasks and a checkpoint coordinator. Ends
+ * when the final checkpoint completed and every task finished, when any part fails (then
+ * every task is stopped), or when cancelled. `close` then releases everything with a reason.
+ */
+export class ExecutionAttempt implements MetricsSource {
+  private readonly channels: Channel[] = [];
+  private readonly tasks: Task[] = [];
+  private readonly sourceTaskIndexes = new Set<number>();
+  private readonly endedSources = new Set<number>();
+  private readonly coordinators: SourceCoordinator[] = [];
+  private checkpoints: CheckpointCoordinator | undefined;
+  private outcome: AttemptOutcome | undefined;
+  private settle!: (outcome: AttemptOutcome) => void;
+  private readonly settled = new Promise<AttemptOutcome>((resolve) => (this.settle = resolve));
+  private taskRuns: Promise<void>[] = [];
+
+  constructor(private readonly setup: AttemptSetup) {}
+
+  /** Runs until finished, failed or cancelled. Never rejects. */
+  async run(): Promise<AttemptOutcome> {
+    try {
+      await this.build();
+      this.checkpoints?.start();
+      let remaining = this.tasks.length;
+      this.taskRuns = this.tasks.map((task) =>
+        task.run().then(
+          () => {
+            if (--remaining === 0) this.finish({ kind: 'finished' });
+          },
+          (err: unknown) => this.fail(err),
+        ),
+      );
+    } catch (err) {
+      this.fail(err);
+    }
+    const outcome = await this.settled;
+    await Promise.allSettled(this.taskRuns);
+    return outcome;
+  }
+
+  /** Latest checkpoint id used, so the next attempt continues the sequence. */
+  get nextCheckpointId(): number {
+    return this.checkpoints?.nextCheckpointId ?? this.setup.firstCheckpointId;
+  }
+
+  cancel(): void {
+    this.finish({ kind: 'cancelled' });
+  }
+
+  fail(error: unknown): void {
+    this.finish({
+      kind: 'failed',
+      error: error instanceof Error ? error : new Error(errorMessage(error)),
+    });
+  }
+
+  triggerCheckpoint(): Promise<number> {
+    if (this.checkpoints === undefined) return Promise.reject(new Error('job is not running'));
+    return this.checkpoints.triggerCheckpoint();
+  }
+
+  /** Releases tasks (operators, readers, writers) and enumerators. */
+  async close(reason: CloseReason): Promise<void> {
+    await Promise.all(this.tasks.map((task) => task.close(reason)));
+    for (const coordinator of this.coordinators) {
+      try {
+        await coordinator.close(reason);
+      } catch (err) {
+        this.setup.warn(
+          `closing the enumerator of ${coordinator.uid} failed: ${errorMessage(err)}`,
+        );
+      }
+    }
+  }
+
+  operatorCounts(): Map<string, { recordsIn: number; recordsOut: number }> {
+    const counts = new Map<string, { recordsIn: number; recordsOut: number }>();
+    const add = (uid: string, recordsIn: number, recordsOut: number): void => {
+      const c = counts.get(uid) ?? { recordsIn: 0, recordsOut: 0 };
+      c.recordsIn += recordsIn;
+      c.recordsOut += recordsOut;
+      counts.set(uid, c);
+    };
+    for (const task of this.tasks) {
+      if (task instanceof SourceTask) add(task.sourceUid, 0, task.recordsIn);
+      const outs = task.recordsOutByOperator();
+      for (const [uid, recordsIn] of task.recordsInByOperator())
+        add(uid, recordsIn, outs.get(uid) ?? 0);
+    }
+    return counts;
+  }
+
+  taskMetrics(): TaskMetrics[] {
+    return this.tasks.map((task) => ({
+      name: task.name,
+      subtask: task.subtask,
+      backpressuredMs: task.backpressuredMs,
+    }));
+  }
+
+  private finish(outcome: AttemptOutcome): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    this.checkpoints?.stop(outcome.kind === 'finished' ? 'job finished' : `job ${outcome.kind}`);
+    if (outcome.kind !== 'finished') {
+      for (const task of this.tasks) task.stop();
+      for (const channel of this.channels) channel.close();
+    }
+    this.settle(outcome);
+  }
+
+  private async build(): Promise<void> {
+    const { graph, options, restored } = this.setup;
+    const capacity = { records: options.channel.capacity, bytes: options.channel.maxBytes };
+    // channels[edge][producer][consumer]
+    const outgoing = new Map<JobVertex, EdgeOutput[][]>(); // vertex → per subtask edge outputs
+    const incoming = new Map<JobVertex, Channel[][]>(); // vertex → per subtask input channels
+    for (const vertex of graph.vertices) {
+      outgoing.set(
+        vertex,
+        Array.from({ length: vertex.parallelism }, () => []),
+      );
+      incoming.set(
+        vertex,
+        Array.from({ length: vertex.parallelism }, () => []),
+      );
+    }
+    for (const vertex of graph.vertices) {
+      for (const edge of vertex.outputs) {
+        const producers = edge.from.parallelism;
+        const consumers = edge.to.parallelism;
+        const partitioning: Partitioning =
+          edge.partitioning === 'hash'
+            ? {
+                kind: 'hash',
+                key: edge.keySelector as (value: unknown) => Key,
+                maxParallelism: options.maxParallelism,
+              }
+            : { kind: edge.partitioning };
+        for (let p = 0; p < producers; p++) {
+          const targets: Channel[] = [];
+          const consumerRange =
+            edge.partitioning === 'forward' ? [p] : Array.from({ length: consumers }, (_, c) => c);
+          for (const c of consumerRange) {
+            const channel = new Channel(capacity);
+            this.channels.push(channel);
+            targets.push(channel);
+            incoming.get(edge.to)?.[c]?.push(channel);
+          }
+          outgoing.get(vertex)?.[p]?.push(new EdgeOutput(targets, partitioning, p));
+        }
+      }
+    }
+
+    for (const vertex of graph.vertices) {
+      const source = vertex.source;
+      let coordinator: SourceCoordinator | undefined;
+      if (source !== undefined) {
+        const state = restored?.enumerators[source.uid];
+        coordinator = new SourceCoordinator({
+          uid: source.uid,
+          source: source.source,
+          parallelism: vertex.parallelism,
+          jobName: this.setup.jobName,
+          attempt: this.setup.attempt,
+          restored:
+            restored !== undefined && state !== undefined
+              ? { checkpointId: restored.checkpointId, state }
+              : undefined,
+          failJob: (err) => this.fail(err),
+        });
+        this.coordinators.push(coordinator);
+      }
+      const sourceTasks: SourceTask[] = [];
+      for (let subtask = 0; subtask < vertex.parallelism; subtask++) {
+        const range = keyGroupRange(subtask, options.maxParallelism, vertex.parallelism);
+        const base: TaskSetup = {
+          index: this.tasks.length,
+          name: [source?.name, ...vertex.operators.map((o) => o.name)].filter(Boolean).join(' → '),
+          jobName: this.setup.jobName,
+          runId: this.setup.runId,
+          attempt: this.setup.attempt,
+          subtask,
+          parallelism: vertex.parallelism,
+          maxParallelism: options.maxParallelism,
+          operators: vertex.operators.map((op) => ({
+            uid: op.uid,
+            name: op.name,
+            operator: op.create(),
+          })),
+          output: new TaskOutput(outgoing.get(vertex)?.[subtask] ?? []),
+          restore: (uid) =>
+            restored === undefined
+              ? undefined
+              : restoreSubtask(restored, uid, subtask, vertex.parallelism, range),
+          services: this.taskServices(),
+        };
+        let task: Task;
+        if (source !== undefined && coordinator !== undefined) {
+          const sourceTask = new SourceTask({
+            ...base,
+            sourceUid: source.uid,
+            source: source.source,
+            watermarkStrategy: source.watermarkStrategy,
+            restoredSplits: base.restore(source.uid)?.items,
+            coordinator,
+          });
+          sourceTasks.push(sourceTask);
+          this.sourceTaskIndexes.add(base.index);
+          task = sourceTask;
+        } else {
+          task = new StreamTask(base, new InputGate(incoming.get(vertex)?.[subtask] ?? []));
+        }
+        this.tasks.push(task);
+      }
+      coordinator?.attachTasks(sourceTasks);
+    }
+
+    this.checkpoints = new CheckpointCoordinator({
+      jobName: this.setup.jobName,
+      options: options.checkpoint,
+      store: this.setup.store,
+      firstCheckpointId: this.setup.firstCheckpointId,
+      tasks: this.tasks.map((task) => ({
+        subtask: task.subtask,
+        parallelism: task.parallelism,
+        notifyCheckpointComplete: (id) => task.notifyCheckpointComplete(id),
+        notifyCheckpointAborted: (id) => task.notifyCheckpointAborted(id),
+      })),
+      hooks: this.coordinators,
+      onEvent: this.setup.onCheckpointEvent,
+      onWarning: (message) => this.setup.warn(message),
+      onFailure: (err) => this.fail(err),
+      onCompleted: this.setup.onCheckpointCompleted,
+      onFinalCompleted: () => {
+        for (const task of this.tasks) task.requestFinish();
+      },
+    });
+    for (const coordinator of this.coordinators) await coordinator.start();
+  }
+
+  private taskServices(): TaskServices {
+    return {
+      acknowledgeCheckpoint: (id, index, states) =>
+        this.checkpoints?.acknowledge(id, index, states),
+      inputEnded: (index) => {
+        if (!this.sourceTaskIndexes.has(index)) return;
+        this.endedSources.add(index);
+        if (this.endedSources.size === this.sourceTaskIndexes.size)
+          this.checkpoints?.requestFinalCheckpoint();
+      },
+      warn: this.setup.warn,
+      count: this.setup.count,
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import type { Observable } from 'rxjs';
+import type { JobEvent, JobResult } from './job-events.js';
+import type { JobExecution } from './job-execution.js';
+
+/**
+ * A running job. Await it (it is a PromiseLike) or `result` for the outcome: resolves with
+ * `finished` (bounded input done, final checkpoint committed) or `cancelled`; rejects with
+ * JOB_FAILED once the restart strategy gives up. `events$` emits lifecycle, checkpoint,
+ * restart, metrics and warning events and completes when the job ends.
+ */
+export class JobHandle implements PromiseLike<JobResult> {
+  readonly result: Promise<JobResult>;
+  readonly events$: Observable<JobEvent>;
+
+  /** @internal */
+  constructor(private readonly execution: JobExecution) {
+    this.events$ = execution.events.asObservable();
+    // start on the next microtask so that subscribers attached right after execute() see everything
+    this.result = Promise.resolve().then(() => execution.run());
+    this.result.catch(() => {});
+  }
+
+  then<R1 = JobResult, R2 = never>(
+    onfulfilled?: ((value: JobResult) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.result.then(onfulfilled, onrejected);
+  }
+
+  /** Stops the job for good (sources and sinks are closed with reason `cancelled`). */
+  cancel(): Promise<JobResult> {
+    this.execution.cancel();
+    return this.result;
+  }
+
+  /** Takes a checkpoint now; resolves with its id once completed, rejects if it is aborted. */
+  triggerCheckpoint(): Promise<number> {
+    return this.execution.triggerCheckpoint();
+  }
+}

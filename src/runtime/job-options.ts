@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { parseConfig } from './config.js';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const restartStrategySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z
+    .object({
+      type: z.literal('fixed-delay'),
+      /** Restarts allowed before the job fails for good. */
+      maxAttempts: nonNegativeInt,
+      delayMs: nonNegativeInt.default(1000),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('exponential-delay'),
+      maxAttempts: nonNegativeInt,
+      initialDelayMs: nonNegativeInt.default(100),
+      maxDelayMs: nonNegativeInt.default(30_000),
+      multiplier: z.number().min(1).default(2),
+    })
+    .strict(),
+]);
+
+const checkpointSchema = z
+  .object({
+    /** Periodic checkpoints; omit to checkpoint only on request and at the end of a bounded job. */
+    intervalMs: positiveInt.optional(),
+    minPauseMs: nonNegativeInt.default(0),
+    timeoutMs: positiveInt.default(60_000),
+    maxConcurrent: positiveInt.default(1),
+    /** Durable checkpoints go here; without it checkpoints are kept in memory (restarts only). */
+    dir: z.string().min(1).optional(),
+    /** Completed checkpoints kept (older ones are deleted). */
+    retained: positiveInt.default(3),
+  })
+  .strict();
+
+const channelSchema = z
+  .object({
+    /** Records in flight per channel before the producer waits. */
+    capacity: positiveInt.default(4096),
+    /** Optional bound on the estimated bytes in flight per channel. */
+    maxBytes: positiveInt.optional(),
+  })
+  .strict();
+
+export const jobOptionsSchema = z
+  .object({
+    parallelism: positiveInt.max(1024).default(1),
+    /** Number of key groups: the upper bound of keyed parallelism, fixed for a job's lifetime. */
+    maxParallelism: positiveInt.max(32_768).default(128),
+    checkpoint: checkpointSchema.default(() => checkpointSchema.parse({})),
+    restart: restartStrategySchema.default({ type: 'fixed-delay', maxAttempts: 3, delayMs: 1000 }),
+    channel: channelSchema.default(() => channelSchema.parse({})),
+    /** How often a `metrics` event is emitted (0 = only at the end). */
+    metricsIntervalMs: nonNegativeInt.default(1000),
+  })
+  .strict()
+  .refine((o) => o.parallelism <= o.maxParallelism, {
+    message: 'must not exceed maxParallelism',
+    path: ['parallelism'],
+  });
+
+/** Job options as the user writes them (defaults omitted). */
+export type JobOptionsInput = z.input<typeof jobOptionsSchema>;
+/** Job options after validation, defaults filled in. */
+export type JobOptions = z.output<typeof jobOptionsSchema>;
+export type RestartStrategyOptions = JobOptions['restart'];
+
+export function parseJobOptions(input: unknown): JobOptions {
+  return parseConfig(jobOptionsSchema, input ?? {}, 'job options');
+}
+
+/** Delay before restart number `restart` (1-based), or undefined when no restart is left. */
+export function restartDelay(
+  strategy: RestartStrategyOptions,
+  restart: number,
+): number | undefined {
+  switch (strategy.type) {
+    case 'none':
+      return undefined;
+    case 'fixed-delay':
+      return restart <= strategy.maxAttempts ? strategy.delayMs : undefined;
+    case 'exponential-delay':
+      if (restart > strategy.maxAttempts) return undefined;
+      return Math.min(
+        strategy.maxDelayMs,
+        strategy.initialDelayMs * strategy.multiplier ** (restart - 1),
+      );
+  }
+}

@@ -1,0 +1,159 @@
+import { TributaryError } from '../errors.js';
+import type { StateValue } from '../checkpoint/state-codec.js';
+import { keyGroupOf, type Key } from './key-groups.js';
+
+/** A single value per key. */
+export interface ValueState<T> {
+  value(): T | undefined;
+  update(value: T): void;
+  clear(): void;
+}
+
+/** A list per key. */
+export interface ListState<T> {
+  get(): readonly T[];
+  add(value: T): void;
+  update(values: readonly T[]): void;
+  clear(): void;
+}
+
+/** A map per key. */
+export interface MapState<K, V> {
+  get(key: K): V | undefined;
+  put(key: K, value: V): void;
+  remove(key: K): void;
+  contains(key: K): boolean;
+  entries(): IterableIterator<[K, V]>;
+  keys(): IterableIterator<K>;
+  values(): IterableIterator<V>;
+  size(): number;
+  clear(): void;
+}
+
+type StateKind = 'value' | 'list' | 'map';
+
+interface Table {
+  readonly kind: StateKind;
+  readonly data: Map<Key, unknown>;
+  handle: unknown;
+}
+
+/**
+ * Heap keyed state of one operator subtask: named tables of value, list or map state, each a map
+ * from the current key to its value. Handles read the key set by `setCurrentKey`. Values are
+ * stored by reference and deep-copied (encoded) at snapshot time; they must follow the
+ * `StateValue` rules.
+ */
+export class KeyedStateBackend {
+  private key: Key | undefined;
+  private readonly tables = new Map<string, Table>();
+
+  constructor(private readonly maxParallelism: number) {}
+
+  setCurrentKey(key: Key): void {
+    this.key = key;
+  }
+
+  get currentKey(): Key {
+    if (this.key === undefined)
+      throw new TributaryError('ILLEGAL_STATE', 'keyed state used outside a keyed context');
+    return this.key;
+  }
+
+  valueState<T>(name: string): ValueState<T> {
+    const table = this.table(name, 'value');
+    return (table.handle ??= {
+      value: () => table.data.get(this.currentKey) as T | undefined,
+      update: (value: T) => void table.data.set(this.currentKey, value),
+      clear: () => void table.data.delete(this.currentKey),
+    } satisfies ValueState<T>) as ValueState<T>;
+  }
+
+  listState<T>(name: string): ListState<T> {
+    const table = this.table(name, 'list');
+    const list = (create: boolean): T[] | undefined => {
+      let values = table.data.get(this.currentKey) as T[] | undefined;
+      if (values === undefined && create) table.data.set(this.currentKey, (values = []));
+      return values;
+    };
+    return (table.handle ??= {
+      get: () => list(false) ?? [],
+      add: (value: T) => void list(true)?.push(value),
+      update: (values: readonly T[]) => void table.data.set(this.currentKey, [...values]),
+      clear: () => void table.data.delete(this.currentKey),
+    } satisfies ListState<T>) as ListState<T>;
+  }
+
+  mapState<K, V>(name: string): MapState<K, V> {
+    const table = this.table(name, 'map');
+    const map = (create: boolean): Map<K, V> | undefined => {
+      let m = table.data.get(this.currentKey) as Map<K, V> | undefined;
+      if (m === undefined && create) table.data.set(this.currentKey, (m = new Map()));
+      return m;
+    };
+    const empty = new Map<K, V>();
+    return (table.handle ??= {
+      get: (k: K) => map(false)?.get(k),
+      put: (k: K, v: V) => void map(true)?.set(k, v),
+      remove: (k: K) => {
+        const m = map(false);
+        if (m === undefined) return;
+        m.delete(k);
+        if (m.size === 0) table.data.delete(this.currentKey);
+      },
+      contains: (k: K) => map(false)?.has(k) ?? false,
+      entries: () => (map(false) ?? empty).entries(),
+      keys: () => (map(false) ?? empty).keys(),
+      values: () => (map(false) ?? empty).values(),
+      size: () => map(false)?.size ?? 0,
+      clear: () => void table.data.delete(this.currentKey),
+    } satisfies MapState<K, V>) as MapState<K, V>;
+  }
+
+  /** Number of keys with some state (all tables). */
+  keyCount(): number {
+    const keys = new Set<Key>();
+    for (const table of this.tables.values()) for (const k of table.data.keys()) keys.add(k);
+    return keys.size;
+  }
+
+  /** State grouped by key group: `{ [table]: { kind, entries: [[key, value], …] } }`. */
+  snapshot(): Map<number, Record<string, { kind: StateKind; entries: [Key, unknown][] }>> {
+    const groups = new Map<
+      number,
+      Record<string, { kind: StateKind; entries: [Key, unknown][] }>
+    >();
+    for (const [name, table] of this.tables) {
+      for (const [key, value] of table.data) {
+        const group = keyGroupOf(key, this.maxParallelism);
+        let tables = groups.get(group);
+        if (tables === undefined) groups.set(group, (tables = {}));
+        (tables[name] ??= { kind: table.kind, entries: [] }).entries.push([key, value]);
+      }
+    }
+    return groups;
+  }
+
+  /** Loads one key group's snapshot (decoded). */
+  restoreKeyGroup(state: StateValue): void {
+    const tables = state as Record<string, { kind: StateKind; entries: [Key, unknown][] }>;
+    for (const [name, { kind, entries }] of Object.entries(tables)) {
+      const table = this.table(name, kind);
+      for (const [key, value] of entries) table.data.set(key, value);
+    }
+  }
+
+  private table(name: string, kind: StateKind): Table {
+    let table = this.tables.get(name);
+    if (table === undefined) {
+      table = { kind, data: new Map(), handle: undefined };
+      this.tables.set(name, table);
+    } else if (table.kind !== kind) {
+      throw new TributaryError(
+        'ILLEGAL_ARGUMENT',
+        `state "${name}" is ${table.kind} state and cannot be used as ${kind} state`,
+      );
+    }
+    return table;
+  }
+}

@@ -1,0 +1,134 @@
+import type { Collector, KeyedContext, OnTimerContext, TimerService } from '../functions.js';
+import type { Key } from '../key-groups.js';
+import { KeyedStateBackend } from '../keyed-state.js';
+import { BatchCollector, StreamOperator, type OperatorSnapshot } from '../operator.js';
+import { MIN_WATERMARK } from '../stream-element.js';
+import { KeyedTimerService, type TimeDomain } from '../timer-service.js';
+import type { StateValue } from '../../checkpoint/state-codec.js';
+
+/**
+ * Base of operators on keyed streams: keyed state, keyed timers, and a context object reused for
+ * every record (no allocation per record).
+ */
+export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator {
+  protected backend!: KeyedStateBackend;
+  protected timerService!: KeyedTimerService;
+  protected currentWatermark = MIN_WATERMARK;
+  protected readonly collector = new BatchCollector<O>();
+  private currentTimestamp: number | undefined;
+  private domain: TimeDomain = 'event-time';
+  protected readonly context: OnTimerContext<K>;
+  /** Collects with the current record's timestamp, or the event timer's, as default. */
+  private readonly out: Collector<O> = {
+    collect: (value, timestamp) =>
+      this.collector.collect(
+        value,
+        timestamp ?? (this.domain === 'processing-time' ? undefined : this.currentTimestamp),
+      ),
+  };
+
+  constructor(protected readonly keySelector: (value: I) => K) {
+    super();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters below need the operator
+    const self = this;
+    const timers: TimerService = {
+      currentProcessingTime: () => Date.now(),
+      currentWatermark: () => self.currentWatermark,
+      registerEventTimeTimer: (ts) =>
+        self.timerService.register('event-time', self.backend.currentKey, ts),
+      deleteEventTimeTimer: (ts) =>
+        self.timerService.delete('event-time', self.backend.currentKey, ts),
+      registerProcessingTimeTimer: (ts) =>
+        self.timerService.register('processing-time', self.backend.currentKey, ts),
+      deleteProcessingTimeTimer: (ts) =>
+        self.timerService.delete('processing-time', self.backend.currentKey, ts),
+    };
+    this.context = {
+      get key() {
+        return self.backend.currentKey as K;
+      },
+      get timestamp() {
+        return self.currentTimestamp;
+      },
+      get timeDomain() {
+        return self.domain;
+      },
+      timers,
+      valueState: (name) => self.backend.valueState(name),
+      listState: (name) => self.backend.listState(name),
+      mapState: (name) => self.backend.mapState(name),
+    };
+  }
+
+  override open(): void {
+    this.backend = new KeyedStateBackend(this.ctx.maxParallelism);
+    this.timerService = new KeyedTimerService(
+      this.ctx.maxParallelism,
+      (action) => this.ctx.post(action),
+      (now) => this.fireProcessingTimers(now),
+    );
+    for (const [, state] of this.ctx.restored?.keyGroups ?? []) {
+      const group = state as {
+        state: StateValue;
+        timers: { e: [Key, number][]; p: [Key, number][] };
+      };
+      this.backend.restoreKeyGroup(group.state);
+      this.timerService.restore(group.timers);
+    }
+  }
+
+  protected abstract processElement(value: I, ctx: KeyedContext<K>, out: Collector<O>): void;
+  protected abstract onTimer(timestamp: number, ctx: OnTimerContext<K>, out: Collector<O>): void;
+
+  processBatch(values: readonly unknown[], timestamps: readonly number[] | undefined): void {
+    const out = this.collector;
+    const ctx = this.context;
+    this.domain = 'event-time';
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i] as I;
+      this.backend.setCurrentKey(this.keySelector(value));
+      const ts = timestamps?.[i];
+      this.currentTimestamp = ts === undefined || Number.isNaN(ts) ? undefined : ts;
+      this.processElement(value, ctx, this.out);
+    }
+    out.flushTo(this.output);
+  }
+
+  override processWatermark(timestamp: number): void {
+    this.currentWatermark = timestamp;
+    this.domain = 'event-time';
+    this.timerService.advanceWatermark(timestamp, (key, ts) => this.fire(key, ts));
+    this.collector.flushTo(this.output);
+    this.output.emitWatermark(timestamp);
+  }
+
+  private fireProcessingTimers(now: number): void {
+    this.domain = 'processing-time';
+    this.timerService.fireProcessingTimers(now, (key, ts) => this.fire(key, ts));
+    this.domain = 'event-time';
+    this.collector.flushTo(this.output);
+  }
+
+  private fire(key: Key, timestamp: number): void {
+    this.backend.setCurrentKey(key);
+    this.currentTimestamp = timestamp;
+    this.onTimer(timestamp, this.context, this.out);
+  }
+
+  override snapshotState(): OperatorSnapshot {
+    const state = this.backend.snapshot();
+    const timers = this.timerService.snapshot();
+    const groups = new Map<number, StateValue>();
+    for (const group of new Set([...state.keys(), ...timers.keys()])) {
+      groups.set(group, {
+        state: (state.get(group) ?? {}) as StateValue,
+        timers: timers.get(group) ?? { e: [], p: [] },
+      });
+    }
+    return { keyGroups: groups };
+  }
+
+  override close(): void {
+    this.timerService?.close();
+  }
+}

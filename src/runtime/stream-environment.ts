@@ -1,0 +1,125 @@
+import type { Observable } from 'rxjs';
+import { z } from 'zod';
+import { TributaryError } from '../errors.js';
+import {
+  AsyncIterableSource,
+  type IterableInput,
+} from '../source/interop/async-iterable-source.js';
+import { ObservableSource } from '../source/interop/observable-source.js';
+import type { Source, SourceSplit } from '../source/source.js';
+import { parseConfig } from './config.js';
+import { DataStream } from './data-stream.js';
+import { buildJobGraph } from './job-graph.js';
+import { JobExecution } from './job-execution.js';
+import { JobHandle } from './job-handle.js';
+import { parseJobOptions, type JobOptions, type JobOptionsInput } from './job-options.js';
+import { PipelineBuilder } from './transformation.js';
+import type { WatermarkStrategy } from './watermark-strategy.js';
+
+export interface SourceOptions<T> {
+  readonly name?: string;
+  /** Stable id of the source's state (reader splits, enumerator) across restarts. */
+  readonly uid?: string;
+  readonly parallelism?: number;
+  readonly watermarkStrategy?: WatermarkStrategy<T>;
+}
+
+export interface ExecuteOptions {
+  /** A checkpoint file, or a checkpoint directory (its newest intact checkpoint is used). */
+  readonly restoreFrom?: string;
+}
+
+const executeSchema = z.object({ restoreFrom: z.string().min(1).optional() }).strict();
+
+/**
+ * Where a pipeline is built and run:
+ *
+ * ```ts
+ * const env = StreamEnvironment.create({ parallelism: 2, checkpoint: { intervalMs: 1000, dir } });
+ * env.fromSource(SequenceSource.bounded(0, 1000), { name: 'numbers' })
+ *    .map((n) => n * 2)
+ *    .sinkTo(FileSink.jsonLines(outDir));
+ * await env.execute('double');
+ * ```
+ */
+export class StreamEnvironment {
+  private readonly builder = new PipelineBuilder();
+
+  private constructor(readonly options: JobOptions) {}
+
+  /** Validates the options (CONFIG_INVALID names each bad key and why). */
+  static create(options: JobOptionsInput = {}): StreamEnvironment {
+    return new StreamEnvironment(parseJobOptions(options));
+  }
+
+  fromSource<T, Split extends SourceSplit, EnumState>(
+    source: Source<T, Split, EnumState>,
+    options: SourceOptions<T> = {},
+  ): DataStream<T> {
+    const p = options.parallelism;
+    if (p !== undefined && (!Number.isInteger(p) || p < 1)) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `fromSource: parallelism must be a positive integer, got ${p}`,
+      );
+    }
+    const t = this.builder.add({
+      kind: 'source',
+      operation: 'source',
+      name: options.name,
+      uid: options.uid,
+      parallelism: p,
+      inputs: [],
+      partitioning: 'forward',
+      keySelector: undefined,
+      createOperator: undefined,
+      source: source,
+      watermarkStrategy: options.watermarkStrategy as WatermarkStrategy<unknown> | undefined,
+      isSink: false,
+    });
+    return new DataStream<T>(this.builder, t);
+  }
+
+  /**
+   * A parallelism-1 source over an (async) iterable. Its state is the number of records
+   * consumed; a restart re-iterates and skips them, so pass a factory (or a re-iterable such as
+   * an array) whose iterations yield the same sequence. One-shot iterators cannot be replayed.
+   */
+  fromAsyncIterable<T>(
+    input: IterableInput<T>,
+    options: Omit<SourceOptions<T>, 'parallelism'> = {},
+  ): DataStream<T> {
+    return this.fromSource(new AsyncIterableSource(input), {
+      name: 'iterable',
+      ...options,
+      parallelism: 1,
+    });
+  }
+
+  /**
+   * A parallelism-1 source over an Observable (subscribed anew on restart, skipping what was
+   * consumed, so it must replay the same sequence). Buffers up to `bufferSize` values (default
+   * 10 000) and fails the job if the Observable outruns it, since Observables cannot be slowed.
+   */
+  fromObservable<T>(
+    input: Observable<T> | (() => Observable<T>),
+    options: Omit<SourceOptions<T>, 'parallelism'> & { bufferSize?: number } = {},
+  ): DataStream<T> {
+    const { bufferSize, ...rest } = options;
+    return this.fromSource(new ObservableSource(input, bufferSize ?? 10_000), {
+      name: 'observable',
+      ...rest,
+      parallelism: 1,
+    });
+  }
+
+  /** Builds the job graph and starts it. The returned handle is awaitable. */
+  execute(jobName: string, options: ExecuteOptions = {}): JobHandle {
+    if (typeof jobName !== 'string' || jobName.trim() === '') {
+      throw new TributaryError('CONFIG_INVALID', 'execute: jobName must be a non-empty string');
+    }
+    const { restoreFrom } = parseConfig(executeSchema, options, 'execute options');
+    const graph = buildJobGraph(this.builder.transformations, this.options.parallelism);
+    return new JobHandle(new JobExecution(jobName, graph, this.options, restoreFrom));
+  }
+}

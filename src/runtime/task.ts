@@ -1,0 +1,262 @@
+import { encodeState, type EncodedState } from '../checkpoint/state-codec.js';
+import type { OperatorSubtaskState } from '../checkpoint/checkpoint-data.js';
+import { errorMessage } from '../errors.js';
+import type { CloseReason } from '../source/source.js';
+import { Mailbox } from './mailbox.js';
+import type { TaskOutput } from './network-output.js';
+import {
+  ChainingOutput,
+  type OperatorContext,
+  type OperatorSnapshot,
+  type Output,
+  type RestoredOperatorState,
+  type StreamOperator,
+} from './operator.js';
+
+/** What a task reports to its execution (the checkpoint coordinator and the job). */
+export interface TaskServices {
+  acknowledgeCheckpoint(
+    checkpointId: number,
+    taskIndex: number,
+    states: Record<string, OperatorSubtaskState>,
+  ): void;
+  /** The task consumed all its input (a source: its reader ended). */
+  inputEnded(taskIndex: number): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+  count(operatorUid: string, metric: string, delta: number): void;
+}
+
+export interface ChainedOperatorSpec {
+  readonly uid: string;
+  readonly name: string;
+  readonly operator: StreamOperator;
+}
+
+export interface TaskSetup {
+  readonly index: number;
+  readonly name: string;
+  readonly jobName: string;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly subtask: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly operators: readonly ChainedOperatorSpec[];
+  readonly output: TaskOutput;
+  readonly restore: (uid: string) => RestoredOperatorState | undefined;
+  readonly services: TaskServices;
+}
+
+/**
+ * A parallel subtask: a chain of operators run by one async loop. Input is handled a batch at a
+ * time; the loop awaits only when an output channel is full (backpressure), when a sink has work
+ * in flight, or when there is nothing to do. Control (barrier triggers, checkpoint
+ * notifications, timers, split assignments) arrives through the mailbox and runs between batches.
+ */
+export abstract class Task {
+  readonly mailbox = new Mailbox();
+  protected readonly chainInput: Output;
+  protected stopped = false;
+  protected finishRequested = false;
+  protected lastBarrier = 0;
+  /** Records that entered the chain (for metrics). */
+  recordsIn = 0;
+  backpressuredMs = 0;
+  private readonly chainOutputs: ChainingOutput[] = [];
+  private opened: StreamOperator[] = [];
+
+  constructor(protected readonly setup: TaskSetup) {
+    const ops = setup.operators;
+    ops.forEach((spec, i) => {
+      const next = ops[i + 1];
+      const out = next === undefined ? setup.output : new ChainingOutput(next.operator);
+      if (out instanceof ChainingOutput) this.chainOutputs.push(out);
+      spec.operator.setup(this.operatorContext(spec), out);
+    });
+    const head = ops[0];
+    this.chainInput = head === undefined ? setup.output : new ChainingOutput(head.operator);
+  }
+
+  get index(): number {
+    return this.setup.index;
+  }
+
+  get name(): string {
+    return this.setup.name;
+  }
+
+  get subtask(): number {
+    return this.setup.subtask;
+  }
+
+  get parallelism(): number {
+    return this.setup.parallelism;
+  }
+
+  /** Records that left each chained operator, by uid. */
+  recordsOutByOperator(): Map<string, number> {
+    const out = new Map<string, number>();
+    this.setup.operators.forEach((spec, i) => {
+      out.set(
+        spec.uid,
+        i < this.chainOutputs.length
+          ? (this.chainOutputs[i]?.records ?? 0)
+          : this.setup.output.recordsOut,
+      );
+    });
+    return out;
+  }
+
+  /** Records that entered each chained operator, by uid. */
+  recordsInByOperator(): Map<string, number> {
+    const input = new Map<string, number>();
+    this.setup.operators.forEach((spec, i) => {
+      input.set(spec.uid, i === 0 ? this.recordsIn : (this.chainOutputs[i - 1]?.records ?? 0));
+    });
+    return input;
+  }
+
+  /** Opens the operators (restoring their state), then runs the loop until finished or stopped. */
+  async run(): Promise<void> {
+    for (const spec of this.setup.operators) {
+      this.opened.push(spec.operator);
+      await spec.operator.open();
+    }
+    await this.openSource();
+    await this.loop();
+  }
+
+  /** Stops the loop as soon as possible (failure elsewhere, cancel). Channels are closed by the caller. */
+  stop(): void {
+    this.stopped = true;
+    this.mailbox.wake();
+    this.wakeInput();
+  }
+
+  /** Runs on the task loop once all of the task's data is done and the final checkpoint completed. */
+  requestFinish(): void {
+    this.mailbox.post(() => {
+      this.finishRequested = true;
+    });
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.mailbox.post(async () => {
+      await this.notifySourceComplete(checkpointId);
+      for (const spec of this.setup.operators)
+        await spec.operator.notifyCheckpointComplete(checkpointId);
+    });
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.mailbox.post(async () => {
+      this.onCheckpointAborted(checkpointId);
+      for (const spec of this.setup.operators)
+        await spec.operator.notifyCheckpointAborted(checkpointId);
+    });
+  }
+
+  /** Closes every opened operator; errors become warnings (the job outcome is already decided). */
+  async close(reason: CloseReason): Promise<void> {
+    await this.closeSource(reason);
+    for (const operator of this.opened) {
+      try {
+        await operator.close(reason);
+      } catch (err) {
+        this.setup.services.warn(
+          `closing an operator of ${this.setup.name} failed: ${errorMessage(err)}`,
+        );
+      }
+    }
+    this.opened = [];
+  }
+
+  protected abstract loop(): Promise<void>;
+  protected abstract wakeInput(): void;
+  protected async openSource(): Promise<void> {}
+  protected async closeSource(_reason: CloseReason): Promise<void> {}
+  protected async notifySourceComplete(_checkpointId: number): Promise<void> {}
+  protected onCheckpointAborted(_checkpointId: number): void {}
+  /** Extra state of the task head (a source reader's splits), by uid. */
+  protected snapshotSource(_checkpointId: number): Record<string, OperatorSubtaskState> {
+    return {};
+  }
+
+  protected async runMailbox(): Promise<void> {
+    for (const action of this.mailbox.drain()) {
+      if (this.stopped) return;
+      await action();
+      await this.drainOperators();
+    }
+  }
+
+  /** Awaits async work of chained operators (sink writes). */
+  protected async drainOperators(): Promise<void> {
+    for (const spec of this.setup.operators) {
+      const pending = spec.operator.pendingWork();
+      if (pending !== undefined) await pending;
+    }
+  }
+
+  /** Waits while an output channel is full; returns false if the mailbox needs attention first. */
+  protected async waitForOutput(): Promise<void> {
+    const bp = this.setup.output.backpressure();
+    if (bp === undefined) return;
+    const started = performance.now();
+    await Promise.race([bp, this.mailbox.whenNotEmpty()]);
+    this.backpressuredMs += performance.now() - started;
+  }
+
+  protected isBackpressured(): boolean {
+    return this.setup.output.backpressure() !== undefined;
+  }
+
+  /** Snapshot of every operator at barrier N, then the barrier downstream, then the ack. */
+  protected async performCheckpoint(checkpointId: number): Promise<void> {
+    if (checkpointId <= this.lastBarrier) return;
+    this.lastBarrier = checkpointId;
+    await this.drainOperators();
+    const states: Record<string, OperatorSubtaskState> = this.snapshotSource(checkpointId);
+    for (const spec of this.setup.operators) {
+      states[spec.uid] = encodeSnapshot(await spec.operator.snapshotState(checkpointId));
+    }
+    this.setup.output.broadcast({ kind: 'barrier', checkpointId });
+    this.setup.services.acknowledgeCheckpoint(checkpointId, this.setup.index, states);
+  }
+
+  /** End of all input: flush the chain in order, then tell downstream and the job. */
+  protected async endOfInput(): Promise<void> {
+    for (const spec of this.setup.operators) {
+      await spec.operator.endInput();
+      await this.drainOperators();
+    }
+    this.setup.output.broadcast({ kind: 'end' });
+    this.setup.services.inputEnded(this.setup.index);
+  }
+
+  private operatorContext(spec: ChainedOperatorSpec): OperatorContext {
+    const s = this.setup;
+    return {
+      uid: spec.uid,
+      name: spec.name,
+      jobName: s.jobName,
+      runId: s.runId,
+      attempt: s.attempt,
+      subtask: s.subtask,
+      parallelism: s.parallelism,
+      maxParallelism: s.maxParallelism,
+      restored: s.restore(spec.uid),
+      post: (action) => this.mailbox.post(action),
+      warn: (message, details) =>
+        s.services.warn(`${spec.name}[${s.subtask}]: ${message}`, details),
+      count: (metric, delta) => s.services.count(spec.uid, metric, delta),
+    };
+  }
+}
+
+export function encodeSnapshot(snapshot: OperatorSnapshot): OperatorSubtaskState {
+  const keyGroups: [number, EncodedState][] = [];
+  for (const [group, value] of snapshot.keyGroups ?? [])
+    keyGroups.push([group, encodeState(value)]);
+  return { items: (snapshot.items ?? []).map((item) => encodeState(item)), keyGroups };
+}

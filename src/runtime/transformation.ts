@@ -1,0 +1,46 @@
+import type { AnySource } from '../source/source.js';
+import type { Key } from './key-groups.js';
+import type { StreamOperator } from './operator.js';
+import type { WatermarkStrategy } from './watermark-strategy.js';
+
+/** A node of the logical pipeline, as built by the DataStream API. */
+export interface Transformation {
+  readonly id: number;
+  readonly kind: 'source' | 'operator' | 'union';
+  /** Short kind of operation, used for default names and uids (e.g. `map`). */
+  readonly operation: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly parallelism: number | undefined;
+  readonly inputs: readonly Transformation[];
+  /** How the inputs reach this node: `hash` after keyBy, else forward/rebalance by parallelism. */
+  readonly partitioning: 'forward' | 'hash';
+  readonly keySelector: ((value: unknown) => Key) | undefined;
+  /** For operators: creates one instance per parallel subtask. */
+  readonly createOperator: (() => StreamOperator) | undefined;
+  readonly source: AnySource<unknown> | undefined;
+  readonly watermarkStrategy: WatermarkStrategy<unknown> | undefined;
+  readonly isSink: boolean;
+}
+
+/** Collects the transformations of one environment. */
+export class PipelineBuilder {
+  readonly transformations: Transformation[] = [];
+
+  add(
+    t: Omit<Transformation, 'id' | 'name' | 'uid'> & {
+      name?: string | undefined;
+      uid?: string | undefined;
+    },
+  ): Transformation {
+    const id = this.transformations.length + 1;
+    const transformation: Transformation = {
+      ...t,
+      id,
+      name: t.name ?? `${t.operation}-${id}`,
+      uid: t.uid ?? `${t.operation}-${id}`,
+    };
+    this.transformations.push(transformation);
+    return transformation;
+  }
+}
