@@ -13,7 +13,7 @@ describe('pipeline', () => {
       .filter((n) => n % 4 === 0)
       .flatMap((n) => [n, n + 1])
       .keyBy((n) => n % 10)
-      .process<{ key: number; count: number }>((value, ctx, out) => {
+      .process<{ key: number; count: number }>((_value, ctx, out) => {
         const count = ctx.valueState<number>('count');
         const next = (count.value() ?? 0) + 1;
         count.update(next);

@@ -1,0 +1,106 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TributaryError } from '../../../src/errors.js';
+import {
+  startExactlyOnceJob,
+  verifyExactlyOnce,
+  type Output,
+} from '../helpers/exactly-once-job.js';
+import { inProgressFiles, readCommitted, tempDir } from '../helpers/files.js';
+
+describe('exactly-once under failures (sequence → failing map → keyed count → file sink)', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  beforeEach(async () => {
+    dir = await tempDir('eo');
+  });
+  afterEach(async () => {
+    await dir.remove();
+  });
+
+  it('restarts from the latest checkpoint after a failure and commits every record once', async () => {
+    const total = 12_000;
+    const job = startExactlyOnceJob({
+      records: total,
+      outDir: dir.path,
+      failures: [{ afterRecords: 5_000, afterCheckpoints: 2 }],
+      options: {
+        parallelism: 2,
+        checkpoint: { intervalMs: 40 },
+        restart: { type: 'fixed-delay', maxAttempts: 3, delayMs: 10 },
+      },
+      ratePerSecond: 8_000,
+    });
+    const result = await job.handle;
+    expect(result.status).toBe('finished');
+    expect(result.restarts).toBe(1);
+    expect(job.remainingFailures()).toBe(0);
+    const restart = job.events.find((e) => e.type === 'restart');
+    expect(restart?.type === 'restart' && restart.fromCheckpoint).toBeGreaterThanOrEqual(2);
+    expect(verifyExactlyOnce(await readCommitted<Output>(dir.path), total)).toEqual([]);
+    expect(await inProgressFiles(dir.path)).toEqual([]);
+  });
+
+  it('restarts from the beginning when the failure comes before the first checkpoint', async () => {
+    const total = 6_000;
+    const job = startExactlyOnceJob({
+      records: total,
+      outDir: dir.path,
+      failures: [{ afterRecords: 3_000, afterCheckpoints: 0 }],
+      options: {
+        parallelism: 2,
+        checkpoint: { intervalMs: 60_000 },
+        restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 },
+      },
+    });
+    const result = await job.handle;
+    expect(result.restarts).toBe(1);
+    const restart = job.events.find((e) => e.type === 'restart');
+    expect(restart?.type === 'restart' ? restart.fromCheckpoint : 'none').toBeUndefined();
+    expect(verifyExactlyOnce(await readCommitted<Output>(dir.path), total)).toEqual([]);
+    expect(await inProgressFiles(dir.path)).toEqual([]);
+  });
+
+  it('survives several failures between checkpoints (exponential restart delay)', async () => {
+    const total = 16_000;
+    const job = startExactlyOnceJob({
+      records: total,
+      outDir: dir.path,
+      failures: [
+        { afterRecords: 3_000, afterCheckpoints: 1 },
+        { afterRecords: 2_000, afterCheckpoints: 4 },
+        { afterRecords: 1, afterCheckpoints: 6 },
+      ],
+      options: {
+        parallelism: 3,
+        checkpoint: { intervalMs: 30 },
+        restart: { type: 'exponential-delay', maxAttempts: 5, initialDelayMs: 5, maxDelayMs: 50 },
+      },
+      ratePerSecond: 6_000,
+    });
+    const result = await job.handle;
+    expect(result.restarts).toBe(3);
+    expect(job.remainingFailures()).toBe(0);
+    expect(verifyExactlyOnce(await readCommitted<Output>(dir.path), total)).toEqual([]);
+    expect(await inProgressFiles(dir.path)).toEqual([]);
+  });
+
+  it('fails for good with JOB_FAILED once the restart strategy is exhausted', async () => {
+    const job = startExactlyOnceJob({
+      records: 5_000,
+      outDir: dir.path,
+      failures: [
+        { afterRecords: 100, afterCheckpoints: 0 },
+        { afterRecords: 100, afterCheckpoints: 0 },
+      ],
+      options: { parallelism: 1, restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 } },
+    });
+    const error = await job.handle.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(TributaryError.is(error, 'JOB_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('intentional failure');
+    expect(job.events.some((e) => e.type === 'status' && e.status === 'failed')).toBe(true);
+    // nothing was committed: the only checkpoint would have been the final one
+    expect(await readCommitted<Output>(dir.path)).toEqual([]);
+  });
+});
