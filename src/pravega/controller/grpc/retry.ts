@@ -1,0 +1,98 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { TributaryError, errorMessage } from '../../../errors.js';
+
+/**
+ * Retries of controller calls: only for gRPC statuses that mean "the call did not happen or may
+ * be repeated safely", with exponential backoff and jitter. Everything else fails at once.
+ */
+
+export interface RetryPolicy {
+  /** total attempts, including the first */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 10,
+  initialBackoffMs: 100,
+  maxBackoffMs: 5_000,
+};
+
+const RETRYABLE = new Set<number>([
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.RESOURCE_EXHAUSTED,
+  GrpcStatus.ABORTED,
+  GrpcStatus.DEADLINE_EXCEEDED,
+]);
+
+export function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';
+}
+
+export function isRetryableStatus(err: unknown): boolean {
+  return isServiceError(err) && RETRYABLE.has(err.code);
+}
+
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  const base = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** attempt);
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+export async function withRetry<T>(
+  method: string,
+  policy: RetryPolicy,
+  call: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isRetryableStatus(err) || attempt + 1 >= policy.maxAttempts) {
+        throw toTributaryError(method, err, attempt + 1);
+      }
+      await sleep(backoffMs(policy, attempt));
+    }
+  }
+}
+
+/** Maps a gRPC failure to a typed error naming the RPC. */
+export function toTributaryError(method: string, err: unknown, attempts = 1): TributaryError {
+  if (TributaryError.is(err)) return err;
+  const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+  if (!isServiceError(err)) {
+    return new TributaryError(
+      'CONTROLLER_ERROR',
+      `controller ${method} failed${tries}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const what = `controller ${method} failed${tries}: ${err.details || err.message}`;
+  switch (err.code) {
+    case GrpcStatus.UNAVAILABLE:
+      return new TributaryError('CONTROLLER_UNAVAILABLE', what, { retryable: true, cause: err });
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return new TributaryError('TIMEOUT', what, { retryable: true, cause: err });
+    case GrpcStatus.UNAUTHENTICATED:
+      return new TributaryError(
+        'AUTH_FAILED',
+        `${what} (check the username and password given to the client)`,
+        { cause: err },
+      );
+    case GrpcStatus.PERMISSION_DENIED:
+      return new TributaryError('AUTH_FAILED', `${what} (the user lacks permission)`, {
+        cause: err,
+      });
+    case GrpcStatus.INVALID_ARGUMENT:
+      return new TributaryError('ILLEGAL_ARGUMENT', what, { cause: err });
+    default:
+      return new TributaryError('CONTROLLER_ERROR', what, {
+        cause: err,
+        retryable: RETRYABLE.has(err.code),
+        details: { grpcCode: err.code },
+      });
+  }
+}
