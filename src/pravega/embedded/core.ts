@@ -14,6 +14,7 @@ import {
   dataRecordSize,
   encodeDataHeader,
   encodeMetaRecord,
+  findRecord,
   logFileName,
   parseLogFileName,
   scanLogFile,
@@ -134,6 +135,7 @@ export class EmbeddedCore {
       .sort((a, b) => a - b);
     for (const n of logs) core.logFiles.add(n);
     const replay = await core.replay(logs, snap.seq, snap.fileNo, snap.pos);
+    for (const seg of core.state.segments.values()) seg.durableLength = seg.length;
     for (const fileNo of core.state.fileRefs.keys()) {
       if (!core.logFiles.has(fileNo)) {
         throw corrupt(dir, `log file ${logFileName(fileNo)}, which holds segment data, is missing`);
@@ -232,12 +234,18 @@ export class EmbeddedCore {
       }
       if (result.problem !== undefined) {
         // a torn or corrupt record: fine at the tail, fatal if valid records come after it
+        if (await findRecord(path, result.validEnd + 1, expected + 1)) {
+          throw corrupt(
+            this.dir,
+            `${logFileName(fileNo)} is damaged at byte ${result.validEnd} (${result.problem}) but valid records follow: acknowledged data would be lost`,
+          );
+        }
         for (const later of toScan.slice(i + 1)) {
           const probe = await scanLogFile(join(this.dir, logFileName(later)), later, 0, () => {});
           if (probe.records > 0) {
             throw corrupt(
               this.dir,
-              `${logFileName(fileNo)} is damaged at byte ${result.validEnd} (${result.problem}) but later log files hold records: acknowledged data would be lost`,
+              `${logFileName(fileNo)} is damaged at byte ${result.validEnd} (${result.problem}) but valid records follow in later log files: acknowledged data would be lost`,
             );
           }
         }

@@ -507,3 +507,38 @@ export async function syncDir(dir: string): Promise<void> {
     await d.close();
   }
 }
+
+/**
+ * Whether a valid record numbered `seq` lies in the file after `from`: tells damage in the middle
+ * of the log (records follow) from a torn or corrupt tail (nothing follows).
+ */
+export async function findRecord(path: string, from: number, seq: number): Promise<boolean> {
+  const pattern = Buffer.alloc(8);
+  pattern.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 0);
+  pattern.writeUInt32BE(seq >>> 0, 4);
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (let at = from; at < size; at += chunk.length - 64) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, at);
+      const view = chunk.subarray(0, bytesRead);
+      for (let i = view.indexOf(pattern, 12); i >= 0; i = view.indexOf(pattern, i + 1)) {
+        const start = at + i - 12;
+        if (start < from) continue;
+        const head = Buffer.alloc(RECORD_HEADER_SIZE);
+        await fh.read(head, 0, RECORD_HEADER_SIZE, start);
+        const length = head.readUInt32BE(0);
+        if (length < RECORD_HEADER_SIZE || length > MAX_RECORD_SIZE || start + length > size)
+          continue;
+        const rec = Buffer.allocUnsafe(length);
+        await fh.read(rec, 0, length, start);
+        if (rec.readUInt32BE(4) === crc32(rec.subarray(8))) return true;
+      }
+      if (bytesRead < chunk.length) break;
+    }
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
