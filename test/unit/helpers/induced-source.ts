@@ -34,7 +34,7 @@ class MarkerGroup {
 
   pass(id: number, subtask: number, position: number): void {
     let m = this.passed.get(id);
-    if (m === undefined) this.passed.set(id, (m = new Map()));
+    if (m === undefined) this.passed.set(id, (m = new Map<number, number>()));
     m.set(subtask, position);
     this.notify();
   }
@@ -47,7 +47,7 @@ class MarkerGroup {
   async waitAll(id: number, readers: number): Promise<Map<number, number>> {
     for (;;) {
       const passed = this.passed.get(id) ?? new Map<number, number>();
-      const all = new Map<number, number>([...this.finished, ...passed]);
+      const all = new Map<number, number>([...this.finished.entries(), ...passed.entries()]);
       if (all.size >= readers) return all;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
