@@ -125,32 +125,18 @@ export class WireReader {
   }
 }
 
-const HEX_PAIRS: string[] = [];
-for (let i = 0; i < 256; i++) HEX_PAIRS.push(i.toString(16).padStart(2, '0'));
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const UUID_SCRATCH = Buffer.alloc(36);
 
 /** Canonical lower-case text of the 16 UUID bytes at `offset`. */
 export function uuidText(buf: Buffer, offset: number): string {
-  const h = (i: number): string => HEX_PAIRS[buf[offset + i] as number] as string;
-  return (
-    h(0) +
-    h(1) +
-    h(2) +
-    h(3) +
-    '-' +
-    h(4) +
-    h(5) +
-    '-' +
-    h(6) +
-    h(7) +
-    '-' +
-    h(8) +
-    h(9) +
-    '-' +
-    h(10) +
-    h(11) +
-    h(12) +
-    h(13) +
-    h(14) +
-    h(15)
-  );
+  const out = UUID_SCRATCH;
+  let q = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) out[q++] = 0x2d; // '-'
+    const b = buf[offset + i] as number;
+    out[q++] = HEX_DIGITS[b >> 4] as number;
+    out[q++] = HEX_DIGITS[b & 15] as number;
+  }
+  return out.toString('latin1', 0, 36);
 }
