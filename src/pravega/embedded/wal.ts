@@ -371,12 +371,30 @@ export class LogWriter {
     await this.current.fh.close().catch(() => undefined);
   }
 
+  /**
+   * The group-commit loop. Batch N+1 is written while batch N is being synced, so the copy into
+   * the page cache and the device flush overlap; a batch is acknowledged only after its own sync.
+   */
   private async run(): Promise<void> {
+    let syncing: { done: Promise<void>; batch: Item[] } | undefined;
+    let writing: Item[] = [];
+    const finishSync = async (): Promise<void> => {
+      if (syncing === undefined) return;
+      const s = syncing;
+      syncing = undefined;
+      await s.done;
+      this.complete(s.batch);
+    };
     try {
-      while (this.queue.length > 0 && this.failure === undefined) {
+      while (this.failure === undefined) {
         const head = this.queue[0];
-        if (head === undefined) break;
+        if (head === undefined) {
+          if (syncing === undefined) break;
+          await finishSync();
+          continue;
+        }
         if (head.kind === 'roll') {
+          await finishSync();
           this.queue.shift();
           await this.roll(head.fileNo);
           continue;
@@ -390,25 +408,36 @@ export class LogWriter {
           n++;
         }
         const batch = this.queue.splice(0, n) as Item[];
+        writing = batch;
         await this.writeBatch(batch, bytes);
-        const last = batch[batch.length - 1];
-        if (last !== undefined) this.durable = last.seq;
-        for (const item of batch) item.cb?.(undefined);
-        this.opts.afterBatch();
-        if (this.waiters.length > 0) {
-          const still = [];
-          for (const w of this.waiters) {
-            if (w.seq <= this.durable) w.resolve();
-            else still.push(w);
-          }
-          this.waiters = still;
-        }
+        await finishSync();
+        writing = [];
+        const done = this.opts.fsync ? this.current.fh.datasync() : Promise.resolve();
+        done.catch(() => undefined); // awaited in finishSync
+        syncing = { done, batch };
       }
     } catch (err) {
-      this.fail(err);
+      // whatever was not acknowledged yet fails with the log: nothing is acked without its sync
+      const unacked = [...(syncing?.batch ?? []), ...writing];
+      this.fail(err, unacked);
     } finally {
       this.running = false;
       for (const r of this.idle.splice(0)) r();
+    }
+  }
+
+  private complete(batch: Item[]): void {
+    const last = batch[batch.length - 1];
+    if (last !== undefined) this.durable = last.seq;
+    for (const item of batch) item.cb?.(undefined);
+    this.opts.afterBatch();
+    if (this.waiters.length > 0) {
+      const still = [];
+      for (const w of this.waiters) {
+        if (w.seq <= this.durable) w.resolve();
+        else still.push(w);
+      }
+      this.waiters = still;
     }
   }
 
@@ -447,7 +476,6 @@ export class LogWriter {
       position += bytesWritten;
       if (left > 0) remaining = skipBytes(remaining, bytesWritten);
     }
-    if (this.opts.fsync) await this.current.fh.datasync();
   }
 
   private async roll(fileNo: number): Promise<void> {
@@ -459,11 +487,12 @@ export class LogWriter {
     this.opts.onRoll(fileNo);
   }
 
-  private fail(err: unknown): void {
+  private fail(err: unknown, unacked: Item[]): void {
     const failure = TributaryError.is(err)
       ? err
       : new TributaryError('STORE_IO', `writing the log failed: ${String(err)}`, { cause: err });
     this.failure = failure;
+    for (const item of unacked) item.cb?.(failure);
     for (const item of this.queue.splice(0)) if (item.kind === 'record') item.cb?.(failure);
     for (const w of this.waiters.splice(0)) w.reject(failure);
     this.opts.afterBatch();
