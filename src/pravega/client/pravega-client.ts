@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { TributaryError } from '../../errors.js';
+import { ConnectionPool } from '../connection/connection-pool.js';
+import type { Controller } from '../controller/controller.js';
+import { GrpcController } from '../controller/grpc-controller.js';
+import type { StreamConfig, StreamCutPositions, StreamId } from '../controller/types.js';
+import { parseControllerUri } from '../controller/uri.js';
+import { validateName } from '../protocol/index.js';
+import type { SegmentStore } from '../segment/segment-store.js';
+import { WireSegmentStore } from '../segment/wire-segment-store.js';
+import { parseConfig } from './config.js';
+import { EventStreamWriter, type EventWriterOptions } from './event-writer.js';
+import type { Serializer } from './serializer.js';
+import { StreamScanner } from './stream-scanner.js';
+
+/**
+ * The entry point: one object per Pravega "cluster" — a real one (`tcp://host:9090`,
+ * `tls://host:9090`) or the embedded store in a local directory (`embedded:./data`). Everything
+ * built on it runs the same on both.
+ */
+
+export const ClientConfigSchema = z
+  .object({
+    /** tcp://host:port, tls://host:port, or embedded:<directory> */
+    controllerUri: z.string().min(1),
+    credentials: z
+      .object({ username: z.string().min(1), password: z.string() })
+      .strict()
+      .optional(),
+    /** CA certificate (PEM text or a file path) to trust for tls:// */
+    trustedCa: z.string().optional(),
+    /** verify that server certificates name the host dialled (default true) */
+    validateHostname: z.boolean().default(true),
+    /** options of the embedded store (embedded: URIs only) */
+    embedded: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export type ClientConfig = z.input<typeof ClientConfigSchema>;
+
+export function parseStreamName(stream: string | StreamId): StreamId {
+  if (typeof stream !== 'string') return stream;
+  const parts = stream.split('/');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) {
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `stream ${JSON.stringify(stream)} must be written scope/stream`,
+    );
+  }
+  return { scope: parts[0], stream: parts[1] };
+}
+
+export class PravegaClient {
+  private closed = false;
+
+  private constructor(
+    readonly controller: Controller,
+    readonly segmentStore: SegmentStore,
+    readonly uri: string,
+    private readonly release: () => Promise<void>,
+  ) {}
+
+  static async connect(config: string | ClientConfig): Promise<PravegaClient> {
+    const c = parseConfig(
+      ClientConfigSchema,
+      typeof config === 'string' ? { controllerUri: config } : config,
+      'client config',
+    );
+    if (c.controllerUri.startsWith('embedded:')) {
+      const dir = c.controllerUri.slice('embedded:'.length);
+      if (dir === '')
+        throw new TributaryError(
+          'CONFIG_INVALID',
+          'controllerUri: embedded: needs a directory, e.g. embedded:./data',
+        );
+      const { openEmbeddedPravega } = await import('../embedded/index.js');
+      const store = await openEmbeddedPravega(dir, c.embedded as never);
+      return new PravegaClient(store.controller, store.segmentStore, c.controllerUri, () =>
+        store.close(),
+      );
+    }
+    const address = parseControllerUri(c.controllerUri);
+    const ca =
+      c.trustedCa === undefined
+        ? undefined
+        : c.trustedCa.includes('-----BEGIN')
+          ? Buffer.from(c.trustedCa)
+          : readFileSync(c.trustedCa);
+    const controller = new GrpcController({
+      uri: c.controllerUri,
+      ...(c.credentials ? { credentials: c.credentials } : {}),
+      ...(ca ? { trustedCa: ca } : {}),
+      validateHostname: c.validateHostname,
+    });
+    const pool = new ConnectionPool({
+      fallbackHost: address.host,
+      ...(address.tls
+        ? {
+            tls: {
+              ...(ca ? { ca } : {}),
+              ...(c.validateHostname ? {} : { rejectUnauthorized: false }),
+            },
+          }
+        : {}),
+    });
+    const store = new WireSegmentStore(controller, pool);
+    return new PravegaClient(controller, store, c.controllerUri, async () => {
+      await store.close();
+      await controller.close();
+    });
+  }
+
+  // ---- stream management ----
+
+  createScope(scope: string): Promise<boolean> {
+    validateName('scope', scope);
+    return this.controller.createScope(scope);
+  }
+
+  deleteScope(scope: string): Promise<boolean> {
+    return this.controller.deleteScope(scope);
+  }
+
+  createStream(stream: string | StreamId, config: StreamConfig): Promise<boolean> {
+    const id = parseStreamName(stream);
+    validateName('scope', id.scope);
+    validateName('stream', id.stream);
+    return this.controller.createStream(id, config);
+  }
+
+  sealStream(stream: string | StreamId): Promise<void> {
+    return this.controller.sealStream(parseStreamName(stream));
+  }
+
+  deleteStream(stream: string | StreamId): Promise<boolean> {
+    return this.controller.deleteStream(parseStreamName(stream));
+  }
+
+  // ---- data ----
+
+  createWriter<T>(
+    stream: string | StreamId,
+    serializer: Serializer<T>,
+    options: EventWriterOptions = {},
+  ): Promise<EventStreamWriter<T>> {
+    this.throwIfClosed();
+    return EventStreamWriter.create(
+      this.controller,
+      this.segmentStore,
+      parseStreamName(stream),
+      serializer,
+      options,
+    );
+  }
+
+  /** Reads a whole stream in key order with one reader (see StreamScanner). */
+  scanStream<T>(
+    stream: string | StreamId,
+    serializer: Serializer<T>,
+    from?: StreamCutPositions,
+  ): Promise<StreamScanner<T>> {
+    this.throwIfClosed();
+    return StreamScanner.open(
+      this.controller,
+      this.segmentStore,
+      parseStreamName(stream),
+      serializer,
+      from,
+    );
+  }
+
+  private throwIfClosed(): void {
+    if (this.closed) throw new TributaryError('CLOSED', `client for ${this.uri} is closed`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.release();
+  }
+}

@@ -1,0 +1,160 @@
+import { TributaryError } from '../../errors.js';
+import { EventParser } from '../protocol/index.js';
+import type { SegmentStore } from '../segment/segment-store.js';
+
+/**
+ * Reads the events of one segment from an offset, prefetching: the next read is issued as soon
+ * as the previous one returns, while fewer than `prefetchBytes` are buffered. At the tail of an
+ * open segment the read waits on the server (long poll); a caller that must not wait passes a
+ * signal to {@link next} — the outstanding read stays, so no data is lost or fetched twice.
+ * Events split across reads are reassembled.
+ */
+
+export interface SegmentEvent {
+  readonly data: Buffer;
+  /** offset of the event in its segment */
+  readonly offset: number;
+  /** offset just after it: where reading resumes */
+  readonly nextOffset: number;
+}
+
+export interface SegmentBatch {
+  readonly events: SegmentEvent[];
+  /** the segment was read to its end (sealed, or the end offset was reached) */
+  readonly end: boolean;
+}
+
+export interface SegmentReaderOptions {
+  /** stop at this offset (exclusive); default: read until the segment is sealed */
+  readonly endOffset?: bigint;
+  readonly readSize?: number;
+  readonly prefetchBytes?: number;
+}
+
+export class SegmentReader {
+  private readonly parser: EventParser;
+  private fetchOffset: bigint;
+  private readonly endOffset: bigint | undefined;
+  private readonly readSize: number;
+  private readonly prefetchBytes: number;
+  private buffered: SegmentEvent[] = [];
+  private bufferedBytes = 0;
+  private fetching: Promise<void> | undefined;
+  private reachedEnd = false;
+  private failure: unknown;
+  private readonly abort = new AbortController();
+  private closed = false;
+  private returnedOffset: number;
+
+  constructor(
+    private readonly store: SegmentStore,
+    readonly segment: string,
+    startOffset: bigint,
+    options: SegmentReaderOptions = {},
+  ) {
+    this.parser = new EventParser(startOffset);
+    this.fetchOffset = startOffset;
+    this.returnedOffset = Number(startOffset);
+    this.endOffset = options.endOffset;
+    this.readSize = options.readSize ?? 1024 * 1024;
+    this.prefetchBytes = options.prefetchBytes ?? 4 * 1024 * 1024;
+    if (this.endOffset !== undefined && this.endOffset <= startOffset) this.reachedEnd = true;
+    this.prefetch();
+  }
+
+  /** Offset after the last event handed out by {@link next}. */
+  get position(): bigint {
+    return BigInt(this.returnedOffset);
+  }
+
+  get isAtEnd(): boolean {
+    return this.reachedEnd && this.buffered.length === 0;
+  }
+
+  private prefetch(): void {
+    if (this.fetching || this.reachedEnd || this.closed || this.failure !== undefined) return;
+    if (this.bufferedBytes >= this.prefetchBytes) return;
+    let length = this.readSize;
+    if (this.endOffset !== undefined) {
+      const left = this.endOffset - this.fetchOffset;
+      if (left < BigInt(length)) length = Number(left);
+    }
+    const offset = this.fetchOffset;
+    this.fetching = this.store
+      .read(this.segment, offset, length, this.abort.signal)
+      .then(
+        (result) => {
+          this.fetching = undefined;
+          if (this.closed) return;
+          if (result.data.length > 0) {
+            this.parser.push(
+              result.data,
+              (data, eventOffset, nextOffset) => {
+                this.buffered.push({ data, offset: eventOffset, nextOffset });
+                this.bufferedBytes += data.length;
+              },
+              offset,
+            );
+            this.fetchOffset = offset + BigInt(result.data.length);
+          }
+          const atEndOffset = this.endOffset !== undefined && this.fetchOffset >= this.endOffset;
+          if (result.endOfSegment || atEndOffset) {
+            if (this.parser.hasPartialEvent) {
+              throw new TributaryError(
+                'DECODE_ERROR',
+                `segment ${this.segment} ends inside an event at offset ${this.parser.offset}`,
+              );
+            }
+            this.reachedEnd = true;
+          }
+          this.prefetch();
+        },
+        (err: unknown) => {
+          this.fetching = undefined;
+          if (!this.closed) this.failure = err;
+        },
+      )
+      .catch((err: unknown) => {
+        this.fetching = undefined;
+        this.failure = err;
+      });
+  }
+
+  /**
+   * The buffered events, waiting for at least one unless the segment ended; `wait` bounds the wait
+   * (an empty, non-final batch comes back when it fires).
+   */
+  async next(wait?: AbortSignal): Promise<SegmentBatch> {
+    for (;;) {
+      if (this.buffered.length > 0) {
+        const events = this.buffered;
+        this.buffered = [];
+        this.bufferedBytes = 0;
+        this.returnedOffset = events[events.length - 1]!.nextOffset;
+        this.prefetch();
+        return { events, end: this.reachedEnd && !this.fetching };
+      }
+      if (this.failure !== undefined) throw this.failure;
+      if (this.reachedEnd) return { events: [], end: true };
+      if (this.closed) throw new TributaryError('CLOSED', `reader of ${this.segment} is closed`);
+      this.prefetch();
+      const fetching = this.fetching;
+      if (!fetching) continue;
+      if (wait === undefined) {
+        await fetching;
+        continue;
+      }
+      if (wait.aborted) return { events: [], end: false };
+      const aborted = new Promise<'aborted'>((resolve) =>
+        wait.addEventListener('abort', () => resolve('aborted'), { once: true }),
+      );
+      if ((await Promise.race([fetching, aborted])) === 'aborted')
+        return { events: [], end: false };
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.abort.abort();
+  }
+}

@@ -1,0 +1,694 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TributaryError, errorMessage, hasErrorCode, isRetryable } from '../../errors.js';
+import type { Connection, Flow } from '../connection/connection.js';
+import type {
+  ConnectionPool,
+  ConnectionPurpose,
+  SegmentStoreEndpoint,
+} from '../connection/connection-pool.js';
+import type { Controller } from '../controller/controller.js';
+import type { StreamId } from '../controller/types.js';
+import {
+  isErrorReply,
+  LONG_MIN,
+  newUuid,
+  NO_TABLE_SEGMENT_OFFSET,
+  parseSegmentName,
+  ScaleType,
+  TABLE_KEY_NO_VERSION,
+  type Command,
+} from '../protocol/index.js';
+import { errorFromReply } from './reply-errors.js';
+import type {
+  AppendSession,
+  AppendSessionHandlers,
+  SegmentInfo,
+  SegmentReadResult,
+  SegmentScalePolicy,
+  SegmentStore,
+  TableEntriesPage,
+  TableEntry,
+  TableKeyRef,
+  TableUpdate,
+} from './segment-store.js';
+import { TokenCache } from './token-cache.js';
+
+/**
+ * The SegmentStore over Pravega's wire protocol. Each segment is routed to the segment store that
+ * hosts it (controller `getURI`, cached; `WrongHost` or a dead connection re-resolves it);
+ * delegation tokens come from the controller. Requests that are safe to repeat are retried with
+ * backoff on connection failures.
+ */
+
+export interface WireSegmentStoreOptions {
+  readonly maxAttempts?: number;
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class WireSegmentStore implements SegmentStore {
+  private readonly endpoints = new Map<string, Promise<SegmentStoreEndpoint>>();
+  private readonly tokens: TokenCache;
+  private readonly maxAttempts: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(
+    private readonly controller: Controller,
+    private readonly pool: ConnectionPool,
+    options: WireSegmentStoreOptions = {},
+  ) {
+    this.tokens = new TokenCache(controller);
+    this.maxAttempts = options.maxAttempts ?? 10;
+    this.initialBackoffMs = options.initialBackoffMs ?? 50;
+    this.maxBackoffMs = options.maxBackoffMs ?? 3_000;
+  }
+
+  // ---- routing ----
+
+  private streamOf(segment: string): StreamId {
+    const parsed = parseSegmentName(segment);
+    return { scope: parsed.scope, stream: parsed.stream };
+  }
+
+  private endpointOf(segment: string): Promise<SegmentStoreEndpoint> {
+    const parsed = parseSegmentName(segment);
+    const key = `${parsed.scope}/${parsed.stream}/${parsed.segmentId}`;
+    let endpoint = this.endpoints.get(key);
+    if (!endpoint) {
+      endpoint = this.controller.getEndpoint({
+        scope: parsed.scope,
+        stream: parsed.stream,
+        segmentId: parsed.segmentId,
+      });
+      this.endpoints.set(key, endpoint);
+      endpoint.catch(() => this.endpoints.delete(key));
+    }
+    return endpoint;
+  }
+
+  private forget(segment: string, error: unknown): void {
+    const parsed = parseSegmentName(segment);
+    if (hasErrorCode(error, 'WRONG_HOST', 'CONNECTION_CLOSED', 'CONNECTION_FAILED')) {
+      this.endpoints.delete(`${parsed.scope}/${parsed.stream}/${parsed.segmentId}`);
+    }
+    if (TributaryError.is(error, 'TOKEN_EXPIRED'))
+      this.tokens.invalidate({ scope: parsed.scope, stream: parsed.stream });
+  }
+
+  private async connectionFor(
+    segment: string,
+    purpose: ConnectionPurpose,
+  ): Promise<{ connection: Connection; token: string }> {
+    const [endpoint, token] = await Promise.all([
+      this.endpointOf(segment),
+      this.tokens.get(this.streamOf(segment)),
+    ]);
+    const connection = await this.pool.get(endpoint, purpose);
+    return { connection, token };
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const ms = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** attempt);
+    return sleep(Math.round(ms * (0.8 + Math.random() * 0.4)));
+  }
+
+  /**
+   * One request/reply exchange about `segment`, retried on retryable failures (dead connection,
+   * wrong host, expired token). `handle` turns the reply into the result; error replies it does
+   * not handle become typed errors.
+   */
+  private async rpc<T>(
+    what: string,
+    segment: string,
+    purpose: ConnectionPurpose,
+    build: (requestId: bigint, token: string) => Command,
+    handle: (reply: Command) => T | undefined,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { connection, token } = await this.connectionFor(segment, purpose);
+        const reply = await connection.request((id) => build(id, token), signal);
+        const result = handle(reply);
+        if (result !== undefined) return result;
+        if (isErrorReply(reply)) throw errorFromReply(reply, what);
+        throw new TributaryError('PROTOCOL_ERROR', `${what}: unexpected reply ${reply.type}`);
+      } catch (err) {
+        this.forget(segment, err);
+        if (signal?.aborted || !isRetryable(err) || attempt + 1 >= this.maxAttempts) {
+          throw TributaryError.is(err)
+            ? err
+            : new TributaryError('INTERNAL', `${what}: ${errorMessage(err)}`, { cause: err });
+        }
+        await this.backoff(attempt);
+      }
+    }
+  }
+
+  // ---- appends ----
+
+  async openAppendSession(
+    segment: string,
+    writerId: string,
+    handlers: AppendSessionHandlers,
+  ): Promise<AppendSession> {
+    try {
+      const { connection, token } = await this.connectionFor(segment, 'append');
+      return await WireAppendSession.open(connection, segment, writerId, token, handlers);
+    } catch (err) {
+      this.forget(segment, err);
+      throw err;
+    }
+  }
+
+  async conditionalAppend(
+    segment: string,
+    expectedOffset: bigint,
+    framedEvent: Buffer,
+  ): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { connection, token } = await this.connectionFor(segment, 'append');
+        return await conditionalAppendOnce(connection, segment, token, expectedOffset, framedEvent);
+      } catch (err) {
+        this.forget(segment, err);
+        if (!isRetryable(err) || attempt + 1 >= this.maxAttempts) throw err;
+        await this.backoff(attempt);
+      }
+    }
+  }
+
+  // ---- reads and metadata ----
+
+  read(
+    segment: string,
+    offset: bigint,
+    suggestedLength: number,
+    signal?: AbortSignal,
+  ): Promise<SegmentReadResult> {
+    return this.rpc(
+      'read',
+      segment,
+      'read',
+      (requestId, delegationToken) => ({
+        type: 'readSegment',
+        segment,
+        offset,
+        suggestedLength,
+        delegationToken,
+        requestId,
+      }),
+      (reply) => {
+        if (reply.type === 'segmentRead') {
+          return {
+            offset: reply.offset,
+            data: reply.data,
+            atTail: reply.atTail,
+            endOfSegment: reply.endOfSegment,
+          };
+        }
+        // a read at the end of a sealed segment
+        if (reply.type === 'segmentIsSealed')
+          return { offset, data: EMPTY, atTail: true, endOfSegment: true };
+        return undefined;
+      },
+      signal,
+    );
+  }
+
+  getInfo(segment: string): Promise<SegmentInfo> {
+    return this.rpc(
+      'segment info',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'getStreamSegmentInfo',
+        requestId,
+        segment,
+        delegationToken,
+      }),
+      (reply) => {
+        if (reply.type !== 'streamSegmentInfo') return undefined;
+        if (!reply.exists || reply.isDeleted) {
+          throw new TributaryError('NO_SUCH_SEGMENT', `segment ${segment} does not exist`, {
+            details: { segment },
+          });
+        }
+        return {
+          segment,
+          sealed: reply.isSealed,
+          lastModified: reply.lastModified,
+          length: reply.writeOffset,
+          startOffset: reply.startOffset,
+        };
+      },
+    );
+  }
+
+  createSegment(
+    segment: string,
+    policy: SegmentScalePolicy = { type: 'none', targetRate: 0 },
+  ): Promise<boolean> {
+    return this.rpc(
+      'create segment',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'createSegment',
+        requestId,
+        segment,
+        targetRate: policy.targetRate,
+        scaleType: scaleTypeOf(policy),
+        delegationToken,
+        rolloverSizeBytes: 0n,
+      }),
+      (reply) =>
+        reply.type === 'segmentCreated'
+          ? true
+          : reply.type === 'segmentAlreadyExists'
+            ? false
+            : undefined,
+    );
+  }
+
+  async sealSegment(segment: string): Promise<bigint> {
+    await this.rpc(
+      'seal segment',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'sealSegment',
+        requestId,
+        segment,
+        delegationToken,
+      }),
+      (reply) =>
+        reply.type === 'segmentSealed' || reply.type === 'segmentIsSealed' ? true : undefined,
+    );
+    return (await this.getInfo(segment)).length;
+  }
+
+  async truncateSegment(segment: string, offset: bigint): Promise<void> {
+    await this.rpc(
+      'truncate segment',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'truncateSegment',
+        requestId,
+        segment,
+        truncationOffset: offset,
+        delegationToken,
+      }),
+      (reply) => (reply.type === 'segmentTruncated' ? true : undefined),
+    );
+  }
+
+  deleteSegment(segment: string): Promise<boolean> {
+    return this.rpc(
+      'delete segment',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'deleteSegment',
+        requestId,
+        segment,
+        delegationToken,
+      }),
+      (reply) =>
+        reply.type === 'segmentDeleted' ? true : reply.type === 'noSuchSegment' ? false : undefined,
+    );
+  }
+
+  mergeSegments(target: string, sources: readonly string[]): Promise<bigint> {
+    return this.rpc(
+      'merge segments',
+      target,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'mergeSegmentsBatch',
+        requestId,
+        target,
+        sources,
+        delegationToken,
+      }),
+      (reply) => {
+        if (reply.type !== 'segmentsBatchMerged') return undefined;
+        return reply.merged.reduce(
+          (max, m) => (m.newTargetWriteOffset > max ? m.newTargetWriteOffset : max),
+          -1n,
+        );
+      },
+    );
+  }
+
+  async updateSegmentPolicy(segment: string, policy: SegmentScalePolicy): Promise<void> {
+    await this.rpc(
+      'update segment policy',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'updateSegmentPolicy',
+        requestId,
+        segment,
+        targetRate: policy.targetRate,
+        scaleType: scaleTypeOf(policy),
+        delegationToken,
+      }),
+      (reply) => (reply.type === 'segmentPolicyUpdated' ? true : undefined),
+    );
+  }
+
+  getAttribute(segment: string, attributeId: string): Promise<bigint | undefined> {
+    return this.rpc(
+      'get attribute',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'getSegmentAttribute',
+        requestId,
+        segment,
+        attributeId,
+        delegationToken,
+      }),
+      (reply) =>
+        reply.type === 'segmentAttribute'
+          ? { value: reply.value === LONG_MIN ? undefined : reply.value }
+          : undefined,
+    ).then((r) => r.value);
+  }
+
+  updateAttribute(
+    segment: string,
+    attributeId: string,
+    value: bigint,
+    expected: bigint | undefined,
+  ): Promise<boolean> {
+    return this.rpc(
+      'update attribute',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'updateSegmentAttribute',
+        requestId,
+        segment,
+        attributeId,
+        newValue: value,
+        expectedValue: expected ?? LONG_MIN,
+        delegationToken,
+      }),
+      (reply) => (reply.type === 'segmentAttributeUpdated' ? reply.success : undefined),
+    );
+  }
+
+  // ---- table segments ----
+
+  createTableSegment(segment: string): Promise<boolean> {
+    return this.rpc(
+      'create table segment',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'createTableSegment',
+        requestId,
+        segment,
+        delegationToken,
+        sortedDeprecated: false,
+        keyLength: 0,
+        rolloverSizeBytes: 0n,
+      }),
+      (reply) =>
+        reply.type === 'segmentCreated'
+          ? true
+          : reply.type === 'segmentAlreadyExists'
+            ? false
+            : undefined,
+    );
+  }
+
+  deleteTableSegment(segment: string, mustBeEmpty: boolean): Promise<boolean> {
+    return this.rpc(
+      'delete table segment',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'deleteTableSegment',
+        requestId,
+        segment,
+        mustBeEmpty,
+        delegationToken,
+      }),
+      (reply) =>
+        reply.type === 'segmentDeleted' ? true : reply.type === 'noSuchSegment' ? false : undefined,
+    );
+  }
+
+  tableGet(segment: string, keys: readonly Buffer[]): Promise<(TableEntry | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.rpc(
+      'table get',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'readTable',
+        requestId,
+        segment,
+        delegationToken,
+        keys: keys.map((key) => ({ key, version: TABLE_KEY_NO_VERSION })),
+      }),
+      (reply) => {
+        if (reply.type !== 'tableRead') return undefined;
+        return reply.entries.map((e, i) =>
+          e.version < 0n
+            ? undefined
+            : { key: keys[i] ?? e.key, value: Buffer.from(e.value), version: e.version },
+        );
+      },
+    );
+  }
+
+  tableUpdate(segment: string, entries: readonly TableUpdate[]): Promise<bigint[]> {
+    if (entries.length === 0) return Promise.resolve([]);
+    return this.rpc(
+      'table update',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'updateTableEntries',
+        requestId,
+        segment,
+        delegationToken,
+        entries: entries.map((e) => ({
+          key: e.key,
+          value: e.value,
+          version: e.version ?? TABLE_KEY_NO_VERSION,
+        })),
+        tableSegmentOffset: NO_TABLE_SEGMENT_OFFSET,
+      }),
+      (reply) => (reply.type === 'tableEntriesUpdated' ? [...reply.updatedVersions] : undefined),
+    );
+  }
+
+  async tableRemove(segment: string, keys: readonly TableKeyRef[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.rpc(
+      'table remove',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'removeTableKeys',
+        requestId,
+        segment,
+        delegationToken,
+        keys: keys.map((k) => ({ key: k.key, version: k.version ?? TABLE_KEY_NO_VERSION })),
+        tableSegmentOffset: NO_TABLE_SEGMENT_OFFSET,
+      }),
+      (reply) => (reply.type === 'tableKeysRemoved' ? true : undefined),
+    );
+  }
+
+  tableReadEntries(
+    segment: string,
+    continuationToken: Buffer | undefined,
+    maxCount: number,
+  ): Promise<TableEntriesPage> {
+    return this.rpc(
+      'table read entries',
+      segment,
+      'request',
+      (requestId, delegationToken) => ({
+        type: 'readTableEntries',
+        requestId,
+        segment,
+        delegationToken,
+        suggestedEntryCount: maxCount,
+        continuationToken: continuationToken ?? EMPTY,
+        fromKey: EMPTY,
+        toKey: EMPTY,
+      }),
+      (reply) =>
+        reply.type === 'tableEntriesRead'
+          ? {
+              entries: reply.entries.map((e) => ({
+                key: Buffer.from(e.key),
+                value: Buffer.from(e.value),
+                version: e.version,
+              })),
+              continuationToken: Buffer.from(reply.continuationToken),
+            }
+          : undefined,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+function scaleTypeOf(policy: SegmentScalePolicy): number {
+  return policy.type === 'throughput'
+    ? ScaleType.Throughput
+    : policy.type === 'eventRate'
+      ? ScaleType.EventRate
+      : ScaleType.NoScaling;
+}
+
+/** Appends of one writer id to one segment over one connection (see SegmentStore). */
+class WireAppendSession implements AppendSession {
+  private flow!: Flow;
+  private done = false;
+  lastEventNumber: bigint | undefined;
+
+  private constructor(
+    private readonly connection: Connection,
+    private readonly segment: string,
+    private readonly writerId: string,
+    private readonly handlers: AppendSessionHandlers,
+  ) {}
+
+  static open(
+    connection: Connection,
+    segment: string,
+    writerId: string,
+    token: string,
+    handlers: AppendSessionHandlers,
+  ): Promise<WireAppendSession> {
+    const session = new WireAppendSession(connection, segment, writerId, handlers);
+    return new Promise<WireAppendSession>((resolve, reject) => {
+      let settled = false;
+      session.flow = connection.newFlow({
+        onCommand: (cmd) => {
+          if (!settled) {
+            settled = true;
+            if (cmd.type === 'appendSetup') {
+              session.lastEventNumber =
+                cmd.lastEventNumber === LONG_MIN ? undefined : cmd.lastEventNumber;
+              resolve(session);
+            } else {
+              session.flow.close();
+              reject(
+                isErrorReply(cmd)
+                  ? errorFromReply(cmd, `append setup for ${segment}`)
+                  : new TributaryError(
+                      'PROTOCOL_ERROR',
+                      `append setup for ${segment}: unexpected ${cmd.type}`,
+                    ),
+              );
+            }
+            return;
+          }
+          session.onCommand(cmd);
+        },
+        onClose: (err) => {
+          if (!settled) {
+            settled = true;
+            reject(err);
+          } else session.fail(err);
+        },
+      });
+      connection.send({
+        type: 'setupAppend',
+        requestId: session.flow.nextRequestId(),
+        writerId,
+        segment,
+        delegationToken: token,
+      });
+    });
+  }
+
+  append(framedEvents: Buffer, eventCount: number, lastEventNumber: bigint): void {
+    if (this.done) return;
+    this.connection.send({
+      type: 'appendBlockEnd',
+      writerId: this.writerId,
+      sizeOfWholeEvents: framedEvents.length,
+      data: framedEvents,
+      numEvents: eventCount,
+      lastEventNumber,
+      requestId: this.flow.nextRequestId(),
+    });
+  }
+
+  private onCommand(cmd: Command): void {
+    if (this.done) return;
+    if (cmd.type === 'dataAppended') {
+      this.handlers.onAck(cmd.eventNumber, cmd.previousEventNumber);
+    } else if (isErrorReply(cmd)) {
+      const err = errorFromReply(cmd, `append to ${this.segment}`);
+      this.fail(err);
+      // the server closes an append connection after most failures; make sure it is not reused
+      if (cmd.type === 'invalidEventNumber') this.connection.close(err);
+    }
+  }
+
+  private fail(error: TributaryError): void {
+    if (this.done) return;
+    this.done = true;
+    this.flow.close();
+    this.handlers.onFailure(error);
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.flow.close();
+  }
+}
+
+async function conditionalAppendOnce(
+  connection: Connection,
+  segment: string,
+  token: string,
+  expectedOffset: bigint,
+  framedEvent: Buffer,
+): Promise<boolean> {
+  const writerId = newUuid();
+  const setup = await connection.request((requestId) => ({
+    type: 'setupAppend',
+    requestId,
+    writerId,
+    segment,
+    delegationToken: token,
+  }));
+  if (setup.type !== 'appendSetup') {
+    throw isErrorReply(setup)
+      ? errorFromReply(setup, `conditional append to ${segment}`)
+      : new TributaryError('PROTOCOL_ERROR', `unexpected ${setup.type}`);
+  }
+  const reply = await connection.request((requestId) => ({
+    type: 'conditionalAppend',
+    writerId,
+    eventNumber: 1n,
+    expectedOffset,
+    data: framedEvent.subarray(8),
+    requestId,
+  }));
+  if (reply.type === 'dataAppended') return true;
+  if (reply.type === 'conditionalCheckFailed') return false;
+  throw isErrorReply(reply)
+    ? errorFromReply(reply, `conditional append to ${segment}`)
+    : new TributaryError('PROTOCOL_ERROR', `unexpected ${reply.type}`);
+}
