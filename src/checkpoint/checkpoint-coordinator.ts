@@ -78,7 +78,10 @@ export class CheckpointCoordinator {
   private latestCompleted = 0;
   private stopped = true;
   private finalWanted = false;
+  private finalTriggered = false;
   private finalDone = false;
+  /** Checkpoints acknowledged by all, being stored: they still count as in flight. */
+  private completing = 0;
   private completion: Promise<void> = Promise.resolve();
   private readonly manualWaiters: PendingCheckpoint['waiters'] = [];
 
@@ -164,17 +167,22 @@ export class CheckpointCoordinator {
 
   private tryTrigger(periodic = false): void {
     if (this.stopped || this.finalDone) return;
-    if (this.pending.size >= this.setup.options.maxConcurrent) return; // retried when one ends
-    const wantsFinal = this.finalWanted && ![...this.pending.values()].some((p) => p.final);
-    if (!wantsFinal && !periodic && this.manualWaiters.length === 0) return;
-    if (!wantsFinal && periodic && Date.now() < this.lastDoneAt + this.setup.options.minPauseMs) {
+    if (this.pending.size + this.completing >= this.setup.options.maxConcurrent) return; // retried when one ends
+    if (this.finalWanted) {
+      // once every source ended, only the final checkpoint is taken (no minimum pause)
+      if (!this.finalTriggered) this.trigger(true);
+      return;
+    }
+    if (!periodic && this.manualWaiters.length === 0) return;
+    if (periodic && Date.now() < this.lastDoneAt + this.setup.options.minPauseMs) {
       this.schedule();
       return;
     }
-    this.trigger(wantsFinal);
+    this.trigger(false);
   }
 
   private trigger(final: boolean): void {
+    if (final) this.finalTriggered = true;
     const id = this.nextId++;
     const now = Date.now();
     this.lastTriggerAt = now;
@@ -216,7 +224,18 @@ export class CheckpointCoordinator {
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     pending.timer = undefined;
     this.pending.delete(pending.id);
-    this.completion = this.completion.then(() => this.complete(pending));
+    this.completing++;
+    this.completion = this.completion.then(async () => {
+      try {
+        await this.complete(pending);
+      } finally {
+        this.completing--;
+      }
+      if (!this.stopped && !this.finalDone) {
+        this.schedule();
+        this.tryTrigger();
+      }
+    });
   }
 
   private async complete(pending: PendingCheckpoint): Promise<void> {
@@ -257,10 +276,7 @@ export class CheckpointCoordinator {
     if (pending.final) {
       this.finalDone = true;
       this.setup.onFinalCompleted();
-      return;
     }
-    this.schedule();
-    this.tryTrigger();
   }
 
   private abort(pending: PendingCheckpoint, reason: string): void {
@@ -293,6 +309,7 @@ export class CheckpointCoordinator {
     this.schedule();
     if (pending.final) {
       // the final checkpoint must happen: retry after the min pause
+      this.finalTriggered = false;
       setTimeout(() => this.tryTrigger(), Math.max(10, this.setup.options.minPauseMs));
     } else {
       this.tryTrigger();

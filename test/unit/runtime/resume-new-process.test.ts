@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyExactlyOnce, type Output } from '../helpers/exactly-once-job.js';
+import { inProgressFiles, readCommitted, tempDir } from '../helpers/files.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/resume-job.ts', import.meta.url));
+
+function runChild(
+  args: string[],
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+describe('resume in a new process from a retained checkpoint directory', () => {
+  let out: { path: string; remove: () => Promise<void> };
+  let ckpt: { path: string; remove: () => Promise<void> };
+  beforeEach(async () => {
+    out = await tempDir('resume-out');
+    ckpt = await tempDir('resume-ckpt');
+  });
+  afterEach(async () => {
+    await out.remove();
+    await ckpt.remove();
+  });
+
+  it('a SIGKILLed job resumes from its checkpoint directory and commits every record exactly once', async () => {
+    const total = 8_000;
+    const crash = await runChild(['crash', out.path, ckpt.path, String(total)]);
+    expect(crash.signal, crash.stderr).toBe('SIGKILL');
+    const retained = (await readdir(ckpt.path)).filter((f) => f.endsWith('.ckpt'));
+    expect(retained.length).toBeGreaterThanOrEqual(1);
+    expect(retained.length).toBeLessThanOrEqual(2);
+    const before = await readCommitted<Output>(out.path);
+    expect(before.length).toBeLessThan(total);
+
+    const resume = await runChild(['resume', out.path, ckpt.path, String(total)]);
+    expect(resume.code, resume.stderr).toBe(0);
+    const summary = JSON.parse(resume.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      status: string;
+    };
+    expect(summary.status).toBe('finished');
+    expect(verifyExactlyOnce(await readCommitted<Output>(out.path), total)).toEqual([]);
+    expect(
+      await inProgressFiles(out.path),
+      `${crash.stdout}\n---\n${resume.stdout}\n${(await readdir(out.path)).join(' ')}`,
+    ).toEqual([]);
+    expect((await readdir(ckpt.path)).every((f) => !f.startsWith('.tmp'))).toBe(true);
+  }, 60_000);
+});
