@@ -456,6 +456,33 @@ describe('embedded controller', () => {
       expect(await controller.checkTransactionState(S, txn.txnId)).toBe('aborted');
     });
 
+    it('names transaction segments after the transaction epoch and merges them into the live parents', async () => {
+      await controller.scale(
+        S,
+        [0n],
+        [
+          [0, 0.25],
+          [0.25, 0.5],
+        ],
+      );
+      const txn = await controller.createTransaction(S, 10_000);
+      expect(txnEpochOf(txn.txnId)).toBe(1);
+      // segment 1 was created in epoch 0: in the transaction it is generalized to epoch 1
+      expect(txn.segments.map((s) => s.segment.segmentId)).toEqual([
+        segmentIdOf(1, 2),
+        segmentIdOf(1, 3),
+        segmentIdOf(1, 1),
+      ]);
+      const txnSeg = transactionSegmentName(nameOf(segmentIdOf(1, 1)), txn.txnId);
+      expect(txnSeg).toBe(`sc/st/1.#epoch.1#transaction.${txn.txnId.replaceAll('-', '')}`);
+      await append(store, txnSeg, ['in-txn']);
+      await controller.commitTransaction(S, txn.txnId);
+      expect(await readEvents(store, nameOf(1n))).toEqual(['in-txn']);
+      // no rolling needed: the epoch did not change
+      expect((await controller.getCurrentSegments(S)).length).toBe(3);
+      expect(await code(controller.getEpochSegments(S, 2))).toBe('ILLEGAL_ARGUMENT');
+    });
+
     it('commits a transaction from before a scale as a rolling transaction, keeping per-key order', async () => {
       // epoch 0: segments 0 [0, .5) and 1 [.5, 1)
       await append(store, nameOf(0n), ['k1:pre']);
