@@ -1,10 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
 import { ConnectionPool } from '../connection/connection-pool.js';
 import type { Controller } from '../controller/controller.js';
 import { GrpcController } from '../controller/grpc-controller.js';
-import type { StreamConfig, StreamCutPositions, StreamId } from '../controller/types.js';
+import type {
+  ScaleResult,
+  StreamConfig,
+  StreamCutPositions,
+  StreamId,
+} from '../controller/types.js';
 import { parseControllerUri } from '../controller/uri.js';
 import { validateName } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
@@ -135,6 +141,38 @@ export class PravegaClient {
 
   deleteStream(stream: string | StreamId): Promise<boolean> {
     return this.controller.deleteStream(parseStreamName(stream));
+  }
+
+  /**
+   * Manual scale: seals `sealedSegments` and replaces their key ranges with `newRanges`; resolves
+   * once the scale is complete.
+   */
+  async scaleStream(
+    stream: string | StreamId,
+    sealedSegments: readonly bigint[],
+    newRanges: readonly (readonly [number, number])[],
+    timeoutMs = 60_000,
+  ): Promise<ScaleResult> {
+    const id = parseStreamName(stream);
+    const result = await this.controller.scale(id, sealedSegments, newRanges);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.controller.checkScale(id, result.epoch);
+      if (status === 'success') return result;
+      if (status !== 'inProgress') {
+        throw new TributaryError(
+          'SCALE_FAILED',
+          `scale of ${id.scope}/${id.stream} to epoch ${result.epoch} failed: ${status}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new TributaryError(
+          'TIMEOUT',
+          `scale of ${id.scope}/${id.stream} did not finish within ${timeoutMs} ms`,
+        );
+      }
+      await sleep(50);
+    }
   }
 
   // ---- data ----

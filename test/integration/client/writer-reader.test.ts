@@ -1,32 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
-import { jsonSerializer } from '../../../src/pravega/client/serializer.js';
+import { bytesSerializer, jsonSerializer } from '../../../src/pravega/client/serializer.js';
 import { BACKENDS } from '../../support/backends.js';
 import { randomScope } from '../../support/endpoints.js';
-
-interface Seq {
-  key: string;
-  seq: number;
-}
-
-/** Every (key, seq) exactly once and, per key, in increasing order. */
-function checkExactlyOnceInOrder(events: readonly Seq[], keys: number, perKey: number): void {
-  const last = new Map<string, number>();
-  const seen = new Set<string>();
-  for (const e of events) {
-    const id = `${e.key}#${e.seq}`;
-    expect(seen.has(id), `duplicate ${id}`).toBe(false);
-    seen.add(id);
-    const prev = last.get(e.key) ?? -1;
-    expect(e.seq, `order of key ${e.key}`).toBeGreaterThan(prev);
-    last.set(e.key, e.seq);
-  }
-  expect(seen.size).toBe(keys * perKey);
-}
+import { expectExactlyOnceInOrder, keysOf, type Seq } from '../../support/sequences.js';
 
 describe.each(BACKENDS.map((b) => [b().name, b] as const))(
   'writer and reader on %s',
-  (_name, makeBackend) => {
+  (name, makeBackend) => {
     const backend = makeBackend();
     let client: PravegaClient;
     const scope = randomScope('wr');
@@ -44,11 +25,11 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const stream = `${scope}/hundred-k`;
       await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 3 } });
       const writer = await client.createWriter(stream, jsonSerializer<Seq>());
-      const keys = 16;
-      const perKey = 100_000 / keys;
+      const keys = keysOf(16);
+      const perKey = 100_000 / keys.length;
       const started = Date.now();
       for (let i = 0; i < perKey; i++) {
-        for (let k = 0; k < keys; k++) void writer.write({ key: `k${k}`, seq: i }, `k${k}`);
+        for (const key of keys) void writer.write({ key, seq: i }, key);
         if (i % 500 === 0) await writer.ready();
       }
       await writer.flush();
@@ -58,20 +39,59 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const scanner = await client.scanStream(stream, jsonSerializer<Seq>());
       const events = await scanner.readUpTo(100_000, 3_000);
       scanner.close();
-      console.log(`[${_name}] wrote 100 000 events in ${writeMs} ms, read back ${events.length}`);
-      checkExactlyOnceInOrder(
+      console.log(`[${name}] wrote 100 000 events in ${writeMs} ms, read back ${events.length}`);
+      expectExactlyOnceInOrder(
         events.map((e) => e.value),
         keys,
         perKey,
       );
-      // all three segments were used
       expect(new Set(events.map((e) => e.segment)).size).toBe(3);
+    });
+
+    it('keeps every event and per-key order across a split of a segment while writing', async () => {
+      const stream = `${scope}/split`;
+      await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 3 } });
+      const writer = await client.createWriter(stream, jsonSerializer<Seq>());
+      const keys = keysOf(16);
+      const perKey = 2_000;
+      let scaled: Promise<unknown> | undefined;
+      for (let i = 0; i < perKey; i++) {
+        for (const key of keys) void writer.write({ key, seq: i }, key);
+        if (i === perKey / 4) {
+          // split segment 0 ([0, 1/3)) into two while the writer keeps going
+          scaled = client.scaleStream(
+            stream,
+            [0n],
+            [
+              [0, 1 / 6],
+              [1 / 6, 1 / 3],
+            ],
+          );
+        }
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await scaled;
+      await writer.flush();
+      await writer.close();
+      const current = await client.controller.getCurrentSegments({ scope, stream: 'split' });
+      expect(current.map((s) => s.segment.segmentId >> 32n)).toContain(1n); // new segments live in epoch 1
+      expect(current.length).toBe(4);
+
+      const scanner = await client.scanStream(stream, jsonSerializer<Seq>());
+      const events = await scanner.readUpTo(keys.length * perKey, 3_000);
+      scanner.close();
+      expectExactlyOnceInOrder(
+        events.map((e) => e.value),
+        keys,
+        perKey,
+      );
+      // the successors were written to
+      expect(events.some((e) => e.segment.endsWith('.#epoch.1'))).toBe(true);
     });
 
     it('rejects an event over 8 MiB and writes after close with typed errors', async () => {
       const stream = `${scope}/limits`;
       await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 1 } });
-      const { bytesSerializer } = await import('../../../src/pravega/client/serializer.js');
       const writer = await client.createWriter(stream, bytesSerializer);
       expect(() => writer.write(Buffer.alloc(8 * 1024 * 1024 + 1))).toThrow(
         expect.objectContaining({ code: 'EVENT_TOO_LARGE' }) as Error,
@@ -81,6 +101,10 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       expect(() => writer.write(Buffer.from('late'))).toThrow(
         expect.objectContaining({ code: 'CLOSED' }) as Error,
       );
+      const scanner = await client.scanStream(stream, bytesSerializer);
+      const events = await scanner.readUpTo(1, 3_000);
+      scanner.close();
+      expect(events.map((e) => e.value.length)).toEqual([8 * 1024 * 1024]);
     });
 
     it('refuses to write to a sealed stream and to a missing one', async () => {
@@ -90,6 +114,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       await writer.write(1, 'a');
       await client.sealStream(stream);
       await expect(writer.write(2, 'a')).rejects.toMatchObject({ code: 'STREAM_SEALED' });
+      await expect(writer.flush()).rejects.toMatchObject({ code: 'STREAM_SEALED' });
       await expect(client.createWriter(stream, jsonSerializer<number>())).rejects.toMatchObject({
         code: 'STREAM_SEALED',
       });
