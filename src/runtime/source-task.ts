@@ -151,6 +151,11 @@ export class SourceTask extends Task {
         await this.waitForOutput();
         continue;
       }
+      const pause = this.yieldIfBusy();
+      if (pause !== undefined) {
+        await pause;
+        continue;
+      }
       const result = this.reader.pollNext();
       if (result === 'end-of-input') {
         await this.endReader();

@@ -31,6 +31,11 @@ export class StreamTask extends Task {
         await this.waitForOutput();
         continue;
       }
+      const pause = this.yieldIfBusy();
+      if (pause !== undefined) {
+        await pause;
+        continue;
+      }
       const event = gate.poll();
       if (event === undefined) {
         await Promise.race([gate.whenAvailable(), this.mailbox.whenNotEmpty()]);

@@ -13,6 +13,8 @@ import {
   type StreamOperator,
 } from './operator.js';
 
+const YIELD_EVERY_MS = 10;
+
 /** What a task reports to its execution (the checkpoint coordinator and the job). */
 export interface TaskServices {
   acknowledgeCheckpoint(
@@ -62,6 +64,7 @@ export abstract class Task {
   /** Records that entered the chain (for metrics). */
   recordsIn = 0;
   backpressuredMs = 0;
+  private lastYield = performance.now();
   private readonly chainOutputs: ChainingOutput[] = [];
   private opened: StreamOperator[] = [];
 
@@ -188,6 +191,21 @@ export abstract class Task {
       await action();
       await this.drainOperators();
     }
+  }
+
+  /**
+   * Lets timers and I/O run when the loop has been busy for a while: a task whose input never
+   * runs dry and whose output never fills would otherwise only ever yield to microtasks.
+   */
+  protected yieldIfBusy(): Promise<void> | undefined {
+    const now = performance.now();
+    if (now - this.lastYield < YIELD_EVERY_MS) return undefined;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.lastYield = performance.now();
+        resolve();
+      }),
+    );
   }
 
   /** Awaits async work of chained operators (sink writes). */

@@ -34,3 +34,28 @@ describe('pipeline', () => {
     expect(sink.completedCheckpoints.length).toBeGreaterThan(0);
   });
 });
+
+describe('scheduling', () => {
+  it('a busy unbounded pipeline with a synchronous sink still lets timers (checkpoints) run', async () => {
+    const env = StreamEnvironment.create({ checkpoint: { intervalMs: 20 } });
+    let written = 0;
+    env.fromSource(SequenceSource.unbounded()).sinkTo({
+      createWriter: () => ({
+        initialize: async () => {},
+        writeBatch: (records) => void (written += records.length),
+        snapshotState: async () => [],
+        notifyCheckpointComplete: async () => {},
+        close: async () => {},
+      }),
+    });
+    const handle = env.execute('busy');
+    const completed: number[] = [];
+    handle.events$.subscribe((e) => {
+      if (e.type === 'checkpoint-completed') completed.push(e.checkpointId);
+    });
+    while (completed.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    await handle.cancel();
+    expect(written).toBeGreaterThan(0);
+    expect(completed.slice(0, 3)).toEqual([1, 2, 3]);
+  });
+});
