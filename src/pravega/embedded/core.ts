@@ -4,14 +4,18 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { TributaryError } from '../../errors.js';
 import type { EmbeddedOptions } from './options.js';
-import type { Op, SegmentState } from './state.js';
+import type { Extent, Op, SegmentState } from './state.js';
 import { StateError, StoreState, fromJson, toJson } from './state.js';
 import type { DurableCallback } from './wal.js';
 import {
   FILE_HEADER_SIZE,
   LogWriter,
+  RECORD_HEADER_SIZE,
+  RELOCATE_FIXED_SIZE,
   TYPE_DATA,
+  TYPE_RELOCATE,
   dataRecordSize,
+  encodeRelocateHeader,
   encodeDataHeader,
   encodeMetaRecord,
   findRecord,
@@ -88,6 +92,9 @@ export class EmbeddedCore {
   private closing = false;
   private snapshotRunning: Promise<void> | undefined;
   private snapshotWanted = false;
+  private compacting: Promise<void> | undefined;
+  /** old log files whose live data compaction has moved (for tests and diagnostics) */
+  compactedFiles = 0;
   /** sessions with acks to send after the current group commit */
   readonly dirtySessions = new Set<{ flushAck(): void }>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -215,6 +222,16 @@ export class EmbeddedCore {
               fileNo,
               rec.dataPos,
               rec.dataLength,
+            );
+          } else if (rec.type === TYPE_RELOCATE) {
+            this.state.applyRelocate(
+              rec.handle,
+              rec.offset,
+              rec.oldFile,
+              rec.oldPos,
+              rec.dataLength,
+              fileNo,
+              rec.dataPos,
             );
           } else {
             this.state.applyOp(fromJson(rec.json) as Op, rec.seq, undefined);
@@ -517,6 +534,8 @@ export class EmbeddedCore {
       pos: from.pos,
       state: this.state.toSnapshot(),
     });
+    // the files the snapshot's state points into: they must stay even if the live state moves on
+    const snapshotRefs = new Set(this.state.fileRefs.keys());
     await this.writer.waitDurable(seq);
     await writeSnapshotFile(this.dir, seq, body, this.options.fsync);
     // older snapshots and log files that neither replay nor reads need any more
@@ -526,7 +545,7 @@ export class EmbeddedCore {
     }
     for (const fileNo of [...this.logFiles].sort((a, b) => a - b)) {
       if (fileNo >= from.fileNo) break;
-      if ((this.state.fileRefs.get(fileNo) ?? 0) > 0) continue;
+      if (snapshotRefs.has(fileNo) || (this.state.fileRefs.get(fileNo) ?? 0) > 0) continue;
       const h = this.readHandles.get(fileNo);
       if (h !== undefined) {
         if (h.users > 0) continue;
@@ -535,6 +554,90 @@ export class EmbeddedCore {
       }
       await unlink(join(this.dir, logFileName(fileNo))).catch(() => undefined);
       this.logFiles.delete(fileNo);
+    }
+    if (!this.closing) this.startCompaction(from.fileNo);
+  }
+
+  private startCompaction(beforeFile: number): void {
+    if (this.compacting !== undefined || this.options.compactLiveRatio <= 0) return;
+    this.compacting = this.compact(beforeFile)
+      .catch((err: unknown) => {
+        this.options.logger?.warn('embedded Pravega: compaction failed', { error: String(err) });
+      })
+      .finally(() => {
+        this.compacting = undefined;
+      });
+  }
+
+  /**
+   * Moves the live data out of old log files that are mostly dead (deleted or truncated
+   * segments, aborted transactions), so that the next snapshot can delete those files.
+   */
+  private async compact(beforeFile: number): Promise<void> {
+    const live = new Map<number, number>();
+    for (const seg of this.state.segments.values()) {
+      for (const e of seg.extents) if (e.f < beforeFile) live.set(e.f, (live.get(e.f) ?? 0) + e.l);
+    }
+    let moved = 0;
+    let movedAny = false;
+    for (const [fileNo, liveBytes] of [...live].sort((a, b) => a[0] - b[0])) {
+      let size: number;
+      try {
+        size = (await stat(join(this.dir, logFileName(fileNo)))).size;
+      } catch {
+        continue;
+      }
+      if (liveBytes >= size * this.options.compactLiveRatio) continue;
+      const items: [SegmentState, Extent][] = [];
+      for (const seg of this.state.segments.values()) {
+        for (const e of seg.extents) if (e.f === fileNo) items.push([seg, e]);
+      }
+      for (const [seg, e] of items) {
+        if (this.closing || this.writer.failed !== undefined) return;
+        const data = Buffer.allocUnsafe(e.l);
+        this.useFile(e.f);
+        try {
+          const fh = await this.fileHandle(e.f);
+          let got = 0;
+          while (got < e.l) {
+            const { bytesRead } = await fh.read(data, got, e.l - got, e.p + got);
+            if (bytesRead === 0) throw new Error(`${logFileName(e.f)} ends early`);
+            got += bytesRead;
+          }
+        } finally {
+          this.releaseFile(e.f);
+        }
+        if (this.closing || this.writer.failed !== undefined) return;
+        if (this.state.segments.get(seg.name) !== seg || !seg.extents.includes(e)) continue;
+        const size = RECORD_HEADER_SIZE + RELOCATE_FIXED_SIZE + data.length;
+        const placement = this.writer.append(
+          size,
+          (seq) => [encodeRelocateHeader(seq, seg.handle, e.o, e.f, e.p, data), data],
+          undefined,
+        );
+        this.state.applyRelocate(
+          seg.handle,
+          e.o,
+          e.f,
+          e.p,
+          e.l,
+          placement.fileNo,
+          placement.pos + size - data.length,
+        );
+        moved += data.length;
+        movedAny = true;
+        // keep the amount of relocated data queued at a time bounded
+        if (moved >= 64 * 1024 * 1024) {
+          await this.writer.waitDurable();
+          moved = 0;
+        }
+      }
+      this.compactedFiles++;
+    }
+    if (movedAny) {
+      // the next snapshot no longer points into the compacted files and deletes them
+      await this.writer.waitDurable();
+      this.requestSnapshot();
     }
   }
 
@@ -560,6 +663,7 @@ export class EmbeddedCore {
     for (const seg of this.state.segments.values()) seg.wakeAll();
     await this.writer.waitDurable().catch(() => undefined);
     await this.snapshotRunning;
+    await this.compacting;
     if (this.writer.failed === undefined) {
       // a final snapshot makes the next open fast
       try {

@@ -20,6 +20,11 @@ const optionsSchema = z
       .min(64 * 1024)
       .max(256 * 1024 * 1024)
       .default(16 * 1024 * 1024),
+    /**
+     * an old log file whose live data is below this fraction of its size has that data moved to
+     * the head of the log, so that the file can be deleted (0 turns compaction off)
+     */
+    compactLiveRatio: z.number().min(0).max(1).default(0.5),
     autoScale: z
       .object({
         /** how often segment rates are measured and scale decisions taken */

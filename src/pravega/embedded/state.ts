@@ -220,6 +220,39 @@ export class StoreState {
     return seg;
   }
 
+  /**
+   * Moves one extent to a new place in the log (compaction). A no-op when the extent is no longer
+   * there (truncated, deleted or merged away since the data was read): replay sees the same state.
+   */
+  applyRelocate(
+    handle: number,
+    offset: number,
+    oldFile: number,
+    oldPos: number,
+    length: number,
+    fileNo: number,
+    dataPos: number,
+  ): boolean {
+    const seg = this.byHandle.get(handle);
+    if (seg === undefined) return false;
+    const ext = seg.extents;
+    let lo = 0;
+    let hi = ext.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((ext[mid]?.o ?? 0) < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const e = ext[lo];
+    if (e === undefined || e.o !== offset || e.f !== oldFile || e.p !== oldPos || e.l !== length) {
+      return false;
+    }
+    ext[lo] = { o: offset, f: fileNo, p: dataPos, l: length };
+    this.addRef(oldFile, -1);
+    this.addRef(fileNo, 1);
+    return true;
+  }
+
   private need(name: string, what: string): SegmentState {
     const seg = this.segments.get(name);
     if (seg === undefined) throw new StateError(`${what} of unknown segment ${name}`);

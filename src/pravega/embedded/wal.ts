@@ -19,6 +19,8 @@ import { TributaryError } from '../../errors.js';
  *   u32 segment handle, u64 segment offset of the data, i64 last event number,
  *   u32 event count, u16 writer id length, writer id (utf-8), then the data bytes verbatim
  * metadata record, after the header: UTF-8 JSON of one operation.
+ * relocation record (compaction moves live data out of a mostly dead file), after the header:
+ *   u32 segment handle, u64 segment offset, u32 old file, u64 old file position, then the data
  */
 
 export const FILE_MAGIC = Buffer.from('TRIBWAL\0', 'latin1');
@@ -27,6 +29,8 @@ export const RECORD_HEADER_SIZE = 20;
 export const DATA_FIXED_SIZE = 30;
 export const TYPE_DATA = 1;
 export const TYPE_META = 2;
+export const TYPE_RELOCATE = 3;
+export const RELOCATE_FIXED_SIZE = 24;
 const FORMAT_VERSION = 1;
 /** a record longer than this is taken for garbage */
 export const MAX_RECORD_SIZE = 1024 * 1024 * 1024;
@@ -99,6 +103,32 @@ export function encodeMetaRecord(seq: number, json: string): Buffer {
   return b;
 }
 
+/** The header of a relocation record; the crc covers the data too. */
+export function encodeRelocateHeader(
+  seq: number,
+  handle: number,
+  offset: number,
+  oldFile: number,
+  oldPos: number,
+  data: Buffer,
+): Buffer {
+  const headerLen = RECORD_HEADER_SIZE + RELOCATE_FIXED_SIZE;
+  const b = Buffer.allocUnsafe(headerLen);
+  b.writeUInt32BE(headerLen + data.length, 0);
+  b.writeUInt8(TYPE_RELOCATE, 8);
+  b.writeUInt8(FORMAT_VERSION, 9);
+  b.writeUInt16BE(0, 10);
+  writeSeq(b, seq);
+  b.writeUInt32BE(handle, 20);
+  b.writeUInt32BE(Math.floor(offset / 0x1_0000_0000), 24);
+  b.writeUInt32BE(offset >>> 0, 28);
+  b.writeUInt32BE(oldFile, 32);
+  b.writeUInt32BE(Math.floor(oldPos / 0x1_0000_0000), 36);
+  b.writeUInt32BE(oldPos >>> 0, 40);
+  b.writeUInt32BE(crc32(data, crc32(b.subarray(8))), 4);
+  return b;
+}
+
 export function dataRecordSize(writer: Buffer, data: Buffer): number {
   return RECORD_HEADER_SIZE + DATA_FIXED_SIZE + writer.length + data.length;
 }
@@ -115,6 +145,17 @@ export interface DataRecord {
   readonly eventCount: number;
   readonly writer: string;
   /** position of the data bytes in the file */
+  readonly dataPos: number;
+  readonly dataLength: number;
+}
+
+export interface RelocateRecord {
+  readonly type: typeof TYPE_RELOCATE;
+  readonly seq: number;
+  readonly handle: number;
+  readonly offset: number;
+  readonly oldFile: number;
+  readonly oldPos: number;
   readonly dataPos: number;
   readonly dataLength: number;
 }
@@ -142,7 +183,7 @@ export async function scanLogFile(
   path: string,
   fileNo: number,
   from: number,
-  onRecord: (rec: DataRecord | MetaRecord) => void,
+  onRecord: (rec: DataRecord | MetaRecord | RelocateRecord) => void,
 ): Promise<ScanResult> {
   const fh = await open(path, 'r');
   try {
@@ -225,6 +266,18 @@ export async function scanLogFile(
         });
       } else if (type === TYPE_META) {
         onRecord({ type: TYPE_META, seq, json: rec.toString('utf8', RECORD_HEADER_SIZE) });
+      } else if (type === TYPE_RELOCATE && length >= RECORD_HEADER_SIZE + RELOCATE_FIXED_SIZE) {
+        const dataAt = RECORD_HEADER_SIZE + RELOCATE_FIXED_SIZE;
+        onRecord({
+          type: TYPE_RELOCATE,
+          seq,
+          handle: rec.readUInt32BE(20),
+          offset: readU64(rec, 24),
+          oldFile: rec.readUInt32BE(32),
+          oldPos: readU64(rec, 36),
+          dataPos: pos + dataAt,
+          dataLength: length - dataAt,
+        });
       } else {
         return { validEnd: pos, fileSize, problem: `unknown record type ${type}`, records };
       }

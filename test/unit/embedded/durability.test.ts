@@ -246,6 +246,48 @@ describe('embedded store durability', () => {
     await q.close();
   });
 
+  it('compacts mostly dead log files: moves their live data and deletes them', async () => {
+    const opts = { maxLogFileBytes: 64 * 1024 };
+    const p = await openEmbeddedPravega(dir, opts);
+    const { segmentStore: store } = p;
+    const KEEP = 'sc/st/keep.#epoch.0';
+    const DROP = 'sc/st/drop.#epoch.0';
+    await store.createSegment(KEEP);
+    await store.createSegment(DROP);
+    const keepRec = recorder();
+    const dropRec = recorder();
+    const keep = await store.openAppendSession(KEEP, 'k', keepRec.handlers);
+    const drop = await store.openAppendSession(DROP, 'd', dropRec.handlers);
+    const big = Buffer.alloc(12 * 1024, 0x43);
+    // every log file gets a little live data and a lot of data that is deleted below
+    for (let i = 1; i <= 60; i++) {
+      keep.append(frame(`keep-${i}`), 1, BigInt(i));
+      drop.append(frame(big), 1, BigInt(i));
+      await eventually(() => dropRec.lastAck() === BigInt(i), 'ack');
+    }
+    await eventually(() => keepRec.lastAck() === 60n, 'acks');
+    const before = await logFiles(dir);
+    expect(before.length).toBeGreaterThan(8);
+    await store.deleteSegment(DROP);
+    // more traffic rolls the log, which snapshots, compacts and deletes
+    const expected = Array.from({ length: 60 }, (_, i) => `keep-${i + 1}`);
+    for (let i = 61; i <= 70; i++) {
+      keep.append(frame(`keep-${i}-${big.toString('latin1')}`), 1, BigInt(i));
+      expected.push(`keep-${i}-${big.toString('latin1')}`);
+    }
+    await eventually(() => keepRec.lastAck() === 70n, 'acks');
+    const old = before.slice(0, -2);
+    await eventually(
+      async () => (await logFiles(dir)).every((f) => !old.includes(f)),
+      'compaction and clean-up of the old files',
+    );
+    expect(await readEvents(store, KEEP)).toEqual(expected);
+    await p.close();
+    const q = await openEmbeddedPravega(dir, opts);
+    expect(await readEvents(q.segmentStore, KEEP)).toEqual(expected);
+    await q.close();
+  });
+
   it('keeps every kind of metadata across restarts', async () => {
     let p = await openEmbeddedPravega(dir);
     const S = { scope: 'sc', stream: 'st' };
