@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../../src/errors.js';
+import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import { FileSink } from '../../../src/sink/file/file-sink.js';
+import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
 import {
+  KEYS,
   startExactlyOnceJob,
   verifyExactlyOnce,
   type Output,
@@ -102,5 +106,62 @@ describe('exactly-once under failures (sequence → failing map → keyed count 
     expect(job.events.some((e) => e.type === 'status' && e.status === 'failed')).toBe(true);
     // nothing was committed: the only checkpoint would have been the final one
     expect(await readCommitted<Output>(dir.path)).toEqual([]);
+  });
+
+  it('aligns barriers across a union of sources with different parallelism, rebalance and hash partitioning', async () => {
+    const half = 5_000;
+    const env = StreamEnvironment.create({
+      checkpoint: { intervalMs: 25 },
+      restart: { type: 'fixed-delay', maxAttempts: 2, delayMs: 0 },
+    });
+    let completed = 0;
+    let seen = 0;
+    let failed = false;
+    const low = env.fromSource(
+      SequenceSource.bounded(0, half, { ratePerSecond: 4_000, batchSize: 50 }),
+      {
+        parallelism: 1,
+        uid: 'low',
+      },
+    );
+    const high = env.fromSource(
+      SequenceSource.bounded(half, 2 * half, { ratePerSecond: 2_000, batchSize: 50 }),
+      {
+        parallelism: 2,
+        uid: 'high',
+      },
+    );
+    env
+      .fromSource(SequenceSource.bounded(0, 0), { uid: 'empty' })
+      .union(low, high)
+      .map(
+        (v) => {
+          if (!failed && ++seen > 4_000 && completed >= 2) {
+            failed = true;
+            throw new Error('intentional failure');
+          }
+          return v;
+        },
+        { parallelism: 3, uid: 'map' },
+      )
+      .keyBy((v) => v % KEYS)
+      .process<Output>(
+        (v, ctx, out) => {
+          const count = ctx.valueState<number>('count');
+          const next = (count.value() ?? 0) + 1;
+          count.update(next);
+          out.collect({ v, key: ctx.key, count: next });
+        },
+        { parallelism: 2, uid: 'count' },
+      )
+      .sinkTo(FileSink.jsonLines<Output>(dir.path), { parallelism: 2, uid: 'files' });
+    const handle = env.execute('union');
+    handle.events$.subscribe((e) => {
+      if (e.type === 'checkpoint-completed') completed++;
+    });
+    const result = await handle;
+    expect(result.restarts).toBe(1);
+    expect(verifyExactlyOnce(await readCommitted<Output>(dir.path), 2 * half)).toEqual([]);
+    expect(await inProgressFiles(dir.path)).toEqual([]);
   });
 });
