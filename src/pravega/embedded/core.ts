@@ -29,6 +29,8 @@ export const FORMAT_FILE = 'FORMAT';
 const FORMAT_NAME = 'tributary-embedded-pravega';
 const FORMAT_VERSION = 1;
 const SNAPSHOT_MAGIC = 'TRIBSNAP1';
+/** the largest metadata record (a table update, a commit of many segments, …) */
+const MAX_META_RECORD = 256 * 1024 * 1024;
 /** the most a read returns at once */
 const MAX_READ = 16 * 1024 * 1024;
 
@@ -320,7 +322,15 @@ export class EmbeddedCore {
     this.checkOpen();
     const touched: SegmentState[] = [];
     const json = toJson(op);
-    const size = Buffer.byteLength(json, 'utf8') + 20;
+    const size = Buffer.byteLength(json, 'utf8') + RECORD_HEADER_SIZE;
+    if (size > MAX_META_RECORD) {
+      return Promise.reject(
+        new TributaryError(
+          'ILLEGAL_ARGUMENT',
+          `one metadata change of ${size} bytes exceeds the limit of ${MAX_META_RECORD} bytes (e.g. a table update too large)`,
+        ),
+      );
+    }
     let lengths: [SegmentState, number][] = [];
     return new Promise<void>((resolve, reject) => {
       const placement = this.writer.append(

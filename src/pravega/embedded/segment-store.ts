@@ -19,6 +19,16 @@ import type { Op, SegmentState, TableState } from './state.js';
 export const NO_EVENT_NUMBER = -(2n ** 63n);
 const EMPTY = Buffer.alloc(0);
 const NO_POLICY: SegmentScalePolicy = { type: 'none', targetRate: 0 };
+/** the largest block one append may carry (Pravega's wire frames stop at 16 MiB) */
+export const MAX_APPEND_BYTES = 64 * 1024 * 1024;
+
+function tooLarge(bytes: number): TributaryError {
+  return new TributaryError(
+    'EVENT_TOO_LARGE',
+    `an append of ${bytes} bytes exceeds the embedded store's limit of ${MAX_APPEND_BYTES} bytes`,
+    { details: { bytes, limit: MAX_APPEND_BYTES } },
+  );
+}
 
 export function noSuchSegment(name: string): TributaryError {
   return new TributaryError('NO_SUCH_SEGMENT', `segment ${name} does not exist`, {
@@ -92,6 +102,7 @@ export class EmbeddedSegmentStore implements SegmentStore {
     framedEvent: Buffer,
   ): Promise<boolean> {
     this.check();
+    if (framedEvent.length > MAX_APPEND_BYTES) throw tooLarge(framedEvent.length);
     const seg = this.segment(segment);
     if (seg.sealed) throw segmentSealed(segment);
     if (BigInt(seg.length) !== expectedOffset) {
@@ -445,6 +456,10 @@ class EmbeddedAppendSession implements AppendSession {
     if (this.done) return;
     if (!Number.isInteger(eventCount) || eventCount < 1 || framedEvents.length === 0) {
       this.fail(new TributaryError('ILLEGAL_ARGUMENT', 'an append needs at least one event'));
+      return;
+    }
+    if (framedEvents.length > MAX_APPEND_BYTES) {
+      this.fail(tooLarge(framedEvents.length));
       return;
     }
     if (this.core.failed !== undefined || this.core.isClosing) {

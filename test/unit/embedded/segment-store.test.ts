@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../../src/errors.js';
-import { NO_EVENT_NUMBER } from '../../../src/pravega/embedded/segment-store.js';
+import { MAX_APPEND_BYTES, NO_EVENT_NUMBER } from '../../../src/pravega/embedded/segment-store.js';
 import { TABLE_KEY_MUST_NOT_EXIST } from '../../../src/pravega/segment/segment-store.js';
 import type { SegmentStore } from '../../../src/pravega/segment/segment-store.js';
 import {
@@ -141,6 +141,17 @@ describe('embedded segment store', () => {
     expect(await readEvents(store, SEG)).toEqual(['first', 'second']);
     await store.sealSegment(SEG);
     expect(await code(store.conditionalAppend(SEG, 0n, frame('x')))).toBe('SEGMENT_SEALED');
+  });
+
+  it('refuses appends larger than its limit', async () => {
+    const huge = Buffer.alloc(MAX_APPEND_BYTES + 1);
+    expect(await code(store.conditionalAppend(SEG, 0n, huge))).toBe('EVENT_TOO_LARGE');
+    const rec = recorder();
+    const s = await store.openAppendSession(SEG, 'w', rec.handlers);
+    s.append(huge, 1, 1n);
+    await eventually(() => rec.failures.length === 1, 'failure');
+    expect(TributaryError.is(rec.failures[0], 'EVENT_TOO_LARGE')).toBe(true);
+    expect((await store.getInfo(SEG)).length).toBe(0n);
   });
 
   it('reads at most the suggested length, possibly mid-event, and ends sealed segments', async () => {
