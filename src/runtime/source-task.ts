@@ -124,9 +124,9 @@ export class SourceTask extends Task {
     await this.reader.notifyCheckpointComplete?.(checkpointId);
   }
 
-  protected override onCheckpointAborted(checkpointId: number): void {
+  protected override async onCheckpointAborted(checkpointId: number): Promise<void> {
     this.dueBarriers.delete(checkpointId);
-    void this.reader.notifyCheckpointAborted?.(checkpointId);
+    await this.reader.notifyCheckpointAborted?.(checkpointId);
   }
 
   protected override async closeSource(reason: CloseReason): Promise<void> {

@@ -14,7 +14,7 @@ export class StreamTask extends Task {
     this.gate.wake();
   }
 
-  protected override onCheckpointAborted(checkpointId: number): void {
+  protected override async onCheckpointAborted(checkpointId: number): Promise<void> {
     this.gate.abortCheckpoint(checkpointId);
   }
 

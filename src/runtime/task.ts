@@ -153,7 +153,7 @@ export abstract class Task {
 
   notifyCheckpointAborted(checkpointId: number): void {
     this.mailbox.post(async () => {
-      this.onCheckpointAborted(checkpointId);
+      await this.onCheckpointAborted(checkpointId);
       for (const spec of this.setup.operators)
         await spec.operator.notifyCheckpointAborted(checkpointId);
     });
@@ -179,7 +179,7 @@ export abstract class Task {
   protected async openSource(): Promise<void> {}
   protected async closeSource(_reason: CloseReason): Promise<void> {}
   protected async notifySourceComplete(_checkpointId: number): Promise<void> {}
-  protected onCheckpointAborted(_checkpointId: number): void {}
+  protected async onCheckpointAborted(_checkpointId: number): Promise<void> {}
   /** Extra state of the task head (a source reader's splits), by uid. */
   protected snapshotSource(_checkpointId: number): Record<string, OperatorSubtaskState> {
     return {};

@@ -1,0 +1,22 @@
+export type {
+  AnySource,
+  Boundedness,
+  CloseReason,
+  EnumeratorStart,
+  ExternallyInducedSourceReader,
+  PollResult,
+  Source,
+  SourceBatch,
+  SourceJobInfo,
+  SourceReader,
+  SourceReaderContext,
+  SourceSplit,
+  SplitEnumerator,
+  SplitEnumeratorContext,
+  StateSerializer,
+} from './source.js';
+export { isExternallyInducedReader } from './source.js';
+export { SequenceSource, type SequenceSourceOptions } from './sequence/sequence-source.js';
+export type { SequenceSplit, SequenceEnumeratorState } from './sequence/sequence-split.js';
+export { AsyncIterableSource, type IterableInput } from './interop/async-iterable-source.js';
+export { ObservableSource } from './interop/observable-source.js';

@@ -1,0 +1,1 @@
+export { TwoPhaseCommitSink, type TwoPhaseCommitOptions } from './two-phase-commit-sink.js';

@@ -1,0 +1,135 @@
+import { NEVER } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KeyedProcessFunction } from '../../../src/runtime/functions.js';
+import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
+import { FileSink } from '../../../src/sink/file/file-sink.js';
+import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
+import { CollectSink } from '../helpers/collect-sink.js';
+import { inProgressFiles, readCommitted, tempDir } from '../helpers/files.js';
+
+interface Bucket {
+  readonly key: number;
+  readonly bucket: number;
+  readonly sum: number;
+  readonly items: number;
+  readonly distinct: number;
+}
+
+/**
+ * A hand-made window: per key, sums values of each 1000-ms bucket in map state, lists them in
+ * list state, and emits when an event-time timer at the bucket's end fires.
+ */
+const bucketing: KeyedProcessFunction<number, number, Bucket> = {
+  processElement(value, ctx) {
+    const ts = ctx.timestamp as number;
+    const bucket = Math.floor(ts / 1000);
+    const sums = ctx.mapState<number, number>('sums');
+    sums.put(bucket, (sums.get(bucket) ?? 0) + value);
+    ctx.listState<number>(`items`).add(value);
+    ctx.timers.registerEventTimeTimer(bucket * 1000 + 999);
+  },
+  onTimer(timestamp, ctx, out) {
+    const bucket = Math.floor(timestamp / 1000);
+    const sums = ctx.mapState<number, number>('sums');
+    const items = ctx.listState<number>('items');
+    const inBucket = items.get().filter((v) => Math.floor(v / 1000) === bucket);
+    out.collect({
+      key: ctx.key,
+      bucket,
+      sum: sums.get(bucket) ?? -1,
+      items: inBucket.length,
+      distinct: new Set(inBucket).size,
+    });
+    sums.remove(bucket);
+    items.update(items.get().filter((v) => Math.floor(v / 1000) !== bucket));
+  },
+};
+
+describe('keyed process: state and timers', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  beforeEach(async () => {
+    dir = await tempDir('keyed');
+  });
+  afterEach(async () => {
+    await dir.remove();
+  });
+
+  it('fires event-time timers from the watermark, with map and list state, exactly once across a restart', async () => {
+    const total = 8_000; // value = timestamp (ms)
+    const env = StreamEnvironment.create({
+      parallelism: 2,
+      checkpoint: { intervalMs: 25 },
+      restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 },
+    });
+    let completed = 0;
+    let seen = 0;
+    let failed = false;
+    env
+      .fromSource(SequenceSource.bounded(0, total, { ratePerSecond: 3_000, batchSize: 50 }), {
+        uid: 'numbers',
+        watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<number>(
+          0,
+        ).withTimestampAssigner((v) => v),
+      })
+      .map((v) => {
+        if (!failed && ++seen > 3_000 && completed >= 2) {
+          failed = true;
+          throw new Error('intentional failure');
+        }
+        return v;
+      })
+      .keyBy((v) => v % 5)
+      .process(bucketing, { uid: 'buckets' })
+      .sinkTo(FileSink.jsonLines<Bucket>(dir.path), { uid: 'files' });
+    const handle = env.execute('timers');
+    handle.events$.subscribe((e) => {
+      if (e.type === 'checkpoint-completed') completed++;
+    });
+    const result = await handle;
+    expect(result.restarts).toBe(1);
+    const out = await readCommitted<Bucket>(dir.path);
+    out.sort((a, b) => a.key - b.key || a.bucket - b.bucket);
+    const expected: Bucket[] = [];
+    for (let key = 0; key < 5; key++) {
+      for (let bucket = 0; bucket < 8; bucket++) {
+        let sum = 0;
+        for (let v = bucket * 1000; v < bucket * 1000 + 1000; v++) if (v % 5 === key) sum += v;
+        expected.push({ key, bucket, sum, items: 200, distinct: 200 });
+      }
+    }
+    expect(out).toEqual(expected);
+    expect(await inProgressFiles(dir.path)).toEqual([]);
+  });
+
+  it('fires processing-time timers and can delete timers', async () => {
+    const env = StreamEnvironment.create();
+    const sink = new CollectSink<string>();
+    env
+      .fromAsyncIterable(['a', 'b', 'c'])
+      .union(env.fromObservable<string>(NEVER))
+      .keyBy((s) => s)
+      .process<string>({
+        processElement(value, ctx) {
+          const now = ctx.timers.currentProcessingTime();
+          ctx.timers.registerProcessingTimeTimer(now + 20);
+          if (value === 'b') ctx.timers.deleteProcessingTimeTimer(now + 20);
+          ctx.valueState<number>('registered').update(now);
+        },
+        onTimer(timestamp, ctx, out) {
+          expect(ctx.timeDomain).toBe('processing-time');
+          out.collect(
+            `${ctx.key}@${timestamp - (ctx.valueState<number>('registered').value() ?? 0)}`,
+          );
+        },
+      })
+      .sinkTo(sink);
+    const handle = env.execute('processing-time');
+    const deadline = Date.now() + 10_000;
+    while (sink.records.length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    await handle.cancel();
+    expect([...sink.records].sort()).toEqual(['a@20', 'c@20']);
+  });
+});
