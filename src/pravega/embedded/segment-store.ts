@@ -22,6 +22,11 @@ const NO_POLICY: SegmentScalePolicy = { type: 'none', targetRate: 0 };
 /** the largest block one append may carry (Pravega's wire frames stop at 16 MiB) */
 export const MAX_APPEND_BYTES = 64 * 1024 * 1024;
 
+/** As the wire store: a read abandoned through its signal rejects with CANCELLED. */
+function cancelled(signal: AbortSignal): TributaryError {
+  return new TributaryError('CANCELLED', 'read cancelled', { cause: signal.reason });
+}
+
 function tooLarge(bytes: number): TributaryError {
   return new TributaryError(
     'EVENT_TOO_LARGE',
@@ -130,6 +135,7 @@ export class EmbeddedSegmentStore implements SegmentStore {
     const want = Math.max(1, Math.floor(suggestedLength));
     for (;;) {
       this.check();
+      if (signal?.aborted === true) throw cancelled(signal);
       const seg = this.segment(segment);
       if (off < seg.startOffset) {
         throw new TributaryError(
@@ -146,24 +152,24 @@ export class EmbeddedSegmentStore implements SegmentStore {
         return { offset, data, atTail, endOfSegment: atTail && sealed };
       }
       if (sealed) return { offset, data: EMPTY, atTail: true, endOfSegment: true };
-      if (signal?.aborted === true)
-        return { offset, data: EMPTY, atTail: true, endOfSegment: false };
       // long poll: wait for data, a seal, a deletion, or the signal
       let aborted = false;
       await new Promise<void>((resolve) => {
-        const onAbort = (): void => {
-          aborted = true;
-          resolve();
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        seg.waiters.push({
+        const waiter = {
           wake: () => {
             signal?.removeEventListener('abort', onAbort);
             resolve();
           },
-        });
+        };
+        const onAbort = (): void => {
+          aborted = true;
+          seg.waiters = seg.waiters.filter((w) => w !== waiter);
+          resolve();
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        seg.waiters.push(waiter);
       });
-      if (aborted) return { offset, data: EMPTY, atTail: true, endOfSegment: false };
+      if (aborted && signal !== undefined) throw cancelled(signal);
     }
   }
 
