@@ -18,7 +18,7 @@ interface Bucket {
 
 /**
  * A hand-made window: per key, sums values of each 1000-ms bucket in map state, lists them in
- * list state, and emits when an event-time timer at the bucket's end fires.
+ * list state, and emits when an event-time timer two buckets after the bucket's end fires.
  */
 const bucketing: KeyedProcessFunction<number, number, Bucket> = {
   processElement(value, ctx) {
@@ -27,10 +27,11 @@ const bucketing: KeyedProcessFunction<number, number, Bucket> = {
     const sums = ctx.mapState<number, number>('sums');
     sums.put(bucket, (sums.get(bucket) ?? 0) + value);
     ctx.listState<number>(`items`).add(value);
-    ctx.timers.registerEventTimeTimer(bucket * 1000 + 999);
+    // fire two buckets late, so that checkpoints always hold timers of finished buckets
+    ctx.timers.registerEventTimeTimer(bucket * 1000 + 2999);
   },
   onTimer(timestamp, ctx, out) {
-    const bucket = Math.floor(timestamp / 1000);
+    const bucket = Math.floor((timestamp - 2000) / 1000);
     const sums = ctx.mapState<number, number>('sums');
     const items = ctx.listState<number>('items');
     const inBucket = items.get().filter((v) => Math.floor(v / 1000) === bucket);
