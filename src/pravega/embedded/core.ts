@@ -518,6 +518,7 @@ export class EmbeddedCore {
 
   /** Writes a snapshot soon (one at a time), then deletes what it makes unnecessary. */
   requestSnapshot(): void {
+    if (this.closing) return;
     if (this.snapshotRunning !== undefined) {
       this.snapshotWanted = true;
       return;
