@@ -1,0 +1,55 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  startExactlyOnceJob,
+  verifyExactlyOnce,
+  type Output,
+} from '../helpers/exactly-once-job.js';
+import { inProgressFiles, readCommitted, tempDir } from '../helpers/files.js';
+
+describe('cancel, then resume from the retained checkpoint with another parallelism', () => {
+  let out: { path: string; remove: () => Promise<void> };
+  let ckpt: { path: string; remove: () => Promise<void> };
+  beforeEach(async () => {
+    out = await tempDir('rescale-out');
+    ckpt = await tempDir('rescale-ckpt');
+  });
+  afterEach(async () => {
+    await out.remove();
+    await ckpt.remove();
+  });
+
+  it('redistributes splits, keyed state (by key group) and sink transactions: exactly once', async () => {
+    const total = 9_000;
+    const first = startExactlyOnceJob({
+      records: total,
+      outDir: out.path,
+      failures: [],
+      options: { parallelism: 2, checkpoint: { intervalMs: 25, dir: ckpt.path } },
+      ratePerSecond: 4_000,
+    });
+    let completed = 0;
+    await new Promise<void>((resolve) => {
+      first.handle.events$.subscribe((e) => {
+        if (e.type === 'checkpoint-completed' && ++completed === 4) resolve();
+      });
+    });
+    const cancelled = await first.handle.cancel();
+    expect(cancelled.status).toBe('cancelled');
+    const before = (await readCommitted<Output>(out.path)).length;
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(total);
+
+    const second = startExactlyOnceJob({
+      records: total,
+      outDir: out.path,
+      failures: [],
+      options: { parallelism: 3, checkpoint: { intervalMs: 25, dir: ckpt.path } },
+      restoreFrom: ckpt.path,
+    });
+    const result = await second.handle;
+    expect(result.status).toBe('finished');
+    expect(verifyExactlyOnce(await readCommitted<Output>(out.path), total)).toEqual([]);
+    // in-progress files of the cancelled run's subtasks 0 and 1 were cleaned by the new subtasks 0 and 1
+    expect(await inProgressFiles(out.path)).toEqual([]);
+  });
+});
