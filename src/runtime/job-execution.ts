@@ -61,7 +61,10 @@ export class JobExecution {
         metricsTimer = setInterval(() => this.emitMetrics(), this.options.metricsIntervalMs);
       }
       for (let attemptNumber = 0; ; attemptNumber++) {
-        if (this.cancelled) return this.result('cancelled', attemptNumber);
+        if (this.cancelled) {
+          this.status('cancelled', attemptNumber);
+          return this.result('cancelled', attemptNumber);
+        }
         const attempt = new ExecutionAttempt({
           jobName: this.jobName,
           runId: this.runId,

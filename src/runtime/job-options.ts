@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TributaryError } from '../errors.js';
 import { parseConfig } from './config.js';
 
 const positiveInt = z.number().int().positive();
@@ -59,11 +60,7 @@ export const jobOptionsSchema = z
     /** How often a `metrics` event is emitted (0 = only at the end). */
     metricsIntervalMs: nonNegativeInt.default(1000),
   })
-  .strict()
-  .refine((o) => o.parallelism <= o.maxParallelism, {
-    message: 'must not exceed maxParallelism',
-    path: ['parallelism'],
-  });
+  .strict();
 
 /** Job options as the user writes them (defaults omitted). */
 export type JobOptionsInput = z.input<typeof jobOptionsSchema>;
@@ -71,8 +68,20 @@ export type JobOptionsInput = z.input<typeof jobOptionsSchema>;
 export type JobOptions = z.output<typeof jobOptionsSchema>;
 export type RestartStrategyOptions = JobOptions['restart'];
 
+/**
+ * Validates job options. Other layers may extend `jobOptionsSchema` (it is a plain strict zod
+ * object) and parse with `parseConfig`; the cross-field checks live here.
+ */
 export function parseJobOptions(input: unknown): JobOptions {
-  return parseConfig(jobOptionsSchema, input ?? {}, 'job options');
+  const options = parseConfig(jobOptionsSchema, input ?? {}, 'job options');
+  if (options.parallelism > options.maxParallelism) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `invalid job options: parallelism: must not exceed maxParallelism (${options.maxParallelism})`,
+      { details: { issues: [{ key: 'parallelism', reason: 'must not exceed maxParallelism' }] } },
+    );
+  }
+  return options;
 }
 
 /** Delay before restart number `restart` (1-based), or undefined when no restart is left. */

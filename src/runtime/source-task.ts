@@ -158,6 +158,7 @@ export class SourceTask extends Task {
       }
       const result = this.reader.pollNext();
       if (result === 'end-of-input') {
+        await this.inducedBarriers();
         await this.endReader();
         continue;
       }
