@@ -244,8 +244,9 @@ export class CheckpointCoordinator {
     let path: string | undefined;
     let stateBytes: number;
     try {
-      stateBytes = JSON.stringify(data).length;
-      path = (await this.setup.store.store(data)).path;
+      const ref = await this.setup.store.store(data);
+      path = ref.path;
+      stateBytes = ref.bytes;
     } catch (err) {
       this.setup.onWarning(`storing checkpoint ${pending.id} failed: ${errorMessage(err)}`);
       this.finishAborted(pending, `storing failed: ${errorMessage(err)}`);

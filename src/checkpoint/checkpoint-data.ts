@@ -32,4 +32,6 @@ export interface CheckpointRef {
   readonly checkpointId: number;
   /** File path for durable checkpoints; undefined for in-memory ones. */
   readonly path: string | undefined;
+  /** Size of the serialised checkpoint. */
+  readonly bytes: number;
 }

@@ -33,7 +33,7 @@ export class InMemoryCheckpointStore implements CheckpointStore {
   async store(data: CheckpointData): Promise<CheckpointRef> {
     this.kept.push(data);
     while (this.kept.length > this.retained) this.kept.shift();
-    return { checkpointId: data.checkpointId, path: undefined };
+    return { checkpointId: data.checkpointId, path: undefined, bytes: JSON.stringify(data).length };
   }
 
   async latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }> {
@@ -92,7 +92,7 @@ export class FileCheckpointStore implements CheckpointStore {
     await rename(tempPath, finalPath);
     await fsyncDirectory(this.dir);
     await this.prune();
-    return { checkpointId: data.checkpointId, path: finalPath };
+    return { checkpointId: data.checkpointId, path: finalPath, bytes: body.length };
   }
 
   async latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }> {

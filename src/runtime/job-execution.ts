@@ -55,7 +55,13 @@ export class JobExecution {
     this.status('created', 0);
     let metricsTimer: NodeJS.Timeout | undefined;
     try {
-      const store = await this.openStore();
+      let store: CheckpointStore;
+      try {
+        store = await this.openStore();
+      } catch (err) {
+        this.status('failed', 0, err instanceof Error ? err : new Error(errorMessage(err)));
+        throw err;
+      }
       let nextCheckpointId = Math.max(await store.highestId(), this.latest?.checkpointId ?? 0) + 1;
       if (this.options.metricsIntervalMs > 0) {
         metricsTimer = setInterval(() => this.emitMetrics(), this.options.metricsIntervalMs);
@@ -152,7 +158,13 @@ export class JobExecution {
   }
 
   private checkCompatible(data: CheckpointData): void {
-    const unknown = [...Object.keys(data.operators), ...Object.keys(data.enumerators)].filter(
+    // state of operators this job no longer has would be lost silently: refuse (stateless ones may go)
+    const stateful = Object.entries(data.operators)
+      .filter(([, op]) =>
+        op.subtasks.some((s) => s !== null && (s.items.length > 0 || s.keyGroups.length > 0)),
+      )
+      .map(([uid]) => uid);
+    const unknown = [...stateful, ...Object.keys(data.enumerators)].filter(
       (uid) => !this.graph.names.has(uid),
     );
     if (unknown.length > 0) {

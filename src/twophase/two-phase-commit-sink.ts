@@ -1,5 +1,5 @@
 import { TributaryError, errorMessage } from '../errors.js';
-import type { StateValue } from '../checkpoint/state-codec.js';
+import { encodeState, type StateValue } from '../checkpoint/state-codec.js';
 import type { SinkWriter, SinkWriterContext } from '../sink/sink.js';
 import type { CloseReason } from '../source/source.js';
 
@@ -100,7 +100,7 @@ export abstract class TwoPhaseCommitSink<T, Txn extends StateValue> implements S
 
   async initialize(): Promise<void> {
     for (const item of this.ctx.restoredState ?? []) {
-      const state = item as unknown as TwoPhaseState<Txn>;
+      const state = asTwoPhaseState<Txn>(item, `${this.ctx.sinkUid}[${this.ctx.subtask}]`);
       const ordered = [...state.pendingCommitTransactions].sort(
         (a, b) => a.checkpointId - b.checkpointId,
       );
@@ -206,4 +206,23 @@ export abstract class TwoPhaseCommitSink<T, Txn extends StateValue> implements S
       );
     }
   }
+}
+
+function asTwoPhaseState<Txn>(item: StateValue, sink: string): TwoPhaseState<Txn> {
+  const state = item as {
+    pendingTransaction?: unknown;
+    pendingCommitTransactions?: unknown;
+  } | null;
+  if (
+    typeof state !== 'object' ||
+    state === null ||
+    !Array.isArray(state.pendingCommitTransactions) ||
+    state.pendingTransaction === undefined
+  ) {
+    throw new TributaryError(
+      'STATE_CORRUPT',
+      `two-phase sink ${sink}: restored state is not two-phase state: ${JSON.stringify(encodeState(item))}`,
+    );
+  }
+  return state as unknown as TwoPhaseState<Txn>;
 }

@@ -216,3 +216,12 @@ describe('TwoPhaseCommitSink', () => {
     expect(warnings.join('\n')).toMatch(/close to its timeout/);
   });
 });
+
+describe('TwoPhaseCommitSink restore validation', () => {
+  it('refuses state that is not two-phase state', async () => {
+    const sink = new StoreSink(context([{ something: 'else' }]), new TxnStore());
+    await expect(sink.initialize()).rejects.toSatisfy((err) =>
+      TributaryError.is(err, 'STATE_CORRUPT'),
+    );
+  });
+});
