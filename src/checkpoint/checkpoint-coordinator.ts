@@ -225,17 +225,19 @@ export class CheckpointCoordinator {
     pending.timer = undefined;
     this.pending.delete(pending.id);
     this.completing++;
-    this.completion = this.completion.then(async () => {
-      try {
-        await this.complete(pending);
-      } finally {
-        this.completing--;
-      }
-      if (!this.stopped && !this.finalDone) {
-        this.schedule();
-        this.tryTrigger();
-      }
-    });
+    this.completion = this.completion
+      .then(async () => {
+        try {
+          await this.complete(pending);
+        } finally {
+          this.completing--;
+        }
+        if (!this.stopped && !this.finalDone) {
+          this.schedule();
+          this.tryTrigger();
+        }
+      })
+      .catch((err: unknown) => this.setup.onFailure(err));
   }
 
   private async complete(pending: PendingCheckpoint): Promise<void> {
