@@ -161,10 +161,9 @@ export class InputGate {
       min = Math.min(min, this.watermarks[i] ?? MIN_WATERMARK);
     }
     if (min === Infinity) {
-      // every channel ended or idle: the ended ones carry their final watermark
-      min = Math.max(...this.watermarks.filter((_, i) => this.ended[i] === true), MIN_WATERMARK);
-      if (this.ended.some((e, i) => !e && this.idle[i] !== true)) return undefined;
+      // no active channel: idle ones hold the watermark; once all ended, their final one counts
       if (this.endedCount < this.channels.length) return undefined;
+      min = Math.max(...this.watermarks);
     }
     if (min > this.emittedWatermark) {
       this.emittedWatermark = min;

@@ -1,6 +1,6 @@
 import type { CheckpointHook } from '../checkpoint/checkpoint-coordinator.js';
 import { decodeState, encodeState, type EncodedState } from '../checkpoint/state-codec.js';
-import { TributaryError, errorMessage } from '../errors.js';
+import { TributaryError } from '../errors.js';
 import type {
   AnySource,
   CloseReason,
@@ -170,10 +170,7 @@ export class SourceCoordinator implements SourceTaskCoordinator, CheckpointHook 
 
   private requireEnumerator(): SplitEnumerator<SourceSplit, unknown> {
     if (this.enumerator === undefined) {
-      throw new TributaryError(
-        'ILLEGAL_STATE',
-        `enumerator of ${this.uid} is not running (${errorMessage('closed')})`,
-      );
+      throw new TributaryError('ILLEGAL_STATE', `enumerator of ${this.uid} is not running`);
     }
     return this.enumerator;
   }
