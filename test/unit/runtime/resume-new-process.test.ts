@@ -58,4 +58,34 @@ describe('resume in a new process from a retained checkpoint directory', () => {
     ).toEqual([]);
     expect((await readdir(ckpt.path)).every((f) => !f.startsWith('.tmp'))).toBe(true);
   }, 60_000);
+
+  it('survives three SIGKILLs at random moments, each run resuming from the directory', async () => {
+    const total = 12_000;
+    const moments: string[] = [];
+    for (let crash = 0; crash < 3; crash++) {
+      const checkpoints = 1 + Math.floor(Math.random() * 3);
+      const delay = Math.floor(Math.random() * 40);
+      moments.push(`${checkpoints} checkpoint(s) + ${delay} ms`);
+      const run = await runChild([
+        'crash',
+        out.path,
+        ckpt.path,
+        String(total),
+        String(checkpoints),
+        String(delay),
+      ]);
+      // killed as planned, or (rarely, on a slow machine) it reached the end before the moment
+      expect(
+        run.signal === 'SIGKILL' || run.code === 0,
+        `${moments.join(', ')}\n${run.stderr}`,
+      ).toBe(true);
+    }
+    const resume = await runChild(['resume', out.path, ckpt.path, String(total)]);
+    expect(resume.code, resume.stderr).toBe(0);
+    expect(
+      verifyExactlyOnce(await readCommitted<Output>(out.path), total),
+      moments.join(', '),
+    ).toEqual([]);
+    expect(await inProgressFiles(out.path)).toEqual([]);
+  }, 120_000);
 });
