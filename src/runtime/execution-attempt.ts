@@ -153,6 +153,11 @@ export class ExecutionAttempt implements MetricsSource {
   private async build(): Promise<void> {
     const { graph, options, restored } = this.setup;
     const capacity = { records: options.channel.capacity, bytes: options.channel.maxBytes };
+    const checkpointing = {
+      intervalMs: options.checkpoint.intervalMs,
+      timeoutMs: options.checkpoint.timeoutMs,
+      minPauseMs: options.checkpoint.minPauseMs,
+    };
     // channels[edge][producer][consumer]
     const outgoing = new Map<JobVertex, EdgeOutput[][]>(); // vertex → per subtask edge outputs
     const incoming = new Map<JobVertex, Channel[][]>(); // vertex → per subtask input channels
@@ -204,6 +209,7 @@ export class ExecutionAttempt implements MetricsSource {
           parallelism: vertex.parallelism,
           jobName: this.setup.jobName,
           attempt: this.setup.attempt,
+          checkpointing,
           restored:
             restored !== undefined && state !== undefined
               ? { checkpointId: restored.checkpointId, state }
@@ -221,6 +227,7 @@ export class ExecutionAttempt implements MetricsSource {
           jobName: this.setup.jobName,
           runId: this.setup.runId,
           attempt: this.setup.attempt,
+          checkpointing,
           subtask,
           parallelism: vertex.parallelism,
           maxParallelism: options.maxParallelism,

@@ -7,6 +7,9 @@ import type { JobExecution } from './job-execution.js';
  * `finished` (bounded input done, final checkpoint committed) or `cancelled`; rejects with
  * JOB_FAILED once the restart strategy gives up. `events$` emits lifecycle, checkpoint,
  * restart, metrics and warning events and completes when the job ends.
+ *
+ * Being a thenable, a handle returned from an async function is awaited by it: return
+ * `{ handle }` or `handle.result` there if the caller needs the handle itself.
  */
 export class JobHandle implements PromiseLike<JobResult> {
   readonly result: Promise<JobResult>;

@@ -3,6 +3,7 @@ import { decodeState, encodeState, type EncodedState } from '../checkpoint/state
 import { TributaryError } from '../errors.js';
 import type {
   AnySource,
+  CheckpointSettings,
   CloseReason,
   EnumeratorStart,
   SourceSplit,
@@ -17,6 +18,7 @@ export interface SourceCoordinatorSetup {
   readonly parallelism: number;
   readonly jobName: string;
   readonly attempt: number;
+  readonly checkpointing: CheckpointSettings;
   readonly restored: { readonly checkpointId: number; readonly state: EncodedState } | undefined;
   readonly failJob: (error: unknown) => void;
 }
@@ -63,6 +65,7 @@ export class SourceCoordinator implements SourceTaskCoordinator, CheckpointHook 
       jobName: s.jobName,
       sourceUid: s.uid,
       attempt: s.attempt,
+      checkpointing: s.checkpointing,
       parallelism: s.parallelism,
       start,
       registeredReaders: () => this.registered,

@@ -90,6 +90,7 @@ export class SourceTask extends Task {
       jobName: s.jobName,
       sourceUid: s.sourceUid,
       attempt: s.attempt,
+      checkpointing: s.checkpointing,
       subtask: s.subtask,
       parallelism: s.parallelism,
       sendSplitRequest: () => s.coordinator.requestSplit(s.subtask),

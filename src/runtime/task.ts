@@ -1,7 +1,7 @@
 import { encodeState, type EncodedState } from '../checkpoint/state-codec.js';
 import type { OperatorSubtaskState } from '../checkpoint/checkpoint-data.js';
 import { errorMessage } from '../errors.js';
-import type { CloseReason } from '../source/source.js';
+import type { CheckpointSettings, CloseReason } from '../source/source.js';
 import { Mailbox } from './mailbox.js';
 import type { TaskOutput } from './network-output.js';
 import {
@@ -40,6 +40,7 @@ export interface TaskSetup {
   readonly jobName: string;
   readonly runId: string;
   readonly attempt: number;
+  readonly checkpointing: CheckpointSettings;
   readonly subtask: number;
   readonly parallelism: number;
   readonly maxParallelism: number;
@@ -260,6 +261,7 @@ export abstract class Task {
       jobName: s.jobName,
       runId: s.runId,
       attempt: s.attempt,
+      checkpointing: s.checkpointing,
       subtask: s.subtask,
       parallelism: s.parallelism,
       maxParallelism: s.maxParallelism,

@@ -1,5 +1,5 @@
 import type { StateValue } from '../checkpoint/state-codec.js';
-import type { CloseReason } from '../source/source.js';
+import type { CheckpointSettings, CloseReason } from '../source/source.js';
 
 /** What the runtime offers a sink writer. */
 export interface SinkWriterContext {
@@ -10,6 +10,8 @@ export interface SinkWriterContext {
   readonly parallelism: number;
   /** 0 for the first run of this execution, +1 per restart. */
   readonly attempt: number;
+  /** The job's checkpoint settings (e.g. to check a transaction lease or a timeout against them). */
+  readonly checkpointing: CheckpointSettings;
   /** Unique per execution (process run); distinguishes resources of different runs. */
   readonly runId: string;
   /**

@@ -1,6 +1,7 @@
 export type {
   AnySource,
   Boundedness,
+  CheckpointSettings,
   CloseReason,
   EnumeratorStart,
   ExternallyInducedSourceReader,

@@ -35,6 +35,16 @@ export interface SourceJobInfo {
   readonly sourceUid: string;
   /** 0 for the first run of this execution, +1 for each restart. */
   readonly attempt: number;
+  /** The job's checkpoint settings (e.g. to check a transaction lease or a timeout against them). */
+  readonly checkpointing: CheckpointSettings;
+}
+
+/** Checkpoint settings of the running job. */
+export interface CheckpointSettings {
+  /** Periodic interval; undefined when checkpoints are only taken on request and at the end. */
+  readonly intervalMs: number | undefined;
+  readonly timeoutMs: number;
+  readonly minPauseMs: number;
 }
 
 /** What the runtime offers an enumerator. All methods may be called from any callback. */

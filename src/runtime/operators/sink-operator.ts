@@ -20,6 +20,7 @@ export class SinkOperator<T> extends StreamOperator {
       subtask: ctx.subtask,
       parallelism: ctx.parallelism,
       attempt: ctx.attempt,
+      checkpointing: ctx.checkpointing,
       runId: ctx.runId,
       restoredState: ctx.restored?.items,
       warn: (message, details) => ctx.warn(message, details),

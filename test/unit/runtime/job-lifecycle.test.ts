@@ -186,4 +186,17 @@ describe('job lifecycle', () => {
       /old-source/,
     );
   });
+
+  it('tells sources and sinks the checkpoint settings (e.g. to check a transaction lease)', async () => {
+    const seen: unknown[] = [];
+    const env = StreamEnvironment.create({ checkpoint: { intervalMs: 1234, timeoutMs: 5678 } });
+    env.fromSource(SequenceSource.bounded(0, 10)).sinkTo({
+      createWriter: (ctx) => {
+        seen.push(ctx.checkpointing);
+        return new CollectSink<number>().createWriter();
+      },
+    });
+    await env.execute('settings');
+    expect(seen).toEqual([{ intervalMs: 1234, timeoutMs: 5678, minPauseMs: 0 }]);
+  });
 });

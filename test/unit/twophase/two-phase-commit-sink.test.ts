@@ -78,6 +78,7 @@ function context(
     subtask: 0,
     parallelism: 1,
     attempt: 0,
+    checkpointing: { intervalMs: 1000, timeoutMs: 60_000, minPauseMs: 0 },
     runId: 'run',
     restoredState,
     warn: (message) => warnings.push(message),
