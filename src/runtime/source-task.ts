@@ -57,6 +57,7 @@ export class SourceTask extends Task {
   /** Coordinator: checkpoint N was triggered; place its barrier now (or later, for induced readers). */
   triggerCheckpoint(checkpointId: number): void {
     this.mailbox.post(async () => {
+      if (checkpointId <= this.lastBarrier) return; // the reader already placed it
       if (this.induced && !this.readerEnded) {
         this.dueBarriers.add(checkpointId);
         return;

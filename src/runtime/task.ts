@@ -162,7 +162,13 @@ export abstract class Task {
 
   /** Closes every opened operator; errors become warnings (the job outcome is already decided). */
   async close(reason: CloseReason): Promise<void> {
-    await this.closeSource(reason);
+    try {
+      await this.closeSource(reason);
+    } catch (err) {
+      this.setup.services.warn(
+        `closing the source reader of ${this.setup.name} failed: ${errorMessage(err)}`,
+      );
+    }
     for (const operator of this.opened) {
       try {
         await operator.close(reason);
