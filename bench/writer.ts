@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { PravegaClient } from '../src/pravega/client/pravega-client.js';
+import { bytesSerializer } from '../src/pravega/client/serializer.js';
+import { benchTarget, fmt, percentile } from './support.js';
+
+/**
+ * One event writer, one segment: events/s, MB/s and ack latency (write → durable) for 100 B and
+ * 10 KiB events. `npm run bench:writer [-- --uri tcp://host:port | --uri embedded] [--seconds N]`
+ */
+
+async function run(
+  client: PravegaClient,
+  scope: string,
+  size: number,
+  seconds: number,
+): Promise<void> {
+  const stream = `${scope}/w${size}`;
+  await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 1 } });
+  const writer = await client.createWriter(stream, bytesSerializer, {
+    maxInFlightBytes: 8 * 1024 * 1024,
+  });
+  const payloads = Array.from({ length: 64 }, () => randomBytes(size));
+  const latencies: number[] = [];
+  const keys = Array.from({ length: 16 }, (_, i) => `key-${i}`);
+  // warm up
+  for (let i = 0; i < 2000; i++) void writer.write(payloads[i % 64]!, keys[i % 16]);
+  await writer.flush();
+
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  let count = 0;
+  while (performance.now() < until) {
+    for (let i = 0; i < 1000; i++) {
+      const p = writer.write(payloads[count % 64]!, keys[count % 16]);
+      if (count % 97 === 0) {
+        const t0 = performance.now();
+        void p.then(() => latencies.push(performance.now() - t0));
+      }
+      count++;
+    }
+    await writer.ready();
+  }
+  await writer.flush();
+  const elapsed = (performance.now() - started) / 1000;
+  await writer.close();
+  latencies.sort((a, b) => a - b);
+  const eps = count / elapsed;
+  console.log(
+    `${String(size).padStart(6)} B events: ${fmt(eps)} events/s, ${fmt((eps * size) / 1e6, 1)} MB/s, ` +
+      `ack latency p50 ${fmt(percentile(latencies, 50), 1)} ms, p99 ${fmt(percentile(latencies, 99), 1)} ms ` +
+      `(${fmt(count)} events in ${fmt(elapsed, 1)} s)`,
+  );
+}
+
+const argv = process.argv.slice(2);
+const secondsArg = argv.indexOf('--seconds');
+const seconds = secondsArg >= 0 ? Number(argv[secondsArg + 1]) : 10;
+const target = await benchTarget(argv);
+const client = await PravegaClient.connect(target.uri);
+try {
+  console.log(
+    `writer benchmark on ${target.label}, ${seconds} s per size, 1 segment, 16 routing keys`,
+  );
+  const scope = `bench${Date.now()}`;
+  await client.createScope(scope);
+  await run(client, scope, 100, seconds);
+  await run(client, scope, 10 * 1024, seconds);
+} finally {
+  await client.close();
+  await target.stop();
+}
