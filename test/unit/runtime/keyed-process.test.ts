@@ -133,4 +133,87 @@ describe('keyed process: state and timers', () => {
     await handle.cancel();
     expect([...sink.records].sort()).toEqual(['a@20', 'c@20']);
   });
+
+  it('keeps bigint and Buffer keyed state across a restart (encoded like the checkpoint files)', async () => {
+    const ckpt = await tempDir('keyed-ckpt');
+    try {
+      const total = 6_000;
+      const env = StreamEnvironment.create({
+        parallelism: 2,
+        checkpoint: { intervalMs: 20, dir: ckpt.path },
+        restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 },
+      });
+      let completed = 0;
+      let seen = 0;
+      let failed = false;
+      interface Row {
+        readonly key: number;
+        readonly count: number;
+        readonly sum: bigint;
+        readonly last: Buffer;
+      }
+      env
+        .fromSource(SequenceSource.bounded(0, total, { ratePerSecond: 3_000, batchSize: 50 }), {
+          uid: 'n',
+        })
+        .map((v) => {
+          if (!failed && ++seen > 2_500 && completed >= 2) {
+            failed = true;
+            throw new Error('intentional failure');
+          }
+          return v;
+        })
+        .keyBy((v) => v % 3)
+        .process<Row>(
+          (v, ctx, out) => {
+            const sum = ctx.valueState<bigint>('sum');
+            const count = ctx.valueState<number>('count');
+            const last = ctx.valueState<Buffer>('last');
+            const previous = last.value();
+            if (previous !== undefined && !Buffer.isBuffer(previous))
+              throw new Error('Buffer state came back as something else');
+            const next = (sum.value() ?? 0n) + BigInt(v) * 10n ** 20n;
+            sum.update(next);
+            count.update((count.value() ?? 0) + 1);
+            last.update(Buffer.from(String(v)));
+            out.collect({
+              key: ctx.key,
+              count: count.value() ?? 0,
+              sum: next,
+              last: last.value() ?? Buffer.alloc(0),
+            });
+          },
+          { uid: 'sums' },
+        )
+        .sinkTo(
+          FileSink.lines<Row>(dir.path, (r) =>
+            JSON.stringify({
+              key: r.key,
+              count: r.count,
+              sum: r.sum.toString(),
+              last: r.last.toString(),
+            }),
+          ),
+          { uid: 'files' },
+        );
+      const handle = env.execute('bigint');
+      handle.events$.subscribe((e) => {
+        if (e.type === 'checkpoint-completed') completed++;
+      });
+      expect((await handle).restarts).toBe(1);
+      const rows = await readCommitted<{ key: number; count: number; sum: string; last: string }>(
+        dir.path,
+      );
+      expect(rows).toHaveLength(total);
+      for (let key = 0; key < 3; key++) {
+        const finalRow = rows.filter((r) => r.key === key).sort((a, b) => b.count - a.count)[0];
+        let expected = 0n;
+        for (let v = key; v < total; v += 3) expected += BigInt(v) * 10n ** 20n;
+        expect(finalRow?.sum).toBe(expected.toString());
+        expect(finalRow?.count).toBe(total / 3);
+      }
+    } finally {
+      await ckpt.remove();
+    }
+  });
 });
