@@ -18,6 +18,7 @@ import { WireSegmentStore } from '../segment/wire-segment-store.js';
 import { parseConfig } from './config.js';
 import { EventStreamWriter, type EventWriterOptions } from './event-writer.js';
 import type { Serializer } from './serializer.js';
+import { TransactionalEventStreamWriter, type TransactionalWriterOptions } from './transaction.js';
 import { StreamScanner } from './stream-scanner.js';
 
 /**
@@ -187,6 +188,22 @@ export class PravegaClient {
       this.controller,
       this.segmentStore,
       parseStreamName(stream),
+      serializer,
+      options,
+    );
+  }
+
+  /** A writer of transactions on `stream` (lease validated against the server's bounds). */
+  createTransactionalWriter<T>(
+    stream: string | StreamId,
+    serializer: Serializer<T>,
+    options: TransactionalWriterOptions = {},
+  ): TransactionalEventStreamWriter<T> {
+    this.throwIfClosed();
+    return new TransactionalEventStreamWriter(
+      parseStreamName(stream),
+      this.controller,
+      this.segmentStore,
       serializer,
       options,
     );

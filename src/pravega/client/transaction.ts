@@ -1,0 +1,413 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { TributaryError, errorMessage } from '../../errors.js';
+import type { Controller } from '../controller/controller.js';
+import type { CreatedTxn, StreamId, TxnState } from '../controller/types.js';
+import {
+  hashRoutingKey,
+  MAX_EVENT_SIZE,
+  segmentName,
+  transactionSegmentName,
+} from '../protocol/index.js';
+import type { SegmentStore } from '../segment/segment-store.js';
+import { parseConfig } from './config.js';
+import { KeyRanges } from './key-ranges.js';
+import { Completion, type PendingEvent } from './pending-event.js';
+import { SegmentWriter, type SegmentWriterOwner } from './segment-writer.js';
+import type { Serializer } from './serializer.js';
+
+/**
+ * Pravega transactions. A transaction has one segment per segment of the stream at its creation;
+ * events written to it are invisible to readers until commit, when the server merges every
+ * transaction segment into its stream segment at once. Commit is asynchronous on the server
+ * (OPEN → COMMITTING → COMMITTED) and is polled here; it is idempotent (already committed is
+ * success). A transaction found ABORTED, or one the controller no longer knows, is a TXN_LOST
+ * error that says data may be lost. While open, a transaction's lease is renewed in the
+ * background; one left unpinged past its lease is aborted by the server.
+ *
+ * The transaction is an explicit state machine; a method called in the wrong state is refused.
+ */
+
+/** The server's bounds on a transaction lease (controller.transaction.lease.count.min/max). */
+export const MIN_TXN_LEASE_MS = 10_000;
+export const MAX_TXN_LEASE_MS = 600_000;
+
+export const TransactionalWriterOptionsSchema = z
+  .object({
+    /** how long the transaction lives without a ping; the client pings while it is open */
+    leaseMs: z
+      .number()
+      .int()
+      .min(MIN_TXN_LEASE_MS, `must be at least ${MIN_TXN_LEASE_MS} ms (the server's minimum lease)`)
+      .max(MAX_TXN_LEASE_MS, `must be at most ${MAX_TXN_LEASE_MS} ms (the server's maximum lease)`)
+      .default(120_000),
+    /** the writer id passed to commitTransaction (watermarking); free text */
+    writerId: z.string().default(''),
+    maxBlockBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(8 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** how long commit() keeps polling a COMMITTING transaction */
+    commitTimeoutMs: z.number().int().min(1000).default(120_000),
+    maxReconnectAttempts: z.number().int().min(1).default(20),
+    initialBackoffMs: z.number().int().min(1).default(10),
+    maxBackoffMs: z.number().int().min(1).default(5_000),
+  })
+  .strict();
+
+export type TransactionalWriterOptions = z.input<typeof TransactionalWriterOptionsSchema>;
+type Options = z.output<typeof TransactionalWriterOptionsSchema>;
+
+export type TransactionPhase =
+  'open' | 'committing' | 'committed' | 'aborting' | 'aborted' | 'failed';
+
+/** Writes into transactions of one stream; begins them and resumes them by id. */
+export class TransactionalEventStreamWriter<T> {
+  private readonly options: Options;
+  private readonly open = new Set<Transaction<T>>();
+  private closed = false;
+
+  constructor(
+    readonly stream: StreamId,
+    private readonly controller: Controller,
+    private readonly store: SegmentStore,
+    private readonly serializer: Serializer<T>,
+    options: TransactionalWriterOptions = {},
+  ) {
+    try {
+      this.options = parseConfig(
+        TransactionalWriterOptionsSchema,
+        options,
+        'transactional writer options',
+      );
+    } catch (err) {
+      if (TributaryError.is(err) && /leaseMs/.test(err.message)) {
+        throw new TributaryError('TXN_LEASE_INVALID', err.message, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  get leaseMs(): number {
+    return this.options.leaseMs;
+  }
+
+  async beginTxn(): Promise<Transaction<T>> {
+    if (this.closed) throw new TributaryError('CLOSED', 'transactional writer is closed');
+    let created: CreatedTxn;
+    try {
+      created = await this.controller.createTransaction(this.stream, this.options.leaseMs);
+    } catch (err) {
+      if (TributaryError.is(err, 'ILLEGAL_ARGUMENT')) {
+        throw new TributaryError(
+          'TXN_LEASE_INVALID',
+          `the server refused a lease of ${this.options.leaseMs} ms: ${err.message}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    const txn = new Transaction<T>(
+      this.stream,
+      created.txnId,
+      this.controller,
+      this.store,
+      this.serializer,
+      this.options,
+      created,
+      () => this.open.delete(txn),
+    );
+    this.open.add(txn);
+    return txn;
+  }
+
+  /**
+   * A handle on an existing transaction by id, e.g. after a crash, from a new process: it can be
+   * committed, aborted and asked for its status, but not written to.
+   */
+  resumeTxn(txnId: string): Transaction<T> {
+    return new Transaction<T>(
+      this.stream,
+      txnId,
+      this.controller,
+      this.store,
+      this.serializer,
+      this.options,
+      undefined,
+      () => undefined,
+    );
+  }
+
+  /** Aborts nothing: open transactions stay open until committed, aborted or expired. Stops pings. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const txn of this.open) txn.detach();
+    this.open.clear();
+  }
+}
+
+export class Transaction<T> implements SegmentWriterOwner {
+  private phaseValue: TransactionPhase = 'open';
+  private readonly writers: SegmentWriter[] = [];
+  private readonly routing: KeyRanges<SegmentWriter> | undefined;
+  private readonly pinger: NodeJS.Timeout | undefined;
+  private failure: TributaryError | undefined;
+  private readonly hashCache = new Map<string, number>();
+
+  constructor(
+    readonly stream: StreamId,
+    readonly txnId: string,
+    private readonly controller: Controller,
+    store: SegmentStore,
+    private readonly serializer: Serializer<T>,
+    private readonly options: Options,
+    created: CreatedTxn | undefined,
+    private readonly onDone: () => void,
+  ) {
+    if (created) {
+      this.routing = new KeyRanges(
+        created.segments.map((s) => {
+          const parent = segmentName(s.segment.scope, s.segment.stream, s.segment.segmentId);
+          const writer = new SegmentWriter(
+            transactionSegmentName(parent, txnId),
+            store,
+            this,
+            options,
+          );
+          this.writers.push(writer);
+          return { min: s.minKey, max: s.maxKey, value: writer };
+        }),
+      );
+      // ping a few times per lease (Java pings ~ lease / sqrt(lease in s))
+      const interval = Math.max(
+        1000,
+        Math.floor(options.leaseMs / Math.max(2, Math.sqrt(options.leaseMs / 1000))),
+      );
+      this.pinger = setInterval(() => void this.ping(), interval);
+      this.pinger.unref();
+    } else {
+      this.routing = undefined;
+      this.pinger = undefined;
+    }
+  }
+
+  get phase(): TransactionPhase {
+    return this.phaseValue;
+  }
+
+  /** True for a handle made by resumeTxn (no writes). */
+  get resumed(): boolean {
+    return this.routing === undefined;
+  }
+
+  private refuse(operation: string, allowed: readonly TransactionPhase[]): void {
+    if (!allowed.includes(this.phaseValue)) {
+      throw new TributaryError(
+        'TXN_STATE',
+        `cannot ${operation} transaction ${this.txnId} on ${this.stream.scope}/${this.stream.stream}: it is ${this.phaseValue}`,
+        { details: { txnId: this.txnId, phase: this.phaseValue } },
+      );
+    }
+  }
+
+  /** Writes one event into the transaction; the promise settles when the server has it (not committed). */
+  write(event: T, routingKey?: string): Promise<void> {
+    this.refuse('write to', ['open']);
+    if (!this.routing)
+      throw new TributaryError(
+        'TXN_STATE',
+        `transaction ${this.txnId} was resumed by id: it cannot be written to`,
+      );
+    if (this.failure) throw this.failure;
+    const data = this.serializer.serialize(event);
+    if (data.length > MAX_EVENT_SIZE) {
+      throw new TributaryError(
+        'EVENT_TOO_LARGE',
+        `event of ${data.length} bytes exceeds the ${MAX_EVENT_SIZE}-byte limit`,
+      );
+    }
+    const completion = new Completion(1);
+    const key = routingKey ?? this.txnId;
+    let hash = this.hashCache.get(key);
+    if (hash === undefined) {
+      if (this.hashCache.size > 10_000) this.hashCache.clear();
+      hash = hashRoutingKey(key);
+      this.hashCache.set(key, hash);
+    }
+    const pending: PendingEvent = { routingKey: key, data, completion };
+    this.routing.lookup(hash).add(pending);
+    return completion.promise;
+  }
+
+  /** Waits until the server has every event written so far (pre-commit). */
+  async flush(): Promise<void> {
+    this.refuse('flush', ['open']);
+    for (const w of this.writers) w.flushPending();
+    const all = new Set<Promise<void>>();
+    for (const w of this.writers) for (const e of w.unacked()) all.add(e.completion.promise);
+    await Promise.all(all);
+    if (this.failure) throw this.failure;
+  }
+
+  /** Flushes, commits and waits until the server says COMMITTED. Idempotent. */
+  async commit(): Promise<void> {
+    if (this.phaseValue === 'committed') return;
+    this.refuse('commit', ['open', 'committing']);
+    if (this.phaseValue === 'open' && this.routing) await this.flush();
+    this.phaseValue = 'committing';
+    this.stopPinging();
+    try {
+      await this.commitAndWait();
+      this.phaseValue = 'committed';
+    } catch (err) {
+      this.phaseValue = TributaryError.is(err, 'TXN_LOST') ? 'failed' : this.phaseValue;
+      throw err;
+    } finally {
+      if (this.phaseValue !== 'committing') this.finish();
+    }
+  }
+
+  private async commitAndWait(): Promise<void> {
+    const deadline = Date.now() + this.options.commitTimeoutMs;
+    let requested = false;
+    let delay = 20;
+    for (;;) {
+      const state = await this.checkStatus();
+      switch (state) {
+        case 'committed':
+          return;
+        case 'open':
+          if (!requested) {
+            try {
+              await this.controller.commitTransaction(
+                this.stream,
+                this.txnId,
+                this.options.writerId,
+              );
+              requested = true;
+            } catch (err) {
+              if (TributaryError.is(err, 'TXN_NOT_FOUND')) throw this.lost('unknown', err);
+              // a commit refused while the state still says OPEN is retried
+              if (!TributaryError.is(err, 'TXN_FAILED')) throw err;
+            }
+          }
+          break;
+        case 'committing':
+          requested = true;
+          break;
+        case 'aborting':
+        case 'aborted':
+        case 'unknown':
+          throw this.lost(state);
+      }
+      if (Date.now() > deadline) {
+        throw new TributaryError(
+          'TIMEOUT',
+          `transaction ${this.txnId} on ${this.stream.scope}/${this.stream.stream} is still ${state} after ${this.options.commitTimeoutMs} ms; commit it again later`,
+          { retryable: true, details: { txnId: this.txnId, state } },
+        );
+      }
+      await sleep(delay);
+      delay = Math.min(1000, delay * 2);
+    }
+  }
+
+  private lost(state: TxnState, cause?: unknown): TributaryError {
+    return new TributaryError(
+      'TXN_LOST',
+      `transaction ${this.txnId} on ${this.stream.scope}/${this.stream.stream} cannot be committed: it is ${state === 'unknown' ? 'unknown to the controller (expired or never existed)' : state}. Its events are not in the stream: DATA MAY BE LOST.`,
+      { details: { txnId: this.txnId, state }, ...(cause ? { cause } : {}) },
+    );
+  }
+
+  /** Aborts the transaction (its events are discarded). Aborting an aborted one is fine. */
+  async abort(): Promise<void> {
+    if (this.phaseValue === 'aborted') return;
+    this.refuse('abort', ['open', 'aborting', 'failed']);
+    this.phaseValue = 'aborting';
+    this.stopPinging();
+    for (const w of this.writers) w.close();
+    try {
+      const state = await this.checkStatus();
+      if (state === 'committed' || state === 'committing') {
+        this.phaseValue = 'failed';
+        throw new TributaryError(
+          'TXN_STATE',
+          `transaction ${this.txnId} is already ${state}; it cannot be aborted`,
+        );
+      }
+      if (state !== 'aborted' && state !== 'aborting' && state !== 'unknown') {
+        await this.controller.abortTransaction(this.stream, this.txnId);
+      }
+      this.phaseValue = 'aborted';
+    } finally {
+      this.finish();
+    }
+  }
+
+  checkStatus(): Promise<TxnState> {
+    return this.controller.checkTransactionState(this.stream, this.txnId);
+  }
+
+  private async ping(): Promise<void> {
+    if (this.phaseValue !== 'open') return;
+    try {
+      const status = await this.controller.pingTransaction(
+        this.stream,
+        this.txnId,
+        this.options.leaseMs,
+      );
+      if (status !== 'ok' && this.phaseValue === 'open') {
+        this.failure ??= new TributaryError(
+          'TXN_FAILED',
+          `transaction ${this.txnId}: lease renewal answered ${status}`,
+          {
+            details: { txnId: this.txnId, status },
+          },
+        );
+        if (status === 'aborted' || status === 'committed' || status === 'unknown')
+          this.stopPinging();
+      }
+    } catch (err) {
+      // a missed ping is not fatal: the lease still runs; the next ping may get through
+      void errorMessage(err);
+    }
+  }
+
+  private stopPinging(): void {
+    if (this.pinger) clearInterval(this.pinger);
+  }
+
+  private finish(): void {
+    this.stopPinging();
+    for (const w of this.writers) w.close();
+    this.onDone();
+  }
+
+  /** Stops pinging without changing the transaction (the writer is closing). */
+  detach(): void {
+    this.stopPinging();
+    for (const w of this.writers) w.close();
+  }
+
+  // ---- SegmentWriterOwner: a transaction segment is never scaled; sealed or gone means the
+  // transaction was committed or aborted by someone else ----
+
+  onSegmentSealed(_writer: SegmentWriter, unacked: PendingEvent[], cause: TributaryError): void {
+    const error = new TributaryError(
+      'TXN_FAILED',
+      `transaction ${this.txnId} was committed or aborted while being written to (${cause.code})`,
+      { cause, details: { txnId: this.txnId } },
+    );
+    this.failure ??= error;
+    for (const e of unacked) e.completion.fail(error);
+  }
+
+  onWriterFailed(_writer: SegmentWriter, error: TributaryError): void {
+    this.failure ??= error;
+  }
+
+  onBytesReleased(): void {}
+}

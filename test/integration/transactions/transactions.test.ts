@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
+import { jsonSerializer } from '../../../src/pravega/client/serializer.js';
+import { BACKENDS } from '../../support/backends.js';
+import { randomScope } from '../../support/endpoints.js';
+import { expectExactlyOnceInOrder, keysOf, type Seq } from '../../support/sequences.js';
+
+const seq = jsonSerializer<Seq>();
+
+async function readAll(
+  client: PravegaClient,
+  stream: string,
+  expected: number,
+  idleMs = 1_500,
+): Promise<Seq[]> {
+  const scanner = await client.scanStream(stream, seq);
+  try {
+    return (await scanner.readUpTo(expected, idleMs)).map((e) => e.value);
+  } finally {
+    scanner.close();
+  }
+}
+
+describe.each(BACKENDS.map((b) => [b().name, b] as const))(
+  'transactions on %s',
+  (_name, makeBackend) => {
+    const backend = makeBackend();
+    let client: PravegaClient;
+    const scope = randomScope('txn');
+
+    beforeAll(async () => {
+      client = await backend.connect();
+      await client.createScope(scope);
+    });
+    afterAll(async () => {
+      await client?.close();
+      backend.cleanup();
+    });
+
+    it('keeps uncommitted events invisible and shows committed ones together, in key order', async () => {
+      const stream = `${scope}/visible`;
+      await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 3 } });
+      const writer = client.createTransactionalWriter(stream, seq, { leaseMs: 30_000 });
+      const txn = await writer.beginTxn();
+      const keys = keysOf(8);
+      for (let i = 0; i < 500; i++) for (const key of keys) void txn.write({ key, seq: i }, key);
+      await txn.flush();
+      expect(txn.phase).toBe('open');
+      // flushed but not committed: a reader sees nothing
+      expect(await readAll(client, stream, 1, 1_000)).toEqual([]);
+      await txn.commit();
+      expect(txn.phase).toBe('committed');
+      expect(await txn.checkStatus()).toBe('committed');
+      const events = await readAll(client, stream, keys.length * 500);
+      expectExactlyOnceInOrder(events, keys, 500);
+      await writer.close();
+    });
+
+    it('discards an aborted transaction and refuses writes after commit or abort', async () => {
+      const stream = `${scope}/abort`;
+      await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 2 } });
+      const writer = client.createTransactionalWriter(stream, seq, { leaseMs: 30_000 });
+      const aborted = await writer.beginTxn();
+      await Promise.all([
+        aborted.write({ key: 'a', seq: 0 }, 'a'),
+        aborted.write({ key: 'b', seq: 0 }, 'b'),
+      ]);
+      await aborted.abort();
+      expect(aborted.phase).toBe('aborted');
+      await aborted.abort(); // twice is fine
+      expect(() => aborted.write({ key: 'a', seq: 1 }, 'a')).toThrow(
+        expect.objectContaining({ code: 'TXN_STATE' }) as Error,
+      );
+      await expect(aborted.commit()).rejects.toMatchObject({ code: 'TXN_STATE' });
+
+      const committed = await writer.beginTxn();
+      await committed.write({ key: 'c', seq: 0 }, 'c');
+      await committed.commit();
+      expect(() => committed.write({ key: 'c', seq: 1 }, 'c')).toThrow(
+        expect.objectContaining({ code: 'TXN_STATE' }) as Error,
+      );
+      expect(await readAll(client, stream, 3)).toEqual([{ key: 'c', seq: 0 }]);
+      await writer.close();
+    });
+
+    it('commits a transaction by id from a second client, and a second commit is fine', async () => {
+      const stream = `${scope}/resume`;
+      await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 2 } });
+      const writer = client.createTransactionalWriter(stream, seq, { leaseMs: 60_000 });
+      const txn = await writer.beginTxn();
+      const keys = keysOf(4);
+      for (let i = 0; i < 100; i++) for (const key of keys) void txn.write({ key, seq: i }, key);
+      await txn.flush(); // pre-commit, as a sink does at a checkpoint
+      await writer.close(); // "crash": the first writer goes away without committing
+
+      const other = await backend.connect().catch(() => client); // the embedded store allows one opener
+      const recovering = (other === client ? client : other).createTransactionalWriter(
+        stream,
+        seq,
+        { leaseMs: 60_000 },
+      );
+      const resumed = recovering.resumeTxn(txn.txnId);
+      expect(resumed.resumed).toBe(true);
+      expect(() => resumed.write({ key: 'x', seq: 0 }, 'x')).toThrow(
+        expect.objectContaining({ code: 'TXN_STATE' }) as Error,
+      );
+      await resumed.commit();
+      await recovering.resumeTxn(txn.txnId).commit(); // already committed: success
+      expect(await readAll(client, stream, 400).then((e) => e.length)).toBe(400);
+      expectExactlyOnceInOrder(await readAll(client, stream, 400), keys, 100);
+      if (other !== client) await other.close();
+    });
+
+    it('refuses a lease outside the server bounds with TXN_LEASE_INVALID', () => {
+      expect(() => client.createTransactionalWriter(`${scope}/x`, seq, { leaseMs: 5_000 })).toThrow(
+        expect.objectContaining({
+          code: 'TXN_LEASE_INVALID',
+          message: expect.stringMatching(/leaseMs/) as string,
+        }) as Error,
+      );
+      expect(() =>
+        client.createTransactionalWriter(`${scope}/x`, seq, { leaseMs: 700_000 }),
+      ).toThrow(expect.objectContaining({ code: 'TXN_LEASE_INVALID' }) as Error);
+    });
+
+    it('lets an unpinged transaction expire; committing it then reports lost data', async () => {
+      const stream = `${scope}/expire`;
+      await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 1 } });
+      const writer = client.createTransactionalWriter(stream, seq, { leaseMs: 10_000 });
+      const txn = await writer.beginTxn();
+      await txn.write({ key: 'k', seq: 0 }, 'k');
+      await txn.flush();
+      await writer.close(); // stops pinging
+      const deadline = Date.now() + 90_000;
+      let state = await txn.checkStatus();
+      while (state !== 'aborted' && Date.now() < deadline) {
+        await sleep(1_000);
+        state = await txn.checkStatus();
+      }
+      expect(state).toBe('aborted');
+      const err = await client
+        .createTransactionalWriter(stream, seq)
+        .resumeTxn(txn.txnId)
+        .commit()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toMatchObject({
+        code: 'TXN_LOST',
+        message: expect.stringMatching(/DATA MAY BE LOST/) as string,
+      });
+      expect(await readAll(client, stream, 1, 1_000)).toEqual([]);
+    }, 120_000);
+  },
+);
