@@ -15,6 +15,7 @@ import { parseControllerUri } from '../controller/uri.js';
 import { validateName } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
 import { WireSegmentStore } from '../segment/wire-segment-store.js';
+import { BatchClient } from './batch-client.js';
 import { parseConfig } from './config.js';
 import { EventStreamWriter, type EventWriterOptions } from './event-writer.js';
 import type { Serializer } from './serializer.js';
@@ -191,6 +192,12 @@ export class PravegaClient {
       serializer,
       options,
     );
+  }
+
+  /** Batch reads of segment ranges between stream cuts. */
+  batchClient(): BatchClient {
+    this.throwIfClosed();
+    return new BatchClient(this.controller, this.segmentStore);
   }
 
   /** A writer of transactions on `stream` (lease validated against the server's bounds). */

@@ -68,28 +68,42 @@ export async function headCut(controller: Controller, stream: StreamId): Promise
   return { stream, positions: await controller.getHeadSegments(stream) };
 }
 
-/** The tail of a stream now: every current segment at its length. */
+/**
+ * The tail of a stream now: every current segment at its length. For a sealed stream (no current
+ * segments) the last segments, found by following successors from the head, at their final length.
+ */
 export async function tailCut(
   controller: Controller,
   store: SegmentStore,
   stream: StreamId,
 ): Promise<StreamCut> {
-  const segments = await controller.getCurrentSegments(stream);
+  let segments = (await controller.getCurrentSegments(stream)).map((s) => s.segment.segmentId);
+  if (segments.length === 0) segments = await lastSegments(controller, stream);
   const positions = new Map<bigint, bigint>();
   await Promise.all(
-    segments.map(async (s) => {
-      const info = await store.getInfo(
-        segmentName(stream.scope, stream.stream, s.segment.segmentId),
-      );
-      positions.set(s.segment.segmentId, info.length);
+    segments.map(async (id) => {
+      const info = await store.getInfo(segmentName(stream.scope, stream.stream, id));
+      positions.set(id, info.length);
     }),
   );
-  if (positions.size === 0) {
-    // a sealed stream: its tail is the end of the last segments; take the head's successors route
-    throw new TributaryError(
-      'STREAM_SEALED',
-      `stream ${stream.scope}/${stream.stream} is sealed; it has no open tail`,
-    );
-  }
   return { stream, positions };
+}
+
+/** The segments of a sealed stream that have no successors. */
+async function lastSegments(controller: Controller, stream: StreamId): Promise<bigint[]> {
+  const last = new Set<bigint>();
+  const seen = new Set<bigint>();
+  let frontier = [...(await controller.getHeadSegments(stream)).keys()];
+  while (frontier.length > 0) {
+    const next: bigint[] = [];
+    for (const id of frontier) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const successors = await controller.getSuccessors({ ...stream, segmentId: id });
+      if (successors.length === 0) last.add(id);
+      for (const s of successors) next.push(s.segment.segment.segmentId);
+    }
+    frontier = next;
+  }
+  return [...last];
 }
