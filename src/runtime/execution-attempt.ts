@@ -158,6 +158,7 @@ export class ExecutionAttempt implements MetricsSource {
       timeoutMs: options.checkpoint.timeoutMs,
       minPauseMs: options.checkpoint.minPauseMs,
     };
+    const connectors = { pravega: options.pravega };
     // channels[edge][producer][consumer]
     const outgoing = new Map<JobVertex, EdgeOutput[][]>(); // vertex → per subtask edge outputs
     const incoming = new Map<JobVertex, Channel[][]>(); // vertex → per subtask input channels
@@ -210,6 +211,7 @@ export class ExecutionAttempt implements MetricsSource {
           jobName: this.setup.jobName,
           attempt: this.setup.attempt,
           checkpointing,
+          connectors,
           restored:
             restored !== undefined && state !== undefined
               ? { checkpointId: restored.checkpointId, state }
@@ -228,6 +230,7 @@ export class ExecutionAttempt implements MetricsSource {
           runId: this.setup.runId,
           attempt: this.setup.attempt,
           checkpointing,
+          connectors,
           subtask,
           parallelism: vertex.parallelism,
           maxParallelism: options.maxParallelism,

@@ -57,6 +57,11 @@ export const jobOptionsSchema = z
     checkpoint: checkpointSchema.default(() => checkpointSchema.parse({})),
     restart: restartStrategySchema.default({ type: 'fixed-delay', maxAttempts: 3, delayMs: 1000 }),
     channel: channelSchema.default(() => channelSchema.parse({})),
+    /**
+     * Pravega connection for the Pravega source and sink (`'embedded:./data'`,
+     * `'tcp://controller:9090'`, or a client config object); validated by the connectors.
+     */
+    pravega: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     /** How often a `metrics` event is emitted (0 = only at the end). */
     metricsIntervalMs: nonNegativeInt.default(1000),
   })

@@ -1,5 +1,5 @@
 import type { StateValue } from '../checkpoint/state-codec.js';
-import type { CheckpointSettings, CloseReason } from '../source/source.js';
+import type { CheckpointSettings, ConnectorSettings, CloseReason } from '../source/source.js';
 
 /** Where an operator sends its results: the next chained operator or the network. */
 export interface Output {
@@ -28,6 +28,7 @@ export interface OperatorContext {
   readonly runId: string;
   readonly attempt: number;
   readonly checkpointing: CheckpointSettings;
+  readonly connectors: ConnectorSettings;
   readonly subtask: number;
   readonly parallelism: number;
   readonly maxParallelism: number;

@@ -4,6 +4,7 @@ import { TributaryError } from '../errors.js';
 import type {
   AnySource,
   CheckpointSettings,
+  ConnectorSettings,
   CloseReason,
   EnumeratorStart,
   SourceSplit,
@@ -19,6 +20,7 @@ export interface SourceCoordinatorSetup {
   readonly jobName: string;
   readonly attempt: number;
   readonly checkpointing: CheckpointSettings;
+  readonly connectors: ConnectorSettings;
   readonly restored: { readonly checkpointId: number; readonly state: EncodedState } | undefined;
   readonly failJob: (error: unknown) => void;
 }
@@ -66,6 +68,7 @@ export class SourceCoordinator implements SourceTaskCoordinator, CheckpointHook 
       sourceUid: s.uid,
       attempt: s.attempt,
       checkpointing: s.checkpointing,
+      connectors: s.connectors,
       parallelism: s.parallelism,
       start,
       registeredReaders: () => this.registered,

@@ -92,6 +92,7 @@ export class SourceTask extends Task {
       sourceUid: s.sourceUid,
       attempt: s.attempt,
       checkpointing: s.checkpointing,
+      connectors: s.connectors,
       subtask: s.subtask,
       parallelism: s.parallelism,
       sendSplitRequest: () => s.coordinator.requestSplit(s.subtask),

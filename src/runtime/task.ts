@@ -1,7 +1,7 @@
 import { encodeState, type EncodedState } from '../checkpoint/state-codec.js';
 import type { OperatorSubtaskState } from '../checkpoint/checkpoint-data.js';
 import { errorMessage } from '../errors.js';
-import type { CheckpointSettings, CloseReason } from '../source/source.js';
+import type { CheckpointSettings, ConnectorSettings, CloseReason } from '../source/source.js';
 import { Mailbox } from './mailbox.js';
 import type { TaskOutput } from './network-output.js';
 import {
@@ -41,6 +41,7 @@ export interface TaskSetup {
   readonly runId: string;
   readonly attempt: number;
   readonly checkpointing: CheckpointSettings;
+  readonly connectors: ConnectorSettings;
   readonly subtask: number;
   readonly parallelism: number;
   readonly maxParallelism: number;
@@ -268,6 +269,7 @@ export abstract class Task {
       runId: s.runId,
       attempt: s.attempt,
       checkpointing: s.checkpointing,
+      connectors: s.connectors,
       subtask: s.subtask,
       parallelism: s.parallelism,
       maxParallelism: s.maxParallelism,

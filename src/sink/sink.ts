@@ -1,5 +1,5 @@
 import type { StateValue } from '../checkpoint/state-codec.js';
-import type { CheckpointSettings, CloseReason } from '../source/source.js';
+import type { CheckpointSettings, CloseReason, ConnectorSettings } from '../source/source.js';
 
 /** What the runtime offers a sink writer. */
 export interface SinkWriterContext {
@@ -12,6 +12,8 @@ export interface SinkWriterContext {
   readonly attempt: number;
   /** The job's checkpoint settings (e.g. to check a transaction lease or a timeout against them). */
   readonly checkpointing: CheckpointSettings;
+  /** Connection settings for connectors, from the job options. */
+  readonly connectors: ConnectorSettings;
   /** Unique per execution (process run); distinguishes resources of different runs. */
   readonly runId: string;
   /**

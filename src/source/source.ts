@@ -37,6 +37,17 @@ export interface SourceJobInfo {
   readonly attempt: number;
   /** The job's checkpoint settings (e.g. to check a transaction lease or a timeout against them). */
   readonly checkpointing: CheckpointSettings;
+  /** Connection settings for connectors, from the job options (opaque to the runtime). */
+  readonly connectors: ConnectorSettings;
+}
+
+/**
+ * Settings the job hands to its connectors. The runtime does not interpret them: e.g. `pravega`
+ * is the Pravega client config (`'embedded:./data'`, `'tcp://host:9090'`, or an object) that the
+ * Pravega source and sink use unless they were given their own.
+ */
+export interface ConnectorSettings {
+  readonly pravega?: unknown;
 }
 
 /** Checkpoint settings of the running job. */

@@ -21,6 +21,7 @@ export class SinkOperator<T> extends StreamOperator {
       parallelism: ctx.parallelism,
       attempt: ctx.attempt,
       checkpointing: ctx.checkpointing,
+      connectors: ctx.connectors,
       runId: ctx.runId,
       restoredState: ctx.restored?.items,
       warn: (message, details) => ctx.warn(message, details),

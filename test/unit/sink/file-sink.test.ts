@@ -15,6 +15,7 @@ function ctx(restoredState?: readonly StateValue[], runId = 'run00001'): SinkWri
     parallelism: 1,
     attempt: 0,
     checkpointing: { intervalMs: 1000, timeoutMs: 60_000, minPauseMs: 0 },
+    connectors: {},
     runId,
     restoredState,
     warn: () => {},

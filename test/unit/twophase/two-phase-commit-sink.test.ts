@@ -79,6 +79,7 @@ function context(
     parallelism: 1,
     attempt: 0,
     checkpointing: { intervalMs: 1000, timeoutMs: 60_000, minPauseMs: 0 },
+    connectors: {},
     runId: 'run',
     restoredState,
     warn: (message) => warnings.push(message),
