@@ -232,6 +232,10 @@ export class PravegaClient {
     );
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private throwIfClosed(): void {
     if (this.closed) throw new TributaryError('CLOSED', `client for ${this.uri} is closed`);
   }

@@ -155,6 +155,8 @@ export class Transaction<T> implements SegmentWriterOwner {
   private readonly pinger: NodeJS.Timeout | undefined;
   private failure: TributaryError | undefined;
   private readonly hashCache = new Map<string, number>();
+  private inFlightBytes = 0;
+  private capacityWaiters: { maxBytes: number; resolve: () => void }[] = [];
 
   constructor(
     readonly stream: StreamId,
@@ -229,6 +231,7 @@ export class Transaction<T> implements SegmentWriterOwner {
       );
     }
     const completion = new Completion(1);
+    this.inFlightBytes += data.length;
     const key = routingKey ?? this.txnId;
     let hash = this.hashCache.get(key);
     if (hash === undefined) {
@@ -239,6 +242,18 @@ export class Transaction<T> implements SegmentWriterOwner {
     const pending: PendingEvent = { routingKey: key, data, completion };
     this.routing.lookup(hash).add(pending);
     return completion.promise;
+  }
+
+  /** Bytes written into the transaction that the server has not acknowledged yet. */
+  get pendingBytes(): number {
+    return this.inFlightBytes;
+  }
+
+  /** Resolves when fewer than `maxBytes` are unacknowledged (backpressure for writers). */
+  ready(maxBytes: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.inFlightBytes < maxBytes) return Promise.resolve();
+    return new Promise((resolve) => this.capacityWaiters.push({ maxBytes, resolve }));
   }
 
   /** Waits until the server has every event written so far (pre-commit). */
@@ -402,12 +417,26 @@ export class Transaction<T> implements SegmentWriterOwner {
       { cause, details: { txnId: this.txnId } },
     );
     this.failure ??= error;
-    for (const e of unacked) e.completion.fail(error);
+    let released = 0;
+    for (const e of unacked) {
+      released += e.data.length;
+      e.completion.fail(error);
+    }
+    this.onBytesReleased(released);
   }
 
   onWriterFailed(_writer: SegmentWriter, error: TributaryError): void {
     this.failure ??= error;
+    this.onBytesReleased(0);
   }
 
-  onBytesReleased(): void {}
+  onBytesReleased(bytes: number): void {
+    this.inFlightBytes -= bytes;
+    const waiting = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const w of waiting) {
+      if (this.failure !== undefined || this.inFlightBytes < w.maxBytes) w.resolve();
+      else this.capacityWaiters.push(w);
+    }
+  }
 }

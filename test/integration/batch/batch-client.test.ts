@@ -25,8 +25,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       await client.createScope(scope);
     });
     afterAll(async () => {
-      await client?.close();
-      backend.cleanup();
+      await backend.cleanup();
     });
 
     it('lists the segment ranges between two cuts, across a scale, and reads them in parallel', async () => {
@@ -58,7 +57,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const batch = client.batchClient();
       const all = await batch.listSegmentRanges(id);
       expect(all.length).toBe(4); // 2 original + 2 successors, all holding data
-    expect(all.filter((r) => r.segmentId >> 32n === 1n).length).toBe(2);
+      expect(all.filter((r) => r.segmentId >> 32n === 1n).length).toBe(2);
       let total = 0;
       const seen = new Set<string>();
       await batch.readRanges(all, seq, (events) => {

@@ -17,8 +17,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       await client.createScope(scope);
     });
     afterAll(async () => {
-      await client?.close();
-      backend.cleanup();
+      await backend.cleanup();
     });
 
     it('writes 100 000 events over 16 routing keys into 3 segments and reads each once, in key order', async () => {

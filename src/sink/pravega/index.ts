@@ -1,0 +1,1 @@
+export { PravegaSink, type DeliveryGuarantee, type PravegaSinkSettings } from './pravega-sink.js';

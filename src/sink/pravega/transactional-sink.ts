@@ -1,0 +1,136 @@
+import { TributaryError } from '../../errors.js';
+import type { SharedClient } from '../../pravega/client/client-registry.js';
+import type {
+  Transaction,
+  TransactionalEventStreamWriter,
+} from '../../pravega/client/transaction.js';
+import type { CloseReason } from '../../source/source.js';
+import { TwoPhaseCommitSink } from '../../twophase/two-phase-commit-sink.js';
+import type { SinkWriterContext } from '../sink.js';
+import type { PravegaSinkSettings } from './pravega-sink.js';
+
+/** How much a transaction may hold unacknowledged before a write waits for the server. */
+const MAX_UNACKED_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Exactly-once: one Pravega transaction per subtask per checkpoint (TwoPhaseCommitSink). The
+ * state is the transaction id; commit and abort work from a new process given only that id.
+ */
+export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
+  private shared: SharedClient | undefined;
+  private txnWriter: TransactionalEventStreamWriter<T> | undefined;
+  /** live handles of the transactions this process began */
+  private readonly live = new Map<string, Transaction<T>>();
+
+  constructor(
+    ctx: SinkWriterContext,
+    private readonly settings: PravegaSinkSettings<T>,
+    private readonly connect: () => Promise<SharedClient>,
+  ) {
+    super(ctx, { transactionTimeoutMs: settings.leaseMs });
+    checkLease(ctx, settings);
+  }
+
+  override async initialize(): Promise<void> {
+    this.shared = await this.connect();
+    this.txnWriter = this.shared.client.createTransactionalWriter(
+      this.settings.stream,
+      this.settings.serializer,
+      {
+        leaseMs: this.settings.leaseMs,
+        writerId: `${this.ctx.jobName}-${this.ctx.sinkUid}-${this.ctx.subtask}`,
+      },
+    );
+    await super.initialize();
+  }
+
+  protected async beginTransaction(): Promise<string> {
+    const txn = await this.txnWriter!.beginTxn();
+    this.live.set(txn.txnId, txn);
+    return txn.txnId;
+  }
+
+  protected async write(txnId: string, records: readonly T[]): Promise<void> {
+    const txn = this.live.get(txnId)!;
+    const key = this.settings.routingKey;
+    for (const record of records) void txn.write(record, key?.(record));
+    await txn.ready(MAX_UNACKED_BYTES);
+  }
+
+  protected async preCommit(txnId: string): Promise<void> {
+    await this.live.get(txnId)!.flush();
+  }
+
+  protected async commit(txnId: string): Promise<void> {
+    const txn = this.live.get(txnId) ?? this.txnWriter!.resumeTxn(txnId);
+    try {
+      await txn.commit();
+    } catch (err) {
+      if (TributaryError.is(err, 'TXN_LOST')) {
+        throw new TributaryError(
+          'DATA_LOSS',
+          `Pravega sink ${this.ctx.sinkUid}[${this.ctx.subtask}]: ${err.message}`,
+          {
+            cause: err,
+            details: {
+              txnId,
+              stream: `${this.settings.stream.scope}/${this.settings.stream.stream}`,
+            },
+          },
+        );
+      }
+      throw err;
+    } finally {
+      this.live.delete(txnId);
+    }
+  }
+
+  protected async abort(txnId: string): Promise<void> {
+    const txn = this.live.get(txnId) ?? this.txnWriter!.resumeTxn(txnId);
+    this.live.delete(txnId);
+    try {
+      await txn.abort();
+    } catch (err) {
+      // a transaction that never reached the server or is already gone needs no abort
+      if (!TributaryError.is(err, 'TXN_NOT_FOUND')) throw err;
+    }
+  }
+
+  override async close(reason: CloseReason): Promise<void> {
+    try {
+      await super.close(reason);
+    } finally {
+      await this.txnWriter?.close();
+      this.live.clear();
+      await this.shared?.release();
+      this.shared = undefined;
+    }
+  }
+}
+
+/**
+ * The lease must outlast a checkpoint interval plus the checkpoint itself: a pre-committed
+ * transaction waits that long for its commit, and after a crash (no more pings) it must still
+ * be alive when the restarted job commits it.
+ */
+function checkLease<T>(ctx: SinkWriterContext, settings: PravegaSinkSettings<T>): void {
+  const { intervalMs, timeoutMs } = ctx.checkpointing;
+  const needed = (intervalMs ?? 0) + timeoutMs;
+  if (settings.leaseMs < needed) {
+    throw new TributaryError(
+      'TXN_LEASE_INVALID',
+      `Pravega sink ${ctx.sinkUid}: transaction lease ${settings.leaseMs} ms cannot outlast a checkpoint interval (${intervalMs ?? 0} ms) plus checkpoint timeout (${timeoutMs} ms); raise exactlyOnce({ leaseMs }) (at most 600000) or shorten checkpoint.intervalMs / checkpoint.timeoutMs`,
+      { details: { leaseMs: settings.leaseMs, intervalMs, timeoutMs } },
+    );
+  }
+  if (settings.leaseMs < 2 * needed) {
+    ctx.warn(
+      `transaction lease ${settings.leaseMs} ms leaves little time for recovery after a crash (checkpoint interval + timeout = ${needed} ms)`,
+    );
+  }
+  if (intervalMs === undefined) {
+    ctx.warn(
+      'exactly-once Pravega sink without periodic checkpoints: events are committed only at the final checkpoint of a bounded job',
+    );
+  }
+}
