@@ -83,7 +83,7 @@ export class PravegaClient {
           'controllerUri: embedded: needs a directory, e.g. embedded:./data',
         );
       const { openEmbeddedPravega } = await import('../embedded/index.js');
-      const store = await openEmbeddedPravega(dir, c.embedded as never);
+      const store = await openEmbeddedPravega(dir, c.embedded);
       return new PravegaClient(store.controller, store.segmentStore, c.controllerUri, () =>
         store.close(),
       );

@@ -1,4 +1,4 @@
-import { TributaryError } from '../../errors.js';
+import { TributaryError, errorMessage } from '../../errors.js';
 import { EventParser } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
 
@@ -41,7 +41,7 @@ export class SegmentReader {
   private bufferedBytes = 0;
   private fetching: Promise<void> | undefined;
   private reachedEnd = false;
-  private failure: unknown;
+  private failure: Error | undefined;
   private readonly abort = new AbortController();
   private closed = false;
   private returnedOffset: number;
@@ -111,12 +111,12 @@ export class SegmentReader {
         },
         (err: unknown) => {
           this.fetching = undefined;
-          if (!this.closed) this.failure = err;
+          if (!this.closed) this.failure = asError(err);
         },
       )
       .catch((err: unknown) => {
         this.fetching = undefined;
-        this.failure = err;
+        this.failure = asError(err);
       });
   }
 
@@ -157,4 +157,8 @@ export class SegmentReader {
     this.closed = true;
     this.abort.abort();
   }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new TributaryError('INTERNAL', errorMessage(err));
 }

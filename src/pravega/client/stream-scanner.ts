@@ -27,7 +27,7 @@ export class StreamScanner<T> {
   private readonly waiting = new Map<bigint, Set<bigint>>();
   private readonly finished = new Set<bigint>();
   private readonly ready: ScannedEvent<T>[] = [];
-  private failure: unknown;
+  private failure: Error | undefined;
   private wake: (() => void) | undefined;
 
   private constructor(
@@ -97,7 +97,7 @@ export class StreamScanner<T> {
       }
       if (batch.end) await this.complete(segmentId, reader);
     } catch (err) {
-      this.failure ??= err;
+      this.failure ??= err instanceof Error ? err : new TributaryError('INTERNAL', String(err));
     }
   }
 
