@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { TributaryError, errorMessage } from '../../../errors.js';
+import { streamKey, type StreamId } from '../../controller/types.js';
+import { parseConfig } from '../config.js';
+import { validateName } from '../../protocol/index.js';
+import { parseStreamCut, type StreamCut } from '../stream-cut.js';
+
+/**
+ * What a reader group reads and how its readers behave. Every reader of the group works with the
+ * settings stored in the group's state, so they are the same for all readers.
+ */
+
+function isStreamCut(value: unknown): value is StreamCut {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { stream?: unknown; positions?: unknown };
+  return (
+    typeof v.stream === 'object' &&
+    v.stream !== null &&
+    typeof (v.stream as StreamId).scope === 'string' &&
+    typeof (v.stream as StreamId).stream === 'string' &&
+    v.positions instanceof Map
+  );
+}
+
+/** A stream cut object, or its text form (see `streamCutToText`). */
+const StreamCutInputSchema = z
+  .union([z.string(), z.custom<StreamCut>(isStreamCut)])
+  .transform((value, ctx): StreamCut => {
+    if (typeof value !== 'string') return value;
+    try {
+      return parseStreamCut(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
+      return z.NEVER;
+    }
+  });
+
+const StreamIdSchema = z.union([
+  z.string().min(1),
+  z.object({ scope: z.string().min(1), stream: z.string().min(1) }).strict(),
+]);
+
+/** `'scope/stream'`, `{ scope, stream }`, or `{ stream, start?, end? }`. */
+const StreamEntrySchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { stream: v } : v),
+  z
+    .object({
+      /** with `scope`, `stream` is the stream's name in it */
+      scope: z.string().min(1).optional(),
+      stream: StreamIdSchema,
+      /** where the group starts; default: the head of the stream */
+      start: StreamCutInputSchema.optional(),
+      /** where it ends (exclusive per segment); default: no end */
+      end: StreamCutInputSchema.optional(),
+    })
+    .strict(),
+);
+
+export const ReaderGroupConfigSchema = z
+  .object({
+    streams: z.array(StreamEntrySchema).min(1),
+    /** initiateCheckpoint fails with CHECKPOINT_LIMIT when this many are outstanding */
+    maxOutstandingCheckpoints: z.number().int().min(1).max(100).default(3),
+    /** how often a reader looks at the group's state (checkpoints, segments to take or give) */
+    refreshIntervalMs: z.number().int().min(5).max(60_000).default(100),
+    /** how often a reader that is being read from tells the group it is alive (and its position) */
+    heartbeatIntervalMs: z.number().int().min(10).max(600_000).default(1_000),
+    /** a reader not heard from for this long is declared offline by the others */
+    readerTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.readerTimeoutMs < 3 * c.heartbeatIntervalMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['readerTimeoutMs'],
+        message: `must be at least 3 × heartbeatIntervalMs (${3 * c.heartbeatIntervalMs})`,
+      });
+    }
+  });
+
+/** A stream to read: `'scope/stream'`, `{ scope, stream }`, or with start and end cuts. */
+export type ReaderGroupStreamInput =
+  | string
+  | {
+      readonly scope?: string;
+      readonly stream: string | StreamId;
+      readonly start?: StreamCut | string;
+      readonly end?: StreamCut | string;
+    };
+
+export type ReaderGroupConfigInput = Omit<z.input<typeof ReaderGroupConfigSchema>, 'streams'> & {
+  readonly streams: readonly ReaderGroupStreamInput[];
+};
+
+export interface ReaderGroupStream {
+  readonly stream: StreamId;
+  /** absent: the head of the stream */
+  readonly start?: StreamCut;
+  /** absent: read forever (or until the stream is sealed and read to its end) */
+  readonly end?: StreamCut;
+}
+
+export interface ReaderGroupConfig {
+  readonly streams: readonly ReaderGroupStream[];
+  readonly maxOutstandingCheckpoints: number;
+  readonly refreshIntervalMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly readerTimeoutMs: number;
+}
+
+/** Validates a reader-group config; CONFIG_INVALID names the key and the reason. */
+export function parseReaderGroupConfig(input: unknown): ReaderGroupConfig {
+  const c = parseConfig(ReaderGroupConfigSchema, input, 'reader group config');
+  const streams: ReaderGroupStream[] = [];
+  const seen = new Set<string>();
+  c.streams.forEach((entry, i) => {
+    const spec = {
+      ...entry,
+      stream:
+        entry.scope !== undefined && typeof entry.stream === 'string'
+          ? { scope: entry.scope, stream: entry.stream }
+          : entry.stream,
+    };
+    let stream: StreamId;
+    try {
+      stream = toStreamId(spec.stream);
+    } catch (err) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `invalid reader group config: streams.${i}: ${errorMessage(err)}`,
+      );
+    }
+    const key = streamKey(stream);
+    if (seen.has(key)) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `invalid reader group config: streams.${i}: ${key} is listed twice`,
+      );
+    }
+    seen.add(key);
+    for (const which of ['start', 'end'] as const) {
+      const cut = spec[which];
+      if (cut !== undefined && streamKey(cut.stream) !== key) {
+        throw new TributaryError(
+          'CONFIG_INVALID',
+          `invalid reader group config: streams.${i}.${which}: a cut of ${streamKey(cut.stream)}, not of ${key}`,
+        );
+      }
+    }
+    streams.push({
+      stream: { scope: stream.scope, stream: stream.stream },
+      ...(spec.start !== undefined && spec.start.positions.size > 0 ? { start: spec.start } : {}),
+      ...(spec.end !== undefined && spec.end.positions.size > 0 ? { end: spec.end } : {}),
+    });
+  });
+  return {
+    streams,
+    maxOutstandingCheckpoints: c.maxOutstandingCheckpoints,
+    refreshIntervalMs: c.refreshIntervalMs,
+    heartbeatIntervalMs: c.heartbeatIntervalMs,
+    readerTimeoutMs: c.readerTimeoutMs,
+  };
+}
+
+function toStreamId(stream: string | StreamId): StreamId {
+  const id =
+    typeof stream === 'string'
+      ? (() => {
+          const parts = stream.split('/');
+          if (parts.length !== 2 || !parts[0] || !parts[1]) {
+            throw new TributaryError(
+              'ILLEGAL_ARGUMENT',
+              `stream ${JSON.stringify(stream)} must be written scope/stream`,
+            );
+          }
+          return { scope: parts[0], stream: parts[1] };
+        })()
+      : stream;
+  validateName('scope', id.scope);
+  validateName('stream', id.stream);
+  return id;
+}
