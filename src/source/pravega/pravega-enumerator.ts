@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { TributaryError, errorMessage, hasErrorCode } from '../../errors.js';
+import { acquireClient, type SharedClient } from '../../pravega/client/client-registry.js';
+import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
+import { ReaderGroup } from '../../pravega/client/reader-group/reader-group.js';
+import type { ReaderGroupConfigInput } from '../../pravega/client/reader-group/reader-group-config.js';
+import type { CloseReason, SplitEnumerator, SplitEnumeratorContext } from '../source.js';
+import { checkpointName, readerId } from './names.js';
+import type { PravegaEnumeratorState, PravegaReaderSplit } from './pravega-split.js';
+
+export interface EnumeratorSettings {
+  readonly scope: string;
+  readonly group: string;
+  readonly config: ReaderGroupConfigInput;
+  readonly pravega: unknown;
+}
+
+/**
+ * The coordinator side of the Pravega source. It owns the reader group: on a fresh start it
+ * (re)creates the group at the configured start cuts — so a restart without a completed
+ * checkpoint reads from the start again — and on restore it resets the group to the checkpoint in
+ * its state. Checkpoint N is delegated to the reader group: `initiateCheckpoint` places a marker
+ * in front of every reader, each source reader cuts its output there, and the positions the group
+ * returns become this enumerator's part of N. One split (a reader slot) per subtask.
+ */
+export class PravegaSplitEnumerator implements SplitEnumerator<
+  PravegaReaderSplit,
+  PravegaEnumeratorState
+> {
+  private shared: SharedClient | undefined;
+  private group: ReaderGroup | undefined;
+  private readonly assigned = new Set<number>();
+  /** distinguishes this enumerator's checkpoint names from those of earlier runs */
+  private readonly instance = randomBytes(4).toString('hex');
+  private readonly waits = new Map<number, AbortController>();
+  private lastState: PravegaEnumeratorState;
+
+  constructor(
+    private readonly ctx: SplitEnumeratorContext<PravegaReaderSplit>,
+    private readonly settings: EnumeratorSettings,
+    private readonly restored: PravegaEnumeratorState | undefined,
+  ) {
+    this.lastState = restored ?? { checkpoint: null };
+  }
+
+  async start(): Promise<void> {
+    this.shared = await acquireClient(this.settings.pravega ?? this.ctx.connectors.pravega);
+    const client = this.shared.client;
+    const { scope, group: name, config } = this.settings;
+    let group: ReaderGroup;
+    try {
+      group = await ReaderGroup.get(client, scope, name);
+    } catch (err) {
+      if (!TributaryError.is(err, 'READER_GROUP_NOT_FOUND')) throw err;
+      group = await ReaderGroup.create(client, scope, name, config);
+    }
+    const checkpoint = this.restored?.checkpoint;
+    if (checkpoint) {
+      // restore: the group starts over at the positions of the restored checkpoint
+      await group.resetToCheckpoint(Checkpoint.parse(checkpoint));
+    } else {
+      // fresh start or a restart with no completed checkpoint: back to the configured start
+      await group.reset(config);
+    }
+    this.group = group;
+  }
+
+  addReader(subtask: number): void {
+    if (this.assigned.has(subtask)) return;
+    this.assigned.add(subtask);
+    const id = readerId(this.settings.group, subtask);
+    this.ctx.assignSplits(subtask, [
+      {
+        splitId: id,
+        readerGroupScope: this.settings.scope,
+        readerGroup: this.settings.group,
+        readerId: id,
+      },
+    ]);
+  }
+
+  handleSplitRequest(): void {}
+
+  addSplitsBack(_splits: readonly PravegaReaderSplit[], subtask: number): void {
+    // the slot goes back to the same subtask when it registers again
+    this.assigned.delete(subtask);
+  }
+
+  async snapshotState(checkpointId: number): Promise<PravegaEnumeratorState | undefined> {
+    const group = this.group;
+    if (group === undefined) return undefined;
+    if (this.ctx.finishedReaders().size >= this.ctx.parallelism) {
+      // every reader is done (the final checkpoint of a bounded job): the group's positions are the ends
+      const cuts = await group.getStreamCuts();
+      const positions = new Map([...cuts].map(([key, cut]) => [key, cut.positions]));
+      this.lastState = {
+        checkpoint: new Checkpoint(group.scopedName, `final-${checkpointId}`, positions).toText(),
+      };
+      return this.lastState;
+    }
+    const abort = new AbortController();
+    this.waits.set(checkpointId, abort);
+    try {
+      const checkpoint = await group.initiateCheckpoint(
+        checkpointName(checkpointId, this.instance),
+        {
+          timeoutMs: this.ctx.checkpointing.timeoutMs,
+          signal: abort.signal,
+        },
+      );
+      this.lastState = { checkpoint: checkpoint.toText() };
+      return this.lastState;
+    } catch (err) {
+      if (TributaryError.is(err, 'CHECKPOINT_LIMIT')) {
+        // stale checkpoints pile up (e.g. after timeouts): drop them so the next one can run
+        await group.cancelOutstandingCheckpoints().catch(() => undefined);
+      }
+      if (hasErrorCode(err, 'CHECKPOINT_LIMIT', 'TIMEOUT', 'CANCELLED', 'CHECKPOINT_FAILED'))
+        return undefined;
+      throw new TributaryError(
+        'CHECKPOINT_FAILED',
+        `reader group ${group.scopedName}: checkpoint ${checkpointId} failed: ${errorMessage(err)}`,
+        {
+          cause: err,
+        },
+      );
+    } finally {
+      this.waits.delete(checkpointId);
+    }
+  }
+
+  async notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    this.waits.get(checkpointId)?.abort();
+    // an aborted job checkpoint must not stay outstanding in the group
+    await this.group?.cancelOutstandingCheckpoints().catch(() => undefined);
+  }
+
+  async close(reason: CloseReason): Promise<void> {
+    for (const w of this.waits.values()) w.abort();
+    try {
+      // the job is over for good: the reader group goes with it
+      if ((reason === 'finished' || reason === 'cancelled') && this.group)
+        await this.group.delete();
+    } finally {
+      await this.shared?.release();
+      this.shared = undefined;
+    }
+  }
+}

@@ -1,0 +1,210 @@
+import { TributaryError, errorMessage } from '../../errors.js';
+import { acquireClient, type SharedClient } from '../../pravega/client/client-registry.js';
+import type { EventStreamReader } from '../../pravega/client/reader-group/event-stream-reader.js';
+import { ReaderGroup } from '../../pravega/client/reader-group/reader-group.js';
+import { bytesSerializer } from '../../pravega/client/serializer.js';
+import type {
+  CloseReason,
+  ExternallyInducedSourceReader,
+  SourceBatch,
+  SourceReaderContext,
+} from '../source.js';
+import { checkpointIdOf } from './names.js';
+import type { PravegaReaderSplit } from './pravega-split.js';
+
+export interface ReaderSettings<T> {
+  readonly deserialize: (payload: Buffer) => T;
+  readonly onDeserializationError: 'fail' | 'skip';
+  readonly timestamp: ((value: T) => number) | undefined;
+  readonly maxBatchEvents: number;
+  /** bytes read ahead of the task before the reader waits */
+  readonly maxQueuedBytes: number;
+  readonly pravega: unknown;
+}
+
+type Item<T> =
+  | { readonly kind: 'batch'; readonly batch: SourceBatch<T>; readonly bytes: number }
+  | { readonly kind: 'marker'; readonly checkpointId: number }
+  | { readonly kind: 'end' };
+
+/**
+ * One parallel reader of the Pravega source: a member of the source's reader group. A background
+ * loop reads batches from the group into a bounded queue; the task polls the queue without
+ * blocking. When the group hands this reader a checkpoint marker, everything before it is emitted
+ * first, then `shouldTriggerCheckpoint()` names the job checkpoint: the task snapshots and emits
+ * its barrier exactly there (externally induced checkpoints).
+ */
+export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
+  T,
+  PravegaReaderSplit
+> {
+  private split: PravegaReaderSplit | undefined;
+  private shared: SharedClient | undefined;
+  private reader: EventStreamReader<Buffer> | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly queue: Item<T>[] = [];
+  private queuedBytes = 0;
+  private failure: Error | undefined;
+  private closed = false;
+  private noSplits = false;
+  private wakeTask: (() => void) | undefined;
+  private wakeLoop: (() => void) | undefined;
+  /** events dropped by the `skip` deserialization policy */
+  skippedEvents = 0;
+
+  constructor(
+    private readonly ctx: SourceReaderContext,
+    private readonly settings: ReaderSettings<T>,
+  ) {}
+
+  start(): void {}
+
+  addSplits(splits: readonly PravegaReaderSplit[]): void {
+    const split = splits[0];
+    if (split === undefined || this.split !== undefined) return;
+    this.split = split;
+    this.loop = this.run(split).catch((err: unknown) => {
+      if (!this.closed) this.fail(err);
+    });
+  }
+
+  notifyNoMoreSplits(): void {
+    this.noSplits = true;
+    this.notifyTask();
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err instanceof Error ? err : new TributaryError('INTERNAL', errorMessage(err));
+    this.notifyTask();
+  }
+
+  private notifyTask(): void {
+    const wake = this.wakeTask;
+    this.wakeTask = undefined;
+    wake?.();
+  }
+
+  private async run(split: PravegaReaderSplit): Promise<void> {
+    this.shared = await acquireClient(this.settings.pravega ?? this.ctx.connectors.pravega);
+    const group = await ReaderGroup.get(
+      this.shared.client,
+      split.readerGroupScope,
+      split.readerGroup,
+    );
+    const reader = await group.createReader(split.readerId, bytesSerializer);
+    this.reader = reader;
+    while (!this.closed) {
+      if (this.queuedBytes >= this.settings.maxQueuedBytes) {
+        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        continue;
+      }
+      const read = await reader.readBatch({
+        maxEvents: this.settings.maxBatchEvents,
+        timeoutMs: 200,
+      });
+      if (this.closed) return;
+      if (read.kind === 'events') {
+        this.pushEvents(read.events);
+      } else if (read.kind === 'checkpoint') {
+        const checkpointId = checkpointIdOf(read.name);
+        if (checkpointId !== undefined) this.queue.push({ kind: 'marker', checkpointId });
+      } else {
+        this.queue.push({ kind: 'end' });
+        this.notifyTask();
+        // leave the group now, so that checkpoints do not wait for a reader that has ended
+        await reader.close({ leaveGroup: true });
+        return;
+      }
+      this.notifyTask();
+    }
+  }
+
+  private pushEvents(events: readonly { value: Buffer; segment: string; offset: number }[]): void {
+    const { deserialize, onDeserializationError, timestamp } = this.settings;
+    const records: T[] = [];
+    let bytes = 0;
+    for (const e of events) {
+      let value: T;
+      try {
+        value = deserialize(e.value);
+      } catch (err) {
+        if (onDeserializationError === 'skip') {
+          this.skippedEvents++;
+          continue;
+        }
+        throw new TributaryError(
+          'DESERIALIZATION_FAILED',
+          `cannot deserialize the event at ${e.segment} offset ${e.offset} (${e.value.length} bytes): ${errorMessage(err)}`,
+          { cause: err, details: { segment: e.segment, offset: e.offset } },
+        );
+      }
+      records.push(value);
+      bytes += e.value.length;
+    }
+    if (records.length === 0) return;
+    const batch: SourceBatch<T> =
+      timestamp === undefined
+        ? { records }
+        : { records, timestamps: records.map((r) => timestamp(r)) };
+    this.queue.push({ kind: 'batch', batch, bytes });
+    this.queuedBytes += bytes;
+  }
+
+  pollNext(): SourceBatch<T> | 'nothing-available' | 'end-of-input' {
+    if (this.failure) throw this.failure;
+    const head = this.queue[0];
+    if (head === undefined)
+      return this.noSplits && this.split === undefined ? 'end-of-input' : 'nothing-available';
+    if (head.kind === 'marker') return 'nothing-available';
+    if (head.kind === 'end') return 'end-of-input';
+    this.queue.shift();
+    this.queuedBytes -= head.bytes;
+    const wake = this.wakeLoop;
+    this.wakeLoop = undefined;
+    wake?.();
+    return head.batch;
+  }
+
+  shouldTriggerCheckpoint(): number | undefined {
+    const head = this.queue[0];
+    if (head?.kind !== 'marker') return undefined;
+    this.queue.shift();
+    return head.checkpointId;
+  }
+
+  isAvailable(): Promise<void> {
+    if (
+      this.queue.length > 0 ||
+      this.failure !== undefined ||
+      (this.noSplits && this.split === undefined)
+    ) {
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const previous = this.wakeTask;
+      this.wakeTask = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  snapshotState(): readonly PravegaReaderSplit[] {
+    return this.split ? [this.split] : [];
+  }
+
+  async close(reason: CloseReason): Promise<void> {
+    this.closed = true;
+    this.wakeLoop?.();
+    this.notifyTask();
+    try {
+      await this.reader?.close({ leaveGroup: reason === 'finished' });
+      await this.loop;
+    } catch {
+      // closing a reader of a group that was reset or deleted: nothing left to release
+    } finally {
+      await this.shared?.release();
+      this.shared = undefined;
+    }
+  }
+}
