@@ -228,4 +228,25 @@ describe('reader group checkpoints', () => {
     expect(p.size).toBe(4);
     expect(sorted(p.values())).toEqual([0n, 40n, 77n, 77n]);
   });
+  it('once every segment is read to its end, checkpoints wait for nobody', () => {
+    let s = withReaders(groupOf(evenSegments(1)), 'a', 'idle');
+    s = acquire(s, 'a');
+    s = after(initiateCheckpoint(s, 'c1'));
+    s = after(record(s, 'a', 'c1', new Map([[seg(0), 10n]])));
+    expect(s.checkpoints[0]!.waitingFor).toEqual(['idle']); // owns nothing, still waited for
+    const end = completeSegments(
+      s,
+      'a',
+      session('a'),
+      [{ key: seg(0), end: 10n, successors: 'terminal' }],
+      new Map(),
+    );
+    // the last segment is done: c1 completes without the idle reader
+    expect(end.effects.completed.map((c) => c.name)).toEqual(['c1']);
+    expect(end.effects.completed[0]!.positions).toEqual(new Map([[seg(0), 10n]]));
+    s = after(end);
+    const next = initiateCheckpoint(s, 'final');
+    expect(next.result).toBe('complete');
+    expect(next.effects.completed[0]!.positions).toEqual(new Map([[seg(0), 10n]]));
+  });
 });

@@ -2,6 +2,7 @@ import { TributaryError } from '../../../errors.js';
 import {
   CHECKPOINT_HISTORY,
   draftOf,
+  isEndOfData,
   noEffects,
   requireMember,
   segmentsOf,
@@ -25,6 +26,7 @@ import {
  *   positions together cover every segment exactly once;
  * - a reader that goes offline while a checkpoint waits for it has its part filled with the
  *   positions its segments are released at (membership.ts);
+ * - once every segment is read to its end (end of data), checkpoints wait for nobody;
  * - checkpoints complete in initiation order; at most `maxOutstandingCheckpoints` are outstanding;
  *   names are unique among the outstanding ones and the last {@link CHECKPOINT_HISTORY} finished.
  */
@@ -70,7 +72,9 @@ export function initiateCheckpoint(
   const seeded = new Map<SegmentKey, bigint>();
   for (const [key, offset] of state.unassigned) seeded.set(key, offset);
   for (const [key, c] of state.completed) seeded.set(key, c.end);
-  d.checkpoints.push({ name, waitingFor: [...state.members.keys()].sort(), positions: seeded });
+  // once everything is read, every position is final: nobody needs to be waited for
+  const waitingFor = isEndOfData(state) ? [] : [...state.members.keys()].sort();
+  d.checkpoints.push({ name, waitingFor, positions: seeded });
   const effects = noEffects();
   effects.initiated.push(name);
   completeReady(d, effects);
@@ -153,8 +157,16 @@ export function recordPart(
   };
 }
 
-/** Completes, in order, the leading checkpoints that wait for nobody. */
+/**
+ * Completes, in order, the leading checkpoints that wait for nobody. When every segment has been
+ * read to its end, readers still waited for own nothing (a reader a checkpoint waits for cannot
+ * complete segments): their parts are empty and the checkpoints complete without them — readers
+ * that reported the end need not be called again for later checkpoints.
+ */
 export function completeReady(d: Draft, effects: Effects): void {
+  if (isEndOfData(d)) {
+    d.checkpoints = d.checkpoints.map((c) => ({ ...c, waitingFor: [] }));
+  }
   while (d.checkpoints.length > 0 && d.checkpoints[0]!.waitingFor.length === 0) {
     const c = d.checkpoints.shift()!;
     const done = { name: c.name, positions: c.positions };

@@ -1,9 +1,10 @@
 import { TributaryError } from '../../../errors.js';
 import { streamKey } from '../../controller/types.js';
 import { parseSegmentName } from '../../protocol/index.js';
-import { pendingCheckpointFor } from './checkpoints.js';
+import { completeReady, pendingCheckpointFor } from './checkpoints.js';
 import {
   draftOf,
+  isEndOfData,
   noEffects,
   requireMember,
   unchanged,
@@ -181,10 +182,9 @@ export function completeSegments(
   for (const [key, c] of d.completed) {
     if (!c.terminal && !named.has(key)) d.completed.delete(key);
   }
-  return { state: d, result: { done: true, activated }, effects: noEffects() };
+  const effects = noEffects();
+  completeReady(d, effects); // the end of the data completes outstanding checkpoints
+  return { state: d, result: { done: true, activated }, effects };
 }
 
-/** Nothing is left to read: every segment of every stream was read to its end (or end cut). */
-export function isEndOfData(state: GroupState): boolean {
-  return state.assigned.size === 0 && state.unassigned.size === 0 && state.futures.size === 0;
-}
+export { isEndOfData };

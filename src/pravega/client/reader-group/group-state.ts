@@ -161,6 +161,13 @@ export function requireMember(state: GroupState, reader: string, session?: strin
   }
 }
 
+/** Nothing is left to read: every segment of every stream was read to its end (or end cut). */
+export function isEndOfData(
+  state: Pick<GroupState, 'assigned' | 'unassigned' | 'futures'>,
+): boolean {
+  return state.assigned.size === 0 && state.unassigned.size === 0 && state.futures.size === 0;
+}
+
 /** The end-cut offset of a segment, if the group ends inside it. */
 export function endOffsetOf(config: ReaderGroupConfig, key: SegmentKey): bigint | undefined {
   const p = parseSegmentName(key);
