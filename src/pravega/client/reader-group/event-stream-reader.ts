@@ -1,0 +1,592 @@
+import { z } from 'zod';
+import { TributaryError, hasErrorCode, isRetryable } from '../../../errors.js';
+import type { Controller } from '../../controller/controller.js';
+import { parseSegmentName, segmentName } from '../../protocol/index.js';
+import type { SegmentStore } from '../../segment/segment-store.js';
+import { parseConfig } from '../config.js';
+import type { Serializer } from '../serializer.js';
+import { acquireCount, acquireSegments, releaseSegments, surplusCount } from './assignment.js';
+import { pendingCheckpointFor, recordCheckpoint } from './checkpoints.js';
+import {
+  completeSegments,
+  isEndOfData,
+  predecessorsToLocate,
+  type SegmentCompletion,
+} from './completion.js';
+import {
+  endOffsetOf,
+  requireMember,
+  segmentsOf,
+  unchanged,
+  type GroupState,
+  type SegmentKey,
+} from './group-state.js';
+import { LivenessTracker } from './liveness.js';
+import { takeDeadReadersOffline, takeReaderOffline } from './offline.js';
+import { OwnedSegment, type ReadEvent } from './owned-segment.js';
+import { SegmentRanges } from './segment-ranges.js';
+import {
+  encodeReaderRecord,
+  readerKey,
+  type GroupStateTable,
+  type Snapshot,
+} from './state-table.js';
+
+/**
+ * A reader in a reader group. `readBatch` hands out the events of the segments this reader owns,
+ * many per call, round robin over its segments; between calls (never per event) the reader looks
+ * at the group's state every `refreshIntervalMs`: it surfaces checkpoint markers, records its part
+ * of a checkpoint when it is called again after a marker, completes segments read to their end
+ * (successors become readable once all their predecessors are done), gives back segments above its
+ * fair share, takes unassigned ones, heartbeats, and takes readers that stopped heartbeating
+ * offline.
+ *
+ * The reader only works while it is called: a reader whose caller stops calling stops
+ * heartbeating and is taken offline by the others after `readerTimeoutMs`, its segments released
+ * at the last completed checkpoint. A reader that was taken offline, or whose group was reset, fails
+ * with READER_NOT_IN_GROUP; a new reader must join.
+ */
+
+export const EventReaderOptionsSchema = z
+  .object({
+    /** bytes asked per segment read */
+    readSize: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** bytes fetched ahead per segment */
+    prefetchBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(4 * 1024 * 1024),
+  })
+  .strict();
+
+export type EventReaderOptions = z.input<typeof EventReaderOptionsSchema>;
+
+export interface ReadBatchOptions {
+  /** at most this many events (default 1000) */
+  readonly maxEvents?: number;
+  /** wait at most this long for an event (default 1000 ms, or unbounded when `signal` is given) */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What a read returns:
+ * - `events`: one or more events (none when the wait ran out);
+ * - `checkpoint`: the marker of a checkpoint — every event returned before it is before the
+ *   checkpoint, every event after it is after; the reader records its part when it is called again;
+ * - `end`: every segment of every stream of the group has been read (sealed, or end cuts reached).
+ */
+export type ReadBatch<T> =
+  | { readonly kind: 'events'; readonly events: readonly ReadEvent<T>[] }
+  | { readonly kind: 'checkpoint'; readonly name: string }
+  | { readonly kind: 'end' };
+
+export type ReadOne<T> =
+  | { readonly kind: 'event'; readonly event: ReadEvent<T> }
+  | { readonly kind: 'checkpoint'; readonly name: string }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'timeout' };
+
+/** Segment (qualified name) → offset. */
+export type ReaderPosition = ReadonlyMap<string, bigint>;
+
+interface Marker {
+  readonly name: string;
+  readonly positions: ReadonlyMap<SegmentKey, bigint>;
+}
+
+export interface ReaderJoin {
+  readonly controller: Controller;
+  readonly store: SegmentStore;
+  readonly table: GroupStateTable;
+  readonly readerId: string;
+  readonly session: string;
+  readonly snapshot: Snapshot;
+  readonly heartbeatVersion: bigint;
+}
+
+export class EventStreamReader<T> {
+  readonly readerId: string;
+  /** `scope/group` */
+  readonly readerGroup: string;
+  private readonly controller: Controller;
+  private readonly store: SegmentStore;
+  private readonly table: GroupStateTable;
+  private readonly session: string;
+  private readonly generation: number;
+  private readonly options: z.output<typeof EventReaderOptionsSchema>;
+  private readonly ranges: SegmentRanges;
+  private readonly tracker: LivenessTracker;
+  private snapshot: Snapshot;
+  private seenRevision: bigint | undefined;
+  private heartbeatVersion: bigint;
+
+  private readonly segments = new Map<SegmentKey, OwnedSegment>();
+  private order: OwnedSegment[] = [];
+  private roundRobin = 0;
+
+  /** a checkpoint waits for this reader; its marker is returned by the next read */
+  private pendingMarker: string | undefined;
+  /** the marker returned last; its part is recorded when the reader is called again */
+  private passedMarker: Marker | undefined;
+  private readonly toRecord: Marker[] = [];
+
+  private maintenance: Promise<void> | undefined;
+  private nextMaintenanceAt = 0;
+  private urgent = true;
+  private nextHeartbeatAt: number;
+  private nextSweepAt: number;
+  private transientSince: number | undefined;
+  private endOfData = false;
+  private failure: Error | undefined;
+  private reading = false;
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    join: ReaderJoin,
+    private readonly serializer: Serializer<T>,
+    options: EventReaderOptions = {},
+  ) {
+    this.options = parseConfig(EventReaderOptionsSchema, options, 'event reader options');
+    this.readerId = join.readerId;
+    this.readerGroup = `${join.table.scope}/${join.table.group}`;
+    this.controller = join.controller;
+    this.store = join.store;
+    this.table = join.table;
+    this.session = join.session;
+    this.snapshot = join.snapshot;
+    this.generation = join.snapshot.state.generation;
+    this.heartbeatVersion = join.heartbeatVersion;
+    this.ranges = new SegmentRanges(join.controller);
+    const config = join.snapshot.state.config;
+    this.tracker = new LivenessTracker(config.readerTimeoutMs);
+    this.nextHeartbeatAt = Date.now() + config.heartbeatIntervalMs;
+    this.nextSweepAt = Date.now() + config.heartbeatIntervalMs;
+  }
+
+  private get config(): GroupState['config'] {
+    return this.snapshot.state.config;
+  }
+
+  /** Where this reader stands: every segment it owns, at the offset after the last event handed out. */
+  getPosition(): ReaderPosition {
+    const out = new Map<SegmentKey, bigint>();
+    for (const s of this.segments.values()) out.set(s.key, s.position);
+    return out;
+  }
+
+  /** Segments this reader owns now. */
+  get ownedSegments(): string[] {
+    return [...this.segments.keys()];
+  }
+
+  /**
+   * Events, a checkpoint marker, or the end of the group's data (see {@link ReadBatch}). Never
+   * waits for more than one event: it returns what is there as soon as something is.
+   */
+  async readBatch(options: ReadBatchOptions = {}): Promise<ReadBatch<T>> {
+    if (this.closed) throw new TributaryError('CLOSED', `reader ${this.readerId} is closed`);
+    if (this.reading) {
+      throw new TributaryError('ILLEGAL_STATE', `reader ${this.readerId}: one read at a time`);
+    }
+    const maxEvents = options.maxEvents ?? 1000;
+    if (!Number.isInteger(maxEvents) || maxEvents < 1) {
+      throw new TributaryError('ILLEGAL_ARGUMENT', `maxEvents must be a positive integer`);
+    }
+    const signal = options.signal;
+    const timeoutMs = options.timeoutMs ?? (signal !== undefined ? Infinity : 1000);
+    const deadline = Date.now() + timeoutMs;
+    this.reading = true;
+    try {
+      if (this.passedMarker !== undefined) {
+        // called again after a marker: the caller is past it
+        this.toRecord.push(this.passedMarker);
+        this.passedMarker = undefined;
+        this.urgent = true;
+      }
+      for (;;) {
+        if (this.failure !== undefined) throw this.failure;
+        if (this.closed) throw new TributaryError('CLOSED', `reader ${this.readerId} is closed`);
+        this.maybeMaintain();
+        if (this.pendingMarker !== undefined) {
+          const name = this.pendingMarker;
+          this.pendingMarker = undefined;
+          this.passedMarker = { name, positions: this.getPosition() };
+          return { kind: 'checkpoint', name };
+        }
+        const events = this.take(maxEvents);
+        if (events.length > 0) return { kind: 'events', events };
+        if (this.endOfData && this.segments.size === 0) return { kind: 'end' };
+        const now = Date.now();
+        if (now >= deadline || signal?.aborted === true) return { kind: 'events', events: [] };
+        const wakeAt =
+          this.maintenance !== undefined || this.urgent
+            ? deadline
+            : Math.min(deadline, this.nextMaintenanceAt);
+        await this.waitForActivity(wakeAt - now, signal);
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** One event (or a marker, the end, or a timeout). Prefer {@link readBatch} for throughput. */
+  async readNextEvent(timeoutMs = 1000): Promise<ReadOne<T>> {
+    const r = await this.readBatch({ maxEvents: 1, timeoutMs });
+    if (r.kind !== 'events') return r;
+    const event = r.events[0];
+    return event === undefined ? { kind: 'timeout' } : { kind: 'event', event };
+  }
+
+  private take(maxEvents: number): ReadEvent<T>[] {
+    const out: ReadEvent<T>[] = [];
+    const n = this.order.length;
+    if (n === 0) return out;
+    const deserialize = (payload: Buffer): T => this.serializer.deserialize(payload);
+    const first = this.roundRobin % n;
+    this.roundRobin = first + 1;
+    for (let i = 0; i < n && out.length < maxEvents; i++) {
+      const seg = this.order[(first + i) % n]!;
+      if (seg.available > 0) {
+        try {
+          seg.take(maxEvents - out.length, out, deserialize);
+        } catch (err) {
+          if (out.length > 0) return out; // the bad event comes first in the next read
+          throw err;
+        }
+      } else {
+        seg.pull();
+      }
+      if (seg.finished && !seg.finishNoticed) {
+        seg.finishNoticed = true;
+        this.urgent = true; // complete it soon
+      }
+    }
+    return out;
+  }
+
+  private waitForActivity(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        if (this.wake === done) this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(ms, 2_147_483_647));
+      signal?.addEventListener('abort', done, { once: true });
+      this.wake = done;
+    });
+  }
+
+  private readonly onActivity = (): void => {
+    this.wake?.();
+  };
+
+  private readonly onSegmentError = (err: unknown): void => {
+    this.failure ??= asError(err);
+    this.wake?.();
+  };
+
+  // ---- group state upkeep ----
+
+  private maybeMaintain(): void {
+    if (this.maintenance !== undefined || this.closed || this.failure !== undefined) return;
+    if (!this.urgent && Date.now() < this.nextMaintenanceAt) return;
+    this.urgent = false;
+    this.maintenance = this.maintain()
+      .then(
+        () => {
+          this.transientSince = undefined;
+        },
+        (err: unknown) => this.onMaintenanceError(err),
+      )
+      .finally(() => {
+        this.maintenance = undefined;
+        this.nextMaintenanceAt = Date.now() + this.config.refreshIntervalMs;
+        // work that came up meanwhile (a marker passed, a segment finished) goes on at once,
+        // whether or not the caller is waiting in a read
+        if (this.urgent) this.maybeMaintain();
+        this.wake?.();
+      });
+  }
+
+  private onMaintenanceError(err: unknown): void {
+    if (this.closed) return;
+    if (isRetryable(err)) {
+      // connection trouble and lost races: try again at the next refresh, for a while
+      const now = Date.now();
+      this.transientSince ??= now;
+      if (now - this.transientSince <= this.config.readerTimeoutMs) return;
+    }
+    this.failure ??= asError(err);
+    if (hasErrorCode(err, 'READER_NOT_IN_GROUP', 'READER_GROUP_NOT_FOUND')) this.dropSegments();
+  }
+
+  private async maintain(): Promise<void> {
+    // 1. the parts of checkpoints whose markers the caller has passed
+    while (this.toRecord.length > 0) {
+      const marker = this.toRecord[0]!;
+      const out = await this.table.update(
+        (s) => recordCheckpoint(s, this.readerId, this.session, marker.name, marker.positions),
+        { cached: this.snapshot },
+      );
+      this.snapshot = out.snapshot;
+      this.toRecord.shift();
+    }
+    // 2. the latest state, if it moved
+    const revision = await this.table.revision();
+    if (revision !== this.seenRevision) {
+      this.snapshot = await this.table.read();
+      this.seenRevision = revision;
+    }
+    this.checkMembership(this.snapshot.state);
+    this.reconcile(this.snapshot.state);
+    // 3. checkpoints first; segments change hands only when none waits for this reader
+    const pending = pendingCheckpointFor(this.snapshot.state, this.readerId);
+    if (
+      this.pendingMarker !== undefined &&
+      !this.snapshot.state.checkpoints.some((c) => c.name === this.pendingMarker)
+    ) {
+      this.pendingMarker = undefined; // cancelled before it was surfaced
+    }
+    if (pending !== undefined) {
+      if (
+        this.pendingMarker === undefined &&
+        this.passedMarker?.name !== pending &&
+        !this.toRecord.some((m) => m.name === pending)
+      ) {
+        this.pendingMarker = pending;
+        this.wake?.();
+      }
+    } else if (this.pendingMarker === undefined && this.passedMarker === undefined) {
+      await this.completeFinished();
+      await this.releaseSurplus();
+      await this.acquire();
+    }
+    this.endOfData = isEndOfData(this.snapshot.state);
+    const now = Date.now();
+    if (now >= this.nextHeartbeatAt) await this.heartbeat();
+    if (now >= this.nextSweepAt) {
+      this.nextSweepAt = now + this.config.heartbeatIntervalMs;
+      const others = [...this.snapshot.state.members.keys()].filter((r) => r !== this.readerId);
+      const removed = await takeDeadReadersOffline(this.table, this.tracker, others);
+      if (removed.length > 0) this.urgent = true;
+    }
+  }
+
+  private checkMembership(state: GroupState): void {
+    if (state.generation !== this.generation) {
+      throw new TributaryError(
+        'READER_NOT_IN_GROUP',
+        `reader ${this.readerId}: reader group ${this.readerGroup} was reset ` +
+          `(generation ${this.generation} → ${state.generation}); join again with a new reader`,
+        { details: { reader: this.readerId, generation: state.generation } },
+      );
+    }
+    requireMember(state, this.readerId, this.session);
+  }
+
+  /**
+   * Makes the segments read here match the ones the state says this reader owns (they differ only
+   * when a write was applied but its reply was lost).
+   */
+  private reconcile(state: GroupState): void {
+    const owned = new Set(segmentsOf(state, this.readerId));
+    let changed = false;
+    for (const [key, seg] of this.segments) {
+      if (!owned.has(key)) {
+        seg.close();
+        this.segments.delete(key);
+        changed = true;
+      }
+    }
+    for (const key of owned) {
+      if (!this.segments.has(key)) {
+        this.open(key, state.assigned.get(key)!.acquiredAt, state);
+        changed = true;
+      }
+    }
+    if (changed) this.order = [...this.segments.values()];
+  }
+
+  private open(key: SegmentKey, offset: bigint, state: GroupState): void {
+    const seg = new OwnedSegment(
+      this.store,
+      key,
+      offset,
+      endOffsetOf(state.config, key),
+      this.options,
+      this.onActivity,
+      this.onSegmentError,
+    );
+    this.segments.set(key, seg);
+  }
+
+  private forget(keys: readonly SegmentKey[]): void {
+    for (const key of keys) {
+      this.segments.get(key)?.close();
+      this.segments.delete(key);
+    }
+    this.order = [...this.segments.values()];
+  }
+
+  private async completeFinished(): Promise<void> {
+    const finished = [...this.segments.values()].filter((s) => s.finished);
+    if (finished.length === 0) return;
+    const completions: SegmentCompletion[] = await Promise.all(
+      finished.map(async (seg): Promise<SegmentCompletion> => {
+        if (seg.endOffset !== undefined) {
+          return { key: seg.key, end: seg.position, successors: 'terminal' };
+        }
+        const p = parseSegmentName(seg.key);
+        const successors = await this.controller.getSuccessors({
+          scope: p.scope,
+          stream: p.stream,
+          segmentId: p.segmentId,
+        });
+        return {
+          key: seg.key,
+          end: seg.position,
+          successors: successors.map((s) => ({
+            key: segmentName(p.scope, p.stream, s.segment.segment.segmentId),
+            predecessors: s.predecessors.map((id) => segmentName(p.scope, p.stream, id)),
+          })),
+        };
+      }),
+    );
+    let ranges = await this.ranges.locate(predecessorsToLocate(this.snapshot.state, completions));
+    for (;;) {
+      const known = ranges;
+      const out = await this.table.update(
+        (s) => {
+          const missing = predecessorsToLocate(s, completions).filter((k) => !known.has(k));
+          if (missing.length > 0) return unchanged({ missing });
+          const t = completeSegments(s, this.readerId, this.session, completions, known);
+          return { ...t, result: { missing } };
+        },
+        { cached: this.snapshot },
+      );
+      this.snapshot = out.snapshot;
+      if (out.result.missing.length === 0) break;
+      ranges = new Map([...known, ...(await this.ranges.locate(out.result.missing))]);
+    }
+    this.reconcile(this.snapshot.state);
+  }
+
+  private async releaseSurplus(): Promise<void> {
+    if (surplusCount(this.snapshot.state, this.readerId) === 0) return;
+    const candidates = [...this.segments.values()]
+      .filter((s) => !s.finished)
+      .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+    // hand out nothing more from them while their release is being written
+    for (const s of candidates) s.frozen = true;
+    try {
+      const out = await this.table.update(
+        (s) =>
+          releaseSegments(
+            s,
+            this.readerId,
+            this.session,
+            candidates.map((c) => ({ key: c.key, offset: c.position })),
+          ),
+        { cached: this.snapshot },
+      );
+      this.snapshot = out.snapshot;
+      this.forget(out.result);
+    } finally {
+      for (const s of candidates) s.frozen = false;
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    if (acquireCount(this.snapshot.state, this.readerId) === 0) return;
+    const out = await this.table.update((s) => acquireSegments(s, this.readerId, this.session), {
+      cached: this.snapshot,
+    });
+    this.snapshot = out.snapshot;
+    this.reconcile(this.snapshot.state);
+    if (out.result.length > 0) this.wake?.();
+  }
+
+  private async heartbeat(): Promise<void> {
+    const record = encodeReaderRecord({
+      generation: this.generation,
+      session: this.session,
+      offline: false,
+      positions: this.getPosition(),
+    });
+    try {
+      const [version] = await this.table.write([
+        { key: readerKey(this.readerId), value: record, version: this.heartbeatVersion },
+      ]);
+      this.heartbeatVersion = version!;
+      this.nextHeartbeatAt = Date.now() + this.config.heartbeatIntervalMs;
+    } catch (err) {
+      if (!hasErrorCode(err, 'TABLE_KEY_BAD_VERSION', 'TABLE_KEY_NOT_FOUND')) throw err;
+      // someone else wrote our record: taken offline, or the group was reset
+      this.snapshot = await this.table.read();
+      this.checkMembership(this.snapshot.state);
+      throw new TributaryError(
+        'READER_NOT_IN_GROUP',
+        `reader ${this.readerId}: its record in ${this.readerGroup} was overwritten`,
+      );
+    }
+  }
+
+  private dropSegments(): void {
+    for (const s of this.segments.values()) s.close();
+    this.segments.clear();
+    this.order = [];
+  }
+
+  /**
+   * Stops reading. By default the reader leaves the group: the part of a checkpoint whose marker it
+   * returned is recorded, and its segments are released at its current position (they are read on
+   * by the others from there). With `leaveGroup: false` the group is not told — as if the process
+   * died: the others take the reader offline after `readerTimeoutMs` (or `readerOffline` does).
+   */
+  async close(options: { readonly leaveGroup?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    await this.maintenance;
+    const positions = this.getPosition();
+    this.dropSegments();
+    if (options.leaveGroup === false || this.failure !== undefined) return;
+    if (this.passedMarker !== undefined) this.toRecord.push(this.passedMarker);
+    try {
+      for (const marker of this.toRecord) {
+        const out = await this.table.update(
+          (s) => recordCheckpoint(s, this.readerId, this.session, marker.name, marker.positions),
+          { cached: this.snapshot },
+        );
+        this.snapshot = out.snapshot;
+      }
+      const out = await takeReaderOffline(this.table, this.readerId, {
+        lastPositions: positions,
+        session: this.session,
+      });
+      const tombstone = out.writeVersions[0];
+      if (out.result && tombstone !== undefined) {
+        await this.table.removeQuietly([{ key: readerKey(this.readerId), version: tombstone }]);
+      }
+    } catch (err) {
+      // taken offline meanwhile (its part was filled then), or the group was reset or deleted
+      if (hasErrorCode(err, 'READER_NOT_IN_GROUP', 'READER_GROUP_NOT_FOUND')) return;
+      throw err;
+    }
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new TributaryError('INTERNAL', String(err), { cause: err });
+}

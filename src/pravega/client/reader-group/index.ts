@@ -1,0 +1,21 @@
+export { Checkpoint, type CheckpointJson } from './checkpoint.js';
+export {
+  EventStreamReader,
+  EventReaderOptionsSchema,
+  type EventReaderOptions,
+  type ReadBatch,
+  type ReadBatchOptions,
+  type ReadOne,
+  type ReaderPosition,
+} from './event-stream-reader.js';
+export type { ReadEvent } from './owned-segment.js';
+export { ReaderGroup, type CheckpointWaitOptions, type ReaderGroupClient } from './reader-group.js';
+export {
+  ReaderGroupConfigSchema,
+  parseReaderGroupConfig,
+  type ReaderGroupConfig,
+  type ReaderGroupConfigInput,
+  type ReaderGroupStream,
+  type ReaderGroupStreamInput,
+} from './reader-group-config.js';
+export { readerGroupSegment } from './state-table.js';
