@@ -1,0 +1,217 @@
+import { expect, it } from 'vitest';
+import { Checkpoint, ReaderGroup } from '../../../src/pravega/client/reader-group/index.js';
+import { hashRoutingKey, segmentIdOf } from '../../../src/pravega/protocol/index.js';
+import { keysOf } from '../../support/sequences.js';
+import {
+  closeAll,
+  expectKeyOrder,
+  idOf,
+  onEachBackend,
+  readUntil,
+  seqSerializer,
+  writeSeqs,
+} from './helpers.js';
+
+onEachBackend('reader group checkpoints', (env) => {
+  it('a checkpoint taken while reading, then a reset to it, reads exactly the events after it', async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(4);
+    const keys = keysOf(8);
+    await writeSeqs(client, stream, keys, 1000);
+    const total = keys.length * 1000;
+    const group = await ReaderGroup.create(client, scope, 'g', { streams: [stream] });
+    const readers = [
+      await group.createReader('r1', seqSerializer),
+      await group.createReader('r2', seqSerializer),
+    ];
+    let checkpoint: Promise<Checkpoint> | undefined;
+    const got = await readUntil(readers, {
+      until: (c) => c.events.length >= total && c.markers.length === 2,
+      maxEvents: 20,
+      pauseMs: 5,
+      onBatch: (c) => {
+        if (checkpoint === undefined && c.events.length > total / 3) {
+          checkpoint = group.initiateCheckpoint('middle');
+        }
+      },
+    });
+    // a reader records its part when it is called again after the marker, or when it closes
+    await closeAll(readers);
+    const cp = await checkpoint!;
+    const before = new Set<string>();
+    for (const m of got.markers) {
+      got.events
+        .filter((e) => e.reader === m.reader)
+        .slice(0, m.after)
+        .forEach((e) => before.add(idOf(e)));
+    }
+    // taken in the middle
+    expect(before.size).toBeGreaterThan(0);
+    expect(before.size).toBeLessThan(total);
+    // and survives serialisation
+    const restored = Checkpoint.parse(cp.toText());
+    expect(restored.streamCut(stream)!.positions.size).toBe(4);
+
+    await group.resetToCheckpoint(restored);
+    expect(await group.getGeneration()).toBe(1);
+    const again = await group.createReader('r3', seqSerializer);
+    const after = await readUntil([again], {
+      until: (c) => c.events.length >= total - before.size,
+    });
+    const afterIds = after.events.map(idOf);
+    expect(new Set(afterIds).size).toBe(afterIds.length);
+    expect(afterIds.some((id) => before.has(id))).toBe(false);
+    expect(new Set([...before, ...afterIds]).size).toBe(total);
+    // and nothing more comes
+    expect(await again.readBatch({ timeoutMs: 500 })).toEqual({ kind: 'events', events: [] });
+    await again.close();
+  });
+
+  it('a checkpoint taken while a merge is half read restores to exactly the events after it', async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(1);
+    // split the one segment in two (A, B), put a few events in A and many in B, merge into M
+    const A = segmentIdOf(1, 1);
+    const B = segmentIdOf(1, 2);
+    const M = segmentIdOf(2, 3);
+    await client.scaleStream(
+      stream,
+      [0n],
+      [
+        [0, 0.5],
+        [0.5, 1],
+      ],
+    );
+    const all = keysOf(40);
+    const kA = all.filter((k) => hashRoutingKey(k) < 0.5).slice(0, 2);
+    const kB = all.filter((k) => hashRoutingKey(k) >= 0.5).slice(0, 4);
+    await writeSeqs(client, stream, kA, 50);
+    await writeSeqs(client, stream, kB, 2000);
+    await client.scaleStream(stream, [A, B], [[0, 1]]);
+    await writeSeqs(client, stream, [...kA, ...kB], 100, 5000);
+    const total = kA.length * 150 + kB.length * 2100;
+    const group = await ReaderGroup.create(client, scope, 'g', { streams: [stream] });
+    const reader = await group.createReader('r', seqSerializer);
+    let checkpoint: Promise<Checkpoint> | undefined;
+    let aDoneAt: number | undefined;
+    const got = await readUntil([reader], {
+      until: (c) => c.markers.length > 0,
+      maxEvents: 20,
+      pauseMs: 2,
+      onBatch: (c) => {
+        const fromA = c.events.filter((e) => e.segment.endsWith('/1.#epoch.1')).length;
+        if (fromA === kA.length * 50) aDoneAt ??= Date.now();
+        // A is read to its end: give the reader time to complete it, then checkpoint
+        if (checkpoint === undefined && aDoneAt !== undefined && Date.now() - aDoneAt > 400) {
+          checkpoint = group.initiateCheckpoint('mid-merge');
+        }
+      },
+    });
+    await reader.close(); // records its part at the marker
+    const cp = await checkpoint!;
+    const positions = cp.streamCut(stream)!.positions;
+    const a = await client.segmentStore.getInfo(`${scope}/s/1.#epoch.1`);
+    // the half of the merge read to its end is in the cut, at its end; M and the parent are not
+    expect(positions.get(A)).toBe(a.length);
+    expect(positions.has(B)).toBe(true);
+    expect(positions.has(M)).toBe(false);
+    expect(positions.has(0n)).toBe(false);
+    const before = got.events;
+    expect(before.length).toBeLessThan(kA.length * 50 + kB.length * 2000);
+
+    await group.resetToCheckpoint(cp);
+    const again = await group.createReader('r', seqSerializer);
+    const after = await readUntil([again], {
+      until: (c) => c.events.length >= total - before.length,
+    });
+    const combined = [...before, ...after.events];
+    expect(new Set(combined.map(idOf)).size).toBe(combined.length);
+    expect(combined.length).toBe(total);
+    expectKeyOrder(combined);
+    expect(after.events.some((e) => e.segment.endsWith('/3.#epoch.2'))).toBe(true);
+    await again.close();
+  });
+
+  it('bounds outstanding checkpoints; cancelling them fails their waiters and frees the slots', async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(2);
+    await writeSeqs(client, stream, keysOf(4), 100);
+    const group = await ReaderGroup.create(client, scope, 'g', {
+      streams: [stream],
+      maxOutstandingCheckpoints: 2,
+    });
+    const reader = await group.createReader('r', seqSerializer); // joined, not reading yet
+    const c1 = group.initiateCheckpoint('c1', { timeoutMs: 30_000 });
+    await expect(group.initiateCheckpoint('c2', { timeoutMs: 100 })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
+    await expect(group.initiateCheckpoint('c3')).rejects.toMatchObject({
+      code: 'CHECKPOINT_LIMIT',
+    });
+    await expect(group.initiateCheckpoint('c1')).rejects.toMatchObject({
+      code: 'ILLEGAL_ARGUMENT',
+    });
+    expect(await group.getOutstandingCheckpoints()).toEqual(['c1', 'c2']);
+    expect(await group.cancelOutstandingCheckpoints()).toEqual(['c1', 'c2']);
+    await expect(c1).rejects.toMatchObject({ code: 'CHECKPOINT_FAILED' });
+    expect(await group.getOutstandingCheckpoints()).toEqual([]);
+    // the reader never sees the cancelled ones; a new one completes once it passes the marker
+    const c4 = group.initiateCheckpoint('c4');
+    const got = await readUntil([reader], {
+      until: (c) => c.markers.length > 0 && c.events.length >= 400,
+    });
+    expect(got.markers.map((m) => m.name)).toEqual(['c4']);
+    await reader.readBatch({ timeoutMs: 0 }); // called again: past the marker
+    expect((await c4).name).toBe('c4');
+    await reader.close();
+  });
+
+  it('a checkpoint whose wait times out stays outstanding, completes later, and the group goes on', async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(2);
+    await writeSeqs(client, stream, keysOf(4), 100);
+    const group = await ReaderGroup.create(client, scope, 'g', { streams: [stream] });
+    const reader = await group.createReader('r', seqSerializer);
+    const started = Date.now();
+    await expect(group.initiateCheckpoint('slow', { timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const abort = new AbortController();
+    const waiting = group.initiateCheckpoint('aborted', { signal: abort.signal });
+    abort.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(await group.getOutstandingCheckpoints()).toEqual(['slow', 'aborted']);
+    // the reader passes both markers; both complete without anyone waiting
+    const got = await readUntil([reader], {
+      until: (c) => c.markers.length === 2 && c.events.length >= 400,
+    });
+    expect(got.markers.map((m) => m.name)).toEqual(['slow', 'aborted']);
+    await readUntil([reader], { until: () => false, deadlineMs: 500 }); // passes the second one
+    const slow = await group.getCheckpoint('slow');
+    expect(slow?.streamCut(stream)?.positions.size).toBe(2);
+    expect(await group.getCheckpoint('aborted')).toBeDefined();
+    expect(await group.getOutstandingCheckpoints()).toEqual([]);
+    // and a new one completes while the reader reads on
+    const next = group.initiateCheckpoint('next');
+    await readUntil([reader], { until: (c) => c.markers.length > 0 });
+    await readUntil([reader], { until: () => false, deadlineMs: 300 });
+    expect((await next).name).toBe('next');
+    await reader.close();
+  });
+
+  it('a group with no reader online completes a checkpoint at once, at its start', async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(3);
+    const group = await ReaderGroup.create(client, scope, 'g', { streams: [stream] });
+    const cp = await group.initiateCheckpoint('idle');
+    expect(cp.streamCut(stream)?.positions).toEqual(
+      new Map([
+        [0n, 0n],
+        [1n, 0n],
+        [2n, 0n],
+      ]),
+    );
+    expect(cp.readerGroup).toBe(`${scope}/g`);
+  });
+});
