@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError, errorMessage } from '../../errors.js';
 import { acquireClient, type SharedClient } from '../../pravega/client/client-registry.js';
 import type { EventStreamReader } from '../../pravega/client/reader-group/event-stream-reader.js';
@@ -17,13 +18,18 @@ export interface ReaderSettings<T> {
   readonly onDeserializationError: 'fail' | 'skip';
   readonly timestamp: ((value: T) => number) | undefined;
   readonly maxBatchEvents: number;
-  /** bytes read ahead of the task before the reader waits */
-  readonly maxQueuedBytes: number;
+  /**
+   * Batches read ahead of the task before the reader waits. Small on purpose: a checkpoint marker
+   * queued behind them waits until the task has processed them.
+   */
+  readonly maxQueuedBatches: number;
+  /** events per second this reader hands out at most (undefined: as fast as it can) */
+  readonly maxEventsPerSecond: number | undefined;
   readonly pravega: unknown;
 }
 
 type Item<T> =
-  | { readonly kind: 'batch'; readonly batch: SourceBatch<T>; readonly bytes: number }
+  | { readonly kind: 'batch'; readonly batch: SourceBatch<T> }
   | { readonly kind: 'marker'; readonly checkpointId: number }
   | { readonly kind: 'end' };
 
@@ -43,7 +49,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
   private reader: EventStreamReader<Buffer> | undefined;
   private loop: Promise<void> | undefined;
   private readonly queue: Item<T>[] = [];
-  private queuedBytes = 0;
+  private queuedBatches = 0;
   private failure: Error | undefined;
   private closed = false;
   private noSplits = false;
@@ -93,17 +99,26 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     );
     const reader = await group.createReader(split.readerId, bytesSerializer);
     this.reader = reader;
+    const rate = this.settings.maxEventsPerSecond;
+    const maxEvents =
+      rate === undefined
+        ? this.settings.maxBatchEvents
+        : Math.max(1, Math.min(this.settings.maxBatchEvents, Math.floor(rate / 20)));
+    const started = Date.now();
+    let handedOut = 0;
     while (!this.closed) {
-      if (this.queuedBytes >= this.settings.maxQueuedBytes) {
+      if (rate !== undefined) {
+        const ahead = handedOut / rate - (Date.now() - started) / 1000;
+        if (ahead > 0) await sleep(ahead * 1000);
+      }
+      if (this.queuedBatches >= this.settings.maxQueuedBatches) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         continue;
       }
-      const read = await reader.readBatch({
-        maxEvents: this.settings.maxBatchEvents,
-        timeoutMs: 200,
-      });
+      const read = await reader.readBatch({ maxEvents, timeoutMs: 200 });
       if (this.closed) return;
       if (read.kind === 'events') {
+        handedOut += read.events.length;
         this.pushEvents(read.events);
       } else if (read.kind === 'checkpoint') {
         const checkpointId = checkpointIdOf(read.name);
@@ -122,7 +137,6 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
   private pushEvents(events: readonly { value: Buffer; segment: string; offset: number }[]): void {
     const { deserialize, onDeserializationError, timestamp } = this.settings;
     const records: T[] = [];
-    let bytes = 0;
     for (const e of events) {
       let value: T;
       try {
@@ -139,15 +153,14 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         );
       }
       records.push(value);
-      bytes += e.value.length;
     }
     if (records.length === 0) return;
     const batch: SourceBatch<T> =
       timestamp === undefined
         ? { records }
         : { records, timestamps: records.map((r) => timestamp(r)) };
-    this.queue.push({ kind: 'batch', batch, bytes });
-    this.queuedBytes += bytes;
+    this.queue.push({ kind: 'batch', batch });
+    this.queuedBatches++;
   }
 
   pollNext(): SourceBatch<T> | 'nothing-available' | 'end-of-input' {
@@ -158,7 +171,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     if (head.kind === 'marker') return 'nothing-available';
     if (head.kind === 'end') return 'end-of-input';
     this.queue.shift();
-    this.queuedBytes -= head.bytes;
+    this.queuedBatches--;
     const wake = this.wakeLoop;
     this.wakeLoop = undefined;
     wake?.();

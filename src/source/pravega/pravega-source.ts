@@ -58,7 +58,10 @@ export interface PravegaSourceSettings<T> {
   /** a reader not heard from for this long is taken offline by the others */
   readonly readerTimeoutMs: number;
   readonly maxBatchEvents: number;
-  readonly maxQueuedBytes: number;
+  /** batches read ahead of the task (small: a checkpoint marker waits behind them) */
+  readonly maxQueuedBatches: number;
+  /** events per second per reader at most (undefined: no limit) */
+  readonly maxEventsPerSecond: number | undefined;
   /** Pravega connection; default: the job option `pravega` */
   readonly pravega: unknown;
 }
@@ -91,8 +94,9 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
       readerGroupName: undefined,
       maxOutstandingCheckpoints: 3,
       readerTimeoutMs: 30_000,
-      maxBatchEvents: 4096,
-      maxQueuedBytes: 8 * 1024 * 1024,
+      maxBatchEvents: 2048,
+      maxQueuedBatches: 2,
+      maxEventsPerSecond: undefined,
       pravega: undefined,
     }).forStream(stream, cuts);
   }
@@ -202,6 +206,17 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
     });
   }
 
+  /** Reads at most `eventsPerSecond` per parallel reader (e.g. to protect a slow downstream). */
+  rateLimit(eventsPerSecond: number): PravegaSource<T> {
+    if (!(eventsPerSecond > 0) || !Number.isFinite(eventsPerSecond)) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `rateLimit: eventsPerSecond must be a positive number, got ${eventsPerSecond}`,
+      );
+    }
+    return this.with({ maxEventsPerSecond: eventsPerSecond });
+  }
+
   /** Uses this Pravega connection instead of the job's `pravega` option. */
   withPravega(config: unknown): PravegaSource<T> {
     return this.with({ pravega: config });
@@ -244,7 +259,8 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
       onDeserializationError: s.onDeserializationError,
       timestamp: s.timestamp,
       maxBatchEvents: s.maxBatchEvents,
-      maxQueuedBytes: s.maxQueuedBytes,
+      maxQueuedBatches: s.maxQueuedBatches,
+      maxEventsPerSecond: s.maxEventsPerSecond,
       pravega: s.pravega,
     });
   }

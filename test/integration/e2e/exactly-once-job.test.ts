@@ -151,6 +151,12 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       expect(result.status).toBe('finished');
       const events = await readOutput(client, output, KEYS * 500 + 1);
       expectExactlyOnceInOrder(events, keysOf(KEYS), 500);
+      // the job is over for good: its reader group is gone
+      await expect(
+        ReaderGroup.get(client, scope, readerGroupName(`bounded-${n}`, 'input')),
+      ).rejects.toMatchObject({
+        code: 'READER_GROUP_NOT_FOUND',
+      });
     });
   },
 );
