@@ -18,6 +18,8 @@ import { WireSegmentStore } from '../segment/wire-segment-store.js';
 import { BatchClient } from './batch-client.js';
 import { parseConfig } from './config.js';
 import { EventStreamWriter, type EventWriterOptions } from './event-writer.js';
+import { ReaderGroup } from './reader-group/reader-group.js';
+import type { ReaderGroupConfigInput } from './reader-group/reader-group-config.js';
 import type { Serializer } from './serializer.js';
 import { TransactionalEventStreamWriter, type TransactionalWriterOptions } from './transaction.js';
 import { StreamScanner } from './stream-scanner.js';
@@ -214,6 +216,24 @@ export class PravegaClient {
       serializer,
       options,
     );
+  }
+
+  // ---- reader groups ----
+
+  /** Creates a reader group in `scope` (READER_GROUP_EXISTS if there is one of that name). */
+  createReaderGroup(
+    scope: string,
+    name: string,
+    config: ReaderGroupConfigInput,
+  ): Promise<ReaderGroup> {
+    this.throwIfClosed();
+    return ReaderGroup.create(this, scope, name, config);
+  }
+
+  /** An existing reader group (READER_GROUP_NOT_FOUND if there is none). */
+  getReaderGroup(scope: string, name: string): Promise<ReaderGroup> {
+    this.throwIfClosed();
+    return ReaderGroup.get(this, scope, name);
   }
 
   /** Reads a whole stream in key order with one reader (see StreamScanner). */
