@@ -132,5 +132,9 @@ onEachBackend('reader group lifecycle', (env) => {
       readUntil([reader], { until: () => false, deadlineMs: 3_000 }),
     ).rejects.toMatchObject({ code: 'READER_GROUP_NOT_FOUND' });
     await reader.close();
+    // the name is free again at once
+    const again = await ReaderGroup.create(client, scope, 'g', { streams: [stream] });
+    expect(await again.getGeneration()).toBe(1);
+    expect(await again.getOnlineReaders()).toEqual([]);
   });
 });

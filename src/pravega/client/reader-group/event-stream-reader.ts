@@ -26,6 +26,7 @@ import { takeDeadReadersOffline, takeReaderOffline } from './offline.js';
 import { OwnedSegment, type ReadEvent } from './owned-segment.js';
 import { SegmentRanges } from './segment-ranges.js';
 import {
+  decodeReaderRecord,
   encodeReaderRecord,
   readerKey,
   type GroupStateTable,
@@ -532,13 +533,19 @@ export class EventStreamReader<T> {
       this.nextHeartbeatAt = Date.now() + this.config.heartbeatIntervalMs;
     } catch (err) {
       if (!hasErrorCode(err, 'TABLE_KEY_BAD_VERSION', 'TABLE_KEY_NOT_FOUND')) throw err;
-      // someone else wrote our record: taken offline, or the group was reset
+      // someone else wrote our record (taken offline, or the group was reset) — or a retried
+      // request of ours did
       this.snapshot = await this.table.read();
       this.checkMembership(this.snapshot.state);
-      throw new TributaryError(
-        'READER_NOT_IN_GROUP',
-        `reader ${this.readerId}: its record in ${this.readerGroup} was overwritten`,
-      );
+      const [entry] = await this.table.entries([readerKey(this.readerId)]);
+      const mine = entry === undefined ? undefined : decodeReaderRecord(entry.value);
+      if (entry === undefined || mine?.session !== this.session || mine.offline) {
+        throw new TributaryError(
+          'READER_NOT_IN_GROUP',
+          `reader ${this.readerId}: its record in ${this.readerGroup} was overwritten`,
+        );
+      }
+      this.heartbeatVersion = entry.version;
     }
   }
 

@@ -157,6 +157,14 @@ function safeJson(data: Buffer): unknown {
   }
 }
 
+const DeletedJson = z.object({ v: z.literal(1), deleted: z.literal(true), generation: z.number() });
+
+/** The generation of a deleted group, if `value` is the marker {@link GroupStateTable.delete} left. */
+function deletedGeneration(value: Buffer): number | undefined {
+  const parsed = DeletedJson.safeParse(safeJson(value));
+  return parsed.success ? parsed.data.generation : undefined;
+}
+
 function isConflict(err: unknown): boolean {
   return hasErrorCode(err, 'TABLE_KEY_BAD_VERSION', 'TABLE_KEY_NOT_FOUND');
 }
@@ -214,32 +222,83 @@ export class GroupStateTable {
     }
   }
 
-  /** Creates the table and writes the first state. READER_GROUP_EXISTS if it has one already. */
+  /**
+   * Creates the group: the table (if new) and the first state. READER_GROUP_EXISTS if the group
+   * has a state already. A group deleted before (see {@link delete}) is created again with the next
+   * generation, so nothing it left behind can be mistaken for the new group's.
+   */
   async create(initial: GroupState): Promise<Snapshot> {
     await this.store.createTableSegment(this.segment);
-    try {
-      const [version] = await this.guard(() =>
-        this.store.tableUpdate(this.segment, [
-          { key: STATE_KEY, value: encodeState(initial), version: TABLE_KEY_MUST_NOT_EXIST },
-          { key: REV_KEY, value: Buffer.from('0') },
-        ]),
-      );
-      return { state: initial, version: version! };
-    } catch (err) {
-      if (isConflict(err)) {
-        throw new TributaryError(
-          'READER_GROUP_EXISTS',
-          `reader group ${this.scope}/${this.group} already exists`,
-          { details: { scope: this.scope, group: this.group } },
-        );
+    for (let attempt = 0; ; attempt++) {
+      const [current] = await this.guard(() => this.store.tableGet(this.segment, [STATE_KEY]));
+      let state = initial;
+      let version = TABLE_KEY_MUST_NOT_EXIST;
+      if (current !== undefined) {
+        const deleted = deletedGeneration(current.value);
+        if (deleted === undefined) {
+          throw new TributaryError(
+            'READER_GROUP_EXISTS',
+            `reader group ${this.scope}/${this.group} already exists`,
+            { details: { scope: this.scope, group: this.group } },
+          );
+        }
+        state = { ...initial, generation: deleted + 1 };
+        version = current.version;
       }
-      throw err;
+      try {
+        const [written] = await this.guard(() =>
+          this.store.tableUpdate(this.segment, [
+            { key: STATE_KEY, value: encodeState(state), version },
+            { key: REV_KEY, value: Buffer.from(String(state.generation)) },
+          ]),
+        );
+        return { state, version: written! };
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 20) throw err;
+      }
     }
   }
 
-  /** @returns false if it did not exist */
-  delete(): Promise<boolean> {
-    return this.store.deleteTableSegment(this.segment, false);
+  /**
+   * Deletes the group: its state becomes a marker of the deleted generation (readers and
+   * managers of the group get READER_GROUP_NOT_FOUND) and every other record is removed. The
+   * table segment itself stays, nearly empty: a segment store keeps the name of a deleted segment
+   * blocked for a long time, and a group of the same name must be creatable again at once.
+   * @returns false if there was no group
+   */
+  async delete(): Promise<boolean> {
+    let deleted = false;
+    for (let attempt = 0; ; attempt++) {
+      let current: TableEntry | undefined;
+      try {
+        [current] = await this.store.tableGet(this.segment, [STATE_KEY]);
+      } catch (err) {
+        if (hasErrorCode(err, 'NO_SUCH_SEGMENT')) return false;
+        throw err;
+      }
+      if (current === undefined || deletedGeneration(current.value) !== undefined) break;
+      const generation = decodeState(current.value, this.segment).generation;
+      try {
+        await this.store.tableUpdate(this.segment, [
+          {
+            key: STATE_KEY,
+            value: Buffer.from(JSON.stringify({ v: 1, deleted: true, generation })),
+            version: current.version,
+          },
+          { key: REV_KEY, value: Buffer.from('deleted') },
+        ]);
+        deleted = true;
+        break;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 20) throw err;
+      }
+    }
+    if (deleted) {
+      await this.removeQuietly(
+        (await this.entriesAll()).map((e) => ({ key: e.key, version: e.version })),
+      );
+    }
+    return deleted;
   }
 
   async read(): Promise<Snapshot> {
@@ -252,7 +311,7 @@ export class GroupStateTable {
     const [state, ...extras] = await this.guard(() =>
       this.store.tableGet(this.segment, [STATE_KEY, ...keys]),
     );
-    if (state === undefined) throw this.notFound();
+    if (state === undefined || deletedGeneration(state.value) !== undefined) throw this.notFound();
     return {
       snapshot: { state: decodeState(state.value, this.segment), version: state.version },
       extras,
