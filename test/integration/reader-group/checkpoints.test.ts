@@ -172,6 +172,7 @@ onEachBackend('reader group checkpoints', (env) => {
     await writeSeqs(client, stream, keysOf(4), 100);
     const group = await ReaderGroup.create(client, scope, 'g', { streams: [stream] });
     const reader = await group.createReader('r', seqSerializer);
+    const timers = activeTimers();
     const started = Date.now();
     await expect(group.initiateCheckpoint('slow', { timeoutMs: 300 })).rejects.toMatchObject({
       code: 'TIMEOUT',
@@ -179,8 +180,10 @@ onEachBackend('reader group checkpoints', (env) => {
     expect(Date.now() - started).toBeLessThan(5_000);
     const abort = new AbortController();
     const waiting = group.initiateCheckpoint('aborted', { signal: abort.signal });
-    abort.abort();
+    setTimeout(() => abort.abort(), 50);
     await expect(waiting).rejects.toMatchObject({ code: 'CANCELLED' });
+    // the abandoned waits left no timer behind
+    expect(activeTimers()).toBeLessThanOrEqual(timers);
     expect(await group.getOutstandingCheckpoints()).toEqual(['slow', 'aborted']);
     // the reader passes both markers; both complete without anyone waiting
     const got = await readUntil([reader], {
@@ -215,3 +218,7 @@ onEachBackend('reader group checkpoints', (env) => {
     expect(cp.readerGroup).toBe(`${scope}/g`);
   });
 });
+
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
