@@ -203,6 +203,50 @@ onEachBackend('reader group checkpoints', (env) => {
     await reader.close();
   });
 
+  it('a reader that dies before passing a pending checkpoint has its part filled where its segments are released', async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(2);
+    const keys = keysOf(4);
+    await writeSeqs(client, stream, keys, 500);
+    const group = await ReaderGroup.create(client, scope, 'g', {
+      streams: [stream],
+      heartbeatIntervalMs: 200,
+      readerTimeoutMs: 1_000,
+    });
+    const r1 = await group.createReader('r1', seqSerializer);
+    const r2 = await group.createReader('r2', seqSerializer);
+    await readUntil([r1, r2], {
+      until: (c) => c.count('r1') >= 50 && c.count('r2') >= 50,
+      maxEvents: 50,
+    });
+    const r2Segments = r2.ownedSegments;
+    expect(r2Segments).toHaveLength(1);
+    await r2.close({ leaveGroup: false }); // dies with no checkpoint behind it
+    const checkpoint = group.initiateCheckpoint('c1', { timeoutMs: 30_000 });
+    // r1 passes its marker; the checkpoint still waits for r2 until r2 is found dead
+    let atMarker: ReadonlyMap<string, bigint> | undefined;
+    const got = await readUntil([r1], {
+      until: (c) => c.markers.length > 0,
+      maxEvents: 10,
+      pauseMs: 5,
+      onBatch: (c) => {
+        if (c.markers.length > 0) atMarker ??= r1.getPosition();
+      },
+    });
+    await readUntil([r1], { until: () => false, deadlineMs: 300 }); // called again: past it
+    const cp = await checkpoint;
+    expect(await group.getOnlineReaders()).toEqual(['r1']);
+    const positions = cp.streamCut(stream)!.positions;
+    const idOfSegment = (name: string) => BigInt(name.split('/')[2]!.split('.')[0]!);
+    // r2's segment at the offset r2 took it over at (no checkpoint before): read again, not skipped
+    expect(positions.get(idOfSegment(r2Segments[0]!))).toBe(0n);
+    // r1's where it stood at its marker
+    const [r1Segment, r1Offset] = [...atMarker!][0]!;
+    expect(positions.get(idOfSegment(r1Segment))).toBe(r1Offset);
+    expect(got.markers[0]!.name).toBe('c1');
+    await r1.close();
+  });
+
   it('a group with no reader online completes a checkpoint at once, at its start', async () => {
     const client = env.client();
     const { scope, stream } = await env.freshStream(3);
