@@ -1,0 +1,46 @@
+/**
+ * Tributary: exactly-once stream processing for Node.js on Pravega.
+ *
+ * - Pravega client: {@link PravegaClient} (`tcp://`, `tls://` or `embedded:<dir>`), writers,
+ *   transactions, reader groups, stream cuts, batch reads.
+ * - Dataflow runtime: {@link StreamEnvironment} → sources, operators, sinks → `execute`.
+ * - Connectors: {@link PravegaSource} (checkpoints delegated to a reader group) and
+ *   {@link PravegaSink} (best-effort, at-least-once, exactly-once with Pravega transactions).
+ */
+export {
+  TributaryError,
+  ERROR_CODES,
+  hasErrorCode,
+  isRetryable,
+  type ErrorCode,
+} from './errors.js';
+
+// Pravega client
+export * from './pravega/client/index.js';
+export type {
+  StreamId,
+  StreamConfig,
+  ScalingPolicy,
+  RetentionPolicy,
+  SegmentWithRange,
+  TxnState,
+} from './pravega/controller/types.js';
+export type { Controller } from './pravega/controller/controller.js';
+export type { SegmentStore } from './pravega/segment/segment-store.js';
+export {
+  openEmbeddedPravega,
+  type EmbeddedPravega,
+  type EmbeddedOptions,
+  type RecoveryReport,
+} from './pravega/embedded/index.js';
+
+// Dataflow runtime
+export * from './runtime/index.js';
+export type { StateValue } from './checkpoint/index.js';
+
+// Sources and sinks
+export * from './source/index.js';
+export { PravegaSource, type StreamSpec } from './source/pravega/index.js';
+export * from './sink/index.js';
+export { PravegaSink, type DeliveryGuarantee } from './sink/pravega/index.js';
+export * from './twophase/index.js';
