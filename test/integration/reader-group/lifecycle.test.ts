@@ -52,6 +52,35 @@ onEachBackend('reader group lifecycle', (env) => {
     await reader.close();
   });
 
+  it('reads several streams; a checkpoint has a cut per stream, and resets to it per stream', async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(2);
+    const other = `${scope}/t`;
+    await client.createStream(other, { scalingPolicy: { type: 'fixed', minSegments: 3 } });
+    await writeSeqs(client, stream, ['a', 'b'], 100);
+    await writeSeqs(client, other, ['c', 'd', 'e'], 100);
+    const group = await ReaderGroup.create(client, scope, 'g', { streams: [stream, other] });
+    const reader = await group.createReader('r', seqSerializer);
+    expect(await group.unreadBytes()).toBeGreaterThan(0n);
+    const got = await readUntil([reader], { until: (c) => c.events.length >= 500 });
+    expect(new Set(got.events.map((e) => e.segment.split('/')[1])).size).toBe(2);
+    const cp = group.initiateCheckpoint('both');
+    await readUntil([reader], { until: () => false, deadlineMs: 400 });
+    const both = await cp;
+    expect([...both.streamCuts.keys()].sort()).toEqual([stream, other].sort());
+    expect(both.streamCut(other)!.positions.size).toBe(3);
+    await reader.close();
+    await writeSeqs(client, other, ['c'], 10, 100);
+    await group.resetToCheckpoint(both);
+    const again = await group.createReader('r', seqSerializer);
+    const more = await readUntil([again], { until: (c) => c.events.length >= 10 });
+    expect(more.events.map((e) => `${e.value.key}${e.value.seq}`).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `c${100 + i}`).sort(),
+    );
+    expect(await again.readBatch({ timeoutMs: 300 })).toEqual({ kind: 'events', events: [] });
+    await again.close();
+  });
+
   it('starts at a start cut', async () => {
     const client = env.client();
     const { scope, stream } = await env.freshStream(2);
