@@ -68,6 +68,51 @@ onEachBackend('reader groups share segments', (env) => {
     await closeAll([r1, r2]);
   });
 
+  it("with handover 'at-checkpoint', segments given back move to the late reader only once it passed a checkpoint", async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(4);
+    const keys = keysOf(8);
+    await writeSeqs(client, stream, keys, 2000);
+    const total = keys.length * 2000;
+    const group = await ReaderGroup.create(client, scope, 'g', {
+      streams: [stream],
+      handover: 'at-checkpoint',
+    });
+    const r1 = await group.createReader('r1', seqSerializer);
+    const first = await readUntil([r1], { until: (c) => c.events.length >= 100, maxEvents: 100 });
+    expect(r1.ownedSegments).toHaveLength(4);
+    const r2 = await group.createReader('r2', seqSerializer);
+    // r1 gives two back, but r2 may not take them yet
+    const before = await readUntil(
+      [r1, r2],
+      { until: () => r1.ownedSegments.length === 2, maxEvents: 20, pauseMs: 5 },
+      first,
+    );
+    await readUntil(
+      [r1, r2],
+      { until: () => false, deadlineMs: 500, maxEvents: 20, pauseMs: 5 },
+      before,
+    );
+    expect(r2.ownedSegments).toHaveLength(0);
+    const checkpoint = group.initiateCheckpoint('handover');
+    const got = await readUntil(
+      [r1, r2],
+      { until: (c) => c.events.length >= total, maxEvents: 20, pauseMs: 2 },
+      before,
+    );
+    await checkpoint;
+    expect(r2.ownedSegments).toHaveLength(2);
+    expect(got.events.some((e) => e.reader === 'r2')).toBe(true);
+    // r2 handed out nothing before its marker: all its events are after the checkpoint's barrier
+    expect(got.markers.find((m) => m.reader === 'r2')?.after).toBe(0);
+    expectExactlyOnceInOrder(
+      got.events.map((e) => e.value),
+      keys,
+      2000,
+    );
+    await closeAll([r1, r2]);
+  });
+
   it('a reader that dies mid-stream is taken offline and its segments are read on from the last checkpoint: nothing is lost', async () => {
     const client = env.client();
     const { scope, stream } = await env.freshStream(4);

@@ -37,7 +37,11 @@ describe('reader group state codec', () => {
     s = after(initiateCheckpoint(s, 'c1'));
     s = {
       ...s,
-      futures: new Map([[seg(9, 1), { predecessors: [seg(0)], waitingFor: [seg(0)] }]]),
+      futures: new Map([
+        [seg(9, 1), { predecessors: [seg(0)], waitingFor: [seg(0)], completedBy: ['a'] }],
+      ]),
+      gates: new Map([[seg(2), { seq: 4, owners: ['b'] }]]),
+      checkpointSeq: 5,
       completed: new Map([[seg(5), { end: BIG, terminal: true }]]),
       lastCheckpoint: { name: 'c0', positions: new Map([[seg(0), BIG]]) },
       history: ['c0'],

@@ -91,7 +91,11 @@ describe('reader group successor rule', () => {
 
   it('a merge waits for every predecessor; the one read first stays in the positions at its end', () => {
     let s = complete(complete(start(A, B), 'r', A), 'r', A2);
-    expect(s.futures.get(M)).toEqual({ predecessors: [A2, B], waitingFor: [B] });
+    expect(s.futures.get(M)).toEqual({
+      predecessors: [A2, B],
+      waitingFor: [B],
+      completedBy: ['r'],
+    });
     expect(s.unassigned.has(M)).toBe(false);
     // a checkpoint now covers every key: A1, B and the completed A2 at its end
     const p = positionsOf(s);

@@ -16,7 +16,8 @@ import {
  * segments up to its floor first, and up to its ceiling only from what the other readers' floors
  * leave over; it gives segments back when it owns more than its ceiling, or more than its floor
  * while another reader is below its floor and the unassigned ones cannot make up the difference.
- * A reader for which a checkpoint is pending neither takes nor gives.
+ * A reader for which a checkpoint is pending neither takes nor gives. See {@link mayTake} for
+ * segments handed over under `handover: 'at-checkpoint'`.
  */
 
 export interface Share {
@@ -45,6 +46,25 @@ function deficitOfOthers(state: GroupState, reader: string, min: number): number
   return deficit;
 }
 
+/**
+ * Whether `reader` may take unassigned `segment` now. Under `handover: 'at-checkpoint'` a segment
+ * handed over (given back, or a successor made readable) carries a gate: the readers that handed
+ * out its events (or its predecessors') did so before their marker of the next checkpoint; a
+ * reader that passed that checkpoint hands out the segment's events after its own marker, so a
+ * pipeline that aligns checkpoint barriers sees every earlier event of a key first. The one
+ * reader that handed them all out needs no checkpoint: its own events stay in order.
+ */
+export function mayTake(state: GroupState, reader: string, segment: SegmentKey): boolean {
+  const gate = state.gates.get(segment);
+  if (gate === undefined) return true;
+  if (gate.owners.length > 0 && gate.owners.every((o) => o === reader)) return true;
+  return (state.members.get(reader)?.passed ?? -1) >= gate.seq;
+}
+
+function takeable(state: GroupState, reader: string): SegmentKey[] {
+  return [...state.unassigned.keys()].filter((k) => mayTake(state, reader, k));
+}
+
 /** How many unassigned segments `reader` should take now. */
 export function acquireCount(state: GroupState, reader: string): number {
   if (!state.members.has(reader) || pendingCheckpointFor(state, reader) !== undefined) return 0;
@@ -54,7 +74,8 @@ export function acquireCount(state: GroupState, reader: string): number {
   const toFloor = Math.min(unassigned, Math.max(0, min - owned));
   const spare = unassigned - toFloor - deficitOfOthers(state, reader, min);
   const aboveFloor = Math.max(0, Math.min(spare, max - owned - toFloor));
-  return toFloor + aboveFloor;
+  const wanted = toFloor + aboveFloor;
+  return wanted === 0 ? 0 : Math.min(wanted, takeable(state, reader).length);
 }
 
 /** How many segments `reader` should give back now. */
@@ -82,10 +103,12 @@ export function acquireSegments(
   if (count === 0) return unchanged([]);
   const d = draftOf(state);
   const taken: Acquired[] = [];
-  for (const [key, offset] of state.unassigned) {
+  for (const key of takeable(state, reader)) {
     if (taken.length >= count) break;
+    const offset = state.unassigned.get(key)!;
     taken.push({ key, offset });
     d.unassigned.delete(key);
+    d.gates.delete(key);
     d.assigned.set(key, { reader, acquiredAt: offset });
   }
   return { state: d, result: taken, effects: noEffects() };
@@ -112,6 +135,9 @@ export function releaseSegments(
     if (state.assigned.get(c.key)?.reader !== reader) continue;
     d.assigned.delete(c.key);
     d.unassigned.set(c.key, c.offset);
+    if (state.config.handover === 'at-checkpoint') {
+      d.gates.set(c.key, { seq: state.checkpointSeq, owners: [reader] });
+    }
     released.push(c.key);
   }
   if (released.length === 0) return unchanged([]);

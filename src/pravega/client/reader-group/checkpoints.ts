@@ -74,7 +74,8 @@ export function initiateCheckpoint(
   for (const [key, c] of state.completed) seeded.set(key, c.end);
   // once everything is read, every position is final: nobody needs to be waited for
   const waitingFor = isEndOfData(state) ? [] : [...state.members.keys()].sort();
-  d.checkpoints.push({ name, waitingFor, positions: seeded });
+  d.checkpoints.push({ name, seq: state.checkpointSeq, waitingFor, positions: seeded });
+  d.checkpointSeq = state.checkpointSeq + 1;
   const effects = noEffects();
   effects.initiated.push(name);
   completeReady(d, effects);
@@ -122,6 +123,8 @@ export function recordCheckpoint(
   const d = draftOf(state);
   const effects = noEffects();
   recordPart(d, index, reader, positions);
+  const member = state.members.get(reader)!;
+  d.members.set(reader, { ...member, passed: Math.max(member.passed, checkpoint.seq) });
   completeReady(d, effects);
   return { state: d, result: 'recorded', effects };
 }
@@ -152,6 +155,7 @@ export function recordPart(
   for (const [k, v] of positions) merged.set(k, v);
   d.checkpoints[index] = {
     name: c.name,
+    seq: c.seq,
     waitingFor: c.waitingFor.filter((r) => r !== reader),
     positions: merged,
   };

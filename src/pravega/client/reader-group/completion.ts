@@ -144,14 +144,14 @@ export function completeSegments(
   for (const c of owned) {
     if (c.successors === 'terminal') continue;
     for (const s of c.successors) {
-      if (
-        d.futures.has(s.key) ||
-        d.assigned.has(s.key) ||
-        d.unassigned.has(s.key) ||
-        d.completed.has(s.key)
-      ) {
+      const future = d.futures.get(s.key);
+      if (future !== undefined) {
+        if (!future.completedBy.includes(reader)) {
+          d.futures.set(s.key, { ...future, completedBy: [...future.completedBy, reader] });
+        }
         continue;
       }
+      if (d.assigned.has(s.key) || d.unassigned.has(s.key) || d.completed.has(s.key)) continue;
       const waitingFor = s.predecessors.filter((p) => {
         if (d.completed.has(p)) return false;
         if (d.assigned.has(p) || d.unassigned.has(p) || d.futures.has(p)) return true;
@@ -161,7 +161,11 @@ export function completeSegments(
         }
         return !isBeforeStart(state, p, range);
       });
-      d.futures.set(s.key, { predecessors: [...s.predecessors], waitingFor });
+      d.futures.set(s.key, {
+        predecessors: [...s.predecessors],
+        waitingFor,
+        completedBy: [reader],
+      });
     }
   }
   // the completed segments no longer hold anyone back
@@ -171,9 +175,13 @@ export function completeSegments(
     if (waitingFor.length === 0) {
       d.futures.delete(key);
       d.unassigned.set(key, 0n);
+      if (state.config.handover === 'at-checkpoint' && f.completedBy.length > 0) {
+        // the readers of its predecessors handed out events of its keys: see assignment.ts
+        d.gates.set(key, { seq: d.checkpointSeq, owners: f.completedBy });
+      }
       activated.push(key);
     } else if (waitingFor.length !== f.waitingFor.length) {
-      d.futures.set(key, { predecessors: f.predecessors, waitingFor });
+      d.futures.set(key, { ...f, waitingFor });
     }
   }
   // completed segments no future names any more are covered by their successors: forget them

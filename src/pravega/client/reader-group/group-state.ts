@@ -34,6 +34,18 @@ export interface Assignment {
 export interface FutureSegment {
   readonly predecessors: readonly SegmentKey[];
   readonly waitingFor: readonly SegmentKey[];
+  /** readers that completed its predecessors so far */
+  readonly completedBy: readonly string[];
+}
+
+/**
+ * An unassigned segment handed over (given back, or made readable by its predecessors' completion)
+ * under `handover: 'at-checkpoint'`: only a reader that passed checkpoint number `seq` or a later
+ * one may take it — or the one reader that read it (or all its predecessors) before.
+ */
+export interface Gate {
+  readonly seq: number;
+  readonly owners: readonly string[];
 }
 
 export interface CompletedSegment {
@@ -44,6 +56,8 @@ export interface CompletedSegment {
 
 export interface OutstandingCheckpoint {
   readonly name: string;
+  /** number of the checkpoint within the generation (0, 1, ...) */
+  readonly seq: number;
   /** readers online at initiation that have not recorded their part yet */
   readonly waitingFor: readonly string[];
   readonly positions: ReadonlyMap<SegmentKey, bigint>;
@@ -57,6 +71,8 @@ export interface CompletedCheckpoint {
 export interface Member {
   /** random per join, so that a reader declared offline cannot pass for a new one of the same id */
   readonly session: string;
+  /** number of the last checkpoint it recorded its part of (-1: none) */
+  readonly passed: number;
 }
 
 export interface GroupState {
@@ -70,6 +86,10 @@ export interface GroupState {
   readonly unassigned: ReadonlyMap<SegmentKey, bigint>;
   readonly futures: ReadonlyMap<SegmentKey, FutureSegment>;
   readonly completed: ReadonlyMap<SegmentKey, CompletedSegment>;
+  /** unassigned segments that wait for a checkpoint before another reader may take them */
+  readonly gates: ReadonlyMap<SegmentKey, Gate>;
+  /** number of the next checkpoint to be initiated */
+  readonly checkpointSeq: number;
   /** in initiation order */
   readonly checkpoints: readonly OutstandingCheckpoint[];
   readonly lastCheckpoint: CompletedCheckpoint | undefined;
@@ -87,6 +107,8 @@ export interface Draft {
   unassigned: Map<SegmentKey, bigint>;
   futures: Map<SegmentKey, FutureSegment>;
   completed: Map<SegmentKey, CompletedSegment>;
+  gates: Map<SegmentKey, Gate>;
+  checkpointSeq: number;
   checkpoints: OutstandingCheckpoint[];
   lastCheckpoint: CompletedCheckpoint | undefined;
   history: string[];
@@ -102,6 +124,8 @@ export function draftOf(state: GroupState): Draft {
     unassigned: new Map(state.unassigned),
     futures: new Map(state.futures),
     completed: new Map(state.completed),
+    gates: new Map(state.gates),
+    checkpointSeq: state.checkpointSeq,
     checkpoints: [...state.checkpoints],
     lastCheckpoint: state.lastCheckpoint,
     history: [...state.history],
@@ -207,6 +231,7 @@ const ConfigJson = z
     refreshIntervalMs: z.number().int().min(1),
     heartbeatIntervalMs: z.number().int().min(1),
     readerTimeoutMs: z.number().int().min(1),
+    handover: z.enum(['immediate', 'at-checkpoint']).default('immediate'),
   })
   .strict();
 
@@ -218,17 +243,35 @@ const StateJson = z
     generation: z.number().int().min(0),
     config: ConfigJson,
     startRanges: z.record(z.string(), z.tuple([z.number(), z.number()])),
-    members: z.record(z.string(), z.object({ session: z.string() }).strict()),
+    members: z.record(
+      z.string(),
+      z.object({ session: z.string(), passed: z.number().int().default(-1) }).strict(),
+    ),
     assigned: z.record(z.string(), z.object({ reader: z.string(), acquiredAt: Dec }).strict()),
     unassigned: PositionsJson,
     futures: z.record(
       z.string(),
-      z.object({ predecessors: z.array(z.string()), waitingFor: z.array(z.string()) }).strict(),
+      z
+        .object({
+          predecessors: z.array(z.string()),
+          waitingFor: z.array(z.string()),
+          completedBy: z.array(z.string()).default([]),
+        })
+        .strict(),
     ),
     completed: z.record(z.string(), z.object({ end: Dec, terminal: z.boolean() }).strict()),
+    gates: z
+      .record(z.string(), z.object({ seq: z.number().int(), owners: z.array(z.string()) }).strict())
+      .default({}),
+    checkpointSeq: z.number().int().min(0).default(0),
     checkpoints: z.array(
       z
-        .object({ name: z.string(), waitingFor: z.array(z.string()), positions: PositionsJson })
+        .object({
+          name: z.string(),
+          seq: z.number().int().default(0),
+          waitingFor: z.array(z.string()),
+          positions: PositionsJson,
+        })
         .strict(),
     ),
     lastCheckpoint: z.object({ name: z.string(), positions: PositionsJson }).strict().nullable(),
@@ -263,6 +306,7 @@ export function configToJson(config: ReaderGroupConfig): z.input<typeof ConfigJs
     refreshIntervalMs: config.refreshIntervalMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     readerTimeoutMs: config.readerTimeoutMs,
+    handover: config.handover,
   };
 }
 
@@ -286,6 +330,7 @@ function configFromJson(json: z.output<typeof ConfigJson>): ReaderGroupConfig {
     refreshIntervalMs: json.refreshIntervalMs,
     heartbeatIntervalMs: json.heartbeatIntervalMs,
     readerTimeoutMs: json.readerTimeoutMs,
+    handover: json.handover,
   };
 }
 
@@ -297,7 +342,9 @@ export function encodeState(state: GroupState): Buffer {
     startRanges: Object.fromEntries(
       [...state.startRanges].map(([k, r]) => [k, [r[0], r[1]] as [number, number]]),
     ),
-    members: Object.fromEntries([...state.members].map(([k, m]) => [k, { session: m.session }])),
+    members: Object.fromEntries(
+      [...state.members].map(([k, m]) => [k, { session: m.session, passed: m.passed }]),
+    ),
     assigned: Object.fromEntries(
       [...state.assigned].map(([k, a]) => [
         k,
@@ -308,14 +355,23 @@ export function encodeState(state: GroupState): Buffer {
     futures: Object.fromEntries(
       [...state.futures].map(([k, f]) => [
         k,
-        { predecessors: [...f.predecessors], waitingFor: [...f.waitingFor] },
+        {
+          predecessors: [...f.predecessors],
+          waitingFor: [...f.waitingFor],
+          completedBy: [...f.completedBy],
+        },
       ]),
     ),
+    gates: Object.fromEntries(
+      [...state.gates].map(([k, g]) => [k, { seq: g.seq, owners: [...g.owners] }]),
+    ),
+    checkpointSeq: state.checkpointSeq,
     completed: Object.fromEntries(
       [...state.completed].map(([k, c]) => [k, { end: c.end.toString(), terminal: c.terminal }]),
     ),
     checkpoints: state.checkpoints.map((c) => ({
       name: c.name,
+      seq: c.seq,
       waitingFor: [...c.waitingFor],
       positions: positionsToJson(c.positions),
     })),
@@ -348,7 +404,9 @@ export function decodeState(data: Buffer, where: string): GroupState {
     startRanges: new Map(
       Object.entries(json.startRanges).map(([k, r]) => [k, [r[0], r[1]] as const]),
     ),
-    members: new Map(Object.entries(json.members).map(([k, m]) => [k, { session: m.session }])),
+    members: new Map(
+      Object.entries(json.members).map(([k, m]) => [k, { session: m.session, passed: m.passed }]),
+    ),
     assigned: new Map(
       Object.entries(json.assigned).map(([k, a]) => [
         k,
@@ -363,8 +421,11 @@ export function decodeState(data: Buffer, where: string): GroupState {
         { end: BigInt(c.end), terminal: c.terminal },
       ]),
     ),
+    gates: new Map(Object.entries(json.gates)),
+    checkpointSeq: json.checkpointSeq,
     checkpoints: json.checkpoints.map((c) => ({
       name: c.name,
+      seq: c.seq,
       waitingFor: c.waitingFor,
       positions: positionsFromJson(c.positions),
     })),

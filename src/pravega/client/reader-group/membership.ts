@@ -38,6 +38,8 @@ export function initialState(
     unassigned: new Map(start),
     futures: new Map(),
     completed: new Map(),
+    gates: new Map(),
+    checkpointSeq: 0,
     checkpoints: [],
     lastCheckpoint: undefined,
     history: [],
@@ -74,7 +76,7 @@ export function addReader(state: GroupState, reader: string, session: string): T
     );
   }
   const d = draftOf(state);
-  d.members.set(reader, { session });
+  d.members.set(reader, { session, passed: -1 });
   return { state: d, result: undefined, effects: noEffects() };
 }
 

@@ -67,6 +67,17 @@ export const ReaderGroupConfigSchema = z
     heartbeatIntervalMs: z.number().int().min(10).max(600_000).default(1_000),
     /** a reader not heard from for this long is declared offline by the others */
     readerTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    /**
+     * When a segment given back by one reader, or a successor made readable by the completion of
+     * its predecessors, may be taken by another reader:
+     * - `immediate`: at once (readers deliver each key in order; what they do with it is theirs);
+     * - `at-checkpoint`: only by a reader that has passed a checkpoint initiated after the handover
+     *   (or by the one reader that read it before). For pipelines whose checkpoints align barriers:
+     *   every event the previous reader handed out is then before a barrier the next reader's
+     *   events are after, so per-key order survives the handover downstream. Needs checkpoints
+     *   to be taken for segments to move between readers.
+     */
+    handover: z.enum(['immediate', 'at-checkpoint']).default('immediate'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -107,6 +118,7 @@ export interface ReaderGroupConfig {
   readonly refreshIntervalMs: number;
   readonly heartbeatIntervalMs: number;
   readonly readerTimeoutMs: number;
+  readonly handover: 'immediate' | 'at-checkpoint';
 }
 
 /** Validates a reader-group config; CONFIG_INVALID names the key and the reason. */
@@ -160,6 +172,7 @@ export function parseReaderGroupConfig(input: unknown): ReaderGroupConfig {
     refreshIntervalMs: c.refreshIntervalMs,
     heartbeatIntervalMs: c.heartbeatIntervalMs,
     readerTimeoutMs: c.readerTimeoutMs,
+    handover: c.handover,
   };
 }
 
