@@ -28,7 +28,7 @@ onEachBackend('reader group checkpoints', (env) => {
     const got = await readUntil(readers, {
       until: (c) => c.events.length >= total && c.markers.length === 2,
       maxEvents: 20,
-      pauseMs: 5,
+      pauseMs: 10,
       onBatch: (c) => {
         if (checkpoint === undefined && c.events.length > total / 3) {
           checkpoint = group.initiateCheckpoint('middle');

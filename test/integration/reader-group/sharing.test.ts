@@ -133,10 +133,10 @@ onEachBackend('reader groups share segments', (env) => {
         const marker = c.markers.find((m) => m.reader === 'r2');
         return marker !== undefined && c.count('r2') > marker.after + 200;
       },
-      maxEvents: 50,
-      pauseMs: 2,
+      maxEvents: 10,
+      pauseMs: 5,
       onBatch: (c) => {
-        if (checkpoint === undefined && c.events.length > total / 4) {
+        if (checkpoint === undefined && c.events.length > total / 8) {
           checkpoint = group.initiateCheckpoint('before-death', { timeoutMs: 30_000 });
         }
       },
