@@ -18,6 +18,7 @@ import type {
   SplitEnumerator,
   SplitEnumeratorContext,
 } from '../source.js';
+import { PravegaBatchSource } from './batch-source.js';
 import { readerGroupName } from './names.js';
 import { PravegaSplitEnumerator } from './pravega-enumerator.js';
 import { PravegaSourceReader } from './pravega-reader.js';
@@ -217,6 +218,15 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
     return this.with({ maxEventsPerSecond: eventsPerSecond });
   }
 
+  /**
+   * Batch mode: a bounded source over the segment ranges between the start and end cuts (default:
+   * the head, and the tail when the job starts), read in parallel by whichever reader is free —
+   * throughput over order (no per-key order). Restartable split by split.
+   */
+  batch(): PravegaBatchSource<T> {
+    return new PravegaBatchSource(this.settings);
+  }
+
   /** Uses this Pravega connection instead of the job's `pravega` option. */
   withPravega(config: unknown): PravegaSource<T> {
     return this.with({ pravega: config });
@@ -247,6 +257,10 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
         ...(spec.end ? { end: spec.end } : {}),
       })),
       maxOutstandingCheckpoints: s.maxOutstandingCheckpoints,
+      // segments change readers only at checkpoints: between two checkpoints every event of a
+      // key flows through one reader, one task and one sink transaction, so per-key order holds
+      // through parallel sinks too
+      handover: 'at-checkpoint',
       readerTimeoutMs: s.readerTimeoutMs,
       heartbeatIntervalMs: Math.max(10, Math.min(1_000, Math.floor(s.readerTimeoutMs / 5))),
     };
