@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PravegaClient } from '../../src/pravega/client/pravega-client.js';
 import { jsonSerializer } from '../../src/pravega/client/serializer.js';
+import type { StreamCut } from '../../src/pravega/client/stream-cut.js';
 import type { JobEvent } from '../../src/runtime/job-events.js';
 import type { JobOptionsInput } from '../../src/runtime/job-options.js';
 import { StreamEnvironment } from '../../src/runtime/stream-environment.js';
@@ -106,7 +107,7 @@ export function startPipeline(args: {
   failures: readonly Failure[];
   options?: JobOptionsInput;
   jobName?: string;
-  bounded?: { end: import('../../src/pravega/client/stream-cut.js').StreamCut };
+  bounded?: { end: StreamCut };
 }) {
   const env = StreamEnvironment.create({
     parallelism: 2,

@@ -29,7 +29,7 @@ export const segmentRangeSplitSerializer: StateSerializer<SegmentRangeSplit> = {
     ) {
       throw new TributaryError(
         'STATE_CORRUPT',
-        `not a Pravega segment-range split: ${JSON.stringify(String(state))}`,
+        `not a Pravega segment-range split: ${typeof state}`,
       );
     }
     return {

@@ -88,7 +88,7 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
   ): PravegaSource<Buffer> {
     return new PravegaSource<Buffer>({
       streams: [],
-      deserialize: bytesSerializer.deserialize,
+      deserialize: (payload) => payload,
       onDeserializationError: 'fail',
       timestamp: undefined,
       readerGroupScope: undefined,
