@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { syncDirectory } from '../durable-fs.js';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TributaryError, errorMessage } from '../errors.js';
@@ -90,7 +91,7 @@ export class FileCheckpointStore implements CheckpointStore {
       await file.close();
     }
     await rename(tempPath, finalPath);
-    await fsyncDirectory(this.dir);
+    await syncDirectory(this.dir);
     await this.prune();
     return { checkpointId: data.checkpointId, path: finalPath, bytes: body.length };
   }
@@ -197,15 +198,4 @@ export async function resolveRestorePoint(
     );
   }
   return { data, skipped };
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch {
-    // some platforms cannot fsync a directory; the rename is still atomic
-  } finally {
-    await handle.close();
-  }
 }

@@ -51,4 +51,4 @@ export type {
   TimerService,
   ValueState,
 } from './functions.js';
-export { parseConfig } from './config.js';
+export { parseConfig } from '../config.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
-import { parseConfig } from './config.js';
+import { parseConfig } from '../config.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();

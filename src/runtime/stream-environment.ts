@@ -7,7 +7,7 @@ import {
 } from '../source/interop/async-iterable-source.js';
 import { ObservableSource } from '../source/interop/observable-source.js';
 import type { Source, SourceSplit } from '../source/source.js';
-import { parseConfig } from './config.js';
+import { parseConfig } from '../config.js';
 import { DataStream } from './data-stream.js';
 import { buildJobGraph } from './job-graph.js';
 import { JobExecution } from './job-execution.js';

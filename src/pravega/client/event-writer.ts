@@ -4,7 +4,7 @@ import type { Controller } from '../controller/controller.js';
 import type { SegmentWithRange, StreamId } from '../controller/types.js';
 import { hashRoutingKey, MAX_EVENT_SIZE, segmentName } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
-import { parseConfig } from './config.js';
+import { parseConfig } from '../../config.js';
 import { KeyRanges } from './key-ranges.js';
 import { Completion, type PendingEvent } from './pending-event.js';
 import { SegmentWriter, type SegmentWriterOwner } from './segment-writer.js';

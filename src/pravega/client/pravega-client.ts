@@ -16,7 +16,7 @@ import { validateName } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
 import { WireSegmentStore } from '../segment/wire-segment-store.js';
 import { BatchClient } from './batch-client.js';
-import { parseConfig } from './config.js';
+import { parseConfig } from '../../config.js';
 import { EventStreamWriter, type EventWriterOptions } from './event-writer.js';
 import { ReaderGroup } from './reader-group/reader-group.js';
 import type { ReaderGroupConfigInput } from './reader-group/reader-group-config.js';

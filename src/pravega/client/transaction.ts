@@ -10,7 +10,7 @@ import {
   transactionSegmentName,
 } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
-import { parseConfig } from './config.js';
+import { parseConfig } from '../../config.js';
 import { KeyRanges } from './key-ranges.js';
 import { Completion, type PendingEvent } from './pending-event.js';
 import { SegmentWriter, type SegmentWriterOwner } from './segment-writer.js';

@@ -1,4 +1,5 @@
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { syncDirectory } from '../../durable-fs.js';
 import { join } from 'node:path';
 import { TributaryError } from '../../errors.js';
 import { TwoPhaseCommitSink } from '../../twophase/two-phase-commit-sink.js';
@@ -154,16 +155,5 @@ async function exists(path: string): Promise<boolean> {
   } catch (err) {
     if (isMissing(err)) return false;
     throw err;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch {
-    // not supported everywhere; the rename itself is atomic
-  } finally {
-    await handle.close();
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseConfig } from '../../runtime/config.js';
+import { parseConfig } from '../../config.js';
 import type {
   Boundedness,
   Source,

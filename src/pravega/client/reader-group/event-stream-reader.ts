@@ -3,7 +3,7 @@ import { TributaryError, hasErrorCode, isRetryable } from '../../../errors.js';
 import type { Controller } from '../../controller/controller.js';
 import { parseSegmentName, segmentName } from '../../protocol/index.js';
 import type { SegmentStore } from '../../segment/segment-store.js';
-import { parseConfig } from '../config.js';
+import { parseConfig } from '../../../config.js';
 import type { Serializer } from '../serializer.js';
 import { acquireCount, acquireSegments, releaseSegments, surplusCount } from './assignment.js';
 import { pendingCheckpointFor, recordCheckpoint } from './checkpoints.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TributaryError, errorMessage } from '../../../errors.js';
 import { streamKey, type StreamId } from '../../controller/types.js';
-import { parseConfig } from '../config.js';
+import { parseConfig } from '../../../config.js';
 import { validateName } from '../../protocol/index.js';
 import { parseStreamCut, type StreamCut } from '../stream-cut.js';
 

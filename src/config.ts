@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { TributaryError } from '../errors.js';
+import { TributaryError } from './errors.js';
 
 /**
  * Validates `input` against a zod schema. On failure throws CONFIG_INVALID whose message names
