@@ -5,7 +5,8 @@ import { benchTarget, fmt, percentile } from './support.js';
 
 /**
  * One event writer, one segment: events/s, MB/s and ack latency (write → durable) for 100 B and
- * 10 KiB events. `npm run bench:writer [-- --uri tcp://host:port | --uri embedded] [--seconds N]`
+ * 10 KiB events, flat out and at a steady lower rate (ack latency without queueing).
+ * `npm run bench:writer [-- --uri tcp://host:port | --uri embedded] [--seconds N]`
  */
 
 async function run(
@@ -13,8 +14,9 @@ async function run(
   scope: string,
   size: number,
   seconds: number,
+  rate?: number,
 ): Promise<void> {
-  const stream = `${scope}/w${size}`;
+  const stream = `${scope}/w${size}r${rate ?? 0}`;
   await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 1 } });
   const writer = await client.createWriter(stream, bytesSerializer, {
     maxInFlightBytes: 8 * 1024 * 1024,
@@ -30,7 +32,8 @@ async function run(
   const until = started + seconds * 1000;
   let count = 0;
   while (performance.now() < until) {
-    for (let i = 0; i < 1000; i++) {
+    const burst = rate === undefined ? 1000 : Math.max(1, Math.floor(rate / 1000));
+    for (let i = 0; i < burst; i++) {
       const p = writer.write(payloads[count % 64]!, keys[count % 16]);
       if (count % 97 === 0) {
         const t0 = performance.now();
@@ -39,6 +42,10 @@ async function run(
       count++;
     }
     await writer.ready();
+    if (rate !== undefined) {
+      const ahead = count / rate - (performance.now() - started) / 1000;
+      if (ahead > 0) await new Promise((r) => setTimeout(r, ahead * 1000));
+    }
   }
   await writer.flush();
   const elapsed = (performance.now() - started) / 1000;
@@ -46,7 +53,7 @@ async function run(
   latencies.sort((a, b) => a - b);
   const eps = count / elapsed;
   console.log(
-    `${String(size).padStart(6)} B events: ${fmt(eps)} events/s, ${fmt((eps * size) / 1e6, 1)} MB/s, ` +
+    `${String(size).padStart(6)} B events${rate === undefined ? ', flat out' : ` at ${fmt(rate)}/s`}: ${fmt(eps)} events/s, ${fmt((eps * size) / 1e6, 1)} MB/s, ` +
       `ack latency p50 ${fmt(percentile(latencies, 50), 1)} ms, p99 ${fmt(percentile(latencies, 99), 1)} ms ` +
       `(${fmt(count)} events in ${fmt(elapsed, 1)} s)`,
   );
@@ -65,6 +72,8 @@ try {
   await client.createScope(scope);
   await run(client, scope, 100, seconds);
   await run(client, scope, 10 * 1024, seconds);
+  await run(client, scope, 100, seconds, 50_000);
+  await run(client, scope, 10 * 1024, seconds, 2_000);
 } finally {
   await client.close();
   await target.stop();
