@@ -49,6 +49,8 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
   private held: PendingEvent[] | undefined;
   private sealChain: Promise<void> = Promise.resolve();
   private pendingSeals = 0;
+  /** unacknowledged events of sealed segments, until they are routed to the successors */
+  private readonly rerouting = new Set<PendingEvent[]>();
   private failure: TributaryError | undefined;
   private closed = false;
   private inFlightBytes = 0;
@@ -194,13 +196,14 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
   async flush(): Promise<void> {
     this.throwIfUnusable();
     for (const w of this.outstanding) w.flushPending();
+    // every event written so far is in a segment writer, held, or on its way to a successor
     const completions = new Set<Promise<void>>();
     for (const w of this.writers.values())
       for (const e of w.unacked()) completions.add(e.completion.promise);
     for (const e of this.held ?? []) completions.add(e.completion.promise);
-    await this.sealChain;
+    for (const batch of this.rerouting)
+      for (const e of batch) completions.add(e.completion.promise);
     await Promise.all(completions);
-    // events re-routed by a seal meanwhile are covered by their completions above
     if (this.failure) throw this.failure;
   }
 
@@ -245,6 +248,7 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
     this.outstanding.delete(writer);
     this.held ??= [];
     this.pendingSeals++;
+    this.rerouting.add(unacked);
     this.sealChain = this.sealChain.then(() => this.handleSeal(writer, unacked));
   }
 
@@ -253,6 +257,7 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
       await this.replaceSealed(writer, unacked);
     } finally {
       this.pendingSeals--;
+      this.rerouting.delete(unacked);
     }
     // everything written while seals were being handled goes last, in its order
     if (this.pendingSeals === 0 && this.held) {
