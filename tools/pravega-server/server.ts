@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TributaryError, errorMessage } from '../../src/errors.js';
+import { TributaryError } from '../../src/errors.js';
 import { GrpcController } from '../../src/pravega/controller/grpc-controller.js';
 import { ensurePravegaJars, PRAVEGA_VERSION } from './jars.js';
 import { freePorts } from './ports.js';
@@ -317,7 +317,6 @@ async function startOnce(
         } catch (err) {
           if (TributaryError.is(err, 'AUTH_FAILED')) throw err;
           // not answering yet
-          void errorMessage(err);
         }
       }
       await sleep(250);

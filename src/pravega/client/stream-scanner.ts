@@ -1,7 +1,7 @@
 import { TributaryError } from '../../errors.js';
 import type { Controller } from '../controller/controller.js';
 import type { StreamCutPositions, StreamId } from '../controller/types.js';
-import { parseSegmentName, segmentName } from '../protocol/index.js';
+import { segmentName } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
 import { SegmentReader } from './segment-reader.js';
 import type { Serializer } from './serializer.js';
@@ -140,11 +140,4 @@ export class StreamScanner<T> {
     this.active.clear();
     this.waiting.clear();
   }
-}
-
-export function streamOfSegment(segment: string): StreamId {
-  const parsed = parseSegmentName(segment);
-  if (parsed.txnId !== undefined)
-    throw new TributaryError('ILLEGAL_ARGUMENT', `${segment} is a transaction segment`);
-  return { scope: parsed.scope, stream: parsed.stream };
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { TributaryError, errorMessage } from '../../errors.js';
+import { TributaryError } from '../../errors.js';
 import type { Controller } from '../controller/controller.js';
 import type { CreatedTxn, StreamId, TxnState } from '../controller/types.js';
 import {
@@ -385,9 +385,8 @@ export class Transaction<T> implements SegmentWriterOwner {
         if (status === 'aborted' || status === 'committed' || status === 'unknown')
           this.stopPinging();
       }
-    } catch (err) {
+    } catch {
       // a missed ping is not fatal: the lease still runs; the next ping may get through
-      void errorMessage(err);
     }
   }
 

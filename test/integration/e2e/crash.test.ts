@@ -13,7 +13,7 @@ import { expectExactlyOnceInOrder, keysOf } from '../../support/sequences.js';
 
 const CHILD = fileURLToPath(new URL('./crash-job.ts', import.meta.url));
 const KEYS = 16;
-const PER_KEY = 5_000; // 80 000 events: at 8 000/s a full run takes 10 s and spans many checkpoints
+const PER_KEY = 7_500; // 120 000 events: at 8 000/s a full run takes 15 s and spans many checkpoints
 const KILLS = 6;
 
 interface Run {
@@ -89,7 +89,8 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const log: string[] = [];
       let kills = 0;
       for (let round = 0; round < KILLS; round++) {
-        const run = await runChild(args, 800 + Math.floor(Math.random() * 3_500));
+        // killed 0.8–2.8 s after it runs: five rounds cannot finish the 15 s of work
+        const run = await runChild(args, 800 + Math.floor(Math.random() * 2_000));
         const checkpoints = (run.output.match(/^checkpoint \d+/gm) ?? []).length;
         log.push(
           `round ${round}: ${run.killed ? 'killed' : `exit ${run.code}`} after ${checkpoints} checkpoint(s)`,
