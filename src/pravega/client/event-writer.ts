@@ -123,15 +123,13 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
     return completion.promise;
   }
 
-  /** Writes many events; one promise for all of them. */
-  writeAll(
-    events: Iterable<{ readonly event: T; readonly routingKey?: string | undefined }>,
-  ): Promise<void> {
-    const list = Array.isArray(events)
-      ? (events as { event: T; routingKey?: string }[])
-      : [...events];
-    const completion = new Completion(list.length);
-    for (const e of list) this.enqueue(e.event, e.routingKey, completion);
+  /**
+   * Writes many events, each routed by `routingKey(value)` (none: a random segment); one promise
+   * for all of them. The data path of sinks: no promise or wrapper object per event.
+   */
+  writeBatch(values: readonly T[], routingKey?: (value: T) => string | undefined): Promise<void> {
+    const completion = new Completion(values.length);
+    for (const value of values) this.enqueue(value, routingKey?.(value), completion);
     return completion.promise;
   }
 

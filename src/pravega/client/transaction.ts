@@ -216,12 +216,27 @@ export class Transaction<T> implements SegmentWriterOwner {
 
   /** Writes one event into the transaction; the promise settles when the server has it (not committed). */
   write(event: T, routingKey?: string): Promise<void> {
+    const completion = new Completion(1);
+    this.enqueue(event, routingKey, completion);
+    return completion.promise;
+  }
+
+  /** Writes many events, each routed by `routingKey(value)`; one promise for all of them. */
+  writeBatch(values: readonly T[], routingKey?: (value: T) => string | undefined): Promise<void> {
+    const completion = new Completion(values.length);
+    for (const value of values) this.enqueue(value, routingKey?.(value), completion);
+    return completion.promise;
+  }
+
+  private enqueue(event: T, routingKey: string | undefined, completion: Completion): void {
     this.refuse('write to', ['open']);
-    if (!this.routing)
+    const routing = this.routing;
+    if (!routing) {
       throw new TributaryError(
         'TXN_STATE',
         `transaction ${this.txnId} was resumed by id: it cannot be written to`,
       );
+    }
     if (this.failure) throw this.failure;
     const data = this.serializer.serialize(event);
     if (data.length > MAX_EVENT_SIZE) {
@@ -230,8 +245,8 @@ export class Transaction<T> implements SegmentWriterOwner {
         `event of ${data.length} bytes exceeds the ${MAX_EVENT_SIZE}-byte limit`,
       );
     }
-    const completion = new Completion(1);
     this.inFlightBytes += data.length;
+    // without a routing key, the transaction's id keeps its events together (as Java does)
     const key = routingKey ?? this.txnId;
     let hash = this.hashCache.get(key);
     if (hash === undefined) {
@@ -239,9 +254,7 @@ export class Transaction<T> implements SegmentWriterOwner {
       hash = hashRoutingKey(key);
       this.hashCache.set(key, hash);
     }
-    const pending: PendingEvent = { routingKey: key, data, completion };
-    this.routing.lookup(hash).add(pending);
-    return completion.promise;
+    routing.lookup(hash).add({ routingKey: key, data, completion });
   }
 
   /** Bytes written into the transaction that the server has not acknowledged yet. */

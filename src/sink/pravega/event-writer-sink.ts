@@ -26,8 +26,7 @@ export class EventWriterSinkWriter<T> implements SinkWriter<T> {
 
   async writeBatch(records: readonly T[]): Promise<void> {
     const writer = this.writer!;
-    const key = this.settings.routingKey;
-    for (const record of records) void writer.write(record, key?.(record));
+    void writer.writeBatch(records, this.settings.routingKey);
     // waits only when too much is unacknowledged (backpressure); rethrows a failure
     await writer.ready();
   }

@@ -52,8 +52,7 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
 
   protected async write(txnId: string, records: readonly T[]): Promise<void> {
     const txn = this.live.get(txnId)!;
-    const key = this.settings.routingKey;
-    for (const record of records) void txn.write(record, key?.(record));
+    void txn.writeBatch(records, this.settings.routingKey);
     await txn.ready(MAX_UNACKED_BYTES);
   }
 
