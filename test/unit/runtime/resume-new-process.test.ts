@@ -41,7 +41,9 @@ describe('resume in a new process from a retained checkpoint directory', () => {
     expect(crash.signal, crash.stderr).toBe('SIGKILL');
     const retained = (await readdir(ckpt.path)).filter((f) => f.endsWith('.ckpt'));
     expect(retained.length).toBeGreaterThanOrEqual(1);
-    expect(retained.length).toBeLessThanOrEqual(2);
+    // retained: 2 — one more when the kill lands between storing a checkpoint and deleting the
+    // oldest one
+    expect(retained.length).toBeLessThanOrEqual(3);
     const before = await readCommitted<Output>(out.path);
     expect(before.length).toBeLessThan(total);
 
