@@ -55,7 +55,6 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
   private closed = false;
   private inFlightBytes = 0;
   private capacityWaiters: (() => void)[] = [];
-  private readonly outstanding = new Set<SegmentWriter>();
   /** routing-key hashes of recently seen keys (hashing is the costliest per-event step) */
   private readonly hashCache = new Map<string, number>();
 
@@ -176,7 +175,6 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
       (this.held ??= []).push(event);
       return;
     }
-    this.outstanding.add(writer);
     writer.add(event);
   }
 
@@ -193,7 +191,7 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
   /** Waits until every event written before the call is acknowledged; throws the writer's failure. */
   async flush(): Promise<void> {
     this.throwIfUnusable();
-    for (const w of this.outstanding) w.flushPending();
+    for (const w of this.writers.values()) w.flushPending();
     // every event written so far is in a segment writer, held, or on its way to a successor
     const completions = new Set<Promise<void>>();
     for (const w of this.writers.values())
@@ -228,8 +226,7 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
     }
   }
 
-  onWriterFailed(writer: SegmentWriter, error: TributaryError): void {
-    this.outstanding.delete(writer);
+  onWriterFailed(_writer: SegmentWriter, error: TributaryError): void {
     this.fail(error);
   }
 
@@ -243,7 +240,6 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
   }
 
   onSegmentSealed(writer: SegmentWriter, unacked: PendingEvent[]): void {
-    this.outstanding.delete(writer);
     this.held ??= [];
     this.pendingSeals++;
     this.rerouting.add(unacked);

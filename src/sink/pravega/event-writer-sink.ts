@@ -2,7 +2,7 @@ import type { StateValue } from '../../checkpoint/state-codec.js';
 import type { SharedClient } from '../../pravega/client/client-registry.js';
 import type { EventStreamWriter } from '../../pravega/client/event-writer.js';
 import type { CloseReason } from '../../source/source.js';
-import type { SinkWriter, SinkWriterContext } from '../sink.js';
+import type { SinkWriter } from '../sink.js';
 import type { PravegaSinkSettings } from './pravega-sink.js';
 
 /** Best-effort and at-least-once: a plain event writer; at-least-once flushes at each checkpoint. */
@@ -11,7 +11,6 @@ export class EventWriterSinkWriter<T> implements SinkWriter<T> {
   private writer: EventStreamWriter<T> | undefined;
 
   constructor(
-    private readonly ctx: SinkWriterContext,
     private readonly settings: PravegaSinkSettings<T>,
     private readonly connect: () => Promise<SharedClient>,
   ) {}
@@ -49,7 +48,6 @@ export class EventWriterSinkWriter<T> implements SinkWriter<T> {
       this.writer = undefined;
       await this.shared?.release();
       this.shared = undefined;
-      void this.ctx;
     }
   }
 }

@@ -112,6 +112,6 @@ export class PravegaSink<T> implements Sink<T> {
       acquireClient(this.settings.pravega ?? ctx.connectors.pravega);
     return this.settings.guarantee === 'exactly-once'
       ? new TransactionalSinkWriter(ctx, this.settings, connect)
-      : new EventWriterSinkWriter(ctx, this.settings, connect);
+      : new EventWriterSinkWriter(this.settings, connect);
   }
 }
