@@ -96,6 +96,8 @@ export class SourceTask extends Task {
       subtask: s.subtask,
       parallelism: s.parallelism,
       sendSplitRequest: () => s.coordinator.requestSplit(s.subtask),
+      count: (metric, delta) => s.services.count(s.sourceUid, metric, delta),
+      warn: (message, details) => s.services.warn(`${s.name}[${s.subtask}]: ${message}`, details),
     }) as SourceReader<unknown, SourceSplit>;
     if (this.induced && !isExternallyInducedReader(this.reader)) {
       throw new Error(

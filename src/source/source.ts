@@ -116,6 +116,10 @@ export interface SourceReaderContext extends SourceJobInfo {
   readonly parallelism: number;
   /** Ask the enumerator for a split (answered through `addSplits` or `notifyNoMoreSplits`). */
   sendSplitRequest(): void;
+  /** Adds to a named counter of this source, shown in the job's metrics events. */
+  count(metric: string, delta: number): void;
+  /** A `warning` job event: something the user must hear of that does not fail the job. */
+  warn(message: string, details?: Record<string, unknown>): void;
 }
 
 /** A batch of records from one poll, optionally with event timestamps (ms) per record. */

@@ -8,6 +8,11 @@ import type { SegmentStore } from '../segment/segment-store.js';
  * open segment the read waits on the server (long poll); a caller that must not wait passes a
  * signal to {@link next} — the outstanding read stays, so no data is lost or fetched twice.
  * Events split across reads are reassembled.
+ *
+ * Truncation: a read below the segment's start offset fails with SEGMENT_TRUNCATED. With
+ * `onTruncated: 'skip'` the reader instead hands out every complete event it has from before the
+ * gap, then one batch that reports the gap (`truncated`), then continues at the start offset — the
+ * Java reader's TruncatedDataException, as a value. The caller decides whether that is fatal.
  */
 
 export interface SegmentEvent {
@@ -22,6 +27,13 @@ export interface SegmentBatch {
   readonly events: SegmentEvent[];
   /** the segment was read to its end (sealed, or the end offset was reached) */
   readonly end: boolean;
+  /** the bytes in [from, to) were truncated away before they were read (no events come with it) */
+  readonly truncated?: TruncatedRange;
+}
+
+export interface TruncatedRange {
+  readonly from: bigint;
+  readonly to: bigint;
 }
 
 export interface SegmentReaderOptions {
@@ -29,6 +41,8 @@ export interface SegmentReaderOptions {
   readonly endOffset?: bigint;
   readonly readSize?: number;
   readonly prefetchBytes?: number;
+  /** what a read below the segment's start offset does (default `'fail'`) */
+  readonly onTruncated?: 'fail' | 'skip';
 }
 
 export class SegmentReader {
@@ -45,6 +59,9 @@ export class SegmentReader {
   private readonly abort = new AbortController();
   private closed = false;
   private returnedOffset: number;
+  private readonly skipTruncated: boolean;
+  /** a gap found by a read, reported once the events before it are handed out */
+  private gap: TruncatedRange | undefined;
 
   constructor(
     private readonly store: SegmentStore,
@@ -58,6 +75,7 @@ export class SegmentReader {
     this.endOffset = options.endOffset;
     this.readSize = options.readSize ?? 1024 * 1024;
     this.prefetchBytes = options.prefetchBytes ?? 4 * 1024 * 1024;
+    this.skipTruncated = options.onTruncated === 'skip';
     if (this.endOffset !== undefined && this.endOffset <= startOffset) this.reachedEnd = true;
     this.prefetch();
   }
@@ -68,11 +86,12 @@ export class SegmentReader {
   }
 
   get isAtEnd(): boolean {
-    return this.reachedEnd && this.buffered.length === 0;
+    return this.reachedEnd && this.buffered.length === 0 && this.gap === undefined;
   }
 
   private prefetch(): void {
     if (this.fetching || this.reachedEnd || this.closed || this.failure !== undefined) return;
+    if (this.gap !== undefined) return; // resumes once the gap is reported
     if (this.bufferedBytes >= this.prefetchBytes) return;
     let length = this.readSize;
     if (this.endOffset !== undefined) {
@@ -111,13 +130,31 @@ export class SegmentReader {
         },
         (err: unknown) => {
           this.fetching = undefined;
-          if (!this.closed) this.failure = asError(err);
+          if (this.closed) return;
+          const startOffset = truncatedAt(err);
+          if (this.skipTruncated && startOffset !== undefined && startOffset > offset) {
+            this.skipTo(startOffset);
+          } else {
+            this.failure = asError(err);
+          }
         },
       )
       .catch((err: unknown) => {
         this.fetching = undefined;
         this.failure = asError(err);
       });
+  }
+
+  /** The bytes from the first one not yet parsed into an event up to `startOffset` are gone. */
+  private skipTo(startOffset: bigint): void {
+    const from = BigInt(this.parser.offset);
+    // what lies beyond the end offset is not this reader's to report
+    const to =
+      this.endOffset !== undefined && startOffset > this.endOffset ? this.endOffset : startOffset;
+    this.gap = { from, to };
+    this.parser.reset(to);
+    this.fetchOffset = to;
+    if (this.endOffset !== undefined && to >= this.endOffset) this.reachedEnd = true;
   }
 
   /**
@@ -132,7 +169,14 @@ export class SegmentReader {
         this.bufferedBytes = 0;
         this.returnedOffset = events[events.length - 1]!.nextOffset;
         this.prefetch();
-        return { events, end: this.reachedEnd && !this.fetching };
+        return { events, end: this.reachedEnd && !this.fetching && this.gap === undefined };
+      }
+      const gap = this.gap;
+      if (gap !== undefined) {
+        this.gap = undefined;
+        this.returnedOffset = Number(gap.to);
+        this.prefetch();
+        return { events: [], end: this.reachedEnd && !this.fetching, truncated: gap };
       }
       if (this.failure !== undefined) throw this.failure;
       if (this.reachedEnd) return { events: [], end: true };
@@ -157,6 +201,13 @@ export class SegmentReader {
     this.closed = true;
     this.abort.abort();
   }
+}
+
+/** The segment's start offset when `err` says a read fell below it. */
+function truncatedAt(err: unknown): bigint | undefined {
+  if (!TributaryError.is(err) || err.code !== 'SEGMENT_TRUNCATED') return undefined;
+  const start = err.details['startOffset'];
+  return typeof start === 'bigint' ? start : undefined;
 }
 
 function asError(err: unknown): Error {

@@ -21,6 +21,7 @@ import {
   type SegmentRangeSplit,
 } from './batch-split.js';
 import type { PravegaSourceSettings } from './pravega-source.js';
+import { handleTruncatedData } from './truncation.js';
 
 /**
  * Batch mode: a bounded source whose splits are the segment ranges between the configured start
@@ -206,7 +207,7 @@ class BatchReader<T> implements SourceReader<T, SegmentRangeSplit> {
         this.shared.client.segmentStore,
         segmentName(split.scope, split.stream, split.segmentId),
         split.startOffset,
-        { endOffset: split.endOffset },
+        { endOffset: split.endOffset, onTruncated: 'skip' },
       );
       this.active = { split, reader, fetch: undefined, fetchedAll: false };
       // ask for the following split early, so that the reader does not idle between splits
@@ -228,6 +229,12 @@ class BatchReader<T> implements SourceReader<T, SegmentRangeSplit> {
       .then((read) => {
         active.fetch = undefined;
         active.fetchedAll = read.end;
+        const gap = read.truncated;
+        if (gap !== undefined) {
+          const segment = active.reader.segment;
+          handleTruncatedData(this.ctx, this.settings.onTruncatedData, segment, gap.from, gap.to);
+          active.split = { ...active.split, startOffset: gap.to };
+        }
         const last = read.events[read.events.length - 1];
         if (last !== undefined) {
           const records = this.deserialize(active, read.events);
@@ -257,7 +264,10 @@ class BatchReader<T> implements SourceReader<T, SegmentRangeSplit> {
       try {
         records.push(this.settings.deserialize(e.data));
       } catch (err) {
-        if (this.settings.onDeserializationError === 'skip') continue;
+        if (this.settings.onDeserializationError === 'skip') {
+          this.ctx.count('deserializationErrorsSkipped', 1);
+          continue;
+        }
         throw new TributaryError(
           'DESERIALIZATION_FAILED',
           `cannot deserialize the event at ${active.reader.segment} offset ${e.offset}: ${errorMessage(err)}`,

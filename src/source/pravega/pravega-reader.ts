@@ -12,10 +12,12 @@ import type {
 } from '../source.js';
 import { checkpointIdOf } from './names.js';
 import type { PravegaReaderSplit } from './pravega-split.js';
+import { handleTruncatedData, type TruncatedDataPolicy } from './truncation.js';
 
 export interface ReaderSettings<T> {
   readonly deserialize: (payload: Buffer) => T;
   readonly onDeserializationError: 'fail' | 'skip';
+  readonly onTruncatedData: TruncatedDataPolicy;
   readonly timestamp: ((value: T) => number) | undefined;
   readonly maxBatchEvents: number;
   /**
@@ -123,6 +125,8 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       } else if (read.kind === 'checkpoint') {
         const checkpointId = checkpointIdOf(read.name);
         if (checkpointId !== undefined) this.queue.push({ kind: 'marker', checkpointId });
+      } else if (read.kind === 'truncated') {
+        this.onTruncated(read.segment, read.from, read.to);
       } else {
         this.queue.push({ kind: 'end' });
         this.notifyTask();
@@ -144,6 +148,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       } catch (err) {
         if (onDeserializationError === 'skip') {
           this.skippedEvents++;
+          this.ctx.count('deserializationErrorsSkipped', 1);
           continue;
         }
         throw new TributaryError(
@@ -161,6 +166,10 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         : { records, timestamps: records.map((r) => timestamp(r)) };
     this.queue.push({ kind: 'batch', batch });
     this.queuedBatches++;
+  }
+
+  private onTruncated(segment: string, from: bigint, to: bigint): void {
+    handleTruncatedData(this.ctx, this.settings.onTruncatedData, segment, from, to);
   }
 
   pollNext(): SourceBatch<T> | 'nothing-available' | 'end-of-input' {

@@ -22,6 +22,7 @@ import { PravegaBatchSource } from './batch-source.js';
 import { readerGroupName } from './names.js';
 import { PravegaSplitEnumerator } from './pravega-enumerator.js';
 import { PravegaSourceReader } from './pravega-reader.js';
+import type { TruncatedDataPolicy } from './truncation.js';
 import {
   pravegaEnumeratorStateSerializer,
   pravegaReaderSplitSerializer,
@@ -50,6 +51,7 @@ export interface PravegaSourceSettings<T> {
   readonly streams: readonly StreamSpec[];
   readonly deserialize: (payload: Buffer) => T;
   readonly onDeserializationError: 'fail' | 'skip';
+  readonly onTruncatedData: TruncatedDataPolicy;
   readonly timestamp: ((value: T) => number) | undefined;
   /** default: the scope of the first stream */
   readonly readerGroupScope: string | undefined;
@@ -90,6 +92,7 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
       streams: [],
       deserialize: (payload) => payload,
       onDeserializationError: 'fail',
+      onTruncatedData: 'skip',
       timestamp: undefined,
       readerGroupScope: undefined,
       readerGroupName: undefined,
@@ -174,7 +177,30 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
    * event's segment and offset; `'skip'` drops it and counts it.
    */
   onDeserializationError(policy: 'fail' | 'skip'): PravegaSource<T> {
+    if (policy !== 'fail' && policy !== 'skip') {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `onDeserializationError: expected 'fail' or 'skip', got ${String(policy)}`,
+      );
+    }
     return this.with({ onDeserializationError: policy });
+  }
+
+  /**
+   * What data truncated away before it was read does (retention, or a truncation at a stream cut;
+   * e.g. a reader lagging behind retention, or a restore from an old checkpoint): `'skip'`
+   * (default, as the Flink connector) goes on at the segment's new start with a `warning` job event
+   * and the `truncations` / `truncatedBytesSkipped` counters; `'fail'` fails the job, naming the
+   * segment and the lost range.
+   */
+  onTruncatedData(policy: TruncatedDataPolicy): PravegaSource<T> {
+    if (policy !== 'fail' && policy !== 'skip') {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `onTruncatedData: expected 'fail' or 'skip', got ${String(policy)}`,
+      );
+    }
+    return this.with({ onTruncatedData: policy });
   }
 
   /** Event time of each value (ms), for watermarks and windows. */
@@ -271,6 +297,7 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
     return new PravegaSourceReader<T>(ctx, {
       deserialize: s.deserialize,
       onDeserializationError: s.onDeserializationError,
+      onTruncatedData: s.onTruncatedData,
       timestamp: s.timestamp,
       maxBatchEvents: s.maxBatchEvents,
       maxQueuedBatches: s.maxQueuedBatches,

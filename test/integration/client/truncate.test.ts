@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { jsonSerializer } from '../../../src/pravega/client/serializer.js';
-import { headCut, tailCut } from '../../../src/pravega/client/stream-cut.js';
+import { tailCut } from '../../../src/pravega/client/stream-cut.js';
 import { BACKENDS } from '../../support/backends.js';
 import { randomScope } from '../../support/endpoints.js';
+import { truncateAndWait } from '../../support/truncation.js';
 import { keysOf, type Seq } from '../../support/sequences.js';
 
 describe.each(BACKENDS.map((b) => [b().name, b] as const))(
@@ -33,18 +34,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         for (const key of keys) void writer.write({ key, seq: i }, key);
       await writer.close();
 
-      await client.controller.truncateStream(id, cut.positions);
-      // the controller moves the head asynchronously on a real server
-      const deadline = Date.now() + 30_000;
-      let head = await headCut(client.controller, id);
-      while (
-        [...cut.positions].some(([s, o]) => head.positions.get(s) !== o) &&
-        Date.now() < deadline
-      ) {
-        await new Promise((r) => setTimeout(r, 200));
-        head = await headCut(client.controller, id);
-      }
-      expect(head.positions).toEqual(cut.positions);
+      await truncateAndWait(client, id, cut.positions);
 
       const scanner = await client.scanStream(id, jsonSerializer<Seq>());
       const events = (await scanner.readUpTo(keys.length * 200, 1_500)).map((e) => e.value);

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { bytesSerializer, jsonSerializer } from '../../../src/pravega/client/serializer.js';
-import { tailCut } from '../../../src/pravega/client/stream-cut.js';
+import { headCut, tailCut } from '../../../src/pravega/client/stream-cut.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
 import { TumblingEventTimeWindows } from '../../../src/runtime/windows.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import { BACKENDS } from '../../support/backends.js';
 import { randomScope } from '../../support/endpoints.js';
+import { truncateAndWait } from '../../support/truncation.js';
 import { CollectSink } from '../../unit/helpers/collect-sink.js';
 
 interface Tick {
@@ -128,10 +129,101 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
           { name: 'lenient' },
         )
         .sinkTo(sink);
-      await lenient.execute(`lenient-${_name}`).result;
+      const lenientResult = await lenient.execute(`lenient-${_name}`).result;
+      const counters = lenientResult.metrics.find((m) => m.name === 'lenient')?.counters;
+      expect(counters?.['deserializationErrorsSkipped']).toBe(1);
       expect(sink.records.map((r) => r.i).sort((x, y) => x - y)).toEqual(
         Array.from({ length: 50 }, (_, i) => i),
       );
+    });
+
+    it('skips data truncated away before it was read, with a warning and counters — or fails when told to', async () => {
+      const s = `${scopeA}/truncated`;
+      await fill(
+        s,
+        Array.from({ length: 100 }, (_, i) => ({ i })),
+      );
+      const [scope = '', stream = ''] = s.split('/');
+      const id = { scope, stream };
+      const before = await headCut(client.controller, id);
+      const mid = await end(s);
+      const more = await client.createWriter(s, jsonSerializer<unknown>());
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => more.write({ i: 100 + i }, `k${i % 4}`)),
+      );
+      await more.close();
+      const last = await end(s);
+      await truncateAndWait(client, id, mid.positions);
+
+      // a reader group that starts before the truncation point, as a restore of an old checkpoint
+      const env = StreamEnvironment.create({ pravega: backend.uri(), restart: { type: 'none' } });
+      const sink = new CollectSink<{ i: number }>();
+      env
+        .fromSource(
+          PravegaSource.forStream(s, { start: before, end: last }).json<{ i: number }>(),
+          { name: 'behind' },
+        )
+        .sinkTo(sink);
+      const handle = env.execute(`behind-${_name}`);
+      const warnings: string[] = [];
+      handle.events$.subscribe((e) => {
+        if (e.type === 'warning') warnings.push(e.message);
+      });
+      const result = await handle.result;
+      expect(sink.records.map((r) => r.i).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 100 }, (_, i) => 100 + i),
+      );
+      const skippedBytes = [...mid.positions.values()].reduce((a, o) => a + Number(o), 0);
+      const counters = result.metrics.find((m) => m.name === 'behind')?.counters;
+      expect(counters).toMatchObject({ truncations: 2, truncatedBytesSkipped: skippedBytes });
+      expect(warnings.filter((w) => w.includes('truncated away'))).toHaveLength(2);
+
+      // batch mode reads the same ranges split by split, and skips the same way
+      const batchEnv = StreamEnvironment.create({
+        parallelism: 2,
+        pravega: backend.uri(),
+        restart: { type: 'none' },
+      });
+      const batchSink = new CollectSink<{ i: number }>();
+      batchEnv
+        .fromSource(
+          PravegaSource.forStream(s, { start: before, end: last }).json<{ i: number }>().batch(),
+          { name: 'behind-batch' },
+        )
+        .sinkTo(batchSink);
+      const batchResult = await batchEnv.execute(`behind-batch-${_name}`).result;
+      expect(batchSink.records.map((r) => r.i).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 100 }, (_, i) => 100 + i),
+      );
+      expect(batchResult.metrics.find((m) => m.name === 'behind-batch')?.counters).toMatchObject({
+        truncations: 2,
+        truncatedBytesSkipped: skippedBytes,
+      });
+
+      const strict = StreamEnvironment.create({
+        pravega: backend.uri(),
+        restart: { type: 'none' },
+      });
+      strict
+        .fromSource(
+          PravegaSource.forStream(s, { start: before, end: last })
+            .json<{ i: number }>()
+            .onTruncatedData('fail'),
+          { name: 'strict-truncated' },
+        )
+        .sinkTo(new CollectSink());
+      const err = await strict.execute(`strict-truncated-${_name}`).result.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({
+        cause: {
+          code: 'SEGMENT_TRUNCATED',
+          message: expect.stringMatching(
+            /were truncated away before this source read them/,
+          ) as string,
+        },
+      });
     });
 
     it('takes event time from the events: tumbling windows count per key', async () => {

@@ -40,10 +40,19 @@ export interface Marker {
   readonly after: number;
 }
 
+export interface Gap {
+  readonly reader: string;
+  readonly segment: string;
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
 export interface Collected {
   /** every event, in the order the readers handed them out */
   readonly events: Got[];
   readonly markers: Marker[];
+  /** truncated ranges the readers reported */
+  readonly gaps: Gap[];
   readonly ended: Set<string>;
   count(reader: string): number;
 }
@@ -53,6 +62,7 @@ export function collected(): Collected {
   return {
     events,
     markers: [],
+    gaps: [],
     ended: new Set(),
     count: (reader) => events.filter((e) => e.reader === reader).length,
   };
@@ -93,6 +103,9 @@ export async function readUntil(
             name: batch.name,
             after: into.count(r.readerId),
           });
+        } else if (batch.kind === 'truncated') {
+          const { segment, from, to } = batch;
+          into.gaps.push({ reader: r.readerId, segment, from, to });
         } else {
           for (const e of batch.events) {
             into.events.push({

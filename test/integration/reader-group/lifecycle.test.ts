@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { ReaderGroup } from '../../../src/pravega/client/reader-group/index.js';
-import { streamCutToText, tailCut } from '../../../src/pravega/client/stream-cut.js';
+import { headCut, streamCutToText, tailCut } from '../../../src/pravega/client/stream-cut.js';
 import { expectExactlyOnceInOrder, keysOf } from '../../support/sequences.js';
+import { truncateAndWait } from '../../support/truncation.js';
 import { closeAll, idOf, onEachBackend, readUntil, seqSerializer, writeSeqs } from './helpers.js';
 
 onEachBackend('reader group lifecycle', (env) => {
@@ -35,6 +36,39 @@ onEachBackend('reader group lifecycle', (env) => {
     const final = await group.initiateCheckpoint('final', { timeoutMs: 5_000 });
     expect(final.streamCut(stream)!.positions).toEqual(end.positions);
     await closeAll(readers);
+  });
+
+  it('a reader whose data was truncated away reports the gap once per segment and reads on at the new head', async () => {
+    const client = env.client();
+    const { scope, stream } = await env.freshStream(2);
+    const id = { scope, stream: 's' };
+    const keys = keysOf(4);
+    const before = await headCut(client.controller, id);
+    await writeSeqs(client, stream, keys, 100);
+    const mid = await tailCut(client.controller, client.segmentStore, id);
+    await writeSeqs(client, stream, keys, 100, 100);
+    const end = await tailCut(client.controller, client.segmentStore, id);
+    // the group starts before the truncation point, as one reset to an old checkpoint
+    const group = await ReaderGroup.create(client, scope, 'g', {
+      streams: [{ stream, start: streamCutToText(before), end: streamCutToText(end) }],
+    });
+    await truncateAndWait(client, id, mid.positions);
+    const reader = await group.createReader('r', seqSerializer);
+    const got = await readUntil([reader], { until: (c) => c.ended.size === 1 });
+    expectExactlyOnceInOrder(
+      got.events.map((e) => ({ ...e.value, seq: e.value.seq - 100 })),
+      keys,
+      100,
+    );
+    const gaps = got.gaps.map((g) => [g.segment, g.from, g.to]).sort();
+    const expected = [...mid.positions].map(([segment, offset]) => [
+      got.events.find((e) => e.segment.endsWith(`/${segment}.#epoch.0`))!.segment,
+      0n,
+      offset,
+    ]);
+    expect(gaps).toEqual(expected.sort());
+    expect((await group.getStreamCuts()).get(stream)!.positions).toEqual(end.positions);
+    await reader.close();
   });
 
   it('a sealed stream read to its end is the end of the data', async () => {

@@ -37,6 +37,8 @@ function readerContext(onRequest: () => void): SourceReaderContext {
     subtask: 0,
     parallelism: 1,
     sendSplitRequest: onRequest,
+    count: () => undefined,
+    warn: () => undefined,
   };
 }
 

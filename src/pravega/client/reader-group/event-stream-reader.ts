@@ -81,18 +81,32 @@ export interface ReadBatchOptions {
  * - `events`: one or more events (none when the wait ran out);
  * - `checkpoint`: the marker of a checkpoint — every event returned before it is before the
  *   checkpoint, every event after it is after; the reader records its part when it is called again;
+ * - `truncated`: the bytes `[from, to)` of `segment` were truncated away (retention, or a truncation
+ *   at a stream cut) before this reader read them; reading goes on at `to`. The events in the gap
+ *   are lost to this reader — as the Java reader's TruncatedDataException, the caller decides
+ *   whether that is fatal;
  * - `end`: every segment of every stream of the group has been read (sealed, or end cuts reached).
  */
 export type ReadBatch<T> =
   | { readonly kind: 'events'; readonly events: readonly ReadEvent<T>[] }
   | { readonly kind: 'checkpoint'; readonly name: string }
+  | TruncatedData
   | { readonly kind: 'end' };
 
 export type ReadOne<T> =
   | { readonly kind: 'event'; readonly event: ReadEvent<T> }
   | { readonly kind: 'checkpoint'; readonly name: string }
+  | TruncatedData
   | { readonly kind: 'end' }
   | { readonly kind: 'timeout' };
+
+export interface TruncatedData {
+  readonly kind: 'truncated';
+  /** qualified segment name */
+  readonly segment: string;
+  readonly from: bigint;
+  readonly to: bigint;
+}
 
 /** Segment (qualified name) → offset. */
 export type ReaderPosition = ReadonlyMap<string, bigint>;
@@ -222,6 +236,8 @@ export class EventStreamReader<T> {
           this.passedMarker = { name, positions: this.getPosition() };
           return { kind: 'checkpoint', name };
         }
+        const gap = this.takeTruncation();
+        if (gap !== undefined) return gap;
         const events = this.take(maxEvents);
         if (events.length > 0) return { kind: 'events', events };
         if (this.endOfData && this.segments.size === 0) return { kind: 'end' };
@@ -244,6 +260,16 @@ export class EventStreamReader<T> {
     if (r.kind !== 'events') return r;
     const event = r.events[0];
     return event === undefined ? { kind: 'timeout' } : { kind: 'event', event };
+  }
+
+  private takeTruncation(): TruncatedData | undefined {
+    for (const seg of this.order) {
+      const gap = seg.takeTruncation();
+      if (gap !== undefined) {
+        return { kind: 'truncated', segment: seg.key, from: gap.from, to: gap.to };
+      }
+    }
+    return undefined;
   }
 
   private take(maxEvents: number): ReadEvent<T>[] {

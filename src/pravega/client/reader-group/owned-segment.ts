@@ -1,5 +1,5 @@
 import type { SegmentStore } from '../../segment/segment-store.js';
-import { SegmentReader, type SegmentEvent } from '../segment-reader.js';
+import { SegmentReader, type SegmentEvent, type TruncatedRange } from '../segment-reader.js';
 import type { SegmentKey } from './group-state.js';
 
 /**
@@ -34,6 +34,8 @@ export class OwnedSegment {
   /** the reader has seen it finished (and asked for its completion) */
   finishNoticed = false;
   position: bigint;
+  /** bytes truncated away before this reader read them, not yet reported to the caller */
+  truncation: TruncatedRange | undefined;
 
   constructor(
     store: SegmentStore,
@@ -50,6 +52,7 @@ export class OwnedSegment {
       ...(endOffset !== undefined ? { endOffset } : {}),
       readSize: options.readSize,
       prefetchBytes: options.prefetchBytes,
+      onTruncated: 'skip',
     });
     this.pull();
   }
@@ -60,11 +63,22 @@ export class OwnedSegment {
 
   /** Read to its end and every event handed out. */
   get finished(): boolean {
-    return this.ended && this.head >= this.queue.length;
+    return this.ended && this.head >= this.queue.length && this.truncation === undefined;
+  }
+
+  /** Reports a gap once: the position moves past it. */
+  takeTruncation(): TruncatedRange | undefined {
+    const gap = this.truncation;
+    if (gap === undefined || this.frozen) return undefined;
+    this.truncation = undefined;
+    if (gap.to > this.position) this.position = gap.to;
+    this.pull();
+    return gap;
   }
 
   pull(): void {
     if (this.pulling || this.ended || this.closed || this.head < this.queue.length) return;
+    if (this.truncation !== undefined) return; // reported first
     this.pulling = true;
     this.reader.next().then(
       (batch) => {
@@ -72,6 +86,7 @@ export class OwnedSegment {
         if (this.closed) return;
         this.queue = batch.events;
         this.head = 0;
+        if (batch.truncated !== undefined) this.truncation = batch.truncated;
         if (batch.end) this.ended = true;
         this.onActivity();
       },
