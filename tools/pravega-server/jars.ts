@@ -107,25 +107,36 @@ export function ensurePravegaJars(
   );
   const started = Date.now();
   const tmpFile = `${classpathFile}.tmp`;
-  const result = spawnSync(
-    mvn,
-    [
-      '-B',
-      '-q',
-      '-f',
-      POM_PATH,
-      `-Dmaven.repo.local=${repo}`,
-      `-Dmdep.outputFile=${tmpFile}`,
-      'dependency:build-classpath',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (result.error || result.status !== 0) {
+  // a flaky network gets a few tries: Maven resumes from what it has, and -U makes it ask again
+  // for artifacts whose download failed before (it caches the failure otherwise)
+  const attempts = 3;
+  for (let attempt = 1; ; attempt++) {
+    const result = spawnSync(
+      mvn,
+      [
+        '-B',
+        '-q',
+        ...(attempt > 1 ? ['-U'] : []),
+        '-Dmaven.wagon.http.retryHandler.count=3',
+        '-f',
+        POM_PATH,
+        `-Dmaven.repo.local=${repo}`,
+        `-Dmdep.outputFile=${tmpFile}`,
+        'dependency:build-classpath',
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    if (!result.error && result.status === 0) break;
     const output = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
+    if (attempt < attempts) {
+      log(`Maven failed (attempt ${attempt} of ${attempts}); trying again in 5 s:\n${output}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5_000); // a synchronous pause
+      continue;
+    }
     throw new TributaryError(
       'ENVIRONMENT',
       `Maven could not download the Pravega ${PRAVEGA_VERSION} server jars from Maven Central ` +
-        `(exit ${result.status ?? result.error?.message}). Check that https://repo.maven.apache.org ` +
+        `(exit ${result.status ?? result.error?.message}, ${attempts} attempts). Check that https://repo.maven.apache.org ` +
         `is reachable (or configure a mirror in ~/.m2/settings.xml). Maven said:\n${output}`,
     );
   }
