@@ -219,6 +219,13 @@ async function startOnce(
     `-Dsinglenode.configurationFile=${propsFile}`,
     `-Dlogback.configurationFile=${join(workDir, 'logback.xml')}`,
     `-Djava.io.tmpdir=${workDir}`,
+    // The standalone's segment-store cache is fixed at 128 MiB, and its storage writer flushes a
+    // segment only after 4 MiB or 30 s. Transaction segments rarely reach 4 MiB, so an
+    // exactly-once job at full speed filled the cache: the server throttled appends for 25 s and
+    // then failed the segment container (seen in bench/job.ts). Flushing after 1 s keeps up.
+    '-Dwriter.flush.threshold.milliseconds=1000',
+    // extra JVM flags, e.g. GC logging: TRIBUTARY_PRAVEGA_JVM_OPTS='-Xlog:gc:file=/tmp/gc.log'
+    ...(process.env['TRIBUTARY_PRAVEGA_JVM_OPTS'] ?? '').split(/\s+/).filter((a) => a !== ''),
     '-cp',
     install.classpath,
     'io.pravega.local.LocalPravegaEmulator',
