@@ -1,5 +1,6 @@
 import { TributaryError, errorMessage } from '../../errors.js';
 import {
+  AuthErrorCode,
   encodeCommandParts,
   FrameDecoder,
   OLDEST_COMPATIBLE_VERSION,
@@ -275,6 +276,28 @@ export class Connection {
     }
     if (cmd.type === 'keepAlive') return;
     const requestId = requestIdOf(cmd);
+    if (cmd.type === 'authTokenCheckFailed') {
+      // A 0.13 server answers a ReadSegment whose token it rejects with the read's *offset* in
+      // place of the request id, so this reply may belong to any request on the connection. The
+      // flow it names (if any) hears it; then the connection closes, so that every other request
+      // on it fails too and is retried — with a fresh token when this one expired.
+      if (requestId !== undefined && requestId >= 0n) {
+        this.flows.get(Number(requestId >> 32n))?.onCommand(cmd);
+      }
+      this.close(
+        cmd.errorCode === AuthErrorCode.TokenExpired
+          ? new TributaryError(
+              'TOKEN_EXPIRED',
+              `segment store ${this.label}: a delegation token expired`,
+              { retryable: true },
+            )
+          : new TributaryError(
+              'AUTH_FAILED',
+              `segment store ${this.label} refused a delegation token`,
+            ),
+      );
+      return;
+    }
     if (requestId === undefined || requestId < 0n) return;
     const flow = this.flows.get(Number(requestId >> 32n));
     flow?.onCommand(cmd);

@@ -160,6 +160,8 @@ export class WireSegmentStore implements SegmentStore {
       return await WireAppendSession.open(connection, segment, writerId, token, handlers);
     } catch (err) {
       this.forget(segment, err);
+      // a server closes an append connection, rather than answering, when the token has expired
+      if (hasErrorCode(err, 'CONNECTION_CLOSED')) this.tokens.invalidate(this.streamOf(segment));
       throw err;
     }
   }
