@@ -12,6 +12,12 @@ export interface CheckpointingOptions {
   /** A checkpoint not complete after this long is aborted (nothing is torn down). */
   readonly timeoutMs: number;
   readonly maxConcurrent: number;
+  /**
+   * Checkpoints that may fail in a row (time out, be declined, fail to store) before the job
+   * fails and restarts from the last completed one (Flink's tolerable-failed-checkpoints).
+   * Undefined: unlimited.
+   */
+  readonly tolerableFailures?: number | undefined;
 }
 
 /**
@@ -67,7 +73,9 @@ interface PendingCheckpoint {
  * acknowledgements of every task and the parts of every hook, stores the completed checkpoint
  * durably, and only then notifies everyone. Late or unknown acks are ignored. A timed-out or
  * declined checkpoint is aborted: participants are told, nothing is torn down, and the next one
- * is scheduled as usual. A completion subsumes every older pending checkpoint.
+ * is scheduled as usual — unless more than `tolerableFailures` failed in a row: then the job
+ * fails (and restarts from the last completed checkpoint). A completion subsumes every older
+ * pending checkpoint.
  */
 export class CheckpointCoordinator {
   private nextId: number;
@@ -82,6 +90,8 @@ export class CheckpointCoordinator {
   private finalDone = false;
   /** Checkpoints acknowledged by all, being stored: they still count as in flight. */
   private completing = 0;
+  /** failed checkpoints since the last completed one */
+  private consecutiveFailures = 0;
   private completion: Promise<void> = Promise.resolve();
   private readonly manualWaiters: PendingCheckpoint['waiters'] = [];
 
@@ -256,6 +266,7 @@ export class CheckpointCoordinator {
     }
     // stored means completed, even if the job is stopping: a restart restores from it
     this.latestCompleted = pending.id;
+    this.consecutiveFailures = 0;
     this.lastDoneAt = Date.now();
     this.setup.onCompleted(data);
     this.setup.onEvent({
@@ -269,7 +280,7 @@ export class CheckpointCoordinator {
     });
     if (this.stopped) return;
     for (const older of [...this.pending.values()].filter((p) => p.id < pending.id)) {
-      this.abort(older, `subsumed by checkpoint ${pending.id}`);
+      this.abort(older, `subsumed by checkpoint ${pending.id}`, false);
     }
     for (const task of this.setup.tasks) task.notifyCheckpointComplete(pending.id);
     for (const hook of this.setup.hooks) {
@@ -282,14 +293,15 @@ export class CheckpointCoordinator {
     }
   }
 
-  private abort(pending: PendingCheckpoint, reason: string): void {
+  /** @param failed false when it is merely subsumed by a newer completed checkpoint */
+  private abort(pending: PendingCheckpoint, reason: string, failed = true): void {
     if (this.pending.get(pending.id) !== pending) return;
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     this.pending.delete(pending.id);
-    this.finishAborted(pending, reason);
+    this.finishAborted(pending, reason, failed);
   }
 
-  private finishAborted(pending: PendingCheckpoint, reason: string): void {
+  private finishAborted(pending: PendingCheckpoint, reason: string, failed = true): void {
     this.lastDoneAt = Date.now();
     this.setup.onEvent({
       type: 'checkpoint-aborted',
@@ -309,6 +321,17 @@ export class CheckpointCoordinator {
     );
     for (const w of pending.waiters) w.reject(error);
     if (this.stopped) return;
+    const tolerable = this.setup.options.tolerableFailures;
+    if (failed && tolerable !== undefined && ++this.consecutiveFailures > tolerable) {
+      this.setup.onFailure(
+        new TributaryError(
+          'CHECKPOINT_FAILED',
+          `${this.consecutiveFailures} checkpoints failed in a row (checkpoint.tolerableFailures is ${tolerable}); the last one: checkpoint ${pending.id} ${reason}`,
+          { details: { checkpointId: pending.id, consecutiveFailures: this.consecutiveFailures } },
+        ),
+      );
+      return;
+    }
     this.schedule();
     if (pending.final) {
       // the final checkpoint must happen: retry after the min pause

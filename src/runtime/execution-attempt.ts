@@ -157,6 +157,7 @@ export class ExecutionAttempt implements MetricsSource {
       intervalMs: options.checkpoint.intervalMs,
       timeoutMs: options.checkpoint.timeoutMs,
       minPauseMs: options.checkpoint.minPauseMs,
+      tolerableFailures: options.checkpoint.tolerableFailures,
     };
     const connectors = { pravega: options.pravega };
     // channels[edge][producer][consumer]

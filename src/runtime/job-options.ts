@@ -33,6 +33,13 @@ const checkpointSchema = z
     minPauseMs: nonNegativeInt.default(0),
     timeoutMs: positiveInt.default(60_000),
     maxConcurrent: positiveInt.default(1),
+    /**
+     * Checkpoints that may fail in a row (time out, be declined, fail to store) before the job
+     * fails and restarts from the last completed checkpoint — Flink's
+     * `tolerable-failed-checkpoints`. A job whose checkpoints keep failing commits nothing, and
+     * its open transactions age towards their lease; a restart is the cure.
+     */
+    tolerableFailures: nonNegativeInt.default(3),
     /** Durable checkpoints go here; without it checkpoints are kept in memory (restarts only). */
     dir: z.string().min(1).optional(),
     /** Completed checkpoints kept (older ones are deleted). */

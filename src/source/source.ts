@@ -56,6 +56,8 @@ export interface CheckpointSettings {
   readonly intervalMs: number | undefined;
   readonly timeoutMs: number;
   readonly minPauseMs: number;
+  /** checkpoints that may fail in a row before the job fails over */
+  readonly tolerableFailures: number;
 }
 
 /** What the runtime offers an enumerator. All methods may be called from any callback. */

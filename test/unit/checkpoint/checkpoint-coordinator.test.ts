@@ -161,4 +161,24 @@ describe('CheckpointCoordinator', () => {
     expect(h.coordinator.latestCompletedId).toBe(next);
     h.coordinator.stop('test over');
   });
+  it('fails the job once more than tolerableFailures checkpoints fail in a row; a completion resets the count', async () => {
+    const h = harness({ intervalMs: 5, timeoutMs: 200, tolerableFailures: 2 });
+    h.coordinator.start();
+    // two time out, the third completes: the count starts again
+    await until(() => h.events.filter((e) => e.type === 'checkpoint-aborted').length >= 2);
+    await until(() => h.triggered().length >= 3);
+    const third = h.triggered()[2] as number;
+    h.ack(third, 0);
+    h.ack(third, 1);
+    await until(() => h.log.includes(`completed ${third}`));
+    expect(h.log.some((l) => l.startsWith('failure'))).toBe(false);
+    // three more time out: the third of them is one too many
+    await until(() => h.log.some((l) => l.startsWith('failure')));
+    const aborted = h.events.filter((e) => e.type === 'checkpoint-aborted');
+    expect(aborted.length).toBe(5);
+    expect(h.log.find((l) => l.startsWith('failure'))).toMatch(
+      /3 checkpoints failed in a row \(checkpoint.tolerableFailures is 2\)/,
+    );
+    h.coordinator.stop('test over');
+  });
 });

@@ -80,6 +80,21 @@ describe('externally induced checkpoints', () => {
     );
   });
 
+  it('restarts the job once more than checkpoint.tolerableFailures (default 3) checkpoints fail in a row', async () => {
+    const total = 3_000;
+    const job = run(dir.path, { total, decline: (id) => id <= 4, ratePerSecond: 4_000 });
+    const result = await job.handle;
+    expect(result.status).toBe('finished');
+    expect(result.restarts).toBe(1);
+    const restart = job.events.find((e) => e.type === 'restart') as { error?: Error } | undefined;
+    expect(restart?.error?.message).toMatch(
+      /4 checkpoints failed in a row \(checkpoint.tolerableFailures is 3\)/,
+    );
+    expect(sorted(await readCommitted<number>(dir.path))).toEqual(
+      Array.from({ length: total }, (_, i) => i),
+    );
+  });
+
   it('abandons a checkpoint whose enumerator part is too late (timeout) and completes the next one', async () => {
     const total = 3_000;
     const job = run(

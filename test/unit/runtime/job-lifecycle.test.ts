@@ -197,6 +197,8 @@ describe('job lifecycle', () => {
       },
     });
     await env.execute('settings');
-    expect(seen).toEqual([{ intervalMs: 1234, timeoutMs: 5678, minPauseMs: 0 }]);
+    expect(seen).toEqual([
+      { intervalMs: 1234, timeoutMs: 5678, minPauseMs: 0, tolerableFailures: 3 },
+    ]);
   });
 });

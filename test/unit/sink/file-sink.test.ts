@@ -14,7 +14,7 @@ function ctx(restoredState?: readonly StateValue[], runId = 'run00001'): SinkWri
     subtask: 0,
     parallelism: 1,
     attempt: 0,
-    checkpointing: { intervalMs: 1000, timeoutMs: 60_000, minPauseMs: 0 },
+    checkpointing: { intervalMs: 1000, timeoutMs: 60_000, minPauseMs: 0, tolerableFailures: 3 },
     connectors: {},
     runId,
     restoredState,

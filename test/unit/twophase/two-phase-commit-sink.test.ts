@@ -78,7 +78,7 @@ function context(
     subtask: 0,
     parallelism: 1,
     attempt: 0,
-    checkpointing: { intervalMs: 1000, timeoutMs: 60_000, minPauseMs: 0 },
+    checkpointing: { intervalMs: 1000, timeoutMs: 60_000, minPauseMs: 0, tolerableFailures: 3 },
     connectors: {},
     runId: 'run',
     restoredState,
