@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { Checkpoint, ReaderGroup } from '../../../src/pravega/client/reader-group/index.js';
 import { hashRoutingKey, segmentIdOf } from '../../../src/pravega/protocol/index.js';
@@ -142,6 +143,12 @@ onEachBackend('reader group checkpoints', (env) => {
     });
     const reader = await group.createReader('r', seqSerializer); // joined, not reading yet
     const c1 = group.initiateCheckpoint('c1', { timeoutMs: 30_000 });
+    c1.catch(() => undefined); // awaited below; not unhandled if an assertion fails first
+    // c1 is placed in the background: let it land before c2, so that their order is known
+    const deadline = Date.now() + 10_000;
+    while (!(await group.getOutstandingCheckpoints()).includes('c1') && Date.now() < deadline) {
+      await sleep(10);
+    }
     await expect(group.initiateCheckpoint('c2', { timeoutMs: 100 })).rejects.toMatchObject({
       code: 'TIMEOUT',
     });
