@@ -56,8 +56,13 @@ describe('writer on a real server through a proxy that cuts connections', () => 
     for (let i = 0; i < perKey; i++) {
       for (const key of keys) void writer.write({ key, seq: i }, key);
       if (i % 300 === 150) {
-        // let some appends get in flight, then cut every connection under them
+        // let some appends get in flight, then cut every connection under them (once the writer
+        // has reconnected after the previous cut, so that every round cuts something)
         await new Promise((r) => setTimeout(r, 5));
+        const deadline = Date.now() + 5_000;
+        while (proxy.openConnections === 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
         cuts += proxy.cutAll();
       }
       if (i % 50 === 0) await new Promise((r) => setImmediate(r));
