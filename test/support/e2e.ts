@@ -90,10 +90,15 @@ export async function waitForOutput(
   return seen;
 }
 
-export interface Failure {
-  readonly afterRecords: number;
-  readonly afterCheckpoints: number;
-}
+/**
+ * One injected failure, once `afterCheckpoints` checkpoints completed (over all attempts) and
+ * either `afterRecords` records went through this attempt, or a record with a sequence number of
+ * at least `atSeq` comes by. `atSeq` does not depend on how fast the job catches up with the
+ * producer: records past it keep coming until the producer is done.
+ */
+export type Failure = { readonly afterCheckpoints: number } & (
+  { readonly afterRecords: number } | { readonly atSeq: number }
+);
 
 /**
  * Pravega source (p=2) → map that fails per plan → Pravega sink (p=2), all chained one-to-one,
@@ -133,7 +138,11 @@ export function startPipeline(args: {
       (s) => {
         seenInAttempt++;
         const next = pending[0];
-        if (next && seenInAttempt >= next.afterRecords && completed >= next.afterCheckpoints) {
+        const due =
+          next !== undefined &&
+          completed >= next.afterCheckpoints &&
+          ('atSeq' in next ? s.seq >= next.atSeq : seenInAttempt >= next.afterRecords);
+        if (due) {
           pending.shift();
           throw new Error(
             `intentional failure after ${seenInAttempt} records (${completed} checkpoints)`,

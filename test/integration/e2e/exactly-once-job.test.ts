@@ -101,9 +101,10 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const { events, job } = await runUnbounded({
         perKey: 1_500,
         failures: [
-          { afterRecords: 3_000, afterCheckpoints: 1 },
-          { afterRecords: 2_000, afterCheckpoints: 3 },
-          { afterRecords: 1_000, afterCheckpoints: 5 },
+          // by sequence number: each comes while the producer still writes (1 500 per key)
+          { atSeq: 300, afterCheckpoints: 1 },
+          { atSeq: 700, afterCheckpoints: 3 },
+          { atSeq: 1_100, afterCheckpoints: 5 },
         ],
         guarantee: 'exactly-once',
       });
