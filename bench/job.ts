@@ -39,9 +39,7 @@ async function runJob(
   await client.createScope(scope);
   await client.createStream(`${scope}/in`, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
   await client.createStream(`${scope}/out`, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
-  const writer = await client.createWriter(`${scope}/in`, bytesSerializer, {
-    maxInFlightBytes: 16 * 1024 * 1024,
-  });
+  const writer = await client.createWriter(`${scope}/in`, bytesSerializer);
   const payloads = Array.from({ length: 64 }, (_, i) => {
     const p = randomBytes(SIZE);
     p[0] = i % 16;

@@ -15,9 +15,7 @@ const SIZE = 100;
 
 async function fill(client: PravegaClient, stream: string, events: number): Promise<void> {
   await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
-  const writer = await client.createWriter(stream, bytesSerializer, {
-    maxInFlightBytes: 16 * 1024 * 1024,
-  });
+  const writer = await client.createWriter(stream, bytesSerializer);
   const payloads = Array.from({ length: 64 }, () => randomBytes(SIZE));
   const keys = Array.from({ length: 16 }, (_, i) => `key-${i}`);
   const started = performance.now();
