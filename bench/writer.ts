@@ -1,13 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { PravegaClient } from '../src/pravega/client/pravega-client.js';
 import { bytesSerializer } from '../src/pravega/client/serializer.js';
+import { runJavaWriter } from './java-writer.js';
 import { benchTarget, fmt, percentile } from './support.js';
 
 /**
  * One event writer, one segment: events/s, MB/s and ack latency (write → durable) for 100 B and
  * 10 KiB events, flat out and at a steady lower rate (ack latency without queueing).
- * `npm run bench:writer [-- --uri tcp://host:port | --uri embedded] [--seconds N]`
+ * `npm run bench:writer [-- --uri tcp://host:port | --uri embedded] [--seconds N] [--in-flight-kib K] [--java]`
+ *
+ * `--java` then runs the Java client's writer (the jars the server came from) flat out against
+ * the same server, for a side-by-side number on the same machine.
  */
+
+const argv = process.argv.slice(2);
+const inFlightArg = argv.indexOf('--in-flight-kib');
+/** unacknowledged bytes the writer keeps in flight at most (default 1 MiB, as the writer) */
+const IN_FLIGHT_KIB = inFlightArg >= 0 ? Number(argv[inFlightArg + 1]) : 1024;
 
 async function run(
   client: PravegaClient,
@@ -19,7 +28,7 @@ async function run(
   const stream = `${scope}/w${size}r${rate ?? 0}`;
   await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 1 } });
   const writer = await client.createWriter(stream, bytesSerializer, {
-    maxInFlightBytes: 8 * 1024 * 1024,
+    maxInFlightBytes: IN_FLIGHT_KIB * 1024,
   });
   const payloads = Array.from({ length: 64 }, () => randomBytes(size));
   const latencies: number[] = [];
@@ -59,22 +68,59 @@ async function run(
   );
 }
 
-const argv = process.argv.slice(2);
 const secondsArg = argv.indexOf('--seconds');
 const seconds = secondsArg >= 0 ? Number(argv[secondsArg + 1]) : 10;
-const target = await benchTarget(argv);
-const client = await PravegaClient.connect(target.uri);
-try {
+
+if (argv.includes('--java')) {
+  await sideBySide(seconds);
+} else {
+  const target = await benchTarget(argv);
+  const client = await PravegaClient.connect(target.uri);
+  try {
+    console.log(
+      `writer benchmark on ${target.label}, ${seconds} s per size, 1 segment, 16 routing keys`,
+    );
+    const scope = `bench${Date.now()}`;
+    await client.createScope(scope);
+    await run(client, scope, 100, seconds);
+    await run(client, scope, 10 * 1024, seconds);
+    await run(client, scope, 100, seconds, 50_000);
+    await run(client, scope, 10 * 1024, seconds, 2_000);
+  } finally {
+    await client.close();
+    await target.stop();
+  }
+}
+
+/**
+ * This writer and the Java client's, flat out, each on a fresh server: the standalone's 128 MiB
+ * cache fills under ~100 MB/s and the server throttles, so a run must not inherit the last one's
+ * backlog.
+ */
+async function sideBySide(seconds: number): Promise<void> {
   console.log(
-    `writer benchmark on ${target.label}, ${seconds} s per size, 1 segment, 16 routing keys`,
+    `writer benchmark, TypeScript vs the Java client (io.pravega:pravega-client 0.13.0): ${seconds} s flat out per run, 1 segment, 16 routing keys, a fresh server per run`,
   );
-  const scope = `bench${Date.now()}`;
-  await client.createScope(scope);
-  await run(client, scope, 100, seconds);
-  await run(client, scope, 10 * 1024, seconds);
-  await run(client, scope, 100, seconds, 50_000);
-  await run(client, scope, 10 * 1024, seconds, 2_000);
-} finally {
-  await client.close();
-  await target.stop();
+  for (const size of [100, 10 * 1024]) {
+    for (const side of ['typescript', 'java'] as const) {
+      const target = await benchTarget([]);
+      try {
+        const scope = `bench${Date.now()}`;
+        console.log(`${side}:`);
+        if (side === 'java') {
+          console.log(runJavaWriter(target.uri, scope, size, seconds));
+        } else {
+          const client = await PravegaClient.connect(target.uri);
+          try {
+            await client.createScope(scope);
+            await run(client, scope, size, seconds);
+          } finally {
+            await client.close();
+          }
+        }
+      } finally {
+        await target.stop();
+      }
+    }
+  }
 }
