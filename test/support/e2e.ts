@@ -18,7 +18,17 @@ export const seqSerializer = jsonSerializer<Seq>();
 export async function produce(
   client: PravegaClient,
   stream: string,
-  options: { keys: number; perKey: number; ratePerSecond?: number; scaleAfter?: number },
+  options: {
+    keys: number;
+    perKey: number;
+    ratePerSecond?: number;
+    scaleAfter?: number;
+    /**
+     * Before writing sequence number `atSeq`, wait (at most 30 s) until `until()` holds — e.g. until
+     * the job has failed as planned, so that a test does not depend on the job's speed.
+     */
+    gates?: readonly { readonly atSeq: number; readonly until: () => boolean }[];
+  },
 ): Promise<{ scaled: boolean }> {
   const writer = await client.createWriter(stream, seqSerializer);
   const keys = keysOf(options.keys);
@@ -27,6 +37,12 @@ export async function produce(
   let written = 0;
   let scaled = false;
   for (let i = 0; i < options.perKey; i++) {
+    for (const gate of options.gates ?? []) {
+      if (gate.atSeq !== i) continue;
+      await writer.flush();
+      const deadline = Date.now() + 30_000;
+      while (!gate.until() && Date.now() < deadline) await sleep(20);
+    }
     for (const key of keys) void writer.write({ key, seq: i }, key);
     written += keys.length;
     if (options.scaleAfter !== undefined && !scaled && written >= options.scaleAfter) {

@@ -47,6 +47,11 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       failures: Failure[];
       guarantee: 'exactly-once' | 'at-least-once';
       scaleAfter?: number;
+      /** producer gates, given the job (failures still to come, checkpoints completed) */
+      gates?: (job: {
+        remainingFailures: () => number;
+        checkpoints: () => number;
+      }) => { atSeq: number; until: () => boolean }[];
     }) {
       const { input, output } = await streams();
       const total = KEYS * args.perKey;
@@ -62,6 +67,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         perKey: args.perKey,
         ratePerSecond: 8_000,
         ...(args.scaleAfter !== undefined ? { scaleAfter: args.scaleAfter } : {}),
+        ...(args.gates !== undefined ? { gates: args.gates(job) } : {}),
       });
       const seen = await waitForOutput(client, output, total, 90_000);
       // a little longer: duplicates, if any, would show up now
@@ -101,10 +107,17 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const { events, job } = await runUnbounded({
         perKey: 1_500,
         failures: [
-          // by sequence number: each comes while the producer still writes (1 500 per key)
+          // by sequence number; the producer writes a failure's records only once its
+          // checkpoints are done and the previous failure happened, so that none depends on
+          // how fast the job catches up with the producer (1 500 per key)
           { atSeq: 300, afterCheckpoints: 1 },
           { atSeq: 700, afterCheckpoints: 3 },
           { atSeq: 1_100, afterCheckpoints: 5 },
+        ],
+        gates: (job) => [
+          { atSeq: 300, until: () => job.checkpoints() >= 1 },
+          { atSeq: 700, until: () => job.checkpoints() >= 3 && job.remainingFailures() <= 2 },
+          { atSeq: 1_100, until: () => job.checkpoints() >= 5 && job.remainingFailures() <= 1 },
         ],
         guarantee: 'exactly-once',
       });
