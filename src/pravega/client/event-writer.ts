@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { TributaryError, errorMessage } from '../../errors.js';
 import type { Controller } from '../controller/controller.js';
 import type { SegmentWithRange, StreamId } from '../controller/types.js';
-import { hashRoutingKey, MAX_EVENT_SIZE, segmentName } from '../protocol/index.js';
+import { checkEventSize, segmentName } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
 import { parseConfig } from '../../config.js';
 import { KeyRanges } from './key-ranges.js';
 import { Completion, type PendingEvent } from './pending-event.js';
+import { RoutingKeyHashes } from './routing-key-hashes.js';
 import { SegmentWriter, type SegmentWriterOwner } from './segment-writer.js';
 import type { Serializer } from './serializer.js';
 
@@ -61,8 +62,7 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
   private closed = false;
   private inFlightBytes = 0;
   private capacityWaiters: (() => void)[] = [];
-  /** routing-key hashes of recently seen keys (hashing is the costliest per-event step) */
-  private readonly hashCache = new Map<string, number>();
+  private readonly hashes = new RoutingKeyHashes();
 
   private constructor(
     readonly stream: StreamId,
@@ -141,15 +141,7 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
   private enqueue(event: T, routingKey: string | undefined, completion: Completion): void {
     this.throwIfUnusable();
     const data = this.serializer.serialize(event);
-    if (data.length > MAX_EVENT_SIZE) {
-      throw new TributaryError(
-        'EVENT_TOO_LARGE',
-        `event of ${data.length} bytes exceeds the ${MAX_EVENT_SIZE}-byte limit`,
-        {
-          details: { size: data.length, maxSize: MAX_EVENT_SIZE },
-        },
-      );
-    }
+    checkEventSize(data.length);
     this.inFlightBytes += data.length;
     this.route({ routingKey, data, completion });
   }
@@ -175,23 +167,13 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
     const writer =
       event.routingKey === undefined
         ? this.routing.random()
-        : this.routing.lookup(this.hashOf(event.routingKey));
+        : this.routing.lookup(this.hashes.of(event.routingKey));
     if (!writer.accepting) {
       // a successor sealed again before its own seal was handled: wait for that
       (this.held ??= []).push(event);
       return;
     }
     writer.add(event);
-  }
-
-  private hashOf(key: string): number {
-    let hash = this.hashCache.get(key);
-    if (hash === undefined) {
-      if (this.hashCache.size >= 10_000) this.hashCache.clear();
-      hash = hashRoutingKey(key);
-      this.hashCache.set(key, hash);
-    }
-    return hash;
   }
 
   /** Waits until every event written before the call is acknowledged; throws the writer's failure. */

@@ -3,16 +3,12 @@ import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
 import type { Controller } from '../controller/controller.js';
 import type { CreatedTxn, StreamId, TxnState } from '../controller/types.js';
-import {
-  hashRoutingKey,
-  MAX_EVENT_SIZE,
-  segmentName,
-  transactionSegmentName,
-} from '../protocol/index.js';
+import { checkEventSize, segmentName, transactionSegmentName } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
 import { parseConfig } from '../../config.js';
 import { KeyRanges } from './key-ranges.js';
 import { Completion, type PendingEvent } from './pending-event.js';
+import { RoutingKeyHashes } from './routing-key-hashes.js';
 import { SegmentWriter, type SegmentWriterOwner } from './segment-writer.js';
 import type { Serializer } from './serializer.js';
 
@@ -154,7 +150,7 @@ export class Transaction<T> implements SegmentWriterOwner {
   private readonly routing: KeyRanges<SegmentWriter> | undefined;
   private readonly pinger: NodeJS.Timeout | undefined;
   private failure: TributaryError | undefined;
-  private readonly hashCache = new Map<string, number>();
+  private readonly hashes = new RoutingKeyHashes();
   private inFlightBytes = 0;
   private capacityWaiters: { maxBytes: number; resolve: () => void }[] = [];
 
@@ -216,19 +212,22 @@ export class Transaction<T> implements SegmentWriterOwner {
 
   /** Writes one event into the transaction; the promise settles when the server has it (not committed). */
   write(event: T, routingKey?: string): Promise<void> {
+    const routing = this.writable();
     const completion = new Completion(1);
-    this.enqueue(event, routingKey, completion);
+    this.enqueue(routing, event, routingKey, completion);
     return completion.promise;
   }
 
   /** Writes many events, each routed by `routingKey(value)`; one promise for all of them. */
   writeBatch(values: readonly T[], routingKey?: (value: T) => string | undefined): Promise<void> {
+    const routing = this.writable();
     const completion = new Completion(values.length);
-    for (const value of values) this.enqueue(value, routingKey?.(value), completion);
+    for (const value of values) this.enqueue(routing, value, routingKey?.(value), completion);
     return completion.promise;
   }
 
-  private enqueue(event: T, routingKey: string | undefined, completion: Completion): void {
+  /** The routing of an open transaction this process began; throws otherwise. */
+  private writable(): KeyRanges<SegmentWriter> {
     this.refuse('write to', ['open']);
     const routing = this.routing;
     if (!routing) {
@@ -238,23 +237,21 @@ export class Transaction<T> implements SegmentWriterOwner {
       );
     }
     if (this.failure) throw this.failure;
+    return routing;
+  }
+
+  private enqueue(
+    routing: KeyRanges<SegmentWriter>,
+    event: T,
+    routingKey: string | undefined,
+    completion: Completion,
+  ): void {
     const data = this.serializer.serialize(event);
-    if (data.length > MAX_EVENT_SIZE) {
-      throw new TributaryError(
-        'EVENT_TOO_LARGE',
-        `event of ${data.length} bytes exceeds the ${MAX_EVENT_SIZE}-byte limit`,
-      );
-    }
+    checkEventSize(data.length);
     this.inFlightBytes += data.length;
     // without a routing key, the transaction's id keeps its events together (as Java does)
     const key = routingKey ?? this.txnId;
-    let hash = this.hashCache.get(key);
-    if (hash === undefined) {
-      if (this.hashCache.size > 10_000) this.hashCache.clear();
-      hash = hashRoutingKey(key);
-      this.hashCache.set(key, hash);
-    }
-    routing.lookup(hash).add({ routingKey: key, data, completion });
+    routing.lookup(this.hashes.of(key)).add({ routingKey: key, data, completion });
   }
 
   /** Bytes written into the transaction that the server has not acknowledged yet. */
