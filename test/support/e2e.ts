@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PravegaClient } from '../../src/pravega/client/pravega-client.js';
 import { jsonSerializer } from '../../src/pravega/client/serializer.js';
 import type { StreamCut } from '../../src/pravega/client/stream-cut.js';
+import { parseStreamName } from '../../src/pravega/client/stream-name.js';
 import type { JobEvent } from '../../src/runtime/job-events.js';
 import type { JobOptionsInput } from '../../src/runtime/job-options.js';
 import { StreamEnvironment } from '../../src/runtime/stream-environment.js';
@@ -47,7 +48,7 @@ export async function produce(
     written += keys.length;
     if (options.scaleAfter !== undefined && !scaled && written >= options.scaleAfter) {
       await writer.flush();
-      const [first] = await client.controller.getCurrentSegments(parseStream(stream));
+      const [first] = await client.controller.getCurrentSegments(parseStreamName(stream));
       if (first) {
         const mid = (first.minKey + first.maxKey) / 2;
         await client.scaleStream(
@@ -67,11 +68,6 @@ export async function produce(
   }
   await writer.close();
   return { scaled };
-}
-
-function parseStream(stream: string): { scope: string; stream: string } {
-  const [scope = '', name = ''] = stream.split('/');
-  return { scope, stream: name };
 }
 
 /** Reads the whole output stream (committed events) in key order. */

@@ -23,6 +23,7 @@ import type { ReaderGroupConfigInput } from './reader-group/reader-group-config.
 import type { Serializer } from './serializer.js';
 import { TransactionalEventStreamWriter, type TransactionalWriterOptions } from './transaction.js';
 import { StreamScanner } from './stream-scanner.js';
+import { parseStreamName } from './stream-name.js';
 
 /**
  * The entry point: one object per Pravega "cluster" — a real one (`tcp://host:9090`,
@@ -49,17 +50,7 @@ export const ClientConfigSchema = z
 
 export type ClientConfig = z.input<typeof ClientConfigSchema>;
 
-export function parseStreamName(stream: string | StreamId): StreamId {
-  if (typeof stream !== 'string') return stream;
-  const parts = stream.split('/');
-  if (parts.length !== 2 || !parts[0] || !parts[1]) {
-    throw new TributaryError(
-      'ILLEGAL_ARGUMENT',
-      `stream ${JSON.stringify(stream)} must be written scope/stream`,
-    );
-  }
-  return { scope: parts[0], stream: parts[1] };
-}
+export { parseStreamName } from './stream-name.js';
 
 export class PravegaClient {
   private closed = false;

@@ -4,6 +4,7 @@ import { streamKey, type StreamId } from '../../controller/types.js';
 import { parseConfig } from '../../../config.js';
 import { validateName } from '../../protocol/index.js';
 import { parseStreamCut, type StreamCut } from '../stream-cut.js';
+import { parseStreamName } from '../stream-name.js';
 
 /**
  * What a reader group reads and how its readers behave. Every reader of the group works with the
@@ -177,19 +178,7 @@ export function parseReaderGroupConfig(input: unknown): ReaderGroupConfig {
 }
 
 function toStreamId(stream: string | StreamId): StreamId {
-  const id =
-    typeof stream === 'string'
-      ? (() => {
-          const parts = stream.split('/');
-          if (parts.length !== 2 || !parts[0] || !parts[1]) {
-            throw new TributaryError(
-              'ILLEGAL_ARGUMENT',
-              `stream ${JSON.stringify(stream)} must be written scope/stream`,
-            );
-          }
-          return { scope: parts[0], stream: parts[1] };
-        })()
-      : stream;
+  const id = parseStreamName(stream);
   validateName('scope', id.scope);
   validateName('stream', id.stream);
   return id;
