@@ -113,17 +113,20 @@ describe('Connection', () => {
     expect(connection.closed).toBe(true);
   });
 
-  it('fails every request with a retryable TOKEN_EXPIRED on an expired-token reply it cannot route (a read answered with its offset as request id)', async () => {
+  /**
+   * A read at `offset` on a server that rejects its token with `errorCode`, answering as a 0.13
+   * server's verifyToken does: the read's offset stands in for the request id.
+   */
+  async function readWithRejectedToken(offset: bigint, errorCode: number) {
     const transport = new FakeTransport((cmd, t) => {
       if (cmd.type === 'hello') queueMicrotask(() => hello(t));
-      // as a 0.13 server's verifyToken: the read's offset stands in for the request id
       if (cmd.type === 'readSegment') {
         queueMicrotask(() =>
           t.reply({
             type: 'authTokenCheckFailed',
             requestId: cmd.offset,
             serverStackTrace: '',
-            errorCode: 1,
+            errorCode,
           }),
         );
       }
@@ -132,38 +135,22 @@ describe('Connection', () => {
     const read = connection.request((requestId) => ({
       type: 'readSegment',
       segment: 's/a/0.#epoch.0',
-      offset: 0n,
+      offset,
       suggestedLength: 1024,
-      delegationToken: 'old',
+      delegationToken: 'token',
       requestId,
     }));
+    return { connection, read };
+  }
+
+  it('fails every request with a retryable TOKEN_EXPIRED on an expired-token reply it cannot route (a read answered with its offset as request id)', async () => {
+    const { connection, read } = await readWithRejectedToken(0n, 1);
     await expect(read).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', retryable: true });
     expect(connection.closed).toBe(true);
   });
 
   it('a token refused for good is an AUTH_FAILED that is not retried', async () => {
-    const transport = new FakeTransport((cmd, t) => {
-      if (cmd.type === 'hello') queueMicrotask(() => hello(t));
-      if (cmd.type === 'readSegment') {
-        queueMicrotask(() =>
-          t.reply({
-            type: 'authTokenCheckFailed',
-            requestId: 42n,
-            serverStackTrace: '',
-            errorCode: 0,
-          }),
-        );
-      }
-    });
-    const connection = await Connection.open(transport, { label: 'fake' });
-    const read = connection.request((requestId) => ({
-      type: 'readSegment',
-      segment: 's/a/0.#epoch.0',
-      offset: 42n,
-      suggestedLength: 1024,
-      delegationToken: 'bad',
-      requestId,
-    }));
+    const { read } = await readWithRejectedToken(42n, 0);
     await expect(read).rejects.toMatchObject({ code: 'AUTH_FAILED', retryable: false });
   });
 
