@@ -22,11 +22,8 @@ import {
   groupOf,
   session,
   withReaders,
+  acquire,
 } from './reader-group-fixtures.js';
-
-function acquire(state: GroupState, reader: string): GroupState {
-  return acquireSegments(state, reader, session(reader)).state ?? state;
-}
 
 function release(state: GroupState, reader: string): GroupState {
   const candidates = segmentsOf(state, reader).map((key) => ({ key, offset: 7n }));

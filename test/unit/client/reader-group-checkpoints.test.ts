@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { acquireSegments } from '../../../src/pravega/client/reader-group/assignment.js';
 import {
   CHECKPOINT_HISTORY,
   positionsOf,
@@ -24,11 +23,8 @@ import {
   seg,
   session,
   withReaders,
+  acquire,
 } from './reader-group-fixtures.js';
-
-function acquire(state: GroupState, reader: string): GroupState {
-  return acquireSegments(state, reader, session(reader)).state ?? state;
-}
 
 /** The reader's segments, each at `offset`. */
 function at(state: GroupState, reader: string, offset: bigint): Map<SegmentKey, bigint> {

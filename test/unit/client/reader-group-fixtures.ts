@@ -6,6 +6,7 @@ import {
   type SegmentKey,
   type Transition,
 } from '../../../src/pravega/client/reader-group/group-state.js';
+import { acquireSegments } from '../../../src/pravega/client/reader-group/assignment.js';
 import { addReader, initialState } from '../../../src/pravega/client/reader-group/membership.js';
 import {
   parseReaderGroupConfig,
@@ -73,4 +74,9 @@ export function expectConsistent(state: GroupState): void {
   ];
   expect(new Set(all).size).toBe(all.length);
   for (const a of state.assigned.values()) expect(state.members.has(a.reader)).toBe(true);
+}
+
+/** `reader` takes what it may (the state unchanged when it may take nothing). */
+export function acquire(state: GroupState, reader: string): GroupState {
+  return acquireSegments(state, reader, session(reader)).state ?? state;
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   acquireCount,
-  acquireSegments,
   mayTake,
   releaseSegments,
 } from '../../../src/pravega/client/reader-group/assignment.js';
@@ -27,11 +26,8 @@ import {
   seg,
   session,
   withReaders,
+  acquire,
 } from './reader-group-fixtures.js';
-
-function acquire(state: GroupState, reader: string): GroupState {
-  return acquireSegments(state, reader, session(reader)).state ?? state;
-}
 
 /** Every reader online passes a new checkpoint (at the positions they stand: 1). */
 function checkpointAll(state: GroupState, name: string): GroupState {
