@@ -57,8 +57,6 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
   private noSplits = false;
   private wakeTask: (() => void) | undefined;
   private wakeLoop: (() => void) | undefined;
-  /** events dropped by the `skip` deserialization policy */
-  skippedEvents = 0;
 
   constructor(
     private readonly ctx: SourceReaderContext,
@@ -126,7 +124,8 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         const checkpointId = checkpointIdOf(read.name);
         if (checkpointId !== undefined) this.queue.push({ kind: 'marker', checkpointId });
       } else if (read.kind === 'truncated') {
-        this.onTruncated(read.segment, read.from, read.to);
+        const { segment, from, to } = read;
+        handleTruncatedData(this.ctx, this.settings.onTruncatedData, segment, from, to);
       } else {
         this.queue.push({ kind: 'end' });
         this.notifyTask();
@@ -147,7 +146,6 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         value = deserialize(e.value);
       } catch (err) {
         if (onDeserializationError === 'skip') {
-          this.skippedEvents++;
           this.ctx.count('deserializationErrorsSkipped', 1);
           continue;
         }
@@ -166,10 +164,6 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         : { records, timestamps: records.map((r) => timestamp(r)) };
     this.queue.push({ kind: 'batch', batch });
     this.queuedBatches++;
-  }
-
-  private onTruncated(segment: string, from: bigint, to: bigint): void {
-    handleTruncatedData(this.ctx, this.settings.onTruncatedData, segment, from, to);
   }
 
   pollNext(): SourceBatch<T> | 'nothing-available' | 'end-of-input' {
