@@ -8,9 +8,19 @@ import type { JobOptionsInput } from '../../src/runtime/job-options.js';
 import { StreamEnvironment } from '../../src/runtime/stream-environment.js';
 import { PravegaSink } from '../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../src/source/pravega/pravega-source.js';
+import { readCommitted } from './read-stream.js';
 import { keysOf, type Seq } from './sequences.js';
 
 export const seqSerializer = jsonSerializer<Seq>();
+
+/** The producer waits before writing `atSeq` until `until()` holds. */
+export interface ProducerGate {
+  readonly atSeq: number;
+  readonly until: () => boolean;
+  readonly name: string;
+}
+
+const GATE_DEADLINE_MS = 120_000;
 
 /**
  * Writes `perKey` sequence numbers for each of `keys` routing keys, interleaved, at about
@@ -25,10 +35,11 @@ export async function produce(
     ratePerSecond?: number;
     scaleAfter?: number;
     /**
-     * Before writing sequence number `atSeq`, wait (at most 30 s) until `until()` holds — e.g. until
-     * the job has failed as planned, so that a test does not depend on the job's speed.
+     * Before writing sequence number `atSeq`, wait until `until()` holds — e.g. until the job has
+     * completed its checkpoints and failed as planned — so that a test does not depend on the job's
+     * speed. A gate that stays shut for 120 s fails the producer with an error naming it.
      */
-    gates?: readonly { readonly atSeq: number; readonly until: () => boolean }[];
+    gates?: readonly ProducerGate[];
   },
 ): Promise<{ scaled: boolean }> {
   const writer = await client.createWriter(stream, seqSerializer);
@@ -41,8 +52,16 @@ export async function produce(
     for (const gate of options.gates ?? []) {
       if (gate.atSeq !== i) continue;
       await writer.flush();
-      const deadline = Date.now() + 30_000;
-      while (!gate.until() && Date.now() < deadline) await sleep(20);
+      const deadline = Date.now() + GATE_DEADLINE_MS;
+      while (!gate.until()) {
+        if (Date.now() > deadline) {
+          await writer.close();
+          throw new Error(
+            `producer gate before seq ${gate.atSeq} (${gate.name}) did not open within ${GATE_DEADLINE_MS} ms`,
+          );
+        }
+        await sleep(20);
+      }
     }
     for (const key of keys) void writer.write({ key, seq: i }, key);
     written += keys.length;
@@ -70,19 +89,9 @@ export async function produce(
   return { scaled };
 }
 
-/** Reads the whole output stream (committed events) in key order. */
-export async function readOutput(
-  client: PravegaClient,
-  stream: string,
-  atLeast: number,
-  idleMs = 1_500,
-): Promise<Seq[]> {
-  const scanner = await client.scanStream(stream, seqSerializer);
-  try {
-    return (await scanner.readUpTo(atLeast, idleMs)).map((e) => e.value);
-  } finally {
-    scanner.close();
-  }
+/** Every event committed to the output stream now, in order per key. */
+export function readOutput(client: PravegaClient, stream: string): Promise<Seq[]> {
+  return readCommitted(client, stream, seqSerializer);
 }
 
 /** Polls the output until it holds at least `count` events. */
@@ -95,7 +104,7 @@ export async function waitForOutput(
   const deadline = Date.now() + timeoutMs;
   let seen = 0;
   while (Date.now() < deadline) {
-    seen = (await readOutput(client, stream, count, 500)).length;
+    seen = (await readOutput(client, stream)).length;
     if (seen >= count) return seen;
     await sleep(500);
   }
@@ -103,14 +112,16 @@ export async function waitForOutput(
 }
 
 /**
- * One injected failure, once `afterCheckpoints` checkpoints completed (over all attempts) and
- * either `afterRecords` records went through this attempt, or a record with a sequence number of
- * at least `atSeq` comes by. `atSeq` does not depend on how fast the job catches up with the
- * producer: records past it keep coming until the producer is done.
+ * One injected failure: the map fails on the first record with a sequence number of at least
+ * `atSeq` once `afterCheckpoints` checkpoints completed (over all attempts) and the failures
+ * planned before it happened. With the producer gated by {@link startPipeline}'s `gates` (it
+ * writes `atSeq` only once those hold), the failure comes exactly there, however fast or slow the
+ * machine is; without the gates (input written beforehand) only with `afterCheckpoints: 0`.
  */
-export type Failure = { readonly afterCheckpoints: number } & (
-  { readonly afterRecords: number } | { readonly atSeq: number }
-);
+export interface Failure {
+  readonly atSeq: number;
+  readonly afterCheckpoints: number;
+}
 
 /**
  * Pravega source (p=2) → map that fails per plan → Pravega sink (p=2), all chained one-to-one,
@@ -133,9 +144,9 @@ export function startPipeline(args: {
     restart: { type: 'fixed-delay', maxAttempts: 10, delayMs: 100 },
     ...args.options,
   });
-  const pending = [...args.failures];
+  const failures = args.failures;
+  let fired = 0;
   let completed = 0;
-  let seenInAttempt = 0;
   const events: JobEvent[] = [];
   const source = PravegaSource.forStream(
     args.input,
@@ -148,16 +159,11 @@ export function startPipeline(args: {
     .fromSource(source, { name: 'input', uid: 'input' })
     .map(
       (s) => {
-        seenInAttempt++;
-        const next = pending[0];
-        const due =
-          next !== undefined &&
-          completed >= next.afterCheckpoints &&
-          ('atSeq' in next ? s.seq >= next.atSeq : seenInAttempt >= next.afterRecords);
-        if (due) {
-          pending.shift();
+        const next = failures[fired];
+        if (next !== undefined && s.seq >= next.atSeq && completed >= next.afterCheckpoints) {
+          fired++;
           throw new Error(
-            `intentional failure after ${seenInAttempt} records (${completed} checkpoints)`,
+            `intentional failure ${fired} at ${s.key}#${s.seq} (${completed} checkpoints)`,
           );
         }
         return s;
@@ -177,7 +183,18 @@ export function startPipeline(args: {
   handle.events$.subscribe((e) => {
     events.push(e);
     if (e.type === 'checkpoint-completed') completed++;
-    if (e.type === 'status' && e.status === 'running') seenInAttempt = 0;
   });
-  return { handle, events, remainingFailures: () => pending.length, checkpoints: () => completed };
+  /** Producer gates: `atSeq` of each failure is written once its checkpoints and the failures before it are done. */
+  const gates: ProducerGate[] = failures.map((f, index) => ({
+    atSeq: f.atSeq,
+    name: `failure ${index + 1}: ${f.afterCheckpoints} checkpoint(s), ${index} failure(s) before`,
+    until: () => completed >= f.afterCheckpoints && fired >= index,
+  }));
+  return {
+    handle,
+    events,
+    gates,
+    remainingFailures: () => failures.length - fired,
+    checkpoints: () => completed,
+  };
 }

@@ -13,7 +13,7 @@ export async function truncateAndWait(
   positions: StreamCutPositions,
 ): Promise<void> {
   await client.controller.truncateStream(stream, positions);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   let head = await headCut(client.controller, stream);
   while (
     [...positions].some(([segment, offset]) => head.positions.get(segment) !== offset) &&

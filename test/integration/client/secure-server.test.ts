@@ -37,7 +37,7 @@ async function roundTrip(client: PravegaClient, scope: string): Promise<string[]
   await Promise.all(['a', 'b', 'c'].map((v) => writer.write(v, v)));
   await writer.close();
   const scanner = await client.scanStream(`${scope}/s`, utf8Serializer);
-  const events = await scanner.readUpTo(3, 3_000);
+  const events = await scanner.readUpTo(3, 60_000);
   scanner.close();
   return events.map((e) => e.value).sort();
 }

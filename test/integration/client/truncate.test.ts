@@ -4,6 +4,7 @@ import { jsonSerializer } from '../../../src/pravega/client/serializer.js';
 import { tailCut } from '../../../src/pravega/client/stream-cut.js';
 import { BACKENDS } from '../../support/backends.js';
 import { randomScope } from '../../support/endpoints.js';
+import { readCommitted } from '../../support/read-stream.js';
 import { truncateAndWait } from '../../support/truncation.js';
 import { keysOf, type Seq } from '../../support/sequences.js';
 
@@ -36,9 +37,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
 
       await truncateAndWait(client, id, cut.positions);
 
-      const scanner = await client.scanStream(id, jsonSerializer<Seq>());
-      const events = (await scanner.readUpTo(keys.length * 200, 1_500)).map((e) => e.value);
-      scanner.close();
+      const events = await readCommitted(client, id, jsonSerializer<Seq>());
       expect(events).toHaveLength(keys.length * 100);
       expect(Math.min(...events.map((e) => e.seq))).toBe(100);
     });

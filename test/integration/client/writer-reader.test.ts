@@ -36,7 +36,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       await writer.close();
 
       const scanner = await client.scanStream(stream, jsonSerializer<Seq>());
-      const events = await scanner.readUpTo(100_000, 3_000);
+      const events = await scanner.readUpTo(100_000, 60_000);
       scanner.close();
       console.log(`[${name}] wrote 100 000 events in ${writeMs} ms, read back ${events.length}`);
       expectExactlyOnceInOrder(
@@ -78,7 +78,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       expect(current.length).toBe(4);
 
       const scanner = await client.scanStream(stream, jsonSerializer<Seq>());
-      const events = await scanner.readUpTo(keys.length * perKey, 3_000);
+      const events = await scanner.readUpTo(keys.length * perKey, 60_000);
       scanner.close();
       expectExactlyOnceInOrder(
         events.map((e) => e.value),
@@ -102,7 +102,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         expect.objectContaining({ code: 'CLOSED' }) as Error,
       );
       const scanner = await client.scanStream(stream, bytesSerializer);
-      const events = await scanner.readUpTo(1, 3_000);
+      const events = await scanner.readUpTo(1, 60_000);
       scanner.close();
       expect(events.map((e) => e.value.length)).toEqual([8 * 1024 * 1024]);
     });

@@ -47,11 +47,6 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       failures: Failure[];
       guarantee: 'exactly-once' | 'at-least-once';
       scaleAfter?: number;
-      /** producer gates, given the job (failures still to come, checkpoints completed) */
-      gates?: (job: {
-        remainingFailures: () => number;
-        checkpoints: () => number;
-      }) => { atSeq: number; until: () => boolean }[];
     }) {
       const { input, output } = await streams();
       const total = KEYS * args.perKey;
@@ -67,13 +62,14 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         perKey: args.perKey,
         ratePerSecond: 8_000,
         ...(args.scaleAfter !== undefined ? { scaleAfter: args.scaleAfter } : {}),
-        ...(args.gates !== undefined ? { gates: args.gates(job) } : {}),
+        // each failure's records are written only once its checkpoints are done
+        gates: job.gates,
       });
-      const seen = await waitForOutput(client, output, total, 90_000);
+      const seen = await waitForOutput(client, output, total, 150_000);
       // a little longer: duplicates, if any, would show up now
       await new Promise((r) => setTimeout(r, 1_000));
       const result = await job.handle.cancel();
-      const events = await readOutput(client, output, total * 2);
+      const events = await readOutput(client, output);
       console.log(
         `[${name}] ${args.guarantee}: ${total} in, ${events.length} out (seen ${seen} before cancel), ` +
           `${result.restarts} restart(s), ${job.checkpoints()} checkpoints${produced.scaled ? ', input scaled' : ''}`,
@@ -84,7 +80,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
     it('delivers every event exactly once, in key order, through a failure after checkpoints', async () => {
       const { events, result, job } = await runUnbounded({
         perKey: 1_500,
-        failures: [{ afterRecords: 5_000, afterCheckpoints: 2 }],
+        failures: [{ atSeq: 400, afterCheckpoints: 2 }],
         guarantee: 'exactly-once',
       });
       expect(job.remainingFailures()).toBe(0);
@@ -95,7 +91,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
     it('delivers exactly once when the failure comes before the first checkpoint', async () => {
       const { events, result, job } = await runUnbounded({
         perKey: 800,
-        failures: [{ afterRecords: 2_000, afterCheckpoints: 0 }],
+        failures: [{ atSeq: 150, afterCheckpoints: 0 }],
         guarantee: 'exactly-once',
       });
       expect(job.remainingFailures()).toBe(0);
@@ -107,17 +103,9 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const { events, job } = await runUnbounded({
         perKey: 1_500,
         failures: [
-          // by sequence number; the producer writes a failure's records only once its
-          // checkpoints are done and the previous failure happened, so that none depends on
-          // how fast the job catches up with the producer (1 500 per key)
           { atSeq: 300, afterCheckpoints: 1 },
           { atSeq: 700, afterCheckpoints: 3 },
           { atSeq: 1_100, afterCheckpoints: 5 },
-        ],
-        gates: (job) => [
-          { atSeq: 300, until: () => job.checkpoints() >= 1 },
-          { atSeq: 700, until: () => job.checkpoints() >= 3 && job.remainingFailures() <= 2 },
-          { atSeq: 1_100, until: () => job.checkpoints() >= 5 && job.remainingFailures() <= 1 },
         ],
         guarantee: 'exactly-once',
       });
@@ -126,22 +114,27 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
     });
 
     it('delivers exactly once, in key order, when the input stream scales while the job runs', async () => {
-      const { events, produced } = await runUnbounded({
+      const { events, produced, job, result } = await runUnbounded({
         perKey: 1_500,
-        failures: [{ afterRecords: 12_000, afterCheckpoints: 2 }],
+        // the scale comes after seq 500; the failure after checkpoints that hold events written
+        // after it
+        failures: [{ atSeq: 1_000, afterCheckpoints: 4 }],
         guarantee: 'exactly-once',
         scaleAfter: 8_000,
       });
       expect(produced.scaled).toBe(true);
+      expect(job.remainingFailures()).toBe(0);
+      expect(result.restarts).toBe(1);
       expectExactlyOnceInOrder(events, keysOf(KEYS), 1_500);
     });
 
     it('loses nothing in at-least-once mode (duplicates allowed)', async () => {
-      const { events, total } = await runUnbounded({
+      const { events, total, job } = await runUnbounded({
         perKey: 1_000,
-        failures: [{ afterRecords: 6_000, afterCheckpoints: 2 }],
+        failures: [{ atSeq: 400, afterCheckpoints: 2 }],
         guarantee: 'at-least-once',
       });
+      expect(job.remainingFailures()).toBe(0);
       expect(new Set(events.map((e) => `${e.key}#${e.seq}`)).size).toBe(total);
     });
 
@@ -157,13 +150,17 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         input,
         output,
         guarantee: 'exactly-once',
-        failures: [{ afterRecords: 3_000, afterCheckpoints: 1 }],
+        // the input is all there before the job starts, so the producer cannot wait for
+        // checkpoints: the failure comes mid-input, after however many there were by then
+        failures: [{ atSeq: 250, afterCheckpoints: 0 }],
         bounded: { end },
         jobName: `bounded-${n}`,
       });
       const result = await job.handle.result;
       expect(result.status).toBe('finished');
-      const events = await readOutput(client, output, KEYS * 500 + 1);
+      expect(job.remainingFailures()).toBe(0);
+      expect(result.restarts).toBe(1);
+      const events = await readOutput(client, output);
       expectExactlyOnceInOrder(events, keysOf(KEYS), 500);
       // the job is over for good: its reader group is gone
       await expect(

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
-import type { EventStreamReader } from '../../../src/pravega/client/reader-group/index.js';
+import type {
+  EventStreamReader,
+  ReaderGroup,
+} from '../../../src/pravega/client/reader-group/index.js';
 import { jsonSerializer } from '../../../src/pravega/client/serializer.js';
 import { BACKENDS } from '../../support/backends.js';
 import { randomScope } from '../../support/endpoints.js';
@@ -175,4 +178,39 @@ export function expectKeyOrder(events: readonly Got[]): void {
     last.set(e.value.key, e.value.seq);
   }
   expect(wrong).toEqual([]);
+}
+
+/** Waits until checkpoint `name` is in the group's state (initiated, not yet complete). */
+export async function waitUntilOutstanding(group: ReaderGroup, name: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await group.getOutstandingCheckpoints()).includes(name)) {
+    if (Date.now() > deadline) throw new Error(`checkpoint ${name} was not placed within 60 s`);
+    await sleep(10);
+  }
+}
+
+/** Waits until the group has no outstanding checkpoint (each completed or cancelled). */
+export async function waitUntilNoneOutstanding(group: ReaderGroup): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const outstanding = await group.getOutstandingCheckpoints();
+    if (outstanding.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`checkpoints ${outstanding.join(', ')} still outstanding after 60 s`);
+    }
+    await sleep(10);
+  }
+}
+
+/** Reads (and so passes markers and records their parts) until `promise` settles. */
+export async function readUntilSettled(
+  readers: readonly EventStreamReader<Seq>[],
+  promise: Promise<unknown>,
+): Promise<Collected> {
+  let settled = false;
+  void promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return readUntil(readers, { until: () => settled });
 }

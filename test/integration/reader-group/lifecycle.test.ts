@@ -3,7 +3,15 @@ import { ReaderGroup } from '../../../src/pravega/client/reader-group/index.js';
 import { headCut, streamCutToText, tailCut } from '../../../src/pravega/client/stream-cut.js';
 import { expectExactlyOnceInOrder, keysOf } from '../../support/sequences.js';
 import { truncateAndWait } from '../../support/truncation.js';
-import { closeAll, idOf, onEachBackend, readUntil, seqSerializer, writeSeqs } from './helpers.js';
+import {
+  closeAll,
+  idOf,
+  onEachBackend,
+  readUntil,
+  readUntilSettled,
+  seqSerializer,
+  writeSeqs,
+} from './helpers.js';
 
 onEachBackend('reader group lifecycle', (env) => {
   it('readers bounded by end cuts read up to the cuts and then report the end, group-wide', async () => {
@@ -33,7 +41,7 @@ onEachBackend('reader group lifecycle', (env) => {
     // the final positions are the end cut; a checkpoint says so too
     expect((await group.getStreamCuts()).get(stream)!.positions).toEqual(end.positions);
     // everything is read: a checkpoint completes without calling the readers again
-    const final = await group.initiateCheckpoint('final', { timeoutMs: 5_000 });
+    const final = await group.initiateCheckpoint('final', { timeoutMs: 30_000 });
     expect(final.streamCut(stream)!.positions).toEqual(end.positions);
     await closeAll(readers);
   });
@@ -99,7 +107,8 @@ onEachBackend('reader group lifecycle', (env) => {
     const got = await readUntil([reader], { until: (c) => c.events.length >= 500 });
     expect(new Set(got.events.map((e) => e.segment.split('/')[1])).size).toBe(2);
     const cp = group.initiateCheckpoint('both');
-    await readUntil([reader], { until: () => false, deadlineMs: 400 });
+    // read on (past the marker, which records the reader's part) until the checkpoint completes
+    await readUntilSettled([reader], cp);
     const both = await cp;
     expect([...both.streamCuts.keys()].sort()).toEqual([stream, other].sort());
     expect(both.streamCut(other)!.positions.size).toBe(3);
@@ -146,9 +155,9 @@ onEachBackend('reader group lifecycle', (env) => {
     expect(await group.getGeneration()).toBe(1);
     expect(await group.getOnlineReaders()).toEqual([]);
     // the old reader finds out at its next look at the group
-    await expect(readUntil([old], { until: () => false, deadlineMs: 3_000 })).rejects.toMatchObject(
-      { code: 'READER_NOT_IN_GROUP' },
-    );
+    await expect(
+      readUntil([old], { until: () => false, deadlineMs: 30_000 }),
+    ).rejects.toMatchObject({ code: 'READER_NOT_IN_GROUP' });
     // the same id may join the new generation
     const fresh = await group.createReader('r', seqSerializer);
     const got = await readUntil([fresh], { until: (c) => c.events.length >= 400 });
@@ -192,7 +201,7 @@ onEachBackend('reader group lifecycle', (env) => {
       code: 'READER_GROUP_NOT_FOUND',
     });
     await expect(
-      readUntil([reader], { until: () => false, deadlineMs: 3_000 }),
+      readUntil([reader], { until: () => false, deadlineMs: 30_000 }),
     ).rejects.toMatchObject({ code: 'READER_GROUP_NOT_FOUND' });
     await reader.close();
     // the name is free again at once

@@ -3,7 +3,15 @@ import { ReaderGroup, type Checkpoint } from '../../../src/pravega/client/reader
 import { tailCut } from '../../../src/pravega/client/stream-cut.js';
 import { segmentIdOf } from '../../../src/pravega/protocol/index.js';
 import { expectExactlyOnceInOrder, keysOf } from '../../support/sequences.js';
-import { closeAll, idOf, onEachBackend, readUntil, seqSerializer, writeSeqs } from './helpers.js';
+import {
+  closeAll,
+  idOf,
+  onEachBackend,
+  readUntil,
+  seqSerializer,
+  waitUntilOutstanding,
+  writeSeqs,
+} from './helpers.js';
 
 onEachBackend('reader groups share segments', (env) => {
   it('two readers over four segments each read a disjoint share, together everything', async () => {
@@ -52,10 +60,21 @@ onEachBackend('reader groups share segments', (env) => {
     const first = await readUntil([r1], { until: (c) => c.events.length >= 100, maxEvents: 100 });
     expect(r1.ownedSegments).toHaveLength(4);
     const r2 = await group.createReader('r2', seqSerializer);
+    // slowly (at most 2 000 events/s each) until the segments changed hands — r1 would need 4 s to
+    // read everything alone — then at full speed
+    const shared = await readUntil(
+      [r1, r2],
+      {
+        until: () => r1.ownedSegments.length === 2 && r2.ownedSegments.length === 2,
+        maxEvents: 10,
+        pauseMs: 5,
+      },
+      first,
+    );
     const rest = await readUntil(
       [r1, r2],
-      { until: (c) => c.events.length >= total, maxEvents: 20, pauseMs: 2 },
-      first,
+      { until: (c) => c.events.length >= total, maxEvents: 100 },
+      shared,
     );
     expect(r1.ownedSegments).toHaveLength(2);
     expect(r2.ownedSegments).toHaveLength(2);
@@ -135,9 +154,10 @@ onEachBackend('reader groups share segments', (env) => {
       },
       maxEvents: 10,
       pauseMs: 5,
-      onBatch: (c) => {
+      onBatch: async (c) => {
         if (checkpoint === undefined && c.events.length > total / 8) {
           checkpoint = group.initiateCheckpoint('before-death', { timeoutMs: 30_000 });
+          await waitUntilOutstanding(group, 'before-death');
         }
       },
     });

@@ -4,22 +4,13 @@ import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { jsonSerializer } from '../../../src/pravega/client/serializer.js';
 import { BACKENDS } from '../../support/backends.js';
 import { randomScope } from '../../support/endpoints.js';
+import { readCommitted } from '../../support/read-stream.js';
 import { expectExactlyOnceInOrder, keysOf, type Seq } from '../../support/sequences.js';
 
 const seq = jsonSerializer<Seq>();
 
-async function readAll(
-  client: PravegaClient,
-  stream: string,
-  expected: number,
-  idleMs = 1_500,
-): Promise<Seq[]> {
-  const scanner = await client.scanStream(stream, seq);
-  try {
-    return (await scanner.readUpTo(expected, idleMs)).map((e) => e.value);
-  } finally {
-    scanner.close();
-  }
+function readAll(client: PravegaClient, stream: string): Promise<Seq[]> {
+  return readCommitted(client, stream, seq);
 }
 
 describe.each(BACKENDS.map((b) => [b().name, b] as const))(
@@ -47,11 +38,11 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       await txn.flush();
       expect(txn.phase).toBe('open');
       // flushed but not committed: a reader sees nothing
-      expect(await readAll(client, stream, 1, 1_000)).toEqual([]);
+      expect(await readAll(client, stream)).toEqual([]);
       await txn.commit();
       expect(txn.phase).toBe('committed');
       expect(await txn.checkStatus()).toBe('committed');
-      const events = await readAll(client, stream, keys.length * 500);
+      const events = await readAll(client, stream);
       expectExactlyOnceInOrder(events, keys, 500);
       await writer.close();
     });
@@ -79,7 +70,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       expect(() => committed.write({ key: 'c', seq: 1 }, 'c')).toThrow(
         expect.objectContaining({ code: 'TXN_STATE' }) as Error,
       );
-      expect(await readAll(client, stream, 3)).toEqual([{ key: 'c', seq: 0 }]);
+      expect(await readAll(client, stream)).toEqual([{ key: 'c', seq: 0 }]);
       await writer.close();
     });
 
@@ -104,8 +95,8 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       );
       await resumed.commit();
       await recovering.resumeTxn(txn.txnId).commit(); // already committed: success
-      expect(await readAll(client, stream, 400).then((e) => e.length)).toBe(400);
-      expectExactlyOnceInOrder(await readAll(client, stream, 400), keys, 100);
+      expect(await readAll(client, stream).then((e) => e.length)).toBe(400);
+      expectExactlyOnceInOrder(await readAll(client, stream), keys, 100);
       if (other !== client) await other.close();
     });
 
@@ -148,7 +139,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         code: 'TXN_LOST',
         message: expect.stringMatching(/DATA MAY BE LOST/) as string,
       });
-      expect(await readAll(client, stream, 1, 1_000)).toEqual([]);
+      expect(await readAll(client, stream)).toEqual([]);
     }, 120_000);
   },
 );

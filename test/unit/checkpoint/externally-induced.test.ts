@@ -4,21 +4,45 @@ import { FileSink } from '../../../src/sink/file/file-sink.js';
 import { inProgressFiles, readCommitted, tempDir } from '../helpers/files.js';
 import { InducedSource, type InducedSourceOptions } from '../helpers/induced-source.js';
 
-function run(dir: string, options: InducedSourceOptions, failAfter?: number, timeoutMs = 5_000) {
-  const source = new InducedSource(options);
+type JobEvents = { type: string; checkpointId?: number; reason?: string }[];
+
+/**
+ * induced source → map (fails once, on the first record after the source was released from a
+ * hold at `failAt` records that waited for two completed checkpoints) → file sink. `hold` keeps
+ * the input from running out before what a test waits for has happened, whatever the machine's
+ * speed: records after `afterRecords` wait until `until(events)` holds.
+ */
+function run(
+  dir: string,
+  options: InducedSourceOptions,
+  extra: {
+    failAt?: number;
+    timeoutMs?: number;
+    hold?: { afterRecords: number; until: (events: JobEvents) => boolean };
+  } = {},
+) {
+  const events: JobEvents = [];
+  let completed = 0;
+  let armed = false;
+  let failed = false;
+  const { failAt, hold } = extra;
+  const source = new InducedSource({
+    ...options,
+    ...(failAt !== undefined
+      ? { hold: { afterRecords: failAt, until: () => (armed = completed >= 2) } }
+      : hold !== undefined
+        ? { hold: { afterRecords: hold.afterRecords, until: () => hold.until(events) } }
+        : {}),
+  });
   const env = StreamEnvironment.create({
     parallelism: 2,
-    checkpoint: { intervalMs: 30, timeoutMs },
+    checkpoint: { intervalMs: 30, timeoutMs: extra.timeoutMs ?? 5_000 },
     restart: { type: 'fixed-delay', maxAttempts: 2, delayMs: 0 },
   });
-  let completed = 0;
-  let seen = 0;
-  let failed = false;
   env
     .fromSource(source, { name: 'induced', uid: 'induced' })
     .map((v) => {
-      seen++;
-      if (failAfter !== undefined && !failed && seen >= failAfter && completed >= 2) {
+      if (armed && !failed) {
         failed = true;
         throw new Error('intentional failure');
       }
@@ -26,13 +50,15 @@ function run(dir: string, options: InducedSourceOptions, failAfter?: number, tim
     })
     .sinkTo(FileSink.jsonLines<number>(dir), { uid: 'files' });
   const handle = env.execute('induced');
-  const events: { type: string; checkpointId?: number; reason?: string }[] = [];
   handle.events$.subscribe((e) => {
     if (e.type === 'checkpoint-completed') completed++;
     events.push(e);
   });
   return { handle, events, source };
 }
+
+const completedCount = (events: JobEvents): number =>
+  events.filter((e) => e.type === 'checkpoint-completed').length;
 
 function sorted(values: number[]): number[] {
   return [...values].sort((a, b) => a - b);
@@ -49,7 +75,11 @@ describe('externally induced checkpoints', () => {
 
   it('completes checkpoints whose enumerator part resolves late, with barriers placed by the readers', async () => {
     const total = 4_000;
-    const job = run(dir.path, { total, lateMs: () => 20, ratePerSecond: 4_000 });
+    const job = run(
+      dir.path,
+      { total, lateMs: () => 20, ratePerSecond: 4_000 },
+      { hold: { afterRecords: 2_000, until: (events) => completedCount(events) >= 2 } },
+    );
     const result = await job.handle;
     expect(result.status).toBe('finished');
     const completed = job.events.filter((e) => e.type === 'checkpoint-completed');
@@ -64,7 +94,11 @@ describe('externally induced checkpoints', () => {
 
   it('aborts a checkpoint the enumerator declines, tears nothing down, and completes the next', async () => {
     const total = 3_000;
-    const job = run(dir.path, { total, decline: (id) => id % 2 === 1, ratePerSecond: 4_000 });
+    const job = run(
+      dir.path,
+      { total, decline: (id) => id % 2 === 1, ratePerSecond: 4_000 },
+      { hold: { afterRecords: 1_500, until: (events) => completedCount(events) >= 2 } },
+    );
     const result = await job.handle;
     expect(result.restarts).toBe(0);
     const aborted = job.events.filter((e) => e.type === 'checkpoint-aborted');
@@ -82,7 +116,13 @@ describe('externally induced checkpoints', () => {
 
   it('restarts the job once more than checkpoint.tolerableFailures (default 3) checkpoints fail in a row', async () => {
     const total = 3_000;
-    const job = run(dir.path, { total, decline: (id) => id <= 4, ratePerSecond: 4_000 });
+    const job = run(
+      dir.path,
+      { total, decline: (id) => id <= 4, ratePerSecond: 4_000 },
+      {
+        hold: { afterRecords: 1_500, until: (events) => events.some((e) => e.type === 'restart') },
+      },
+    );
     const result = await job.handle;
     expect(result.status).toBe('finished');
     expect(result.restarts).toBe(1);
@@ -97,11 +137,14 @@ describe('externally induced checkpoints', () => {
 
   it('abandons a checkpoint whose enumerator part is too late (timeout) and completes the next one', async () => {
     const total = 3_000;
+    // generous times: on a loaded machine a checkpoint that is not late must not time out
     const job = run(
       dir.path,
-      { total, lateMs: (id) => (id === 1 ? 400 : 0), ratePerSecond: 3_000 },
-      undefined,
-      150,
+      { total, lateMs: (id) => (id === 1 ? 3_000 : 0), ratePerSecond: 3_000 },
+      {
+        timeoutMs: 1_500,
+        hold: { afterRecords: 1_500, until: (events) => completedCount(events) >= 1 },
+      },
     );
     const result = await job.handle;
     expect(result.restarts).toBe(0);
@@ -118,7 +161,7 @@ describe('externally induced checkpoints', () => {
 
   it('restores reader positions from the enumerator state after a failure: exactly once', async () => {
     const total = 6_000;
-    const job = run(dir.path, { total, lateMs: () => 5, ratePerSecond: 4_000 }, 3_000);
+    const job = run(dir.path, { total, lateMs: () => 5, ratePerSecond: 4_000 }, { failAt: 3_000 });
     const result = await job.handle;
     expect(result.restarts).toBe(1);
     expect(job.source.lifecycle).toEqual([

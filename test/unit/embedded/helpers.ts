@@ -88,7 +88,7 @@ export async function readEvents(store: SegmentStore, segment: string): Promise<
 export async function eventually(
   check: () => Promise<boolean> | boolean,
   what: string,
-  limitMs = 20_000,
+  limitMs = 60_000,
 ): Promise<void> {
   const until = Date.now() + limitMs;
   while (!(await check())) {

@@ -3,6 +3,7 @@ import type { JobEvent } from '../../../src/runtime/job-events.js';
 import type { JobOptionsInput } from '../../../src/runtime/job-options.js';
 import { FileSink } from '../../../src/sink/file/file-sink.js';
 import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
+import { gatedSource, type Gate } from '../../support/gated-source.js';
 
 export interface Output {
   readonly v: number;
@@ -10,10 +11,15 @@ export interface Output {
   readonly count: number;
 }
 
+/**
+ * One planned failure of the map. The source pauses once `atRead` records were read (in the whole
+ * execution, replays included) until `afterCheckpoints` checkpoints completed and the failures
+ * planned before this one happened; the map then fails on the next record it sees. So the failure
+ * comes after those checkpoints however slow or fast the machine is, and the input cannot run out
+ * before it (every `atRead` must be below the number of records).
+ */
 export interface Failure {
-  /** Fail once the map has seen this many records in the current attempt. */
-  readonly afterRecords: number;
-  /** …and at least this many checkpoints have completed in the whole execution. */
+  readonly atRead: number;
   readonly afterCheckpoints: number;
 }
 
@@ -30,32 +36,40 @@ export function startExactlyOnceJob(args: {
   readonly options: JobOptionsInput;
   readonly ratePerSecond?: number;
   readonly restoreFrom?: string;
+  /** More pauses of the source, e.g. to hold it until the test has done something. */
+  readonly gates?: readonly Gate[];
 }) {
   const env = StreamEnvironment.create(args.options);
-  const pending = [...args.failures];
+  const failures = args.failures;
+  let fired = 0;
+  let armed = 0; // failures whose gate opened
   let completed = 0;
-  let seenInAttempt = 0;
-  let attempt = -1;
   const events: JobEvent[] = [];
+  const gates: Gate[] = failures.map((failure, index) => ({
+    name: `failure ${index + 1}`,
+    afterRecords: failure.atRead,
+    until: () => {
+      const open = fired >= index && completed >= failure.afterCheckpoints;
+      if (open) armed = Math.max(armed, index + 1);
+      return open;
+    },
+  }));
   env
     .fromSource(
-      SequenceSource.bounded(0, args.records, {
-        batchSize: 100,
-        ...(args.ratePerSecond === undefined ? {} : { ratePerSecond: args.ratePerSecond }),
-      }),
+      gatedSource(
+        SequenceSource.bounded(0, args.records, {
+          batchSize: 100,
+          ...(args.ratePerSecond === undefined ? {} : { ratePerSecond: args.ratePerSecond }),
+        }),
+        [...gates, ...(args.gates ?? [])],
+      ),
       { name: 'numbers', uid: 'numbers' },
     )
     .map(
       (v) => {
-        seenInAttempt++;
-        const next = pending[0];
-        if (
-          next !== undefined &&
-          seenInAttempt >= next.afterRecords &&
-          completed >= next.afterCheckpoints
-        ) {
-          pending.shift();
-          throw new Error(`intentional failure after ${seenInAttempt} records`);
+        if (fired < armed) {
+          fired++;
+          throw new Error(`intentional failure ${fired} (${completed} checkpoints completed)`);
         }
         return v;
       },
@@ -79,12 +93,13 @@ export function startExactlyOnceJob(args: {
   handle.events$.subscribe((event) => {
     events.push(event);
     if (event.type === 'checkpoint-completed') completed++;
-    if (event.type === 'status' && event.status === 'running' && event.attempt !== attempt) {
-      attempt = event.attempt;
-      seenInAttempt = 0;
-    }
   });
-  return { handle, events, remainingFailures: () => pending.length };
+  return {
+    handle,
+    events,
+    remainingFailures: () => failures.length - fired,
+    checkpoints: () => completed,
+  };
 }
 
 /** Checks the committed output: every value once, per-key counts 1..m each once. */

@@ -67,6 +67,12 @@ export interface InducedSourceOptions {
   /** Declines (returns undefined) for these checkpoints, e.g. "too many outstanding". */
   readonly decline?: (checkpointId: number) => boolean;
   readonly ratePerSecond?: number;
+  /**
+   * Once `afterRecords` records were emitted (by all readers, over all attempts), emit no more
+   * until `until()` holds; markers are still passed, so checkpoints go on. Makes "the input is not
+   * over before N checkpoints" true by construction rather than by timing.
+   */
+  readonly hold?: { readonly afterRecords: number; readonly until: () => boolean };
 }
 
 export class InducedSource implements Source<number, InducedSplit, InducedState> {
@@ -82,6 +88,17 @@ export class InducedSource implements Source<number, InducedSplit, InducedState>
   };
   group = new MarkerGroup();
   readonly lifecycle: string[] = [];
+  /** records emitted by all readers, over all attempts */
+  emitted = 0;
+  private released = false;
+
+  /** Whether the `hold` option keeps records back now. */
+  holding(): boolean {
+    const hold = this.options.hold;
+    if (hold === undefined || this.released || this.emitted < hold.afterRecords) return false;
+    this.released = hold.until();
+    return !this.released;
+  }
 
   constructor(readonly options: InducedSourceOptions) {}
 
@@ -191,6 +208,7 @@ class InducedReader implements ExternallyInducedSourceReader<number, InducedSpli
       this.source.group.finish(this.ctx.subtask, split.next);
       return 'end-of-input';
     }
+    if (this.source.holding()) return 'nothing-available';
     let budget = 50;
     const rate = this.source.options.ratePerSecond;
     if (rate !== undefined) {
@@ -206,6 +224,7 @@ class InducedReader implements ExternallyInducedSourceReader<number, InducedSpli
       split.next += split.step;
     }
     this.emitted += records.length;
+    this.source.emitted += records.length;
     return { records };
   }
 

@@ -3,6 +3,7 @@ import { TributaryError } from '../../../src/errors.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { FileSink } from '../../../src/sink/file/file-sink.js';
 import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
+import { gatedSource } from '../../support/gated-source.js';
 import {
   KEYS,
   startExactlyOnceJob,
@@ -25,7 +26,7 @@ describe('exactly-once under failures (sequence → failing map → keyed count 
     const job = startExactlyOnceJob({
       records: total,
       outDir: dir.path,
-      failures: [{ afterRecords: 5_000, afterCheckpoints: 2 }],
+      failures: [{ atRead: 5_000, afterCheckpoints: 2 }],
       options: {
         parallelism: 2,
         checkpoint: { intervalMs: 40 },
@@ -48,7 +49,7 @@ describe('exactly-once under failures (sequence → failing map → keyed count 
     const job = startExactlyOnceJob({
       records: total,
       outDir: dir.path,
-      failures: [{ afterRecords: 3_000, afterCheckpoints: 0 }],
+      failures: [{ atRead: 3_000, afterCheckpoints: 0 }],
       options: {
         parallelism: 2,
         checkpoint: { intervalMs: 60_000 },
@@ -69,11 +70,11 @@ describe('exactly-once under failures (sequence → failing map → keyed count 
       records: total,
       outDir: dir.path,
       failures: [
-        // each failure comes 2 000 records into an attempt, so every attempt leaves the job
-        // records to go and time for checkpoints, however loaded the machine is
-        { afterRecords: 2_000, afterCheckpoints: 1 },
-        { afterRecords: 2_000, afterCheckpoints: 2 },
-        { afterRecords: 2_000, afterCheckpoints: 3 },
+        // the source pauses at each point until the checkpoints are done, so every failure
+        // comes after them and before the input runs out, however loaded the machine is
+        { atRead: 2_000, afterCheckpoints: 1 },
+        { atRead: 6_000, afterCheckpoints: 2 },
+        { atRead: 10_000, afterCheckpoints: 3 },
       ],
       options: {
         parallelism: 3,
@@ -94,8 +95,8 @@ describe('exactly-once under failures (sequence → failing map → keyed count 
       records: 5_000,
       outDir: dir.path,
       failures: [
-        { afterRecords: 100, afterCheckpoints: 0 },
-        { afterRecords: 100, afterCheckpoints: 0 },
+        { atRead: 100, afterCheckpoints: 0 },
+        { atRead: 200, afterCheckpoints: 0 },
       ],
       options: { parallelism: 1, restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 } },
     });
@@ -126,8 +127,12 @@ describe('exactly-once under failures (sequence → failing map → keyed count 
         uid: 'low',
       },
     );
+    // `high` pauses after 1 000 records until two checkpoints completed: the failure then comes
+    // after them, before the input runs out, however loaded the machine is
     const high = env.fromSource(
-      SequenceSource.bounded(half, 2 * half, { ratePerSecond: 2_000, batchSize: 50 }),
+      gatedSource(SequenceSource.bounded(half, 2 * half, { ratePerSecond: 2_000, batchSize: 50 }), [
+        { afterRecords: 1_000, until: () => completed >= 2 },
+      ]),
       {
         parallelism: 2,
         uid: 'high',

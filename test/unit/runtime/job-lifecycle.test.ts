@@ -108,11 +108,13 @@ describe('job lifecycle', () => {
 
   it('takes a checkpoint on request and stores it in the checkpoint directory', async () => {
     const env = StreamEnvironment.create({ checkpoint: { dir: dir.path } });
-    env
-      .fromSource(SequenceSource.unbounded(0, { ratePerSecond: 1000 }), { uid: 'n' })
-      .sinkTo(new CollectSink<number>());
+    const sink = new CollectSink<number>();
+    env.fromSource(SequenceSource.unbounded(0, { ratePerSecond: 1000 }), { uid: 'n' }).sinkTo(sink);
     const handle = env.execute('on-request');
-    await new Promise((r) => setTimeout(r, 20));
+    // records reach the sink once the job's tasks (and its checkpoint coordinator) run
+    const deadline = Date.now() + 60_000;
+    while (sink.records.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     const id = await handle.triggerCheckpoint();
     expect(id).toBe(1);
     expect(await readdir(dir.path)).toEqual(['chk-000000000001.ckpt']);
@@ -129,7 +131,7 @@ describe('job lifecycle', () => {
         snapshotState: async (): Promise<readonly StateValue[]> => {
           if (slowOnce) {
             slowOnce = false;
-            await new Promise((r) => setTimeout(r, 300));
+            await new Promise((r) => setTimeout(r, 900));
           }
           return [];
         },
@@ -138,7 +140,8 @@ describe('job lifecycle', () => {
       }),
     };
     const env = StreamEnvironment.create({
-      checkpoint: { intervalMs: 20, timeoutMs: 100 },
+      // a loaded machine may time out more checkpoints than the slow one: none fails the job
+      checkpoint: { intervalMs: 20, timeoutMs: 300, tolerableFailures: 1_000 },
       restart: { type: 'none' },
     });
     env
@@ -153,7 +156,7 @@ describe('job lifecycle', () => {
       (e) => e.type !== 'checkpoint-triggered' && 'checkpointId' in e && e.checkpointId === 1,
     );
     expect(first?.type).toBe('checkpoint-aborted');
-    expect(first?.type === 'checkpoint-aborted' && first.reason).toMatch(/timed out after 100 ms/);
+    expect(first?.type === 'checkpoint-aborted' && first.reason).toMatch(/timed out after 300 ms/);
     expect(events.some((e) => e.type === 'checkpoint-completed' && e.checkpointId > 1)).toBe(true);
     expect(received).toHaveLength(3000);
   });

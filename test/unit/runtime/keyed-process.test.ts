@@ -5,6 +5,7 @@ import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
 import { FileSink } from '../../../src/sink/file/file-sink.js';
 import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
+import { gatedSource } from '../../support/gated-source.js';
 import { CollectSink } from '../helpers/collect-sink.js';
 import { inProgressFiles, readCommitted, tempDir } from '../helpers/files.js';
 
@@ -64,17 +65,23 @@ describe('keyed process: state and timers', () => {
       restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 },
     });
     let completed = 0;
-    let seen = 0;
+    let armed = false;
     let failed = false;
+    // the source pauses after 3 000 records until two checkpoints completed; the map fails on the
+    // next record: after those checkpoints and mid-input, however fast or slow the machine is
+    const numbers = gatedSource(
+      SequenceSource.bounded(0, total, { ratePerSecond: 3_000, batchSize: 50 }),
+      [{ afterRecords: 3_000, until: () => (armed ||= completed >= 2) }],
+    );
     env
-      .fromSource(SequenceSource.bounded(0, total, { ratePerSecond: 3_000, batchSize: 50 }), {
+      .fromSource(numbers, {
         uid: 'numbers',
         watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<number>(
           0,
         ).withTimestampAssigner((v) => v),
       })
       .map((v) => {
-        if (!failed && ++seen > 3_000 && completed >= 2) {
+        if (armed && !failed) {
           failed = true;
           throw new Error('intentional failure');
         }
@@ -144,7 +151,7 @@ describe('keyed process: state and timers', () => {
         restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 },
       });
       let completed = 0;
-      let seen = 0;
+      let armed = false;
       let failed = false;
       interface Row {
         readonly key: number;
@@ -153,11 +160,14 @@ describe('keyed process: state and timers', () => {
         readonly last: Buffer;
       }
       env
-        .fromSource(SequenceSource.bounded(0, total, { ratePerSecond: 3_000, batchSize: 50 }), {
-          uid: 'n',
-        })
+        .fromSource(
+          gatedSource(SequenceSource.bounded(0, total, { ratePerSecond: 3_000, batchSize: 50 }), [
+            { afterRecords: 2_500, until: () => (armed ||= completed >= 2) },
+          ]),
+          { uid: 'n' },
+        )
         .map((v) => {
-          if (!failed && ++seen > 2_500 && completed >= 2) {
+          if (armed && !failed) {
             failed = true;
             throw new Error('intentional failure');
           }

@@ -20,23 +20,31 @@ describe('cancel, then resume from the retained checkpoint with another parallel
 
   it('redistributes splits, keyed state (by key group) and sink transactions: exactly once', async () => {
     const total = 9_000;
+    const held = 3_000;
+    // the first run reads 3 000 records and then waits for good: it is cancelled mid-input however
+    // fast or slow the machine is
+    let waiting = false;
     const first = startExactlyOnceJob({
       records: total,
       outDir: out.path,
       failures: [],
       options: { parallelism: 2, checkpoint: { intervalMs: 25, dir: ckpt.path } },
       ratePerSecond: 4_000,
+      gates: [{ afterRecords: held, until: () => ((waiting = true), false) }],
     });
-    let completed = 0;
+    // three checkpoints completed after the source paused: the second was triggered after it
+    // paused, so it holds every record read, and its commit (on its completion notice) came
+    // before the third completed
+    let afterPause = 0;
     await new Promise<void>((resolve) => {
       first.handle.events$.subscribe((e) => {
-        if (e.type === 'checkpoint-completed' && ++completed === 4) resolve();
+        if (e.type === 'checkpoint-completed' && waiting && ++afterPause === 3) resolve();
       });
     });
     const cancelled = await first.handle.cancel();
     expect(cancelled.status).toBe('cancelled');
     const before = (await readCommitted<Output>(out.path)).length;
-    expect(before).toBeGreaterThan(0);
+    expect(before).toBeGreaterThanOrEqual(held);
     expect(before).toBeLessThan(total);
 
     const second = startExactlyOnceJob({

@@ -76,11 +76,8 @@ describe('resume in a new process from a retained checkpoint directory', () => {
         String(checkpoints),
         String(delay),
       ]);
-      // killed as planned, or (rarely, on a slow machine) it reached the end before the moment
-      expect(
-        run.signal === 'SIGKILL' || run.code === 0,
-        `${moments.join(', ')}\n${run.stderr}`,
-      ).toBe(true);
+      // each run reads at most ~1 500 records of its own before it waits to be killed
+      expect(run.signal, `${moments.join(', ')}\n${run.stderr}`).toBe('SIGKILL');
     }
     const resume = await runChild(['resume', out.path, ckpt.path, String(total)]);
     expect(resume.code, resume.stderr).toBe(0);
