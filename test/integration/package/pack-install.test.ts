@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../../..');
+
+/**
+ * What a user outside this repository does: install the packed package into a project of their
+ * own and run an exactly-once job from plain JavaScript, on the embedded store.
+ */
+const JOB = `
+import {
+  PravegaSink,
+  PravegaSource,
+  StreamEnvironment,
+  acquireClient,
+  jsonSerializer,
+  tailCut,
+} from 'tributary';
+
+const uri = process.argv[2];
+const shared = await acquireClient(uri);
+const client = shared.client;
+await client.createScope('shop');
+await client.createStream('shop/orders', { scalingPolicy: { type: 'fixed', minSegments: 2 } });
+await client.createStream('shop/clean', { scalingPolicy: { type: 'fixed', minSegments: 2 } });
+const writer = await client.createWriter('shop/orders', jsonSerializer());
+for (let i = 0; i < 1000; i++) void writer.write({ id: i, customer: 'c' + (i % 7), total: i % 10 }, 'c' + (i % 7));
+await writer.close();
+const end = await tailCut(client.controller, client.segmentStore, { scope: 'shop', stream: 'orders' });
+
+const env = StreamEnvironment.create({ pravega: uri, parallelism: 2, checkpoint: { intervalMs: 200 } });
+env
+  .fromSource(PravegaSource.forStream('shop/orders', { end }).json(), { uid: 'orders' })
+  .filter((o) => o.total > 0)
+  .sinkTo(PravegaSink.forStream('shop/clean').json().exactlyOnce().routingKey((o) => o.customer), { uid: 'clean' });
+const result = await env.execute('clean-orders');
+
+const batch = client.batchClient();
+let count = 0;
+for (const range of await batch.listSegmentRanges({ scope: 'shop', stream: 'clean' })) {
+  for await (const events of batch.readRange(range, jsonSerializer())) count += events.length;
+}
+await shared.release();
+console.log(JSON.stringify({ status: result.status, count }));
+`;
+
+describe('the packed package', () => {
+  let work: string | undefined;
+  afterAll(async () => {
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  it('installs into a project outside the repo and runs an exactly-once job from it', async () => {
+    work = await mkdtemp(join(tmpdir(), 'tributary-pack-'));
+    // `npm pack` builds first (prepack)
+    await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root });
+    const tarball = (await readdir(work)).find((f) => f.endsWith('.tgz'));
+    expect(tarball).toBeDefined();
+    const project = join(work, 'my-job');
+    await run('mkdir', ['-p', project]);
+    await writeFile(
+      join(project, 'package.json'),
+      JSON.stringify({
+        name: 'my-job',
+        private: true,
+        type: 'module',
+        dependencies: { tributary: `file:${join(work, tarball!)}` },
+      }),
+    );
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--silent'], {
+      cwd: project,
+    });
+    await writeFile(join(project, 'job.mjs'), JOB);
+    const { stdout } = await run('node', ['job.mjs', `embedded:${join(project, 'data')}`], {
+      cwd: project,
+    });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
+      status: 'finished',
+      count: 900,
+    });
+  }, 300_000);
+});
