@@ -57,5 +57,5 @@ describe('README samples', () => {
         return `README line ${Number(sample) + line}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
       });
     expect(problems).toEqual([]);
-  });
+  }, 300_000);
 });
