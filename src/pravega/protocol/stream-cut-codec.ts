@@ -446,3 +446,50 @@ function splitN(s: string, sep: string, limit: number): string[] {
   out.push(s.slice(from));
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Tributary's earlier text (read only)
+
+/** True when `text` looks like Tributary's earlier cut text: base64 of a JSON object. */
+export function isLegacyStreamCutText(text: string): boolean {
+  return text.trim().startsWith('eyJ'); // base64 of '{"'
+}
+
+/**
+ * Tributary's cut text before it wrote Java's (base64 of `{"v":1,"scope","stream","positions":
+ * [["segmentId","offset"],...]}`), read for one release so cuts saved then still parse. An empty
+ * list was its UNBOUNDED, which named the stream.
+ */
+export function decodeLegacyStreamCutText(text: string): StreamCutFields {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(text.trim(), 'base64').toString('utf8'));
+  } catch (err) {
+    throw decodeError('earlier Tributary text', `not base64 of JSON (${(err as Error).message})`);
+  }
+  const d = doc as Record<string, unknown>;
+  const keys = typeof doc === 'object' && doc !== null ? Object.keys(d).sort().join(',') : '';
+  if (keys !== 'positions,scope,stream,v' || d.v !== 1) {
+    throw decodeError('earlier Tributary text', 'expected {v: 1, scope, stream, positions}');
+  }
+  if (typeof d.scope !== 'string' || typeof d.stream !== 'string' || !Array.isArray(d.positions)) {
+    throw decodeError(
+      'earlier Tributary text',
+      'scope and stream must be strings, positions a list',
+    );
+  }
+  const { scope, stream } = splitStreamName(`${d.scope}/${d.stream}`, 'stream name');
+  const positions = new Map<bigint, bigint>();
+  d.positions.forEach((entry: unknown, i) => {
+    const ok =
+      Array.isArray(entry) &&
+      entry.length === 2 &&
+      entry.every((x) => typeof x === 'string' && /^\d+$/.test(x));
+    if (!ok) throw decodeError(`position ${i}`, 'expected ["segmentId", "offset"] in decimal');
+    const [segment, offset] = (entry as [string, string]).map((x) => BigInt(x)) as [bigint, bigint];
+    if (positions.has(segment))
+      throw decodeError(`position ${i}`, `segment ${segment} is listed twice`);
+    positions.set(segment, offset);
+  });
+  return { scope, stream, positions };
+}
