@@ -69,7 +69,6 @@ export {
   decodeStreamCutText,
   encodeStreamCutBytes,
   encodeStreamCutText,
-  isJavaStreamCutText,
   isLegacyStreamCutText,
   UNBOUNDED_CUT_TEXT,
 } from './stream-cut-codec.js';

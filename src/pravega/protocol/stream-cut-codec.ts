@@ -18,8 +18,9 @@ import { validateName } from './segment-name.js';
  * Text (`asText()` / `StreamCut.from`): base64 of the gzip of
  * `0:scope/stream:<segment numbers>:<epochs>:<offsets>`, each list comma-separated decimal, where a
  * segment id is `epoch << 32 | number`. The gzip is what `java.util.zip.GZIPOutputStream` writes
- * (JDK 16 and later: OS byte 255, no time, no name) around zlib's default-level deflate; pako is a
- * port of zlib's deflate that gives the same bytes (Node's bundled zlib does not always).
+ * (JDK 16 and later: OS byte 255, no time, no name) around zlib's default-level deflate; pako 2.1.0
+ * is a port of zlib's deflate that gives the same bytes (Node's bundled zlib and pako 3 do not
+ * always, so pako is pinned). Any gzip is read, as Java reads any.
  *
  * The UNBOUNDED cut (no stream) is the text `UNBOUNDED` and empty bytes. Entries keep the order of
  * the map they come from, as Java writes its map's order.
@@ -46,7 +47,7 @@ const INT32_MAX = 0x7fff_ffffn;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
-/** The most a cut's text may inflate to (a cut of 100 000 segments is about 4 MB). */
+/** The most a cut's text may inflate to (a cut of 100 000 segments is a few MB). */
 const MAX_TEXT_BYTES = 64 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
@@ -367,11 +368,6 @@ export function encodeStreamCutText(cut: StreamCutFields | UnboundedCut): string
 
 const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
 const DECIMAL_RE = /^[+-]?\d+$/;
-
-/** True when `text` looks like `asText()` output (base64 of gzip) rather than anything else. */
-export function isJavaStreamCutText(text: string): boolean {
-  return text.trim().startsWith('H4sI');
-}
 
 function parseList(list: string, what: string, min: bigint, max: bigint): bigint[] {
   // Guava's Splitter.on(',').trimResults(), then Integer/Long.valueOf

@@ -7,7 +7,6 @@ import {
   decodeStreamCutText,
   encodeStreamCutBytes,
   encodeStreamCutText,
-  isJavaStreamCutText,
   type StreamCutFields,
   UNBOUNDED_CUT_TEXT,
 } from '../../../src/pravega/protocol/stream-cut-codec.js';
@@ -71,7 +70,7 @@ describe('stream cuts written by the Java client', () => {
       expect(ordered(cut)).toEqual(ordered(expected(f)));
       expect(encodeStreamCutText(cut)).toBe(f.text);
       expect(encodeStreamCutText(expected(f))).toBe(f.text);
-      expect(isJavaStreamCutText(f.text)).toBe(true);
+      expect(f.text.startsWith('H4sI')).toBe(true); // base64 of the gzip magic
     });
 
     it(`${f.name}: the bytes decode to the cut and re-encode to the identical bytes`, () => {
@@ -147,7 +146,7 @@ describe('stream cut codec round trips', () => {
     fc.assert(
       fc.property(fieldsArb, (cut) => {
         const text = encodeStreamCutText(cut);
-        expect(isJavaStreamCutText(text)).toBe(true);
+        expect(text.startsWith('H4sI')).toBe(true);
         expect(ordered(decodeStreamCutText(text))).toEqual(ordered(cut));
       }),
       { numRuns: 50 },
