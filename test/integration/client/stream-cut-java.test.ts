@@ -70,7 +70,8 @@ describe('stream cuts between Tributary and the Java client on the real server',
     const { stdout } = await run(
       install.java,
       [`-Dlogback.configurationFile=${logback}`, '-cp', install.classpath, PROGRAM, ...args],
-      { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+      // the source launcher compiles the program first: slow on a loaded machine
+      { timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
     );
     return stdout.split('\n').filter((l) => /^(head|tail|read)\t/.test(l));
   }
@@ -134,5 +135,5 @@ describe('stream cuts between Tributary and the Java client on the real server',
       `read\t${sortedPositions(head)}\ttrue`,
       'read\tUNBOUNDED\ttrue',
     ]);
-  });
+  }, 360_000);
 });
