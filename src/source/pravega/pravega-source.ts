@@ -1,4 +1,4 @@
-import { TributaryError } from '../../errors.js';
+import { TributaryError, errorMessage } from '../../errors.js';
 import type { StreamId } from '../../pravega/controller/types.js';
 import { parseStreamName } from '../../pravega/client/pravega-client.js';
 import type { ReaderGroupConfigInput } from '../../pravega/client/reader-group/reader-group-config.js';
@@ -71,9 +71,22 @@ export interface PravegaSourceSettings<T> {
 
 type CutInput = StreamCut | string;
 
-function toCut(cut: CutInput | undefined): StreamCut | undefined {
-  if (cut === undefined) return undefined;
-  return typeof cut === 'string' ? parseStreamCut(cut) : cut;
+/** A cut object, or its text (Java's `StreamCut.asText()`; `UNBOUNDED` is `stream`'s). */
+function toCut(
+  cut: CutInput | undefined,
+  stream: StreamId,
+  what: 'start' | 'end',
+): StreamCut | undefined {
+  if (cut === undefined || typeof cut !== 'string') return cut;
+  try {
+    return parseStreamCut(cut, stream);
+  } catch (err) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `forStream(${stream.scope}/${stream.stream}): the ${what} cut: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
 }
 
 export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEnumeratorState> {
@@ -120,8 +133,8 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
     const id = parseStreamName(stream);
     validateName('scope', id.scope);
     validateName('stream', id.stream);
-    const start = toCut(cuts.start);
-    const end = toCut(cuts.end);
+    const start = toCut(cuts.start, id, 'start');
+    const end = toCut(cuts.end, id, 'end');
     for (const [what, cut] of [
       ['start', start],
       ['end', end],
