@@ -1,20 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
-import { ConnectionPool } from '../connection/connection-pool.js';
 import type { Controller } from '../controller/controller.js';
-import { GrpcController } from '../controller/grpc-controller.js';
 import type {
   ScaleResult,
   StreamConfig,
   StreamCutPositions,
   StreamId,
 } from '../controller/types.js';
-import { parseControllerUri } from '../controller/uri.js';
 import { validateName } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
-import { WireSegmentStore } from '../segment/wire-segment-store.js';
+import { ClientConfigSchema, openBackend, type ClientConfig } from '../backend.js';
 import { BatchClient } from './batch-client.js';
 import { parseConfig } from '../../config.js';
 import { EventStreamWriter, type EventWriterOptions } from './event-writer.js';
@@ -31,24 +26,7 @@ import { parseStreamName } from './stream-name.js';
  * built on it runs the same on both.
  */
 
-export const ClientConfigSchema = z
-  .object({
-    /** tcp://host:port, tls://host:port, or embedded:<directory> */
-    controllerUri: z.string().min(1),
-    credentials: z
-      .object({ username: z.string().min(1), password: z.string() })
-      .strict()
-      .optional(),
-    /** CA certificate (PEM text or a file path) to trust for tls:// */
-    trustedCa: z.string().optional(),
-    /** verify that server certificates name the host dialled (default true) */
-    validateHostname: z.boolean().default(true),
-    /** options of the embedded store (embedded: URIs only) */
-    embedded: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
-
-export type ClientConfig = z.input<typeof ClientConfigSchema>;
+export { ClientConfigSchema, type ClientConfig } from '../backend.js';
 
 export { parseStreamName } from './stream-name.js';
 
@@ -68,48 +46,10 @@ export class PravegaClient {
       typeof config === 'string' ? { controllerUri: config } : config,
       'client config',
     );
-    if (c.controllerUri.startsWith('embedded:')) {
-      const dir = c.controllerUri.slice('embedded:'.length);
-      if (dir === '')
-        throw new TributaryError(
-          'CONFIG_INVALID',
-          'controllerUri: embedded: needs a directory, e.g. embedded:./data',
-        );
-      const { openEmbeddedPravega } = await import('../embedded/index.js');
-      const store = await openEmbeddedPravega(dir, c.embedded);
-      return new PravegaClient(store.controller, store.segmentStore, c.controllerUri, () =>
-        store.close(),
-      );
-    }
-    const address = parseControllerUri(c.controllerUri);
-    const ca =
-      c.trustedCa === undefined
-        ? undefined
-        : c.trustedCa.includes('-----BEGIN')
-          ? Buffer.from(c.trustedCa)
-          : readFileSync(c.trustedCa);
-    const controller = new GrpcController({
-      uri: c.controllerUri,
-      ...(c.credentials ? { credentials: c.credentials } : {}),
-      ...(ca ? { trustedCa: ca } : {}),
-      validateHostname: c.validateHostname,
-    });
-    const pool = new ConnectionPool({
-      fallbackHost: address.host,
-      ...(address.tls
-        ? {
-            tls: {
-              ...(ca ? { ca } : {}),
-              ...(c.validateHostname ? {} : { rejectUnauthorized: false }),
-            },
-          }
-        : {}),
-    });
-    const store = new WireSegmentStore(controller, pool);
-    return new PravegaClient(controller, store, c.controllerUri, async () => {
-      await store.close();
-      await controller.close();
-    });
+    const backend = await openBackend(c);
+    return new PravegaClient(backend.controller, backend.segmentStore, c.controllerUri, () =>
+      backend.release(),
+    );
   }
 
   // ---- stream management ----
