@@ -230,7 +230,7 @@ export class WireSegmentStore implements SegmentStore {
                         `nor a probe within ${this.requestTimeoutMs} ms`,
                       { retryable: true, cause: err, details: { segment } },
                     )
-                  : err,
+                  : asError(err),
               );
             },
           );
@@ -866,4 +866,8 @@ async function conditionalAppendOnce(
   throw isErrorReply(reply)
     ? errorFromReply(reply, `conditional append to ${segment}`)
     : new TributaryError('PROTOCOL_ERROR', `unexpected ${reply.type}`);
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new TributaryError('INTERNAL', errorMessage(err));
 }

@@ -80,7 +80,8 @@ export async function withRetry<T>(
 }
 
 function deadlineNote(err: unknown, target: string, timeoutMs: number, outOfTime = false): string {
-  return outOfTime || (isServiceError(err) && err.code === (GrpcStatus.DEADLINE_EXCEEDED as number))
+  return outOfTime ||
+    (isServiceError(err) && (err.code as number) === (GrpcStatus.DEADLINE_EXCEEDED as number))
     ? ` (${target} gave no answer within the controller timeout of ${timeoutMs} ms; raise controllerTimeoutMs if it is only slow)`
     : '';
 }
