@@ -276,20 +276,26 @@ export class WireSegmentStore implements SegmentStore {
     expectedOffset: bigint,
     framedEvent: Buffer,
   ): Promise<boolean> {
+    const deadline = Date.now() + this.requestTimeoutMs;
     for (let attempt = 0; ; attempt++) {
+      let used: Connection | undefined;
       try {
         const { connection, token } = await this.connectionFor(segment, 'append');
+        used = connection;
         return await conditionalAppendOnce(
           connection,
           segment,
           token,
           expectedOffset,
           framedEvent,
-          this.requestTimeoutMs,
+          Math.max(1, deadline - Date.now()),
         );
       } catch (err) {
         this.forget(segment, err);
-        if (!isRetryable(err) || attempt + 1 >= this.maxAttempts) throw err;
+        if (TributaryError.is(err, 'TIMEOUT')) used?.close(err);
+        if (!isRetryable(err) || attempt + 1 >= this.maxAttempts || Date.now() >= deadline) {
+          throw err;
+        }
         await this.backoff(attempt);
       }
     }
@@ -750,13 +756,20 @@ class WireAppendSession implements AppendSession {
           } else session.fail(err);
         },
       });
-      connection.send({
-        type: 'setupAppend',
-        requestId: session.flow.nextRequestId(),
-        writerId,
-        segment,
-        delegationToken: token,
-      });
+      try {
+        connection.send({
+          type: 'setupAppend',
+          requestId: session.flow.nextRequestId(),
+          writerId,
+          segment,
+          delegationToken: token,
+        });
+      } catch (err) {
+        settled = true;
+        clearTimeout(setupTimer);
+        session.flow.close();
+        throw err;
+      }
     });
   }
 
