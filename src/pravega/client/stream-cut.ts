@@ -45,6 +45,12 @@ export function streamCutToText(cut: StreamCut): string {
 }
 
 export function parseStreamCut(text: string): StreamCut {
+  if (typeof text !== 'string') {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `parseStreamCut: text must be the text form of a stream cut (a string), got ${text === null ? 'null' : typeof text}`,
+    );
+  }
   let doc: z.output<typeof TextSchema>;
   try {
     doc = TextSchema.parse(JSON.parse(Buffer.from(text.trim(), 'base64').toString('utf8')));
