@@ -198,7 +198,8 @@ export class WireSegmentStore implements SegmentStore {
   ): Promise<Command> {
     const abandon = new AbortController();
     const onAbort = (): void => abandon.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     const read = connection.request((id) => build(id, token), abandon.signal);
     const period = Math.max(1, Math.floor(this.requestTimeoutMs / 2));
     let timer: NodeJS.Timeout | undefined;
