@@ -74,7 +74,75 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * The one place that decides whether an error of a code is retryable when the code that raises it
+ * says nothing more specific: true where repeating the same operation later may succeed (a
+ * transient network, server or timing condition), false where it cannot until something changes
+ * (bad input, a missing or existing resource, corrupt data, a lock held by someone else).
+ */
+export const RETRYABLE_BY_DEFAULT: Readonly<Record<ErrorCode, boolean>> = {
+  CONFIG_INVALID: false,
+  ILLEGAL_STATE: false,
+  ILLEGAL_ARGUMENT: false,
+  CLOSED: false,
+  TIMEOUT: true,
+  CANCELLED: false,
+  CONNECTION_FAILED: true,
+  CONNECTION_CLOSED: true,
+  PROTOCOL_ERROR: false,
+  DECODE_ERROR: false,
+  FRAME_TOO_LARGE: false,
+  INCOMPATIBLE_SERVER: false,
+  AUTH_FAILED: false,
+  TOKEN_EXPIRED: true,
+  SERVER_ERROR: false,
+  WRONG_HOST: true,
+  CONTROLLER_UNAVAILABLE: true,
+  CONTROLLER_ERROR: false,
+  SCOPE_NOT_FOUND: false,
+  SCOPE_EXISTS: false,
+  SCOPE_NOT_EMPTY: false,
+  STREAM_NOT_FOUND: false,
+  STREAM_EXISTS: false,
+  STREAM_SEALED: false,
+  STREAM_NOT_SEALED: false,
+  INVALID_NAME: false,
+  SCALE_FAILED: false,
+  SEGMENT_SEALED: false,
+  NO_SUCH_SEGMENT: false,
+  SEGMENT_EXISTS: false,
+  SEGMENT_TRUNCATED: false,
+  EVENT_TOO_LARGE: false,
+  INVALID_EVENT_NUMBER: false,
+  CONDITIONAL_CHECK_FAILED: false,
+  TABLE_KEY_BAD_VERSION: false,
+  TABLE_KEY_NOT_FOUND: false,
+  TABLE_NOT_EMPTY: false,
+  OPERATION_UNSUPPORTED: false,
+  TXN_NOT_FOUND: false,
+  TXN_LOST: false,
+  TXN_FAILED: false,
+  TXN_STATE: false,
+  TXN_LEASE_INVALID: false,
+  READER_GROUP_NOT_FOUND: false,
+  READER_GROUP_EXISTS: false,
+  READER_NOT_IN_GROUP: false,
+  CHECKPOINT_LIMIT: true,
+  CHECKPOINT_FAILED: true,
+  END_OF_STREAM: false,
+  STORE_LOCKED: false,
+  STORE_CORRUPT: false,
+  STORE_IO: false,
+  JOB_FAILED: false,
+  DATA_LOSS: false,
+  STATE_CORRUPT: false,
+  DESERIALIZATION_FAILED: false,
+  ENVIRONMENT: false,
+  INTERNAL: false,
+};
+
 export interface TributaryErrorOptions {
+  /** Overrides {@link RETRYABLE_BY_DEFAULT} for this one error. */
   retryable?: boolean;
   cause?: unknown;
   details?: Record<string, unknown>;
@@ -91,7 +159,7 @@ export class TributaryError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TributaryError';
     this.code = code;
-    this.retryable = options.retryable ?? false;
+    this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT[code];
     this.details = options.details ?? {};
     Object.defineProperty(this, BRAND, { value: true });
   }
@@ -113,9 +181,13 @@ export function hasErrorCode(err: unknown, ...codes: ErrorCode[]): boolean {
   return false;
 }
 
-/** Whether retrying the failed operation may succeed: true only if a TributaryError says so. */
-export function isRetryable(err: unknown): boolean {
-  return TributaryError.is(err) && err.retryable;
+/**
+ * Whether retrying the failed operation may succeed: true only for a TributaryError whose
+ * `retryable` flag says so (its code's {@link RETRYABLE_BY_DEFAULT} unless the raiser decided
+ * otherwise). Anything else (a plain Error, a TypeError from user code, a string) is not.
+ */
+export function isRetryable(error: unknown): boolean {
+  return TributaryError.is(error) && error.retryable;
 }
 
 export function errorMessage(err: unknown): string {

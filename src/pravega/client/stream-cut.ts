@@ -89,6 +89,12 @@ function fromFields(
  * that stream. Anything else is CONFIG_INVALID naming the forms expected.
  */
 export function parseStreamCut(text: string, stream?: StreamId): StreamCut {
+  if (typeof text !== 'string') {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `parseStreamCut: text must be the text form of a stream cut (a string), got ${text === null ? 'null' : typeof text}`,
+    );
+  }
   const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
   let fields: StreamCutFields | UnboundedCut;
   try {
