@@ -72,6 +72,7 @@ export class GrpcController implements Controller {
   private readonly metadata: grpc.Metadata;
   private readonly retry: RetryPolicy;
   private readonly target: string;
+  private readonly uri: string;
 
   constructor(options: GrpcControllerOptions) {
     const address = parseControllerUri(options.uri);
@@ -114,6 +115,7 @@ export class GrpcController implements Controller {
       overallTimeoutMs:
         options.retry?.overallTimeoutMs ?? options.callTimeoutMs ?? DEFAULT_CONTROLLER_TIMEOUT_MS,
     };
+    this.uri = options.uri;
     this.target = `controller ${options.uri}`;
   }
 
@@ -158,17 +160,35 @@ export class GrpcController implements Controller {
   waitForReady(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.client.waitForReady(Date.now() + timeoutMs, (err) => {
-        if (err) {
+        if (!err) {
+          resolve();
+          return;
+        }
+        // the channel keeps the reason of its last failed connection (refused, TLS, …) to itself;
+        // a call that does not wait for the channel fails at once and reports it
+        void this.lastConnectionError().then((why) =>
           reject(
             new TributaryError(
               'CONTROLLER_UNAVAILABLE',
-              `${this.target} not reachable within ${timeoutMs} ms (${err.message}); is the controller running at that address?`,
-              { retryable: true, cause: err, details: { uri: this.target, timeoutMs } },
+              `${this.target} not reachable within ${timeoutMs} ms (${why ?? err.message}); is the controller running at that address?`,
+              { retryable: true, cause: err, details: { uri: this.uri, timeoutMs } },
             ),
-          );
-        } else resolve();
+          ),
+        );
       });
     });
+  }
+
+  private async lastConnectionError(): Promise<string | undefined> {
+    try {
+      await this.callOnce('checkScopeExists', { scope: 'probe' }, Date.now() + 1_000);
+      return undefined;
+    } catch (err) {
+      const details = (err as { details?: unknown }).details;
+      if (typeof details !== 'string') return undefined;
+      const text = details.replace(/\.?\s*Resolution note:\s*$/, '');
+      return text === '' ? undefined : text;
+    }
   }
 
   // ---- scopes ----
