@@ -288,6 +288,11 @@ export class StartedPravegaContainer extends AbstractStartedContainer {
     return this.details.credentials;
   }
 
+  /** Where clients reach the segment store (the address the server announces). */
+  getSegmentStoreAddress(): { readonly host: string; readonly port: number } {
+    return this.details.segmentStoreAddress;
+  }
+
   /** PEM of the test CA clients trust (TLS only). */
   getCaCert(): string | undefined {
     return this.details.caCert;
