@@ -40,6 +40,7 @@ import { createTlsMaterial, TLS_STORE_PASSWORD, type TlsMaterial } from './tls-m
 const CONTROLLER_PORT = 9090;
 const READY_LINE = /Pravega Sandbox is running locally now/;
 const CONFIG_DIR = '/tmp/tributary';
+const DATA_DIR = '/tmp/pravega-data';
 const PORT_ATTEMPTS = 3;
 const STANDALONE = '/opt/pravega/bin/pravega-standalone';
 // The server opens its trust store as a Java key store holding the CA as a trusted entry, which
@@ -54,7 +55,7 @@ export class PravegaContainer extends GenericContainer {
   private credentials: Credentials | undefined;
   private tls = false;
   private heapMb = 1024;
-  private readyTimeoutMs = 180_000;
+  private readyTimeoutMs = 300_000;
   private readonly extraJavaOpts: string[] = [];
 
   constructor(image: string = OFFICIAL_PRAVEGA_IMAGE) {
@@ -100,7 +101,7 @@ export class PravegaContainer extends GenericContainer {
     return this;
   }
 
-  /** How long start() waits for the server to answer (default 180 s). */
+  /** How long start() waits for the server to answer (default 300 s). */
   withReadyTimeout(ms: number): this {
     if (!(ms > 0)) {
       throw new TributaryError('ILLEGAL_ARGUMENT', `readyTimeoutMs must be > 0; got ${ms}`);
@@ -120,6 +121,9 @@ export class PravegaContainer extends GenericContainer {
     this.copyConfiguration(material);
     this.withCommand([])
       .withEntrypoint(material ? ['/bin/sh', '-c', TRUST_STORE_THEN_SERVER] : [STANDALONE])
+      // the in-process ZooKeeper's write-ahead log and snapshots: in memory, as fsyncs on the
+      // container's overlay file system cost seconds on a busy disk
+      .withTmpFs({ [DATA_DIR]: 'rw,size=512m' })
       .withWaitStrategy(Wait.forLogMessage(READY_LINE))
       .withStartupTimeout(this.readyTimeoutMs);
 
@@ -187,6 +191,7 @@ export class PravegaContainer extends GenericContainer {
       `-Xmx${this.heapMb}m`,
       '-XX:+ExitOnOutOfMemoryError',
       '-Djava.net.preferIPv4Stack=true',
+      `-Djava.io.tmpdir=${DATA_DIR}`,
       `-Dsinglenode.controller.rpc.port=${CONTROLLER_PORT}`,
       `-Dsinglenode.segmentStore.port=${segmentStorePort}`,
       '-Dsinglenode.zk.port=2181',
@@ -262,12 +267,12 @@ interface StartedDetails {
 }
 
 /** What PravegaClient.connect and job options need to reach the server. */
-export interface PravegaConnection {
+export type PravegaConnection = {
   readonly controllerUri: string;
   readonly credentials?: Credentials;
   /** PEM of the CA that signed the server certificate (TLS only) */
   readonly trustedCa?: string;
-}
+};
 
 export class StartedPravegaContainer extends AbstractStartedContainer {
   private readySeconds: number | undefined;

@@ -38,7 +38,7 @@ describe.skipIf(image === '')(
       console.log(
         `[pravega] PravegaContainer (auth, TLS) ready in ${pravega.getStartSeconds().toFixed(1)} s at ${pravega.getControllerUri()}`,
       );
-    });
+    }, 360_000);
     afterAll(async () => {
       await pravega?.stop();
     });
