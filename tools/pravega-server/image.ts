@@ -205,27 +205,25 @@ export function buildLocalImage(
 }
 
 /**
- * The image the tests use: the official one where it can be pulled (or is already present), the
- * local build otherwise. TRIBUTARY_PRAVEGA_IMAGE=local skips the pull attempt.
+ * The image the tests use: the official one where it is present or can be pulled, the local
+ * build otherwise (`npm run pravega:image -- --local` skips the pull).
  */
 export function ensurePravegaImage(log: (line: string) => void): ImageResult {
   const started = Date.now();
-  if (process.env['TRIBUTARY_PRAVEGA_IMAGE'] !== 'local') {
-    if (dockerOk(['image', 'inspect', OFFICIAL_PRAVEGA_IMAGE])) {
-      log(`using the official image ${OFFICIAL_PRAVEGA_IMAGE} (already present)`);
-      return { image: OFFICIAL_PRAVEGA_IMAGE, source: 'official', seconds: 0 };
-    }
-    log(`trying to pull the official image ${OFFICIAL_PRAVEGA_IMAGE} ...`);
-    if (dockerOk(['pull', '-q', OFFICIAL_PRAVEGA_IMAGE], 300_000)) {
-      log(`pulled ${OFFICIAL_PRAVEGA_IMAGE}`);
-      return {
-        image: OFFICIAL_PRAVEGA_IMAGE,
-        source: 'official',
-        seconds: (Date.now() - started) / 1000,
-      };
-    }
-    log(`${OFFICIAL_PRAVEGA_IMAGE} cannot be pulled here; building ${LOCAL_PRAVEGA_IMAGE} instead`);
+  if (dockerOk(['image', 'inspect', OFFICIAL_PRAVEGA_IMAGE])) {
+    log(`using the official image ${OFFICIAL_PRAVEGA_IMAGE} (already present)`);
+    return { image: OFFICIAL_PRAVEGA_IMAGE, source: 'official', seconds: 0 };
   }
+  log(`trying to pull the official image ${OFFICIAL_PRAVEGA_IMAGE} ...`);
+  if (dockerOk(['pull', '-q', OFFICIAL_PRAVEGA_IMAGE], 300_000)) {
+    log(`pulled ${OFFICIAL_PRAVEGA_IMAGE}`);
+    return {
+      image: OFFICIAL_PRAVEGA_IMAGE,
+      source: 'official',
+      seconds: (Date.now() - started) / 1000,
+    };
+  }
+  log(`${OFFICIAL_PRAVEGA_IMAGE} cannot be pulled here; building ${LOCAL_PRAVEGA_IMAGE} instead`);
   return buildLocalImage(log);
 }
 
