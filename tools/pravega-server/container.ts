@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../../src/errors.js';
@@ -84,6 +84,8 @@ export async function startPravegaContainer(
     residentMemoryBytes: () => undefined,
     stop: async () => {
       await started.stop();
+      // only the CA file is in it, and only when it is ours
+      if (options.workDir === undefined) rmSync(workDir, { recursive: true, force: true });
     },
   };
 }
