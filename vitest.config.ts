@@ -1,4 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// the package's own entry points, as a user's test imports them (the README's example is a test)
+const packageAliases = {
+  'tributary/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+  tributary: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+};
 
 export default defineConfig({
   test: {
@@ -13,6 +20,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias: packageAliases },
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
