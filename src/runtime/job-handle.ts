@@ -30,6 +30,18 @@ export class JobHandle implements PromiseLike<JobResult> {
     return this.result.then(onfulfilled, onrejected);
   }
 
+  /**
+   * Stops the job with a final checkpoint (Flink's stop-with-savepoint): one more checkpoint,
+   * stored and committed, then every task stops; what was processed after it is discarded, so a
+   * later run resumes exactly there (it is the latest checkpoint of the checkpoint directory).
+   * Resolves with its id once the job has ended (`result` resolves with status `stopped`).
+   * Rejects if that checkpoint fails (the job keeps running) or the job fails or is cancelled.
+   * SIGINT/SIGTERM do the same unless `execute(…, { stopOnSignals: false })`.
+   */
+  stop(): Promise<number> {
+    return this.execution.stop();
+  }
+
   /** Stops the job for good (sources and sinks are closed with reason `cancelled`). */
   cancel(): Promise<JobResult> {
     this.execution.cancel();
