@@ -131,8 +131,14 @@ export class JobExecution {
         lineageStart =
           this.latest === undefined ? nextCheckpointId : (this.latest.lineageStart ?? 0);
       } catch (err) {
-        this.status('failed', 0, err instanceof Error ? err : new Error(errorMessage(err)));
-        throw err;
+        // nothing ran: the same checks would fail again, so no restart
+        const error = new TributaryError(
+          'JOB_FAILED',
+          `job "${this.jobName}" did not start: ${errorMessage(err)}`,
+          { cause: err, details: { restarts: 0, permanent: true, started: false } },
+        );
+        this.status('failed', 0, error);
+        throw error;
       }
       if (this.options.metricsIntervalMs > 0) {
         metricsTimer = setInterval(() => this.emitMetrics(), this.options.metricsIntervalMs);

@@ -4,8 +4,10 @@ import type { JobExecution } from './job-execution.js';
 
 /**
  * A running job. Await it (it is a PromiseLike) or `result` for the outcome: resolves with
- * `finished` (bounded input done, final checkpoint committed) or `cancelled`; rejects with
- * JOB_FAILED once the restart strategy gives up. `events$` emits lifecycle, checkpoint,
+ * `finished` (bounded input done, final checkpoint committed), `stopped` (`stop()` or a signal,
+ * final checkpoint committed) or `cancelled`; rejects with JOB_FAILED, its `cause` the error —
+ * when the checks before the start fail (`details.started: false`), at once on a permanent failure
+ * (`details.permanent`, see `isPermanentFailure`), or once the restart strategy gives up. `events$` emits lifecycle, checkpoint,
  * restart, metrics and warning events and completes when the job ends.
  *
  * Being a thenable, a handle returned from an async function is awaited by it: return

@@ -28,6 +28,13 @@ async function failure(handle: JobHandle): Promise<TributaryError> {
   throw new Error('expected the job to fail');
 }
 
+/** The code of the error that kept a job from starting (it rejects with JOB_FAILED around it). */
+function notStarted(err: TributaryError): string | undefined {
+  expect(err.code).toBe('JOB_FAILED');
+  expect(err.details).toMatchObject({ restarts: 0, started: false });
+  return TributaryError.is(err.cause) ? err.cause.code : undefined;
+}
+
 async function until(what: string, condition: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -99,18 +106,18 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const sink = (stream: string) => PravegaSink.forStream(stream).json<Seq>().exactlyOnce();
 
       const noScope = await failsBeforeStart(job(`nowhere-${scope}/in`, sink(output)));
-      expect(noScope.error.code).toBe('SCOPE_NOT_FOUND');
+      expect(notStarted(noScope.error)).toBe('SCOPE_NOT_FOUND');
       expect(noScope.error.message).toContain(`scope "nowhere-${scope}" does not exist`);
       expect(noScope.statuses).toEqual(['created', 'failed']);
 
       const noStream = await failsBeforeStart(job(input, sink(`${scope}/missing`)));
-      expect(noStream.error.code).toBe('STREAM_NOT_FOUND');
+      expect(notStarted(noStream.error)).toBe('STREAM_NOT_FOUND');
       expect(noStream.error.message).toContain(`stream "${scope}/missing" does not exist`);
 
       // 10 s cannot outlast a 5 s interval plus the 60 s checkpoint timeout
       const shortLease = PravegaSink.forStream(output).json<Seq>().exactlyOnce({ leaseMs: 10_000 });
       const lease = await failsBeforeStart(job(input, shortLease));
-      expect(lease.error.code).toBe('TXN_LEASE_INVALID');
+      expect(notStarted(lease.error)).toBe('TXN_LEASE_INVALID');
       expect(lease.statuses).toEqual(['created', 'failed']);
       console.log(
         `[${name}] failed before start in ${noScope.ms} / ${noStream.ms} / ${lease.ms} ms (scope / stream / lease)`,
@@ -154,7 +161,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       await until('a checkpoint of the first copy', () => first.checkpoints() >= 1);
       const second = start();
       const refused = await failsBeforeStart(second.handle);
-      expect(refused.error.code).toBe('JOB_ALREADY_RUNNING');
+      expect(notStarted(refused.error)).toBe('JOB_ALREADY_RUNNING');
       expect(refused.error.message).toContain(
         `job "${jobName}" is already running (host ${hostname()}, pid ${process.pid}, since `,
       );
@@ -230,7 +237,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
           .fromSource(PravegaSource.forStream('a/b').json<Seq>())
           .sinkTo(PravegaSink.forStream('a/c').json<Seq>());
         const locked = await failsBeforeStart(env.execute('locked', { stopOnSignals: false }));
-        expect(locked.error.code).toBe('STORE_LOCKED');
+        expect(notStarted(locked.error)).toBe('STORE_LOCKED');
         expect(locked.error.message).toContain(`${process.ppid}`);
         expect(locked.statuses).toEqual(['created', 'failed']);
       });
