@@ -58,6 +58,12 @@ export class JobExecution {
   private stopRequested = false;
   private stopKicked: ExecutionAttempt | undefined;
   private readonly stopWaiters: StopWaiter[] = [];
+  private ended:
+    | {
+        outcome: { status: JobResult['status']; checkpointId: number | undefined } | undefined;
+        failure: unknown;
+      }
+    | undefined;
 
   constructor(
     private readonly jobName: string,
@@ -78,6 +84,11 @@ export class JobExecution {
     const result = new Promise<number>((resolve, reject) =>
       this.stopWaiters.push({ resolve, reject }),
     );
+    if (this.ended !== undefined) {
+      // the job is over already: answer as it ended
+      this.settleStop(this.ended.outcome, this.ended.failure);
+      return result;
+    }
     this.stopRequested = true;
     if (this.attempt !== undefined) this.kickStop(this.attempt);
     return result;
@@ -237,6 +248,7 @@ export class JobExecution {
         });
       }
       for (const hold of holds) await hold().catch(() => undefined);
+      this.ended = { outcome, failure };
       this.settleStop(outcome, failure);
       this.emitMetrics();
       this.events.complete();

@@ -299,4 +299,57 @@ describe('one running copy per job', () => {
     await until('the job to write', () => sink.records.length > 0);
     await handle.cancel();
   });
+
+  it('a copy whose lease was taken over fails at once, without restarts', async () => {
+    const env = StreamEnvironment.create({
+      checkpoint: { intervalMs: 50, dir: ckpt.path },
+      jobLock: { leaseMs: 1_000 },
+      restart: { type: 'fixed-delay', maxAttempts: 5, delayMs: 10 },
+    });
+    const sink = new CollectSink<number>();
+    env.fromSource(SequenceSource.unbounded(0, { ratePerSecond: 1000 }), { uid: 'n' }).sinkTo(sink);
+    const handle = env.execute('single', { stopOnSignals: false });
+    await until('the job to write', () => sink.records.length > 0);
+    // another copy (on another host) took the lease over
+    await writeFile(
+      join(ckpt.path, 'job.lock'),
+      JSON.stringify({
+        token: 'theirs',
+        record: {
+          host: 'elsewhere',
+          pid: 7,
+          since: 0,
+          runId: 'x',
+          renewedAt: Date.now(),
+          leaseMs: 60_000,
+        },
+      }),
+    );
+    const err = await rejection(handle);
+    expect(err.details).toMatchObject({ restarts: 0, permanent: true });
+    expect(err.message).toMatch(
+      /lost its lease: its lease in .* was taken over by host elsewhere, pid 7/,
+    );
+  });
+});
+
+describe('stop', () => {
+  it('of a job that already finished resolves with its final checkpoint', async () => {
+    const env = StreamEnvironment.create();
+    env.fromSource(SequenceSource.bounded(0, 100)).sinkTo(new CollectSink());
+    const handle = env.execute('done', { stopOnSignals: false });
+    const result = await handle;
+    expect(result.status).toBe('finished');
+    expect(await handle.stop()).toBe(result.lastCheckpointId);
+  });
+
+  it('rejects when the job is cancelled before its stop checkpoint completes', async () => {
+    const env = StreamEnvironment.create();
+    const sink = new CollectSink<number>();
+    env.fromSource(SequenceSource.unbounded(0, { ratePerSecond: 1000 })).sinkTo(sink);
+    const handle = env.execute('cancelled', { stopOnSignals: false });
+    await until('the job to write', () => sink.records.length > 0);
+    await handle.cancel();
+    await expect(handle.stop()).rejects.toThrow(/cancelled before it could stop/);
+  });
 });
