@@ -421,8 +421,14 @@ export class JobExecution {
       if (source === undefined || state === undefined || source.source.describeState === undefined)
         continue;
       try {
+        const splits: unknown[] = (data.operators[source.uid]?.subtasks ?? []).flatMap((subtask) =>
+          (subtask?.items ?? []).map(
+            (item) => source.source.splitSerializer.fromState(decodeState(item)) as unknown,
+          ),
+        );
         positions[source.uid] = source.source.describeState(
           source.source.enumeratorStateSerializer.fromState(decodeState(state)),
+          splits,
         );
       } catch (err) {
         positions[source.uid] = `(unreadable: ${errorMessage(err)})`;

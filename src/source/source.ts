@@ -211,8 +211,11 @@ export interface Source<T, Split extends SourceSplit, EnumState> extends Preflig
   ): SplitEnumerator<Split, EnumState>;
   readonly splitSerializer: StateSerializer<Split>;
   readonly enumeratorStateSerializer: StateSerializer<EnumState>;
-  /** One line on where a checkpointed enumerator state resumes (shown when a job resumes). */
-  describeState?(state: EnumState): string;
+  /**
+   * One line on where a checkpointed source resumes (shown when a job resumes), from its
+   * enumerator state and its readers' splits.
+   */
+  describeState?(state: EnumState, splits: readonly Split[]): string;
 }
 
 /** Any source, for places that do not care about its split and state types. */

@@ -77,7 +77,7 @@ describe('resume in a new process from a retained checkpoint directory', () => {
     expect(summary.status).toBe('finished');
     // the run resumed by itself, and said from where
     expect(resume.stdout).toMatch(
-      /job "exactly-once" resumes from checkpoint \d+ of .* \(latest in /,
+      /job "exactly-once" resumes from checkpoint \d+ of .* \(latest in .*\); positions: numbers: seq-\d-of-2 at \d+, seq-\d-of-2 at \d+/,
     );
     expect(verifyExactlyOnce(await readCommitted<Output>(out.path), total)).toEqual([]);
     expect(
