@@ -14,7 +14,7 @@ import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import { BACKENDS } from '../../support/backends.js';
 import { produce, readOutput, startPipeline } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
-import type { Seq } from '../../support/sequences.js';
+import { expectExactlyOnceInOrder, keysOf, type Seq } from '../../support/sequences.js';
 
 const KEYS = 8;
 
@@ -218,6 +218,59 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       await until('a checkpoint with duplicates allowed', () => third.checkpoints() >= 1);
       await third.handle.cancel();
       expect(warnings.some((w) => /already committed by a later checkpoint/.test(w))).toBe(true);
+    });
+
+    it('stop() then the same job again: it resumes where it stopped and every event is written once, in key order', async () => {
+      const perKey = 400;
+      const { input, output } = await streams(0);
+      const dir = checkpointDir();
+      const start = () =>
+        startPipeline({
+          pravega: backend.uri(),
+          input,
+          output,
+          guarantee: 'exactly-once',
+          failures: [],
+          jobName: `stop-${n}`,
+          options: { checkpoint: { intervalMs: 200, timeoutMs: 30_000, dir } },
+          execute: { stopOnSignals: false },
+        });
+      // the first half of the input is written while the first run runs, the rest once it stopped
+      let stopped = false;
+      const first = start();
+      const producing = produce(client, input, {
+        keys: KEYS,
+        perKey,
+        ratePerSecond: 20_000,
+        gates: [{ atSeq: perKey / 2, until: () => stopped, name: 'the first run stopped' }],
+      });
+      await until('the first half in the output', () => first.checkpoints() >= 2);
+      const deadline = Date.now() + 150_000;
+      while (
+        (await readOutput(client, output)).length < (KEYS * perKey) / 2 &&
+        Date.now() < deadline
+      )
+        await new Promise((r) => setTimeout(r, 300));
+      const stoppedAt = await first.handle.stop();
+      expect((await first.handle).status).toBe('stopped');
+      const committed = (await readOutput(client, output)).length;
+      expect(committed).toBe((KEYS * perKey) / 2);
+      stopped = true;
+
+      const second = start();
+      await producing;
+      while ((await readOutput(client, output)).length < KEYS * perKey && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 300));
+      await second.handle.cancel();
+      const restored = second.events.find((e) => e.type === 'restored');
+      expect(restored).toMatchObject({ checkpointId: stoppedAt, from: 'latest' });
+      expect(restored?.type === 'restored' && restored.message).toContain(
+        `positions: input: ${input} `,
+      );
+      console.log(
+        `[${name}] stopped at checkpoint ${stoppedAt} with ${committed} events committed`,
+      );
+      expectExactlyOnceInOrder(await readOutput(client, output), keysOf(KEYS), perKey);
     });
 
     if (name === 'embedded') {
