@@ -64,6 +64,7 @@ export const ERROR_CODES = [
   'STORE_IO',
   // runtime
   'JOB_FAILED',
+  'JOB_ALREADY_RUNNING',
   'DATA_LOSS',
   'STATE_CORRUPT',
   'DESERIALIZATION_FAILED',
@@ -134,6 +135,7 @@ export const RETRYABLE_BY_DEFAULT: Readonly<Record<ErrorCode, boolean>> = {
   STORE_CORRUPT: false,
   STORE_IO: false,
   JOB_FAILED: false,
+  JOB_ALREADY_RUNNING: false,
   DATA_LOSS: false,
   STATE_CORRUPT: false,
   DESERIALIZATION_FAILED: false,
@@ -192,4 +194,50 @@ export function isRetryable(error: unknown): boolean {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Codes of failures that a restart cannot cure: the same configuration, data or environment would
+ * fail the same way again (bad options, missing scopes or streams, a locked store, an invalid
+ * lease, corrupt state, lost data, a second copy of the job). A job fails at once on them, with
+ * no restart.
+ */
+export const PERMANENT_FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CONFIG_INVALID',
+  'ILLEGAL_ARGUMENT',
+  'INVALID_NAME',
+  'INCOMPATIBLE_SERVER',
+  'AUTH_FAILED',
+  'SCOPE_NOT_FOUND',
+  'STREAM_NOT_FOUND',
+  'STREAM_SEALED',
+  'EVENT_TOO_LARGE',
+  'OPERATION_UNSUPPORTED',
+  'TXN_LEASE_INVALID',
+  'TXN_STATE',
+  'STORE_LOCKED',
+  'STORE_CORRUPT',
+  'STATE_CORRUPT',
+  'DATA_LOSS',
+  'DESERIALIZATION_FAILED',
+  'JOB_ALREADY_RUNNING',
+]);
+
+/**
+ * Whether a job failure is permanent (see {@link PERMANENT_FAILURE_CODES}): some TributaryError in
+ * the cause chain has a permanent code and is not marked retryable. Anything else — user code
+ * throwing, lost connections, failed checkpoints, timeouts — may pass on a restart.
+ */
+export function isPermanentFailure(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && current !== null && depth < 16; depth++) {
+    if (
+      TributaryError.is(current) &&
+      !current.retryable &&
+      PERMANENT_FAILURE_CODES.has(current.code)
+    )
+      return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }

@@ -10,7 +10,11 @@ import {
 } from '../../pravega/client/serializer.js';
 import { parseStreamCut, type StreamCut } from '../../pravega/client/stream-cut.js';
 import { validateName } from '../../pravega/protocol/index.js';
+import { pravegaPreflight } from '../../connectors/pravega-preflight.js';
+import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
 import type {
+  PreflightContext,
+  PreflightResult,
   Boundedness,
   Source,
   SourceReader,
@@ -305,6 +309,21 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
     };
   }
 
+  /** Before the job starts: every scope and stream to read exists. */
+  preflight(ctx: PreflightContext): Promise<PreflightResult> {
+    return pravegaPreflight(
+      ctx,
+      `Pravega source ${ctx.uid}`,
+      this.settings.pravega,
+      this.settings.streams.map((s) => s.stream),
+    );
+  }
+
+  /** `scope/stream: segment@offset …` of the reader-group checkpoint in the state. */
+  describeState(state: PravegaEnumeratorState): string {
+    return describeCheckpoint(state.checkpoint);
+  }
+
   createReader(ctx: SourceReaderContext): SourceReader<T, PravegaReaderSplit> {
     const s = this.settings;
     return new PravegaSourceReader<T>(ctx, {
@@ -339,4 +358,16 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
       state,
     );
   }
+}
+
+/** One line of positions: `scope/stream 0@1234 1@0` (segment number@offset), or `start`. */
+export function describeCheckpoint(text: string | null): string {
+  if (text === null) return 'the configured start (no reader-group checkpoint yet)';
+  const checkpoint = Checkpoint.parse(text);
+  return [...checkpoint.positions]
+    .map(
+      ([stream, segments]) =>
+        `${stream} ${[...segments].map(([segment, offset]) => `${segment}@${offset}`).join(' ')}`,
+    )
+    .join(', ');
 }
