@@ -15,6 +15,7 @@ export type {
   SplitEnumerator,
   SplitEnumeratorContext,
   StateSerializer,
+  StreamLag,
 } from './source.js';
 export { isExternallyInducedReader } from './source.js';
 export { SequenceSource, type SequenceSourceOptions } from './sequence/sequence-source.js';

@@ -25,6 +25,7 @@ export class SinkOperator<T> extends StreamOperator {
       runId: ctx.runId,
       restoredState: ctx.restored?.items,
       warn: (message, details) => ctx.warn(message, details),
+      reportTransaction: (report) => ctx.reportTransaction(report),
     });
     await this.writer.initialize();
   }

@@ -4,7 +4,7 @@ import { acquireClient, type SharedClient } from '../../pravega/client/client-re
 import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
 import { ReaderGroup } from '../../pravega/client/reader-group/reader-group.js';
 import type { ReaderGroupConfigInput } from '../../pravega/client/reader-group/reader-group-config.js';
-import type { CloseReason, SplitEnumerator, SplitEnumeratorContext } from '../source.js';
+import type { CloseReason, SplitEnumerator, SplitEnumeratorContext, StreamLag } from '../source.js';
 import { checkpointName, readerId } from './names.js';
 import type { PravegaEnumeratorState, PravegaReaderSplit } from './pravega-split.js';
 
@@ -127,6 +127,14 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
     } finally {
       this.waits.delete(checkpointId);
     }
+  }
+
+  /** Unread bytes per stream: the streams' tails minus the reader group's positions. */
+  async lag(): Promise<StreamLag[]> {
+    const group = this.group;
+    if (group === undefined) return [];
+    const unread = await group.unreadBytesByStream();
+    return [...unread].map(([stream, bytes]) => ({ stream, bytes: Number(bytes) }));
   }
 
   async notifyCheckpointAborted(checkpointId: number): Promise<void> {
