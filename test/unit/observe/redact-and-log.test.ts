@@ -137,6 +137,6 @@ describe('logger', () => {
     const log = createLogger({ level: 'info', destination: out.stream, pretty: true });
     log.info({ checkpointId: 3 }, 'checkpoint 3 completed');
     expect(out.text()).toMatch(/INFO.*checkpoint 3 completed/);
-    expect(() => JSON.parse(out.text())).toThrow();
+    expect(() => JSON.parse(out.text()) as unknown).toThrow();
   });
 });
