@@ -293,7 +293,7 @@ export class PrometheusMetrics {
     );
     lag(
       'tributary_source_lag_events',
-      'Events of a source stream not read yet, where the source can count them.',
+      'Events of a source stream not read yet, where the source can tell (Pravega: lag bytes over the mean size of the events read so far, an estimate).',
       (l) => l.events,
     );
   }

@@ -50,7 +50,10 @@ export interface SourceLag {
   /** `scope/stream` (or another name the source gives its input). */
   readonly stream: string;
   readonly bytes: number;
-  /** Events not read yet, when the source can tell; undefined otherwise. */
+  /**
+   * Events not read yet, when the source can tell; undefined otherwise. (The Pravega source
+   * estimates them from the mean size of the events it has read: segments do not count events.)
+   */
   readonly events: number | undefined;
 }
 

@@ -7,12 +7,15 @@ import type { ReaderGroupConfigInput } from '../../pravega/client/reader-group/r
 import type { CloseReason, SplitEnumerator, SplitEnumeratorContext, StreamLag } from '../source.js';
 import { checkpointName, readerId } from './names.js';
 import type { PravegaEnumeratorState, PravegaReaderSplit } from './pravega-split.js';
+import type { ReadStats } from './read-stats.js';
 
 export interface EnumeratorSettings {
   readonly scope: string;
   readonly group: string;
   readonly config: ReaderGroupConfigInput;
   readonly pravega: unknown;
+  /** What the readers read (to count the lag in events). */
+  readonly stats?: ReadStats;
 }
 
 /**
@@ -134,7 +137,11 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
     const group = this.group;
     if (group === undefined) return [];
     const unread = await group.unreadBytesByStream();
-    return [...unread].map(([stream, bytes]) => ({ stream, bytes: Number(bytes) }));
+    return [...unread].map(([stream, unreadBytes]) => {
+      const bytes = Number(unreadBytes);
+      const events = this.settings.stats?.eventsIn(stream, bytes);
+      return events === undefined ? { stream, bytes } : { stream, bytes, events };
+    });
   }
 
   async notifyCheckpointAborted(checkpointId: number): Promise<void> {

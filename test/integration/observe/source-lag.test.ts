@@ -36,10 +36,10 @@ function gateSink(): { sink: Sink<unknown>; open: () => void; written: () => num
   };
 }
 
-/** The value of `tributary_source_lag_bytes` for `stream` in a scrape, undefined if absent. */
-function lagOf(scrape: string, stream: string): number | undefined {
+/** The value of `tributary_source_lag_<unit>` for `stream` in a scrape, undefined if absent. */
+function lagOf(scrape: string, stream: string, unit = 'bytes'): number | undefined {
   for (const line of scrape.split('\n')) {
-    if (!line.startsWith('tributary_source_lag_bytes{')) continue;
+    if (!line.startsWith(`tributary_source_lag_${unit}{`)) continue;
     if (!line.includes(`stream="${stream}"`)) continue;
     return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
@@ -104,8 +104,14 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       });
       try {
         const url = observer.urls[0] as string;
-        const behind = await scrapeUntil(url, 'lag > 0', (s) => (lagOf(s, stream) ?? 0) > 0);
+        const behind = await scrapeUntil(
+          url,
+          'lag > 0 in bytes and events',
+          (s) => (lagOf(s, stream) ?? 0) > 0 && (lagOf(s, stream, 'events') ?? 0) > 0,
+        );
         expect(lagOf(behind, stream)).toBeGreaterThan(0);
+        // estimated from the mean event size: within the events written, more than none
+        expect(lagOf(behind, stream, 'events')).toBeLessThanOrEqual(EVENTS);
         expect(gate.written()).toBeLessThan(EVENTS);
         gate.open();
         const caughtUp = await scrapeUntil(
@@ -114,8 +120,9 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
           (s) => lagOf(s, stream) === 0 && gate.written() === EVENTS,
         );
         expect(lagOf(caughtUp, stream)).toBe(0);
+        expect(lagOf(caughtUp, stream, 'events')).toBe(0);
         expect(observer.status().lag.sources).toEqual([
-          expect.objectContaining({ stream, bytes: 0, sourceName: 'orders' }),
+          expect.objectContaining({ stream, bytes: 0, events: 0, sourceName: 'orders' }),
         ]);
       } finally {
         gate.open();
