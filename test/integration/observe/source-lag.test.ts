@@ -110,8 +110,8 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
           (s) => (lagOf(s, stream) ?? 0) > 0 && (lagOf(s, stream, 'events') ?? 0) > 0,
         );
         expect(lagOf(behind, stream)).toBeGreaterThan(0);
-        // estimated from the mean event size: within the events written, more than none
-        expect(lagOf(behind, stream, 'events')).toBeLessThanOrEqual(EVENTS);
+        // an estimate from the mean size of the events read so far (the first ones are shorter)
+        expect(lagOf(behind, stream, 'events')).toBeLessThanOrEqual(EVENTS * 1.25);
         expect(gate.written()).toBeLessThan(EVENTS);
         gate.open();
         const caughtUp = await scrapeUntil(

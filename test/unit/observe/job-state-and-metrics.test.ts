@@ -157,7 +157,7 @@ describe('Prometheus metrics', () => {
     const ours = first.filter((m) => m.name.startsWith('tributary_'));
     expect(ours.length).toBeGreaterThan(15);
     for (const m of ours) {
-      if (m.type === ('counter' as typeof m.type)) expect(m.name, m.name).toMatch(/_total$/);
+      if (String(m.type) === 'counter') expect(m.name, m.name).toMatch(/_total$/);
       else expect(m.name, m.name).not.toMatch(/_total$/);
       expect(m.name, m.name).not.toMatch(/_(ms|milliseconds|kb)$/);
       expect(m.help.length, m.name).toBeGreaterThan(10);
