@@ -19,6 +19,7 @@ import {
   StreamEnvironment,
   acquireClient,
   jsonSerializer,
+  observe,
   tailCut,
 } from 'tributary';
 
@@ -38,7 +39,13 @@ env
   .fromSource(PravegaSource.forStream('shop/orders', { end }).json(), { uid: 'orders' })
   .filter((o) => o.total > 0)
   .sinkTo(PravegaSink.forStream('shop/clean').json().exactlyOnce().routingKey((o) => o.customer), { uid: 'clean' });
-const result = await env.execute('clean-orders');
+const handle = env.execute('clean-orders');
+// the status page's static files ship in the package
+const observer = await observe(handle, { http: { port: 0 }, log: false, closeWhenJobEnds: false });
+const page = await fetch(observer.urls[0]);
+const pageServed = page.status === 200 && (await page.text()).includes('app.js');
+const result = await handle;
+await observer.close();
 
 const batch = client.batchClient();
 let count = 0;
@@ -46,7 +53,7 @@ for (const range of await batch.listSegmentRanges({ scope: 'shop', stream: 'clea
   for await (const events of batch.readRange(range, jsonSerializer())) count += events.length;
 }
 await shared.release();
-console.log(JSON.stringify({ status: result.status, count }));
+console.log(JSON.stringify({ status: result.status, count, pageServed }));
 `;
 
 describe('the packed package', () => {
@@ -55,7 +62,7 @@ describe('the packed package', () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  it('installs into a project outside the repo and runs an exactly-once job from it', async () => {
+  it('installs into a project outside the repo, runs an exactly-once job and serves its status page', async () => {
     work = await mkdtemp(join(tmpdir(), 'tributary-pack-'));
     // `npm pack` builds first (prepack)
     await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root });
@@ -82,6 +89,7 @@ describe('the packed package', () => {
     expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
       status: 'finished',
       count: 900,
+      pageServed: true,
     });
   }, 300_000);
 });
