@@ -45,3 +45,6 @@ export { PravegaSource, type StreamSpec } from './source/pravega/index.js';
 export * from './sink/index.js';
 export { PravegaSink, type DeliveryGuarantee } from './sink/pravega/index.js';
 export * from './twophase/index.js';
+
+// Observing a running job: logs, metrics, status page
+export * from './observe/index.js';

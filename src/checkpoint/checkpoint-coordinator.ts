@@ -284,7 +284,7 @@ export class CheckpointCoordinator {
       type: 'checkpoint-completed',
       checkpointId: pending.id,
       final: pending.final,
-      durationMs: performance.now() - pending.started,
+      durationMs: Math.round(performance.now() - pending.started),
       stateBytes,
       path,
       time: Date.now(),
@@ -318,7 +318,7 @@ export class CheckpointCoordinator {
       type: 'checkpoint-aborted',
       checkpointId: pending.id,
       final: pending.final,
-      durationMs: performance.now() - pending.started,
+      durationMs: Math.round(performance.now() - pending.started),
       reason,
       time: Date.now(),
     });

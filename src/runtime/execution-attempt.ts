@@ -7,11 +7,16 @@ import { TributaryError, errorMessage } from '../errors.js';
 import type { CloseReason } from '../source/source.js';
 import { Channel } from './channel.js';
 import { InputGate } from './input-gate.js';
-import type { TaskMetrics } from './job-events.js';
+import type { JobEvent, SourceLag, TaskMetrics } from './job-events.js';
 import type { JobGraph, JobVertex } from './job-graph.js';
 import type { JobOptions } from './job-options.js';
 import { keyGroupRange, type Key } from './key-groups.js';
-import type { MetricsSource } from './metrics-registry.js';
+import {
+  subtaskKey,
+  type MetricsSource,
+  type OperatorCounts,
+  type SubtaskCounts,
+} from './metrics-registry.js';
 import { EdgeOutput, TaskOutput, type Partitioning } from './network-output.js';
 import { SourceCoordinator } from './source-coordinator.js';
 import { SourceTask } from './source-task.js';
@@ -40,6 +45,7 @@ export interface AttemptSetup {
   readonly onCheckpointCompleted: (data: CheckpointData) => void;
   readonly warn: (message: string, details?: Record<string, unknown>) => void;
   readonly count: (uid: string, metric: string, delta: number) => void;
+  readonly report: (event: JobEvent) => void;
 }
 
 /**
@@ -157,19 +163,20 @@ export class ExecutionAttempt implements MetricsSource {
     }
   }
 
-  operatorCounts(): Map<string, { recordsIn: number; recordsOut: number }> {
-    const counts = new Map<string, { recordsIn: number; recordsOut: number }>();
-    const add = (uid: string, recordsIn: number, recordsOut: number): void => {
-      const c = counts.get(uid) ?? { recordsIn: 0, recordsOut: 0 };
-      c.recordsIn += recordsIn;
-      c.recordsOut += recordsOut;
-      counts.set(uid, c);
-    };
+  subtaskCounts(): SubtaskCounts {
+    const counts = new Map<string, OperatorCounts>();
     for (const task of this.tasks) {
-      if (task instanceof SourceTask) add(task.sourceUid, 0, task.recordsIn);
-      const outs = task.recordsOutByOperator();
-      for (const [uid, recordsIn] of task.recordsInByOperator())
-        add(uid, recordsIn, outs.get(uid) ?? 0);
+      for (const [uid, c] of task.operatorCounts()) counts.set(subtaskKey(uid, task.subtask), c);
+    }
+    return counts;
+  }
+
+  countsAtCheckpoint(checkpointId: number): SubtaskCounts | undefined {
+    const counts = new Map<string, OperatorCounts>();
+    for (const task of this.tasks) {
+      const atBarrier = task.countsAtCheckpoint(checkpointId);
+      if (atBarrier === undefined) return undefined;
+      for (const [uid, c] of atBarrier) counts.set(subtaskKey(uid, task.subtask), c);
     }
     return counts;
   }
@@ -178,8 +185,14 @@ export class ExecutionAttempt implements MetricsSource {
     return this.tasks.map((task) => ({
       name: task.name,
       subtask: task.subtask,
-      backpressuredMs: task.backpressuredMs,
+      backpressuredMs: Math.round(task.backpressuredMs),
     }));
+  }
+
+  /** Unread data per stream of every source whose enumerator can tell. */
+  async sourceLag(): Promise<SourceLag[]> {
+    const all = await Promise.all(this.coordinators.map((c) => c.lag()));
+    return all.flat();
   }
 
   private finish(outcome: AttemptOutcome): void {
@@ -250,6 +263,7 @@ export class ExecutionAttempt implements MetricsSource {
         const state = restored?.enumerators[source.uid];
         coordinator = new SourceCoordinator({
           uid: source.uid,
+          name: source.name,
           source: source.source,
           parallelism: vertex.parallelism,
           jobName: this.setup.jobName,
@@ -355,6 +369,7 @@ export class ExecutionAttempt implements MetricsSource {
       },
       warn: this.setup.warn,
       count: this.setup.count,
+      report: this.setup.report,
     };
   }
 }

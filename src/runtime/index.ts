@@ -19,7 +19,10 @@ export type {
   JobResult,
   JobStatus,
   OperatorMetrics,
+  SubtaskMetrics,
   TaskMetrics,
+  SourceLag,
+  JobGraphDescription,
   CheckpointEvent,
 } from './job-events.js';
 export {

@@ -5,13 +5,33 @@ export type { CheckpointEvent } from '../checkpoint/checkpoint-events.js';
 export type JobStatus =
   'created' | 'running' | 'restarting' | 'finished' | 'stopped' | 'cancelled' | 'failed';
 
+/**
+ * Records of one operator subtask, cumulative over the whole execution. Replays are counted
+ * apart: after a restart from checkpoint N the job processes again what it had processed after
+ * N; those records go to `recordsInReplayed`/`recordsOutReplayed`, and `recordsIn`/`recordsOut`
+ * count only records beyond the furthest point reached before (their high-water mark).
+ */
+export interface SubtaskMetrics {
+  readonly subtask: number;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly recordsInReplayed: number;
+  readonly recordsOutReplayed: number;
+}
+
 /** Counters of one operator, summed over its subtasks (cumulative over the whole execution). */
 export interface OperatorMetrics {
   readonly uid: string;
   readonly name: string;
   readonly parallelism: number;
+  /** Records in, replays excluded (see {@link SubtaskMetrics}). */
   readonly recordsIn: number;
+  /** Records out, replays excluded. */
   readonly recordsOut: number;
+  /** Records processed again after restarts. */
+  readonly recordsInReplayed: number;
+  readonly recordsOutReplayed: number;
+  readonly subtasks: readonly SubtaskMetrics[];
   /** Other counters, e.g. `lateRecordsDropped`. */
   readonly counters: Readonly<Record<string, number>>;
 }
@@ -19,8 +39,40 @@ export interface OperatorMetrics {
 export interface TaskMetrics {
   readonly name: string;
   readonly subtask: number;
-  /** Time spent waiting for full output channels. */
+  /** Time spent waiting for full output channels (whole milliseconds), in the current attempt. */
   readonly backpressuredMs: number;
+}
+
+/** Unread data of one stream of a source: the stream's tail minus the source's position. */
+export interface SourceLag {
+  /** The source's uid and name. */
+  readonly source: string;
+  readonly sourceName: string;
+  /** `scope/stream` (or another name the source gives its input). */
+  readonly stream: string;
+  readonly bytes: number;
+  /**
+   * Events not read yet, when the source can tell; undefined otherwise. (The Pravega source
+   * estimates them from the mean size of the events it has read: segments do not count events.)
+   */
+  readonly events: number | undefined;
+}
+
+/** The job graph as shown to people: vertices (chains of operators run by parallel tasks), edges. */
+export interface JobGraphDescription {
+  readonly vertices: readonly {
+    readonly id: number;
+    readonly name: string;
+    readonly parallelism: number;
+    /** The source heading the vertex, if any. */
+    readonly source: { readonly uid: string; readonly name: string } | undefined;
+    readonly operators: readonly { readonly uid: string; readonly name: string }[];
+  }[];
+  readonly edges: readonly {
+    readonly from: number;
+    readonly to: number;
+    readonly partitioning: 'forward' | 'rebalance' | 'hash';
+  }[];
 }
 
 /** Everything observable about a running job. */
@@ -32,6 +84,8 @@ export type JobEvent =
       readonly attempt: number;
       readonly time: number;
       readonly error?: Error;
+      /** With `running`: the checkpoint the attempt resumes from (undefined = a fresh start). */
+      readonly fromCheckpoint?: number;
     }
   | {
       readonly type: 'restart';
@@ -63,6 +117,20 @@ export type JobEvent =
       readonly type: 'metrics';
       readonly operators: readonly OperatorMetrics[];
       readonly tasks: readonly TaskMetrics[];
+      readonly time: number;
+    }
+  | {
+      /** A sink's transaction changed state (two-phase sinks). */
+      readonly type: 'transaction';
+      readonly action: 'begun' | 'committed' | 'aborted';
+      /** The sink's uid and name. */
+      readonly operator: string;
+      readonly operatorName: string;
+      readonly subtask: number;
+      /** The checkpoint whose completion committed it (commits), or that it was pre-committed for. */
+      readonly checkpointId?: number;
+      /** Committed or aborted while recovering from a checkpoint. */
+      readonly recovery: boolean;
       readonly time: number;
     }
   | {

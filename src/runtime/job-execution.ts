@@ -12,8 +12,16 @@ import { TributaryError, errorMessage, isPermanentFailure } from '../errors.js';
 import type { Preflight, PreflightResult } from '../source/source.js';
 import { ExecutionAttempt, type AttemptOutcome } from './execution-attempt.js';
 import { fileJobLock } from './file-lease-store.js';
-import type { JobEvent, JobResult, JobStatus } from './job-events.js';
-import type { JobGraph } from './job-graph.js';
+import type {
+  JobEvent,
+  JobGraphDescription,
+  JobResult,
+  JobStatus,
+  OperatorMetrics,
+  SourceLag,
+  TaskMetrics,
+} from './job-events.js';
+import { describeGraph, type JobGraph } from './job-graph.js';
 import { currentOwner, type HeldJobLock, type JobLockProvider } from './job-lock.js';
 import { restartDelay, type JobOptions } from './job-options.js';
 import { MetricsRegistry } from './metrics-registry.js';
@@ -64,11 +72,12 @@ export class JobExecution {
         failure: unknown;
       }
     | undefined;
+  private currentStatus: JobStatus = 'created';
 
   constructor(
-    private readonly jobName: string,
+    readonly jobName: string,
     private readonly graph: JobGraph,
-    private readonly options: JobOptions,
+    readonly options: JobOptions,
     private readonly start: StartOptions,
     private readonly connectors: readonly JobConnector[] = [],
   ) {
@@ -114,6 +123,24 @@ export class JobExecution {
       clearTimeout(this.restartTimer.timer);
       this.restartTimer.resolve();
     }
+  }
+
+  get jobStatus(): JobStatus {
+    return this.currentStatus;
+  }
+
+  /** Counters now (the same as the latest `metrics` event would carry). */
+  metricsSnapshot(): { operators: OperatorMetrics[]; tasks: TaskMetrics[] } {
+    return this.metrics.snapshot();
+  }
+
+  /** Unread data per source stream, asked of the running attempt's sources; [] when none runs. */
+  sourceLag(): Promise<SourceLag[]> {
+    return this.attempt?.sourceLag() ?? Promise.resolve([]);
+  }
+
+  describe(): JobGraphDescription {
+    return describeGraph(this.graph);
   }
 
   triggerCheckpoint(): Promise<number> {
@@ -172,13 +199,17 @@ export class JobExecution {
           lineageStart,
           allowDuplicates: this.start.allowDuplicates,
           onCheckpointEvent: (event) => this.events.next(event),
-          onCheckpointCompleted: (data) => (this.latest = data),
+          onCheckpointCompleted: (data) => {
+            this.latest = data;
+            this.metrics.checkpointCompleted(data.checkpointId);
+          },
           warn: (message, details) => this.warn(message, details),
           count: (uid, metric, delta) => this.metrics.count(uid, metric, delta),
+          report: (event) => this.events.next(event),
         });
         this.attempt = attempt;
         this.metrics.attach(attempt);
-        this.status('running', attemptNumber);
+        this.status('running', attemptNumber, undefined, this.latest?.checkpointId);
         if (this.cancelled) attempt.cancel();
         if (this.lockLost !== undefined) attempt.fail(this.lockLost);
         if (this.stopRequested) this.kickStop(attempt);
@@ -203,7 +234,7 @@ export class JobExecution {
         await attempt.close(
           delay === undefined ? (this.cancelled ? 'cancelled' : 'failed') : 'restarting',
         );
-        this.metrics.detach();
+        this.metrics.detach(this.latest?.checkpointId);
         this.attempt = undefined;
         if (this.cancelled) {
           this.status('cancelled', attemptNumber);
@@ -488,13 +519,15 @@ export class JobExecution {
     };
   }
 
-  private status(status: JobStatus, attempt: number, error?: Error): void {
+  private status(status: JobStatus, attempt: number, error?: Error, fromCheckpoint?: number): void {
+    this.currentStatus = status;
     this.events.next({
       type: 'status',
       status,
       attempt,
       time: Date.now(),
       ...(error === undefined ? {} : { error }),
+      ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
     });
   }
 

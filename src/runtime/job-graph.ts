@@ -1,5 +1,6 @@
 import { TributaryError } from '../errors.js';
 import type { AnySource } from '../source/source.js';
+import type { JobGraphDescription } from './job-events.js';
 import type { Key } from './key-groups.js';
 import type { StreamOperator } from './operator.js';
 import type { Transformation } from './transformation.js';
@@ -147,4 +148,20 @@ function newVertex(vertices: JobVertex[], t: Transformation, parallelism: number
   };
   vertices.push(vertex);
   return vertex;
+}
+
+/** The graph without functions, for status pages and logs. */
+export function describeGraph(graph: JobGraph): JobGraphDescription {
+  return {
+    vertices: graph.vertices.map((v) => ({
+      id: v.id,
+      name: [v.source?.name, ...v.operators.map((o) => o.name)].filter(Boolean).join(' → '),
+      parallelism: v.parallelism,
+      source: v.source === undefined ? undefined : { uid: v.source.uid, name: v.source.name },
+      operators: v.operators.map((o) => ({ uid: o.uid, name: o.name })),
+    })),
+    edges: graph.vertices.flatMap((v) =>
+      v.outputs.map((e) => ({ from: e.from.id, to: e.to.id, partitioning: e.partitioning })),
+    ),
+  };
 }

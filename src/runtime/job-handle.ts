@@ -1,5 +1,14 @@
 import type { Observable } from 'rxjs';
-import type { JobEvent, JobResult } from './job-events.js';
+import type {
+  JobEvent,
+  JobGraphDescription,
+  JobResult,
+  JobStatus,
+  OperatorMetrics,
+  SourceLag,
+  TaskMetrics,
+} from './job-events.js';
+import type { JobOptions } from './job-options.js';
 import type { JobExecution } from './job-execution.js';
 
 /**
@@ -42,6 +51,39 @@ export class JobHandle implements PromiseLike<JobResult> {
    */
   stop(): Promise<number> {
     return this.execution.stop();
+  }
+
+  get jobName(): string {
+    return this.execution.jobName;
+  }
+
+  /** The validated job options (defaults filled in). */
+  get options(): JobOptions {
+    return this.execution.options;
+  }
+
+  /** The job's current status (also announced by `status` events). */
+  get status(): JobStatus {
+    return this.execution.jobStatus;
+  }
+
+  /** The job graph: vertices (operator chains) with their parallelism, and the edges. */
+  describe(): JobGraphDescription {
+    return this.execution.describe();
+  }
+
+  /** Operator and task counters now (what the next `metrics` event would carry). */
+  metrics(): { operators: OperatorMetrics[]; tasks: TaskMetrics[] } {
+    return this.execution.metricsSnapshot();
+  }
+
+  /**
+   * How far each source is behind its input, per stream (tail minus the source's position), for
+   * the sources that can tell (the Pravega source: from its reader group). Asks the running
+   * attempt; resolves `[]` while none runs.
+   */
+  sourceLag(): Promise<SourceLag[]> {
+    return this.execution.sourceLag();
   }
 
   /** Stops the job for good (sources and sinks are closed with reason `cancelled`). */

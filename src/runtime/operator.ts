@@ -1,3 +1,4 @@
+import type { TransactionReport } from '../sink/sink.js';
 import type { StateValue } from '../checkpoint/state-codec.js';
 import type { CheckpointSettings, ConnectorSettings, CloseReason } from '../source/source.js';
 
@@ -40,6 +41,8 @@ export interface OperatorContext {
   warn(message: string, details?: Record<string, unknown>): void;
   /** Adds to a named counter shown in metrics events (e.g. late records dropped). */
   count(metric: string, delta: number): void;
+  /** A sink's transaction changed state (a `transaction` job event). */
+  reportTransaction(report: TransactionReport): void;
 }
 
 /**

@@ -11,10 +11,12 @@ import type {
   SplitEnumerator,
   SplitEnumeratorContext,
 } from '../source/source.js';
+import type { SourceLag } from './job-events.js';
 import type { SourceTask, SourceTaskCoordinator } from './source-task.js';
 
 export interface SourceCoordinatorSetup {
   readonly uid: string;
+  readonly name: string;
   readonly source: AnySource<unknown>;
   readonly parallelism: number;
   readonly jobName: string;
@@ -50,6 +52,20 @@ export class SourceCoordinator implements SourceTaskCoordinator, CheckpointHook 
 
   get externallyInduced(): boolean {
     return this.setup.source.externallyInducedCheckpoints === true;
+  }
+
+  /** The enumerator's lag report ([] when it has none or is not started). */
+  async lag(): Promise<SourceLag[]> {
+    const enumerator = this.enumerator;
+    if (enumerator?.lag === undefined) return [];
+    const lags = await enumerator.lag();
+    return lags.map((l) => ({
+      source: this.setup.uid,
+      sourceName: this.setup.name,
+      stream: l.stream,
+      bytes: l.bytes,
+      events: l.events,
+    }));
   }
 
   attachTasks(tasks: readonly SourceTask[]): void {

@@ -8,6 +8,7 @@ import {
   type SourceSplit,
 } from '../source/source.js';
 import { MAX_WATERMARK, MIN_WATERMARK } from './stream-element.js';
+import type { OperatorCounts } from './metrics-registry.js';
 import { Task, type TaskSetup } from './task.js';
 import type { WatermarkStrategy } from './watermark-strategy.js';
 
@@ -52,6 +53,13 @@ export class SourceTask extends Task {
 
   get sourceUid(): string {
     return this.source.sourceUid;
+  }
+
+  /** The source counts as an operator whose output is what entered the chain. */
+  override operatorCounts(): Map<string, OperatorCounts> {
+    const counts = super.operatorCounts();
+    counts.set(this.sourceUid, { recordsIn: 0, recordsOut: this.recordsIn });
+    return counts;
   }
 
   /** Coordinator: checkpoint N was triggered; place its barrier now (or later, for induced readers). */

@@ -2,7 +2,9 @@ import { encodeState, type EncodedState } from '../checkpoint/state-codec.js';
 import type { OperatorSubtaskState } from '../checkpoint/checkpoint-data.js';
 import { errorMessage } from '../errors.js';
 import type { CheckpointSettings, ConnectorSettings, CloseReason } from '../source/source.js';
+import type { JobEvent } from './job-events.js';
 import { Mailbox } from './mailbox.js';
+import type { OperatorCounts } from './metrics-registry.js';
 import type { TaskOutput } from './network-output.js';
 import {
   ChainingOutput,
@@ -14,6 +16,7 @@ import {
 } from './operator.js';
 
 const YIELD_EVERY_MS = 10;
+const MAX_BARRIER_COUNTS = 16;
 
 /** What a task reports to its execution (the checkpoint coordinator and the job). */
 export interface TaskServices {
@@ -26,6 +29,7 @@ export interface TaskServices {
   inputEnded(taskIndex: number): void;
   warn(message: string, details?: Record<string, unknown>): void;
   count(operatorUid: string, metric: string, delta: number): void;
+  report(event: JobEvent): void;
 }
 
 export interface ChainedOperatorSpec {
@@ -67,6 +71,8 @@ export abstract class Task {
   /** Records that entered the chain (for metrics). */
   recordsIn = 0;
   backpressuredMs = 0;
+  /** Records in/out per operator uid at each recent barrier (metrics: where a restart rolls back to). */
+  private readonly barrierCounts = new Map<number, Map<string, OperatorCounts>>();
   private lastYield = performance.now();
   private readonly chainOutputs: ChainingOutput[] = [];
   private opened: StreamOperator[] = [];
@@ -120,6 +126,20 @@ export abstract class Task {
       input.set(spec.uid, i === 0 ? this.recordsIn : (this.chainOutputs[i - 1]?.records ?? 0));
     });
     return input;
+  }
+
+  /** Records in/out of every operator of this subtask (a source task includes its source), by uid. */
+  operatorCounts(): Map<string, OperatorCounts> {
+    const outs = this.recordsOutByOperator();
+    const counts = new Map<string, OperatorCounts>();
+    for (const [uid, recordsIn] of this.recordsInByOperator())
+      counts.set(uid, { recordsIn, recordsOut: outs.get(uid) ?? 0 });
+    return counts;
+  }
+
+  /** {@link operatorCounts} as they were when this subtask took its snapshot for checkpoint N. */
+  countsAtCheckpoint(checkpointId: number): Map<string, OperatorCounts> | undefined {
+    return this.barrierCounts.get(checkpointId);
   }
 
   /** Opens the operators (restoring their state), then runs the loop until finished or stopped. */
@@ -254,6 +274,12 @@ export abstract class Task {
     if (checkpointId <= this.lastBarrier) return;
     this.lastBarrier = checkpointId;
     await this.drainOperators();
+    this.barrierCounts.set(checkpointId, this.operatorCounts());
+    // a few recent ones are enough: the coordinator asks when N completes (bounded in flight)
+    for (const id of this.barrierCounts.keys()) {
+      if (this.barrierCounts.size <= MAX_BARRIER_COUNTS) break;
+      this.barrierCounts.delete(id);
+    }
     const states: Record<string, OperatorSubtaskState> = this.snapshotSource(checkpointId);
     for (const spec of this.setup.operators) {
       states[spec.uid] = encodeSnapshot(await spec.operator.snapshotState(checkpointId));
@@ -291,6 +317,17 @@ export abstract class Task {
       warn: (message, details) =>
         s.services.warn(`${spec.name}[${s.subtask}]: ${message}`, details),
       count: (metric, delta) => s.services.count(spec.uid, metric, delta),
+      reportTransaction: (report) =>
+        s.services.report({
+          type: 'transaction',
+          action: report.action,
+          operator: spec.uid,
+          operatorName: spec.name,
+          subtask: s.subtask,
+          ...(report.checkpointId === undefined ? {} : { checkpointId: report.checkpointId }),
+          recovery: report.recovery ?? false,
+          time: Date.now(),
+        }),
     };
   }
 }

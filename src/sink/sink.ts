@@ -34,6 +34,17 @@ export interface SinkWriterContext {
   readonly allowDuplicates: boolean;
   /** Reports a warning (shown as a `warning` job event). */
   warn(message: string, details?: Record<string, unknown>): void;
+  /** Reports a transaction's change of state (shown as a `transaction` job event, logs, metrics). */
+  reportTransaction?(report: TransactionReport): void;
+}
+
+/** What a transactional sink reports: a transaction begun, committed or aborted. */
+export interface TransactionReport {
+  readonly action: 'begun' | 'committed' | 'aborted';
+  /** The checkpoint it was pre-committed for (commits). */
+  readonly checkpointId?: number;
+  /** Committed or aborted while recovering from a checkpoint. */
+  readonly recovery?: boolean;
 }
 
 /** One per parallel sink subtask. Calls are sequential, never concurrent. */

@@ -18,6 +18,7 @@ export type {
   SplitEnumerator,
   SplitEnumeratorContext,
   StateSerializer,
+  StreamLag,
 } from './source.js';
 export { isExternallyInducedReader } from './source.js';
 export { SequenceSource, type SequenceSourceOptions } from './sequence/sequence-source.js';

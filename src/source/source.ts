@@ -136,9 +136,23 @@ export interface SplitEnumerator<Split extends SourceSplit, EnumState> {
   snapshotState(checkpointId: number): Promise<EnumState | undefined> | EnumState | undefined;
   /** Checkpoint N is durable and complete. */
   notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  /**
+   * How far the source is behind its input, per stream: the input's tail minus the source's
+   * position (for metrics and status pages; called every few seconds while the job runs).
+   */
+  lag?(): Promise<readonly StreamLag[]>;
   /** Checkpoint N was aborted (timed out, declined or subsumed). */
   notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
   close(reason: CloseReason): void | Promise<void>;
+}
+
+/** Unread input of one stream (see {@link SplitEnumerator.lag}). */
+export interface StreamLag {
+  /** e.g. `scope/stream` */
+  readonly stream: string;
+  readonly bytes: number;
+  /** Events not read yet, when the source can tell. */
+  readonly events?: number;
 }
 
 /** What the runtime offers a reader. */

@@ -114,6 +114,7 @@ export abstract class TwoPhaseCommitSink<T, Txn extends StateValue> implements S
       if (state.pendingTransaction === null) continue;
       try {
         await this.recoverAndAbort(state.pendingTransaction.txn);
+        this.ctx.reportTransaction?.({ action: 'aborted', recovery: true });
       } catch (err) {
         failures.push(err instanceof Error ? err : new Error(errorMessage(err)));
       }
@@ -155,6 +156,7 @@ export abstract class TwoPhaseCommitSink<T, Txn extends StateValue> implements S
       this.warnIfOld(holder);
       try {
         await this.commit(holder.txn);
+        this.ctx.reportTransaction?.({ action: 'committed', checkpointId: holder.checkpointId });
       } catch (err) {
         firstError ??= err;
       }
@@ -175,18 +177,26 @@ export abstract class TwoPhaseCommitSink<T, Txn extends StateValue> implements S
     if (current === undefined) return;
     try {
       await this.abort(current.txn);
+      this.ctx.reportTransaction?.({ action: 'aborted' });
     } catch (err) {
       this.ctx.warn(`aborting the open transaction on close failed: ${errorMessage(err)}`);
     }
   }
 
   private async begin(): Promise<TxnHolder<Txn>> {
-    return { txn: await this.beginTransaction(), startedAt: Date.now() };
+    const txn = await this.beginTransaction();
+    this.ctx.reportTransaction?.({ action: 'begun' });
+    return { txn, startedAt: Date.now() };
   }
 
   private async recoverOne(holder: PendingCommit<Txn>): Promise<void> {
     try {
       await this.recoverAndCommit(holder.txn);
+      this.ctx.reportTransaction?.({
+        action: 'committed',
+        checkpointId: holder.checkpointId,
+        recovery: true,
+      });
     } catch (err) {
       const timeout = this.options.transactionTimeoutMs;
       const age = Date.now() - holder.startedAt;

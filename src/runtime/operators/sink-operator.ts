@@ -26,6 +26,7 @@ export class SinkOperator<T> extends StreamOperator {
       restoredState: ctx.restored?.items,
       allowDuplicates: ctx.allowDuplicates,
       warn: (message, details) => ctx.warn(message, details),
+      reportTransaction: (report) => ctx.reportTransaction(report),
     });
     await this.writer.initialize();
   }

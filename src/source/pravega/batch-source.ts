@@ -273,7 +273,9 @@ class BatchReader<T> implements SourceReader<T, SegmentRangeSplit> {
     events: readonly { data: Buffer; offset: number }[],
   ): T[] {
     const records: T[] = [];
+    let bytes = 0;
     for (const e of events) {
+      bytes += e.data.length;
       try {
         records.push(this.settings.deserialize(e.data));
       } catch (err) {
@@ -288,6 +290,7 @@ class BatchReader<T> implements SourceReader<T, SegmentRangeSplit> {
         );
       }
     }
+    this.ctx.count('bytesRead', bytes);
     return records;
   }
 

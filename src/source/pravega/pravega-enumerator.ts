@@ -4,15 +4,18 @@ import { acquireClient, type SharedClient } from '../../pravega/client/client-re
 import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
 import { ReaderGroup } from '../../pravega/client/reader-group/reader-group.js';
 import type { ReaderGroupConfigInput } from '../../pravega/client/reader-group/reader-group-config.js';
-import type { CloseReason, SplitEnumerator, SplitEnumeratorContext } from '../source.js';
+import type { CloseReason, SplitEnumerator, SplitEnumeratorContext, StreamLag } from '../source.js';
 import { checkpointName, readerId } from './names.js';
 import type { PravegaEnumeratorState, PravegaReaderSplit } from './pravega-split.js';
+import type { ReadStats } from './read-stats.js';
 
 export interface EnumeratorSettings {
   readonly scope: string;
   readonly group: string;
   readonly config: ReaderGroupConfigInput;
   readonly pravega: unknown;
+  /** What the readers read (to count the lag in events). */
+  readonly stats?: ReadStats;
 }
 
 /**
@@ -127,6 +130,18 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
     } finally {
       this.waits.delete(checkpointId);
     }
+  }
+
+  /** Unread bytes per stream: the streams' tails minus the reader group's positions. */
+  async lag(): Promise<StreamLag[]> {
+    const group = this.group;
+    if (group === undefined) return [];
+    const unread = await group.unreadBytesByStream();
+    return [...unread].map(([stream, unreadBytes]) => {
+      const bytes = Number(unreadBytes);
+      const events = this.settings.stats?.eventsIn(stream, bytes);
+      return events === undefined ? { stream, bytes } : { stream, bytes, events };
+    });
   }
 
   async notifyCheckpointAborted(checkpointId: number): Promise<void> {

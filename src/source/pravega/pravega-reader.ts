@@ -12,6 +12,7 @@ import type {
 } from '../source.js';
 import { checkpointIdOf } from './names.js';
 import type { PravegaReaderSplit } from './pravega-split.js';
+import type { ReadStats } from './read-stats.js';
 import { handleTruncatedData, type TruncatedDataPolicy } from './truncation.js';
 
 export interface ReaderSettings<T> {
@@ -28,6 +29,8 @@ export interface ReaderSettings<T> {
   /** events per second this reader hands out at most (undefined: as fast as it can) */
   readonly maxEventsPerSecond: number | undefined;
   readonly pravega: unknown;
+  /** Shared with the enumerator (lag in events). */
+  readonly stats?: ReadStats;
 }
 
 type Item<T> =
@@ -140,7 +143,10 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
   private pushEvents(events: readonly { value: Buffer; segment: string; offset: number }[]): void {
     const { deserialize, onDeserializationError, timestamp } = this.settings;
     const records: T[] = [];
+    let bytes = 0;
     for (const e of events) {
+      bytes += e.value.length;
+      this.settings.stats?.add(e.segment, e.value.length);
       let value: T;
       try {
         value = deserialize(e.value);
@@ -157,6 +163,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       }
       records.push(value);
     }
+    this.ctx.count('bytesRead', bytes);
     if (records.length === 0) return;
     const batch: SourceBatch<T> =
       timestamp === undefined

@@ -22,6 +22,7 @@ import type {
   SplitEnumerator,
   SplitEnumeratorContext,
 } from '../source.js';
+import { ReadStats } from './read-stats.js';
 import { PravegaBatchSource } from './batch-source.js';
 import { readerGroupName } from './names.js';
 import { PravegaSplitEnumerator } from './pravega-enumerator.js';
@@ -97,6 +98,9 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
   readonly splitSerializer = pravegaReaderSplitSerializer;
   readonly enumeratorStateSerializer = pravegaEnumeratorStateSerializer;
   readonly externallyInducedCheckpoints = true;
+
+  /** What this source's readers read, per stream (to count its lag in events). */
+  private readonly stats = new ReadStats();
 
   private constructor(readonly settings: PravegaSourceSettings<T>) {}
 
@@ -335,6 +339,7 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
       maxQueuedBatches: s.maxQueuedBatches,
       maxEventsPerSecond: s.maxEventsPerSecond,
       pravega: s.pravega,
+      stats: this.stats,
     });
   }
 
@@ -343,7 +348,12 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
   ): SplitEnumerator<PravegaReaderSplit, PravegaEnumeratorState> {
     return new PravegaSplitEnumerator(
       ctx,
-      { ...this.groupOf(ctx), config: this.readerGroupConfig(), pravega: this.settings.pravega },
+      {
+        ...this.groupOf(ctx),
+        config: this.readerGroupConfig(),
+        pravega: this.settings.pravega,
+        stats: this.stats,
+      },
       undefined,
     );
   }
@@ -354,7 +364,12 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
   ): SplitEnumerator<PravegaReaderSplit, PravegaEnumeratorState> {
     return new PravegaSplitEnumerator(
       ctx,
-      { ...this.groupOf(ctx), config: this.readerGroupConfig(), pravega: this.settings.pravega },
+      {
+        ...this.groupOf(ctx),
+        config: this.readerGroupConfig(),
+        pravega: this.settings.pravega,
+        stats: this.stats,
+      },
       state,
     );
   }

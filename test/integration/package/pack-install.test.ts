@@ -19,6 +19,7 @@ import {
   StreamEnvironment,
   acquireClient,
   jsonSerializer,
+  observe,
   tailCut,
 } from 'tributary';
 
@@ -41,7 +42,12 @@ env
 const handle = env.execute('clean-orders');
 let restored = 'none';
 handle.events$.subscribe((e) => { if (e.type === 'restored') restored = e.message; });
+// the status page's static files ship in the package
+const observer = await observe(handle, { http: { port: 0 }, log: false, closeWhenJobEnds: false });
+const page = await fetch(observer.urls[0]);
+const pageServed = page.status === 200 && (await page.text()).includes('app.js');
 const result = await handle;
+await observer.close();
 
 const batch = client.batchClient();
 let count = 0;
@@ -50,7 +56,7 @@ for (const range of await batch.listSegmentRanges({ scope: 'shop', stream: 'clea
 }
 await shared.release();
 console.log(restored);
-console.log(JSON.stringify({ status: result.status, count }));
+console.log(JSON.stringify({ status: result.status, count, pageServed }));
 `;
 
 describe('the packed package', () => {
@@ -59,7 +65,7 @@ describe('the packed package', () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  it('installs into a project outside the repo and runs an exactly-once job from it; run again, it resumes', async () => {
+  it('installs into a project outside the repo, runs an exactly-once job and serves its status page; run again, it resumes', async () => {
     work = await mkdtemp(join(tmpdir(), 'tributary-pack-'));
     // `npm pack` builds first (prepack)
     await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root });
@@ -86,6 +92,7 @@ describe('the packed package', () => {
     expect(JSON.parse(first.stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
       status: 'finished',
       count: 900,
+      pageServed: true,
     });
     // the same script again writes 1 000 more orders; the job resumes after the first run's
     // input, so each valid order is in the output once
@@ -96,6 +103,10 @@ describe('the packed package', () => {
     expect(lines.at(-2)).toMatch(
       /^job "clean-orders" resumes from checkpoint \d+ of .*positions: orders: shop\/orders /,
     );
-    expect(JSON.parse(lines.at(-1) ?? '{}')).toEqual({ status: 'finished', count: 1800 });
+    expect(JSON.parse(lines.at(-1) ?? '{}')).toEqual({
+      status: 'finished',
+      count: 1800,
+      pageServed: true,
+    });
   }, 300_000);
 });

@@ -387,7 +387,20 @@ export class ReaderGroup {
    * lengths (successors not readable yet count whole; end cuts bound).
    */
   async unreadBytes(): Promise<bigint> {
+    let total = 0n;
+    for (const bytes of (await this.unreadBytesByStream()).values()) total += bytes;
+    return total;
+  }
+
+  /**
+   * {@link unreadBytes} per stream (`scope/stream`, every stream of the group): the stream's
+   * tail (segment lengths read now, bounded by end cuts) minus the group's position (each
+   * reader's last heartbeat, at most one heartbeat interval old).
+   */
+  async unreadBytesByStream(): Promise<Map<string, bigint>> {
     const state = await this.state();
+    const out = new Map<string, bigint>();
+    for (const s of state.config.streams) out.set(streamKey(s.stream), 0n);
     const positions = positionsOf(state, await this.reportedPositions(state));
     for (const key of state.futures.keys()) positions.set(key, 0n);
     for (const key of state.completed.keys()) positions.delete(key);
@@ -399,10 +412,11 @@ export class ReaderGroup {
           .find((s) => s.stream.scope === p.scope && s.stream.stream === p.stream)
           ?.end?.positions.get(p.segmentId);
         const until = end !== undefined && end < info.length ? end : info.length;
-        return until > offset ? until - offset : 0n;
+        return { stream: streamKey(p), bytes: until > offset ? until - offset : 0n };
       }),
     );
-    return sizes.reduce((a, b) => a + b, 0n);
+    for (const { stream, bytes } of sizes) out.set(stream, (out.get(stream) ?? 0n) + bytes);
+    return out;
   }
 
   /** Deletes the group's state. Readers still online fail with READER_GROUP_NOT_FOUND. */
