@@ -44,3 +44,6 @@ export { PravegaSource, type StreamSpec } from './source/pravega/index.js';
 export * from './sink/index.js';
 export { PravegaSink, type DeliveryGuarantee } from './sink/pravega/index.js';
 export * from './twophase/index.js';
+
+// The `tributary run` job-module contract (see src/cli/job-module.ts)
+export type { JobContext, JobBuilder } from './cli/job-module.js';
