@@ -8,6 +8,7 @@ import { checkpointFileName } from '../../checkpoint/checkpoint-storage.js';
 import { intOption } from '../args.js';
 import { contextOf } from '../context.js';
 import { formatBytes } from '../output.js';
+import { usageError } from '../usage-error.js';
 
 /**
  * `tributary checkpoints list <dir>` and `checkpoints show <dir|file> [--id n]`: the durable
@@ -33,15 +34,10 @@ async function ensureDirectory(dir: string): Promise<void> {
   try {
     info = await stat(dir);
   } catch (err) {
-    throw new TributaryError('ILLEGAL_ARGUMENT', `<dir>: ${dir} does not exist`, {
-      cause: err,
-      details: { usage: true },
-    });
+    throw usageError(`<dir>: ${dir} does not exist (${errorMessage(err)})`);
   }
   if (!info.isDirectory()) {
-    throw new TributaryError('ILLEGAL_ARGUMENT', `<dir>: ${dir} is not a directory`, {
-      details: { usage: true },
-    });
+    throw usageError(`<dir>: ${dir} is not a directory`);
   }
 }
 
@@ -136,10 +132,7 @@ export function registerCheckpoints(program: Command): void {
         data = await readCheckpointFile(file);
       } else {
         const info = await stat(path).catch((err: unknown) => {
-          throw new TributaryError('ILLEGAL_ARGUMENT', `<path>: ${path} does not exist`, {
-            cause: err,
-            details: { usage: true },
-          });
+          throw usageError(`<path>: ${path} does not exist (${errorMessage(err)})`);
         });
         data = (await resolveRestorePoint(path)).data;
         if (info.isDirectory()) file = join(path, checkpointFileName(data.checkpointId));

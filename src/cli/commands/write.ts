@@ -9,6 +9,7 @@ import { contextOf } from '../context.js';
 import { formatBytes } from '../output.js';
 import { checkInputOptions, LineSplitter, lineToEvent, type LineEvent } from '../ndjson.js';
 import { startProgress } from '../progress.js';
+import { usageError } from '../usage-error.js';
 
 /**
  * `tributary write <scope/stream>`: one event per stdin line, NDJSON (each line checked to be JSON;
@@ -51,9 +52,7 @@ export function registerWrite(program: Command): void {
       const { out, controller, options } = contextOf(command);
       const format = checkInputOptions(opts.format, opts.keyField);
       if (opts.key !== undefined && opts.keyField !== undefined) {
-        throw new TributaryError('ILLEGAL_ARGUMENT', '--key and --key-field exclude each other', {
-          details: { usage: true },
-        });
+        throw usageError('--key and --key-field exclude each other');
       }
       const started = Date.now();
       const result = await withClient(controller(), async (client) => {
@@ -67,14 +66,6 @@ export function registerWrite(program: Command): void {
         let events = 0;
         let bytes = 0;
         let readBytes = 0;
-        const toEvents = (lines: string[]): LineEvent[] => {
-          const batch: LineEvent[] = [];
-          for (const line of lines) {
-            const event = lineToEvent(line, ++lineNumber, format, opts.keyField, opts.key);
-            if (event) batch.push(event);
-          }
-          return batch;
-        };
         const send = async (batch: LineEvent[]): Promise<void> => {
           if (batch.length === 0) return;
           // failures also surface from flush/close; this catch only keeps the promise handled
@@ -83,19 +74,31 @@ export function registerWrite(program: Command): void {
           for (const e of batch) bytes += Buffer.byteLength(e.payload);
           await writer.ready();
         };
+        /** Sends the lines' events; at a bad line, sends those before it, then throws. */
+        const sendLines = async (lines: string[]): Promise<void> => {
+          const batch: LineEvent[] = [];
+          try {
+            for (const line of lines) {
+              const event = lineToEvent(line, ++lineNumber, format, opts.keyField, opts.key);
+              if (event) batch.push(event);
+            }
+          } finally {
+            await send(batch);
+          }
+        };
         try {
           process.stdin.setEncoding('utf8');
           for await (const chunk of process.stdin as AsyncIterable<string>) {
             readBytes += Buffer.byteLength(chunk);
-            await send(toEvents(splitter.push(chunk)));
+            await sendLines(splitter.push(chunk));
             progress.update(readBytes);
           }
-          await send(toEvents(splitter.end()));
+          await sendLines(splitter.end());
           await writer.close();
         } catch (err) {
           await writer.close().catch(() => undefined);
           const written =
-            events === 0 ? 'nothing was written' : `the ${events} events before it were sent`;
+            events === 0 ? 'nothing was written' : `the ${events} event(s) before it were written`;
           if (TributaryError.is(err)) {
             throw new TributaryError(err.code, `${err.message} (${written})`, {
               cause: err,
