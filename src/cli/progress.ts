@@ -1,8 +1,9 @@
 import cliProgress from 'cli-progress';
 
 /**
- * A progress bar on stderr for long work with a known total — only when a person watches (stdout
- * and stderr are terminals) and not in --json mode; otherwise every call does nothing.
+ * A progress bar on stderr for long work with a known total — only when a person watches (stderr
+ * is a terminal, `when` holds: e.g. stdout is one too) and not in --json mode; otherwise every
+ * call does nothing.
  */
 export interface Progress {
   update(done: number): void;
@@ -14,9 +15,9 @@ const NONE: Progress = { update: () => undefined, stop: () => undefined };
 export function startProgress(
   label: string,
   total: number | undefined,
-  options: { json: boolean; format?: (n: number) => string },
+  options: { json: boolean; when: boolean; format?: (n: number) => string },
 ): Progress {
-  if (options.json || !process.stdout.isTTY || !process.stderr.isTTY) return NONE;
+  if (options.json || !options.when || !process.stderr.isTTY) return NONE;
   if (total === undefined || total <= 0) return NONE;
   const format = options.format ?? String;
   const bar = new cliProgress.SingleBar(

@@ -97,9 +97,12 @@ async function readToTail(
   if (start.kind === 'tail') return;
   const ranges = await client.batchClient().listSegmentRanges(id, from, to);
   const total = ranges.reduce((sum, r) => sum + Number(r.endOffset - r.startOffset), 0);
-  const progress = process.stdout.isTTY
-    ? startProgress('reading', undefined, { json })
-    : startProgress('reading', total, { json: false, format: formatBytes });
+  // events go to stdout: a bar only when they are redirected and a person watches stderr
+  const progress = startProgress('reading', total, {
+    json,
+    when: !process.stdout.isTTY,
+    format: formatBytes,
+  });
   let done = 0;
   try {
     for (const range of ranges) {

@@ -59,6 +59,7 @@ export function registerWrite(program: Command): void {
         const writer = await client.createWriter(id, lineEventSerializer);
         const progress = startProgress('writing', stdinSize(), {
           json: options.json,
+          when: process.stdout.isTTY,
           format: formatBytes,
         });
         const splitter = new LineSplitter();
