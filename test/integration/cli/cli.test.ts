@@ -218,7 +218,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
     );
 
     it(
-      'runs a job module, stops it on SIGINT, lists its checkpoints and resumes it exactly once',
+      'runs a job module, stops it on SIGINT, lists its checkpoints, resumes it exactly once, restarts it from scratch',
       async () => {
         const input = `${scope}/in`;
         const output = `${scope}/out`;
@@ -315,6 +315,29 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         expect(copied).toHaveLength(200);
         for (const seqs of sequencesByKey(copied).values())
           expect(seqs).toEqual([...Array(50).keys()]);
+
+        // --from-scratch ignores the checkpoints: the source reads the 200 items again (resumed,
+        // it would have nothing new to read)
+        const third = new RunningCli(
+          [...runArgs.slice(0, 5), '--from-scratch', ...runArgs.slice(5)],
+          cwd,
+        );
+        const scratch = JSON.parse(
+          third.lines[
+            await third.waitForLine((l) => l.includes('"type":"start"'), 'the start line')
+          ]!,
+        ) as Record<string, unknown>;
+        expect(scratch).toMatchObject({ mode: 'scratch' });
+        expect(scratch['resumeFrom']).toBeUndefined();
+        await third.waitForLine((l) => {
+          if (!l.includes('"type":"metrics"')) return false;
+          const source = (
+            JSON.parse(l) as { operators: { name: string; recordsOut: number }[] }
+          ).operators.find((o) => o.name === 'copy-in');
+          return (source?.recordsOut ?? 0) >= 200;
+        }, 'the source re-reading all 200 items');
+        third.signal('SIGINT');
+        ok(await third.exit());
       },
       TEST_TIMEOUT_MS,
     );
