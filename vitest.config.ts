@@ -1,4 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// the package's own entry points, as a user's test imports them (the README's example is a test)
+const packageAliases = {
+  'tributary/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+  tributary: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+};
 
 export default defineConfig({
   test: {
@@ -8,11 +15,12 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           pool: 'threads',
-          testTimeout: 30_000,
+          testTimeout: 120_000,
           sequence: { groupOrder: 0 },
         },
       },
       {
+        resolve: { alias: packageAliases },
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

@@ -12,6 +12,7 @@ export {
   ERROR_CODES,
   hasErrorCode,
   isRetryable,
+  RETRYABLE_BY_DEFAULT,
   type ErrorCode,
 } from './errors.js';
 

@@ -36,7 +36,7 @@ export interface CheckpointHook {
 export interface CheckpointTask {
   readonly subtask: number;
   readonly parallelism: number;
-  notifyCheckpointComplete(checkpointId: number): void;
+  notifyCheckpointComplete(checkpointId: number): void | Promise<void>;
   notifyCheckpointAborted(checkpointId: number): void;
 }
 
@@ -45,6 +45,8 @@ export interface CheckpointCoordinatorSetup {
   readonly options: CheckpointingOptions;
   readonly store: CheckpointStore;
   readonly firstCheckpointId: number;
+  /** Recorded in every checkpoint (see CheckpointData.lineageStart). */
+  readonly lineageStart: number;
   readonly tasks: readonly CheckpointTask[];
   readonly hooks: readonly CheckpointHook[];
   readonly onEvent: (event: CheckpointEvent) => void;
@@ -85,6 +87,7 @@ export class CheckpointCoordinator {
   private lastDoneAt = 0;
   private latestCompleted = 0;
   private stopped = true;
+  private periodicPaused = false;
   private finalWanted = false;
   private finalTriggered = false;
   private finalDone = false;
@@ -106,6 +109,13 @@ export class CheckpointCoordinator {
     this.lastDoneAt = 0;
     this.schedule();
     if (this.finalWanted || this.manualWaiters.length > 0) this.tryTrigger();
+  }
+
+  /** No more periodic checkpoints (requested ones still run): a stop's checkpoint is the last. */
+  pausePeriodic(): void {
+    this.periodicPaused = true;
+    if (this.periodicTimer !== undefined) clearTimeout(this.periodicTimer);
+    this.periodicTimer = undefined;
   }
 
   /** Stops triggering; pending checkpoints are dropped (the tasks are going away). */
@@ -164,7 +174,7 @@ export class CheckpointCoordinator {
     if (this.periodicTimer !== undefined) clearTimeout(this.periodicTimer);
     this.periodicTimer = undefined;
     const { intervalMs, minPauseMs } = this.setup.options;
-    if (this.stopped || intervalMs === undefined) return;
+    if (this.stopped || this.periodicPaused || intervalMs === undefined) return;
     const at = Math.max(this.lastTriggerAt + intervalMs, this.lastDoneAt + minPauseMs);
     this.periodicTimer = setTimeout(
       () => {
@@ -184,6 +194,7 @@ export class CheckpointCoordinator {
       return;
     }
     if (!periodic && this.manualWaiters.length === 0) return;
+    if (periodic && this.periodicPaused) return;
     if (periodic && Date.now() < this.lastDoneAt + this.setup.options.minPauseMs) {
       this.schedule();
       return;
@@ -282,7 +293,7 @@ export class CheckpointCoordinator {
     for (const older of [...this.pending.values()].filter((p) => p.id < pending.id)) {
       this.abort(older, `subsumed by checkpoint ${pending.id}`, false);
     }
-    for (const task of this.setup.tasks) task.notifyCheckpointComplete(pending.id);
+    for (const task of this.setup.tasks) void task.notifyCheckpointComplete(pending.id);
     for (const hook of this.setup.hooks) {
       hook.notifyCheckpointComplete(pending.id).catch((err: unknown) => this.setup.onFailure(err));
     }
@@ -358,6 +369,7 @@ export class CheckpointCoordinator {
       completedAt: Date.now(),
       operators: operators,
       enumerators: Object.fromEntries(pending.hookStates),
+      lineageStart: this.setup.lineageStart,
     };
   }
 }

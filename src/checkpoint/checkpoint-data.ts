@@ -25,6 +25,12 @@ export interface CheckpointData {
   readonly operators: Readonly<Record<string, OperatorState>>;
   /** Source enumerator state (the coordinator-side part) by source uid. */
   readonly enumerators: Readonly<Record<string, EncodedState>>;
+  /**
+   * Id of the first checkpoint of the run that started this job from scratch; resumed runs carry
+   * it on. Retention only ever deletes checkpoints of the same lineage (absent in older files:
+   * every checkpoint counts as the same lineage).
+   */
+  readonly lineageStart?: number;
 }
 
 /** A handle to a stored checkpoint. */

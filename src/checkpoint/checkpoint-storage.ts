@@ -18,7 +18,10 @@ export interface SkippedCheckpoint {
 
 /** Where completed checkpoints live. */
 export interface CheckpointStore {
-  /** Stores durably and atomically, then removes all but the newest `retained`. */
+  /**
+   * Stores durably and atomically, then removes all but the newest `retained` of the same lineage
+   * (ids from `data.lineageStart` on): checkpoints of another run are never deleted.
+   */
   store(data: CheckpointData): Promise<CheckpointRef>;
   /** The newest checkpoint that is intact; corrupt ones are listed in `skipped`, never used. */
   latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }>;
@@ -92,7 +95,7 @@ export class FileCheckpointStore implements CheckpointStore {
     }
     await rename(tempPath, finalPath);
     await syncDirectory(this.dir);
-    await this.prune();
+    await this.prune(data.lineageStart ?? 0);
     return { checkpointId: data.checkpointId, path: finalPath, bytes: body.length };
   }
 
@@ -124,8 +127,8 @@ export class FileCheckpointStore implements CheckpointStore {
     return ids.sort((a, b) => a - b);
   }
 
-  private async prune(): Promise<void> {
-    const ids = await this.ids();
+  private async prune(lineageStart: number): Promise<void> {
+    const ids = (await this.ids()).filter((id) => id >= lineageStart);
     for (const id of ids.slice(0, Math.max(0, ids.length - this.retained))) {
       await rm(join(this.dir, checkpointFileName(id)), { force: true });
     }
@@ -189,6 +192,13 @@ export async function resolveRestorePoint(
   if (info.isFile()) return { data: await readCheckpointFile(path), skipped: [] };
   const store = await FileCheckpointStore.open(path, Number.MAX_SAFE_INTEGER);
   const { data, skipped } = await store.latest();
+  if (data === undefined && skipped.length === 0) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `restoreFrom: ${path} holds no completed checkpoint (no chk-<id>.ckpt file); to start without one, leave restoreFrom out`,
+      { details: { path } },
+    );
+  }
   if (data === undefined) {
     const why = skipped.map((s) => s.error.message).join('; ');
     throw new TributaryError(

@@ -49,6 +49,8 @@ export function humanLine(event: JobEvent, metricsDue: () => boolean): string | 
       return undefined;
     case 'restart':
       return `restart ${event.attempt} in ${event.delayMs} ms from ${event.fromCheckpoint === undefined ? 'the start' : `checkpoint ${event.fromCheckpoint}`} after: ${event.error.message}${hasErrorCode(event.error, 'DATA_LOSS') ? ' (DATA LOSS)' : ''}`;
+    case 'restored':
+      return event.message;
     case 'warning':
       return `warning: ${event.message}`;
     case 'metrics':

@@ -76,6 +76,7 @@ export class DataStream<T> {
   /** Ends the stream in a sink. */
   sinkTo(sink: Sink<T>, options?: OperatorOptions): DataStreamSink {
     const t = this.add('sink', options, () => new SinkOperator(sink), 'forward', undefined, true);
+    this.builder.sinks.set(t, sink);
     return new DataStreamSink(t);
   }
 

@@ -3,7 +3,7 @@ import type { CheckpointData } from '../checkpoint/checkpoint-data.js';
 import type { CheckpointEvent } from '../checkpoint/checkpoint-events.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-storage.js';
 import { restoreSubtask } from '../checkpoint/restore.js';
-import { errorMessage } from '../errors.js';
+import { TributaryError, errorMessage } from '../errors.js';
 import type { CloseReason } from '../source/source.js';
 import { Channel } from './channel.js';
 import { InputGate } from './input-gate.js';
@@ -21,6 +21,8 @@ import type { Task, TaskServices, TaskSetup } from './task.js';
 export type AttemptOutcome =
   | { readonly kind: 'finished' }
   | { readonly kind: 'cancelled' }
+  /** stopped with a final checkpoint, committed */
+  | { readonly kind: 'stopped'; readonly checkpointId: number }
   | { readonly kind: 'failed'; readonly error: Error };
 
 export interface AttemptSetup {
@@ -32,6 +34,8 @@ export interface AttemptSetup {
   readonly store: CheckpointStore;
   readonly restored: CheckpointData | undefined;
   readonly firstCheckpointId: number;
+  readonly lineageStart: number;
+  readonly allowDuplicates: boolean;
   readonly onCheckpointEvent: (event: CheckpointEvent) => void;
   readonly onCheckpointCompleted: (data: CheckpointData) => void;
   readonly warn: (message: string, details?: Record<string, unknown>) => void;
@@ -54,6 +58,12 @@ export class ExecutionAttempt implements MetricsSource {
   private settle!: (outcome: AttemptOutcome) => void;
   private readonly settled = new Promise<AttemptOutcome>((resolve) => (this.settle = resolve));
   private taskRuns: Promise<void>[] = [];
+  /** While stopping: per checkpoint id, the tasks' handling of its completion (commits). */
+  private readonly notified = new Map<number, Promise<void>[]>();
+  private stopping = false;
+  private markRunning!: () => void;
+  /** resolves once every task has been started */
+  private readonly running = new Promise<void>((resolve) => (this.markRunning = resolve));
 
   constructor(private readonly setup: AttemptSetup) {}
 
@@ -62,6 +72,7 @@ export class ExecutionAttempt implements MetricsSource {
     try {
       await this.build();
       this.checkpoints?.start();
+      this.markRunning();
       let remaining = this.tasks.length;
       this.taskRuns = this.tasks.map((task) =>
         task.run().then(
@@ -80,6 +91,11 @@ export class ExecutionAttempt implements MetricsSource {
   }
 
   /** Latest checkpoint id used, so the next attempt continues the sequence. */
+  /** The attempt has an outcome (it is ending or ended). */
+  get ended(): boolean {
+    return this.outcome !== undefined;
+  }
+
   get nextCheckpointId(): number {
     return this.checkpoints?.nextCheckpointId ?? this.setup.firstCheckpointId;
   }
@@ -98,6 +114,33 @@ export class ExecutionAttempt implements MetricsSource {
   triggerCheckpoint(): Promise<number> {
     if (this.checkpoints === undefined) return Promise.reject(new Error('job is not running'));
     return this.checkpoints.triggerCheckpoint();
+  }
+
+  /**
+   * Stop with a final checkpoint (Flink's stop-with-savepoint): no more periodic checkpoints, one
+   * checkpoint now; once it is stored and every task has handled its completion (the sinks
+   * committed up to it), the attempt ends `stopped`. What the tasks did after its barrier is
+   * discarded on close (open transactions are aborted), so a resume continues exactly there.
+   * Rejects if the checkpoint fails (the job keeps running) or the attempt ends first.
+   */
+  async stopWithCheckpoint(): Promise<number> {
+    const ended = this.settled.then((outcome) => {
+      throw new TributaryError(
+        'ILLEGAL_STATE',
+        `the job ended (${outcome.kind}) before its stop checkpoint completed`,
+      );
+    });
+    await Promise.race([this.running, ended]);
+    const checkpoints = this.checkpoints;
+    if (checkpoints === undefined || this.outcome !== undefined) {
+      throw new TributaryError('ILLEGAL_STATE', 'the job is not running');
+    }
+    this.stopping = true;
+    checkpoints.pausePeriodic();
+    const id = await Promise.race([checkpoints.triggerCheckpoint(), ended]);
+    await Promise.race([Promise.all(this.notified.get(id) ?? []), ended]);
+    this.finish({ kind: 'stopped', checkpointId: id });
+    return id;
   }
 
   /** Releases tasks (operators, readers, writers) and enumerators. */
@@ -245,6 +288,7 @@ export class ExecutionAttempt implements MetricsSource {
             restored === undefined
               ? undefined
               : restoreSubtask(restored, uid, subtask, vertex.parallelism, range),
+          allowDuplicates: this.setup.allowDuplicates,
           services: this.taskServices(),
         };
         let task: Task;
@@ -273,10 +317,18 @@ export class ExecutionAttempt implements MetricsSource {
       options: options.checkpoint,
       store: this.setup.store,
       firstCheckpointId: this.setup.firstCheckpointId,
+      lineageStart: this.setup.lineageStart,
       tasks: this.tasks.map((task) => ({
         subtask: task.subtask,
         parallelism: task.parallelism,
-        notifyCheckpointComplete: (id) => task.notifyCheckpointComplete(id),
+        notifyCheckpointComplete: (id) => {
+          const handled = task.notifyCheckpointComplete(id);
+          if (this.stopping) {
+            const list = this.notified.get(id) ?? [];
+            list.push(handled);
+            this.notified.set(id, list);
+          }
+        },
         notifyCheckpointAborted: (id) => task.notifyCheckpointAborted(id),
       })),
       hooks: this.coordinators,

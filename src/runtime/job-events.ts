@@ -2,7 +2,8 @@ import type { CheckpointEvent } from '../checkpoint/checkpoint-events.js';
 
 export type { CheckpointEvent } from '../checkpoint/checkpoint-events.js';
 
-export type JobStatus = 'created' | 'running' | 'restarting' | 'finished' | 'cancelled' | 'failed';
+export type JobStatus =
+  'created' | 'running' | 'restarting' | 'finished' | 'stopped' | 'cancelled' | 'failed';
 
 /** Counters of one operator, summed over its subtasks (cumulative over the whole execution). */
 export interface OperatorMetrics {
@@ -43,6 +44,22 @@ export type JobEvent =
       readonly time: number;
     }
   | {
+      /**
+       * The job resumes from a completed checkpoint (the latest in its checkpoint directory, or
+       * `restoreFrom`); `message` says so in one line: which checkpoint, when, positions.
+       */
+      readonly type: 'restored';
+      readonly checkpointId: number;
+      /** when the checkpoint completed, ms since epoch */
+      readonly completedAt: number;
+      readonly path: string | undefined;
+      readonly from: 'latest' | 'restoreFrom';
+      /** per source uid, where it resumes (when the source can say) */
+      readonly positions: Readonly<Record<string, string>>;
+      readonly message: string;
+      readonly time: number;
+    }
+  | {
       readonly type: 'metrics';
       readonly operators: readonly OperatorMetrics[];
       readonly tasks: readonly TaskMetrics[];
@@ -58,7 +75,8 @@ export type JobEvent =
 /** How `execute` ends when it does not fail. */
 export interface JobResult {
   readonly jobName: string;
-  readonly status: 'finished' | 'cancelled';
+  /** `stopped`: by `stop()` (or a signal), with a final checkpoint to resume from */
+  readonly status: 'finished' | 'stopped' | 'cancelled';
   /** Restarts that happened. */
   readonly restarts: number;
   /** Latest completed checkpoint, if any. */

@@ -69,6 +69,16 @@ export const jobOptionsSchema = z
      * `'tcp://controller:9090'`, or a client config object); validated by the connectors.
      */
     pravega: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+    /**
+     * One running copy per job: the lease a running job holds on its name (in a Pravega table
+     * segment of its first stream's scope, else `job.lock` in the checkpoint directory), renewed
+     * every third of `leaseMs`. A copy that died without releasing it blocks a new start on
+     * another host for at most `leaseMs` (on its own host, not at all).
+     */
+    jobLock: z
+      .object({ leaseMs: z.number().int().min(1_000).max(600_000).default(15_000) })
+      .strict()
+      .default({ leaseMs: 15_000 }),
     /** How often a `metrics` event is emitted (0 = only at the end). */
     metricsIntervalMs: nonNegativeInt.default(1000),
   })

@@ -33,6 +33,8 @@ export interface OperatorContext {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly restored: RestoredOperatorState | undefined;
+  /** see `ExecuteOptions.allowDuplicates` */
+  readonly allowDuplicates: boolean;
   /** Runs `action` on the task's own loop (timers, async callbacks). */
   post(action: () => void | Promise<void>): void;
   warn(message: string, details?: Record<string, unknown>): void;

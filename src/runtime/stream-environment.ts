@@ -10,7 +10,7 @@ import type { Source, SourceSplit } from '../source/source.js';
 import { parseConfig } from '../config.js';
 import { DataStream } from './data-stream.js';
 import { buildJobGraph } from './job-graph.js';
-import { JobExecution } from './job-execution.js';
+import { JobExecution, type JobConnector } from './job-execution.js';
 import { JobHandle } from './job-handle.js';
 import { parseJobOptions, type JobOptions, type JobOptionsInput } from './job-options.js';
 import { PipelineBuilder } from './transformation.js';
@@ -24,12 +24,47 @@ export interface SourceOptions<T> {
   readonly watermarkStrategy?: WatermarkStrategy<T>;
 }
 
+/**
+ * How `execute` starts the job. A job is its name plus its checkpoint directory: started again,
+ * it resumes from the latest completed checkpoint there (and says so in a `restored` event).
+ */
 export interface ExecuteOptions {
-  /** A checkpoint file, or a checkpoint directory (its newest intact checkpoint is used). */
+  /**
+   * Resume from this checkpoint file, or the newest intact checkpoint of this directory (which
+   * may belong to another job name), instead of the job's own checkpoint directory.
+   */
   readonly restoreFrom?: string;
+  /**
+   * `'latest'` (default): resume from the latest completed checkpoint in `checkpoint.dir`, or
+   * start from scratch when there is none. `'scratch'`: start over (sources at their configured
+   * start) — refused while `checkpoint.dir` holds checkpoints, since the earlier run's output
+   * would be written again, unless `allowDuplicates`.
+   */
+  readonly startFrom?: 'latest' | 'scratch';
+  /**
+   * Accept duplicate output: start from scratch over existing checkpoints, or restore from a
+   * checkpoint that is not the latest (whose transactions a later one already committed).
+   */
+  readonly allowDuplicates?: boolean;
+  /**
+   * SIGINT/SIGTERM stop the job with a final checkpoint (a second one cancels it). Default true;
+   * `false` for embedders that handle signals themselves (call `handle.stop()`).
+   */
+  readonly stopOnSignals?: boolean;
 }
 
-const executeSchema = z.object({ restoreFrom: z.string().min(1).optional() }).strict();
+const executeSchema = z
+  .object({
+    restoreFrom: z.string().min(1).optional(),
+    startFrom: z.enum(['latest', 'scratch']).default('latest'),
+    allowDuplicates: z.boolean().default(false),
+    stopOnSignals: z.boolean().default(true),
+  })
+  .strict()
+  .refine((o) => !(o.restoreFrom !== undefined && o.startFrom === 'scratch'), {
+    message: "restoreFrom and startFrom: 'scratch' exclude each other",
+    path: ['startFrom'],
+  });
 
 /**
  * Where a pipeline is built and run:
@@ -118,8 +153,23 @@ export class StreamEnvironment {
     if (typeof jobName !== 'string' || jobName.trim() === '') {
       throw new TributaryError('CONFIG_INVALID', 'execute: jobName must be a non-empty string');
     }
-    const { restoreFrom } = parseConfig(executeSchema, options, 'execute options');
+    const start = parseConfig(executeSchema, options, 'execute options');
     const graph = buildJobGraph(this.builder.transformations, this.options.parallelism);
-    return new JobHandle(new JobExecution(jobName, graph, this.options, restoreFrom));
+    const connectors: JobConnector[] = [];
+    for (const t of this.builder.transformations) {
+      if (t.source !== undefined)
+        connectors.push({ uid: t.uid, kind: 'source', subject: t.source });
+      const sink = this.builder.sinks.get(t);
+      if (sink !== undefined) connectors.push({ uid: t.uid, kind: 'sink', subject: sink });
+    }
+    return new JobHandle(
+      new JobExecution(
+        jobName,
+        graph,
+        this.options,
+        { ...start, restoreFrom: start.restoreFrom },
+        connectors,
+      ),
+    );
   }
 }

@@ -48,6 +48,7 @@ export interface TaskSetup {
   readonly operators: readonly ChainedOperatorSpec[];
   readonly output: TaskOutput;
   readonly restore: (uid: string) => RestoredOperatorState | undefined;
+  readonly allowDuplicates: boolean;
   readonly services: TaskServices;
 }
 
@@ -145,12 +146,23 @@ export abstract class Task {
     });
   }
 
-  notifyCheckpointComplete(checkpointId: number): void {
-    this.mailbox.post(async () => {
-      await this.notifySourceComplete(checkpointId);
-      for (const spec of this.setup.operators)
-        await spec.operator.notifyCheckpointComplete(checkpointId);
-    });
+  /**
+   * Checkpoint N completed (sinks commit). The promise settles once the task has handled it
+   * (resolves even if handling failed: that failure fails the task itself); it stays pending if
+   * the task stops first.
+   */
+  notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    return new Promise<void>((resolve) =>
+      this.mailbox.post(async () => {
+        try {
+          await this.notifySourceComplete(checkpointId);
+          for (const spec of this.setup.operators)
+            await spec.operator.notifyCheckpointComplete(checkpointId);
+        } finally {
+          resolve();
+        }
+      }),
+    );
   }
 
   notifyCheckpointAborted(checkpointId: number): void {
@@ -274,6 +286,7 @@ export abstract class Task {
       parallelism: s.parallelism,
       maxParallelism: s.maxParallelism,
       restored: s.restore(spec.uid),
+      allowDuplicates: s.allowDuplicates,
       post: (action) => this.mailbox.post(action),
       warn: (message, details) =>
         s.services.warn(`${spec.name}[${s.subtask}]: ${message}`, details),

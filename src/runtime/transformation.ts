@@ -1,3 +1,4 @@
+import type { Sink } from '../sink/sink.js';
 import type { AnySource } from '../source/source.js';
 import type { Key } from './key-groups.js';
 import type { StreamOperator } from './operator.js';
@@ -26,6 +27,8 @@ export interface Transformation {
 /** Collects the transformations of one environment. */
 export class PipelineBuilder {
   readonly transformations: Transformation[] = [];
+  /** the sink of each sink transformation (for the checks before a job starts) */
+  readonly sinks = new Map<Transformation, Sink<never>>();
 
   add(
     t: Omit<Transformation, 'id' | 'name' | 'uid'> & {

@@ -1,5 +1,10 @@
 import type { StateValue } from '../checkpoint/state-codec.js';
-import type { CheckpointSettings, CloseReason, ConnectorSettings } from '../source/source.js';
+import type {
+  CheckpointSettings,
+  CloseReason,
+  ConnectorSettings,
+  Preflight,
+} from '../source/source.js';
 
 /** What the runtime offers a sink writer. */
 export interface SinkWriterContext {
@@ -21,6 +26,12 @@ export interface SinkWriterContext {
    * from several old subtasks after a change of parallelism); undefined on a fresh start.
    */
   readonly restoredState: readonly StateValue[] | undefined;
+  /**
+   * The job was told to accept duplicates on restore (`execute(name, { allowDuplicates: true })`):
+   * e.g. a transaction that a later checkpoint already committed is skipped with a warning
+   * instead of failing the restore.
+   */
+  readonly allowDuplicates: boolean;
   /** Reports a warning (shown as a `warning` job event). */
   warn(message: string, details?: Record<string, unknown>): void;
 }
@@ -46,6 +57,6 @@ export interface SinkWriter<T> {
 }
 
 /** A sink: a factory of one writer per parallel subtask. */
-export interface Sink<T> {
+export interface Sink<T> extends Preflight {
   createWriter(ctx: SinkWriterContext): SinkWriter<T>;
 }

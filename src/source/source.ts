@@ -1,4 +1,5 @@
 import type { StateValue } from '../checkpoint/state-codec.js';
+import type { JobLockProvider } from '../runtime/job-lock.js';
 
 /** Whether a source ends on its own (`bounded`) or runs until cancelled. */
 export type Boundedness = 'bounded' | 'unbounded';
@@ -19,10 +20,12 @@ export interface StateSerializer<T> {
  * - `finished`: the job ended for good after its final checkpoint (delete external resources).
  * - `cancelled`: the user cancelled the job for good (delete external resources).
  * - `restarting`: a failure; the job restarts from its latest checkpoint (keep resources).
+ * - `stopped`: the job stopped with a final checkpoint (`handle.stop()`) to be resumed later;
+ *   keep resources.
  * - `failed`: the job failed for good (restarts exhausted); keep resources so that a new
  *   process can resume from a retained checkpoint.
  */
-export type CloseReason = 'finished' | 'cancelled' | 'restarting' | 'failed';
+export type CloseReason = 'finished' | 'cancelled' | 'stopped' | 'restarting' | 'failed';
 
 /** How an enumerator came to be: fresh (configured start) or restored from a checkpoint. */
 export type EnumeratorStart =
@@ -48,6 +51,32 @@ export interface SourceJobInfo {
  */
 export interface ConnectorSettings {
   readonly pravega?: unknown;
+}
+
+/** What a source or sink may check before any task of the job starts (see `preflight`). */
+export interface PreflightContext {
+  readonly jobName: string;
+  /** the source's or sink's operator uid */
+  readonly uid: string;
+  readonly checkpointing: CheckpointSettings;
+  readonly connectors: ConnectorSettings;
+  /** every source of the job is bounded: the job ends on its own with a final checkpoint */
+  readonly bounded: boolean;
+  /** a `warning` job event */
+  warn(message: string, details?: Record<string, unknown>): void;
+}
+
+/** What a preflight hands to the job. */
+export interface PreflightResult {
+  /** Where the job's lease can live (one running copy per job); the first one offered is used. */
+  readonly lock?: JobLockProvider;
+  /** Called when the job ends: releases what the preflight kept open for the tasks. */
+  readonly hold?: () => Promise<void>;
+}
+
+/** Checked by `execute()` before any task starts; a failure fails the job at once (no restart). */
+export interface Preflight {
+  preflight?(ctx: PreflightContext): Promise<PreflightResult | void>;
 }
 
 /** Checkpoint settings of the running job. */
@@ -167,7 +196,7 @@ export interface ExternallyInducedSourceReader<T, Split extends SourceSplit> ext
 }
 
 /** A FLIP-27 source: a factory of its enumerator and readers plus their serialisation. */
-export interface Source<T, Split extends SourceSplit, EnumState> {
+export interface Source<T, Split extends SourceSplit, EnumState> extends Preflight {
   readonly boundedness: Boundedness;
   /**
    * `true` when the readers place checkpoint barriers themselves (readers must implement
@@ -182,6 +211,11 @@ export interface Source<T, Split extends SourceSplit, EnumState> {
   ): SplitEnumerator<Split, EnumState>;
   readonly splitSerializer: StateSerializer<Split>;
   readonly enumeratorStateSerializer: StateSerializer<EnumState>;
+  /**
+   * One line on where a checkpointed source resumes (shown when a job resumes), from its
+   * enumerator state and its readers' splits.
+   */
+  describeState?(state: EnumState, splits: readonly Split[]): string;
 }
 
 /** Any source, for places that do not care about its split and state types. */

@@ -99,15 +99,26 @@ export abstract class TwoPhaseCommitSink<T, Txn extends StateValue> implements S
   }
 
   async initialize(): Promise<void> {
-    for (const item of this.ctx.restoredState ?? []) {
-      const state = asTwoPhaseState<Txn>(item, `${this.ctx.sinkUid}[${this.ctx.subtask}]`);
+    const states = (this.ctx.restoredState ?? []).map((item) =>
+      asTwoPhaseState<Txn>(item, `${this.ctx.sinkUid}[${this.ctx.subtask}]`),
+    );
+    for (const state of states) {
       const ordered = [...state.pendingCommitTransactions].sort(
         (a, b) => a.checkpointId - b.checkpointId,
       );
       for (const holder of ordered) await this.recoverOne(holder);
-      if (state.pendingTransaction !== null)
-        await this.recoverAndAbort(state.pendingTransaction.txn);
     }
+    // every open transaction is aborted, even after one abort failed: none is left to expire
+    const failures: Error[] = [];
+    for (const state of states) {
+      if (state.pendingTransaction === null) continue;
+      try {
+        await this.recoverAndAbort(state.pendingTransaction.txn);
+      } catch (err) {
+        failures.push(err instanceof Error ? err : new Error(errorMessage(err)));
+      }
+    }
+    if (failures[0] !== undefined) throw failures[0];
     await this.finishRecovery();
     this.current = await this.begin();
   }

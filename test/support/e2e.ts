@@ -5,7 +5,7 @@ import type { StreamCut } from '../../src/pravega/client/stream-cut.js';
 import { parseStreamName } from '../../src/pravega/client/stream-name.js';
 import type { JobEvent } from '../../src/runtime/job-events.js';
 import type { JobOptionsInput } from '../../src/runtime/job-options.js';
-import { StreamEnvironment } from '../../src/runtime/stream-environment.js';
+import { StreamEnvironment, type ExecuteOptions } from '../../src/runtime/stream-environment.js';
 import { PravegaSink } from '../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../src/source/pravega/pravega-source.js';
 import { readCommitted } from './read-stream.js';
@@ -136,6 +136,7 @@ export function startPipeline(args: {
   options?: JobOptionsInput;
   jobName?: string;
   bounded?: { end: StreamCut };
+  execute?: ExecuteOptions;
 }) {
   const env = StreamEnvironment.create({
     parallelism: 2,
@@ -179,7 +180,7 @@ export function startPipeline(args: {
         uid: 'output',
       },
     );
-  const handle = env.execute(args.jobName ?? `e2e-${args.output.replace('/', '-')}`);
+  const handle = env.execute(args.jobName ?? `e2e-${args.output.replace('/', '-')}`, args.execute);
   handle.events$.subscribe((e) => {
     events.push(e);
     if (e.type === 'checkpoint-completed') completed++;

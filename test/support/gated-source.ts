@@ -66,6 +66,10 @@ export function gatedSource<T, Split extends SourceSplit, EnumState>(
     enumeratorStateSerializer: source.enumeratorStateSerializer,
     createEnumerator: (ctx) => source.createEnumerator(ctx),
     restoreEnumerator: (ctx, state) => source.restoreEnumerator(ctx, state),
+    ...(source.describeState === undefined
+      ? {}
+      : { describeState: (state, splits) => source.describeState?.(state, splits) ?? '' }),
+    ...(source.preflight === undefined ? {} : { preflight: (ctx) => source.preflight!(ctx) }),
     createReader(ctx: SourceReaderContext): SourceReader<T, Split> {
       const inner = source.createReader(ctx);
       let closed = false;

@@ -1,11 +1,22 @@
 import type { TestProject } from 'vitest/node';
-import { startRealPravega, type PravegaServer } from '../../tools/pravega-server/index.js';
+import {
+  claimTestRun,
+  removeLeftoverContainers,
+  removeRunContainers,
+} from '../../src/testing/index.js';
+import {
+  chooseRuntime,
+  startRealPravega,
+  type PravegaServer,
+} from '../../tools/pravega-server/index.js';
 import type { ServerEndpoint } from './endpoints.js';
 
 /**
  * Starts the real Pravega servers once per test run — plain, auth on, TLS on — hands their
  * endpoints to the tests (`inject('pravega')` …) and always stops them. TRIBUTARY_PRAVEGA_URI
- * points the plain suite at an existing server instead.
+ * points the plain suite at an existing server instead. Where the servers are containers, this
+ * run claims a run id that labels every container it or its workers start: leftovers of runs that
+ * died earlier are removed first, and all of this run's containers at the end.
  */
 
 declare module 'vitest' {
@@ -13,6 +24,8 @@ declare module 'vitest' {
     pravega: ServerEndpoint;
     pravegaAuth: ServerEndpoint;
     pravegaTls: ServerEndpoint;
+    /** the Pravega image the servers run, or '' when they are local JVMs */
+    pravegaImage: string;
   }
 }
 
@@ -27,9 +40,27 @@ function endpointOf(server: PravegaServer): ServerEndpoint {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = (line: string) => console.log(`[pravega] ${line}`);
+  const decision = await chooseRuntime();
+  log(
+    `servers run as ${decision.runtime === 'container' ? `containers of ${decision.image}` : 'local JVMs'}: ${decision.reason}`,
+  );
+  let run: string | undefined;
+  if (decision.runtime === 'container') {
+    run = claimTestRun();
+    // the tests' own containers (PravegaContainer tests) use the same image
+    process.env['TRIBUTARY_PRAVEGA_IMAGE'] = decision.image;
+    const leftovers = await removeLeftoverContainers();
+    log(
+      `test run ${run}; removed ${leftovers.length} container(s) left by dead runs${leftovers.map((c) => ` ${c.id} (run ${c.run})`).join(',')}`,
+    );
+  }
   const servers: PravegaServer[] = [];
   const stopAll = async () => {
     await Promise.allSettled(servers.map((s) => s.stop()));
+    if (run !== undefined) {
+      const removed = await removeRunContainers(run);
+      log(`removed ${removed.length} container(s) of test run ${run} still there at the end`);
+    }
   };
   const onSignal = (signal: NodeJS.Signals) => {
     void stopAll().finally(() => process.kill(process.pid, signal));
@@ -45,9 +76,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       return s;
     };
     const [plain, auth, tls] = await Promise.all([
-      external ? Promise.resolve(undefined) : track(startRealPravega({ log, heapMb: 1536 })),
-      track(startRealPravega({ log, auth: true, heapMb: 512 })),
-      track(startRealPravega({ log, tls: true, heapMb: 512 })),
+      external
+        ? Promise.resolve(undefined)
+        : track(startRealPravega({ log, heapMb: 1536, decision })),
+      track(startRealPravega({ log, auth: true, heapMb: 512, decision })),
+      track(startRealPravega({ log, tls: true, heapMb: 512, decision })),
     ]);
     log(`servers ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     for (const s of servers) {
@@ -58,6 +91,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('pravega', plain ? endpointOf(plain) : { controllerUri: external ?? '' });
     project.provide('pravegaAuth', endpointOf(auth));
     project.provide('pravegaTls', endpointOf(tls));
+    project.provide('pravegaImage', decision.image ?? '');
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,70 +1,91 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../../src/errors.js';
+import {
+  LOCAL_PRAVEGA_IMAGE,
+  OFFICIAL_PRAVEGA_IMAGE,
+  PravegaContainer,
+} from '../../src/testing/index.js';
 import { PRAVEGA_VERSION } from './jars.js';
-import { freePorts } from './ports.js';
-import type { PravegaServer } from './server.js';
+import { DEFAULT_CREDENTIALS } from './security.js';
+import type { PravegaServer, PravegaServerOptions } from './server.js';
 
 /**
- * The same server from the `pravega/pravega` image (`standalone`) through Testcontainers, for
- * machines where a container runtime answers. The segment store publishes its address to clients
- * (getURI), so it listens inside the container on the same port number the host maps it to.
+ * The test servers as containers (plain, auth, TLS) through PravegaContainer, for machines where a
+ * container runtime answers. The image: TRIBUTARY_PRAVEGA_IMAGE if set, else the official image
+ * if present, else the one `npm run pravega:image` builds.
  */
 
 export async function containerRuntimeAnswers(): Promise<{ ok: boolean; reason: string }> {
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
     const client = await getContainerRuntimeClient();
-    return { ok: true, reason: `container runtime ${client.info.containerRuntime.host} answered` };
+    const info = client.info.containerRuntime;
+    const socket = process.env['DOCKER_HOST'] ?? info.remoteSocketPath;
+    return {
+      ok: true,
+      reason: `container runtime ${socket} (server ${info.serverVersion}, ${info.operatingSystem}, ${info.runtimes.join('/')}) answered; published ports on ${info.host}`,
+    };
   } catch (err) {
     return { ok: false, reason: errorMessage(err).split('\n')[0] ?? 'no container runtime' };
   }
 }
 
+/** The image to run, or undefined (with the reason) when none is available without building. */
+export async function chooseImage(): Promise<{ image?: string; reason: string }> {
+  const explicit = process.env['TRIBUTARY_PRAVEGA_IMAGE'];
+  if (explicit) return { image: explicit, reason: `TRIBUTARY_PRAVEGA_IMAGE=${explicit}` };
+  const { getContainerRuntimeClient, ImageName } = await import('testcontainers');
+  const client = await getContainerRuntimeClient();
+  for (const image of [OFFICIAL_PRAVEGA_IMAGE, LOCAL_PRAVEGA_IMAGE]) {
+    if (await client.image.exists(ImageName.fromString(image))) {
+      return { image, reason: `${image} is present` };
+    }
+  }
+  return {
+    reason: `neither ${OFFICIAL_PRAVEGA_IMAGE} nor ${LOCAL_PRAVEGA_IMAGE} is present (run \`npm run pravega:image\`)`,
+  };
+}
+
 export async function startPravegaContainer(
+  options: PravegaServerOptions,
   log: (line: string) => void,
-  image = `pravega/pravega:${PRAVEGA_VERSION}`,
+  image: string,
 ): Promise<PravegaServer> {
-  const { GenericContainer, Wait } = await import('testcontainers');
-  const [controllerPort, segmentStorePort] = (await freePorts(2)) as [number, number];
-  const started = Date.now();
-  const container = await new GenericContainer(image)
-    .withCommand(['standalone'])
-    .withEnvironment({
-      HOST_IP: '127.0.0.1',
-      JAVA_OPTS: [
-        `-Dsinglenode.controller.rpc.port=${controllerPort}`,
-        `-Dsinglenode.segmentStore.port=${segmentStorePort}`,
-        `-Dpravegaservice.service.published.host.nameOrIp=127.0.0.1`,
-        `-Dpravegaservice.service.published.port=${segmentStorePort}`,
-        '-Xmx1g',
-      ].join(' '),
-    })
-    .withExposedPorts(
-      { container: controllerPort, host: controllerPort },
-      { container: segmentStorePort, host: segmentStorePort },
-    )
-    .withWaitStrategy(Wait.forLogMessage(/Pravega Sandbox is running locally now/))
-    .withStartupTimeout(180_000)
-    .start();
-  const startSeconds = (Date.now() - started) / 1000;
-  const controllerUri = `tcp://127.0.0.1:${controllerPort}`;
+  const credentials =
+    options.auth === true ? DEFAULT_CREDENTIALS : options.auth === false ? undefined : options.auth;
+  let container = new PravegaContainer(image).withHeapMb(options.heapMb ?? 1024);
+  if (credentials) container = container.withAuth(credentials);
+  if (options.tls) container = container.withTls();
+  const started = await container.start();
+  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'tributary-pravega-container-'));
+  let caCertFile: string | undefined;
+  const ca = started.getCaCert();
+  if (ca) {
+    caCertFile = join(workDir, 'ca.pem');
+    writeFileSync(caCertFile, ca);
+  }
+  const startSeconds = started.getStartSeconds();
   log(
-    `Pravega ${PRAVEGA_VERSION} (container ${image}) ready in ${startSeconds.toFixed(1)} s at ${controllerUri}`,
+    `Pravega ${PRAVEGA_VERSION} (container ${started.getId().slice(0, 12)} of ${image}${credentials ? ', auth' : ''}${options.tls ? ', TLS' : ''}) ready in ${startSeconds.toFixed(1)} s at ${started.getControllerUri()}`,
   );
   return {
     runtime: 'container',
     version: PRAVEGA_VERSION,
-    controllerUri,
-    controllerPort,
-    segmentStorePort,
-    workDir: mkdtempSync(join(tmpdir(), 'tributary-pravega-container-')),
-    logFile: `(docker logs ${container.getId()})`,
+    controllerUri: started.getControllerUri(),
+    controllerPort: started.getMappedPort(9090),
+    segmentStorePort: started.getSegmentStoreAddress().port,
+    ...(credentials ? { credentials } : {}),
+    ...(caCertFile ? { caCertFile } : {}),
+    workDir,
+    logFile: `(docker logs ${started.getId().slice(0, 12)})`,
     startSeconds,
     residentMemoryBytes: () => undefined,
     stop: async () => {
-      await container.stop();
+      await started.stop();
+      // only the CA file is in it, and only when it is ours
+      if (options.workDir === undefined) rmSync(workDir, { recursive: true, force: true });
     },
   };
 }

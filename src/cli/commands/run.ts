@@ -27,6 +27,7 @@ interface RunOptions {
   readonly name?: string;
   readonly resume?: boolean;
   readonly fromScratch?: boolean;
+  readonly allowDuplicates?: boolean;
   readonly checkpointDir?: string;
   readonly checkpointInterval?: number;
   readonly statusPort?: number;
@@ -76,7 +77,11 @@ export function registerRun(program: Command): void {
     .option('--resume', 'resume from the newest checkpoint in the checkpoint directory (default)')
     .option(
       '--from-scratch',
-      'ignore existing checkpoints: sources start at their configured start',
+      'start over: sources at their configured start (refused over checkpoints unless --allow-duplicates)',
+    )
+    .option(
+      '--allow-duplicates',
+      'accept output written again: --from-scratch over existing checkpoints',
     )
     .option(
       '--checkpoint-dir <dir>',
@@ -131,7 +136,7 @@ export function registerRun(program: Command): void {
       );
       const ctx: JobContext = { ...base, checkpointDir };
       await module.build(env, ctx);
-      const plan = await startOptions(mode, checkpointDir);
+      const plan = await startOptions(mode, checkpointDir, opts.allowDuplicates === true);
       const start = {
         type: 'start',
         job: name,
@@ -194,7 +199,7 @@ export function registerRun(program: Command): void {
             `job ${name} ${result.status} after ${result.restarts} restart(s); ${
               last === undefined
                 ? 'no checkpoint completed'
-                : `last checkpoint ${last} in ${checkpointDir}${result.status === 'cancelled' ? ' (tributary run resumes from it)' : ''}`
+                : `last checkpoint ${last} in ${checkpointDir}${result.status !== 'finished' ? ' (tributary run resumes from it)' : ''}`
             }`,
           ),
       );

@@ -1,4 +1,6 @@
 import PQueue from 'p-queue';
+import { TributaryError } from '../../errors.js';
+import { checkPositions, checkStream } from './arguments.js';
 import type { Controller } from '../controller/controller.js';
 import type { StreamId } from '../controller/types.js';
 import { segmentName } from '../protocol/index.js';
@@ -33,6 +35,11 @@ export class BatchClient {
     fromCut?: StreamCut,
     toCut?: StreamCut,
   ): Promise<SegmentRange[]> {
+    const where = 'listSegmentRanges';
+    const id = checkStream(where, stream);
+    if (id.scope !== stream.scope || id.stream !== stream.stream) stream = id;
+    checkCut(where, fromCut, 'fromCut', id);
+    checkCut(where, toCut, 'toCut', id);
     // the controller wants explicit cuts: unbounded means the head and the tail as of now
     const from =
       fromCut && !isUnbounded(fromCut) ? fromCut : await headCut(this.controller, stream);
@@ -93,6 +100,25 @@ export class BatchClient {
             await onBatch(events, range);
         }),
       ),
+    );
+  }
+}
+
+function checkCut(where: string, cut: StreamCut | undefined, arg: string, stream: StreamId): void {
+  if (cut === undefined) return;
+  if (typeof cut !== 'object' || cut === null || typeof cut.stream !== 'object') {
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `${where}: ${arg} must be a stream cut (headCut, tailCut, parseStreamCut, a reader group's getStreamCuts), got ${cut === null ? 'null' : typeof cut}`,
+      { details: { argument: arg } },
+    );
+  }
+  checkPositions(where, cut.positions, `${arg}.positions`);
+  if (cut.stream.scope !== stream.scope || cut.stream.stream !== stream.stream) {
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `${where}: ${arg} is a cut of ${cut.stream.scope}/${cut.stream.stream}, not of ${stream.scope}/${stream.stream}`,
+      { details: { argument: arg } },
     );
   }
 }

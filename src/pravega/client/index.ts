@@ -23,6 +23,8 @@ export {
   unboundedCut,
   isUnbounded,
   parseStreamCut,
+  streamCutFromBytes,
+  streamCutToBytes,
   streamCutToText,
   type StreamCut,
 } from './stream-cut.js';

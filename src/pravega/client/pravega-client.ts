@@ -1,29 +1,36 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
-import { ConnectionPool } from '../connection/connection-pool.js';
 import type { Controller } from '../controller/controller.js';
-import { GrpcController } from '../controller/grpc-controller.js';
 import type {
   ScaleResult,
   StreamConfig,
   StreamCutPositions,
   StreamId,
 } from '../controller/types.js';
-import { parseControllerUri } from '../controller/uri.js';
-import { validateName } from '../protocol/index.js';
+import {
+  checkName,
+  checkOptions,
+  checkPositions,
+  checkSerializer,
+  checkStream,
+  checkStreamConfig,
+  checkTimeout,
+  describeValue,
+} from './arguments.js';
 import type { SegmentStore } from '../segment/segment-store.js';
-import { WireSegmentStore } from '../segment/wire-segment-store.js';
+import { ClientConfigSchema, openBackend, type ClientConfig } from '../backend.js';
 import { BatchClient } from './batch-client.js';
 import { parseConfig } from '../../config.js';
-import { EventStreamWriter, type EventWriterOptions } from './event-writer.js';
+import {
+  EventStreamWriter,
+  EventWriterOptionsSchema,
+  type EventWriterOptions,
+} from './event-writer.js';
 import { ReaderGroup } from './reader-group/reader-group.js';
 import type { ReaderGroupConfigInput } from './reader-group/reader-group-config.js';
 import type { Serializer } from './serializer.js';
 import { TransactionalEventStreamWriter, type TransactionalWriterOptions } from './transaction.js';
 import { StreamScanner } from './stream-scanner.js';
-import { parseStreamName } from './stream-name.js';
 
 /**
  * The entry point: one object per Pravega "cluster" — a real one (`tcp://host:9090`,
@@ -31,24 +38,7 @@ import { parseStreamName } from './stream-name.js';
  * built on it runs the same on both.
  */
 
-export const ClientConfigSchema = z
-  .object({
-    /** tcp://host:port, tls://host:port, or embedded:<directory> */
-    controllerUri: z.string().min(1),
-    credentials: z
-      .object({ username: z.string().min(1), password: z.string() })
-      .strict()
-      .optional(),
-    /** CA certificate (PEM text or a file path) to trust for tls:// */
-    trustedCa: z.string().optional(),
-    /** verify that server certificates name the host dialled (default true) */
-    validateHostname: z.boolean().default(true),
-    /** options of the embedded store (embedded: URIs only) */
-    embedded: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
-
-export type ClientConfig = z.input<typeof ClientConfigSchema>;
+export { ClientConfigSchema, type ClientConfig } from '../backend.js';
 
 export { parseStreamName } from './stream-name.js';
 
@@ -63,92 +53,89 @@ export class PravegaClient {
   ) {}
 
   static async connect(config: string | ClientConfig): Promise<PravegaClient> {
+    if (typeof config !== 'string' && (typeof config !== 'object' || config === null)) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `connect: config must be a controllerUri ('tcp://host:9090', 'tls://host:9090', 'embedded:<dir>') or { controllerUri, ... }, got ${describeValue(config)}`,
+        { details: { argument: 'config' } },
+      );
+    }
     const c = parseConfig(
       ClientConfigSchema,
       typeof config === 'string' ? { controllerUri: config } : config,
       'client config',
     );
-    if (c.controllerUri.startsWith('embedded:')) {
-      const dir = c.controllerUri.slice('embedded:'.length);
-      if (dir === '')
-        throw new TributaryError(
-          'CONFIG_INVALID',
-          'controllerUri: embedded: needs a directory, e.g. embedded:./data',
-        );
-      const { openEmbeddedPravega } = await import('../embedded/index.js');
-      const store = await openEmbeddedPravega(dir, c.embedded);
-      return new PravegaClient(store.controller, store.segmentStore, c.controllerUri, () =>
-        store.close(),
-      );
-    }
-    const address = parseControllerUri(c.controllerUri);
-    const ca =
-      c.trustedCa === undefined
-        ? undefined
-        : c.trustedCa.includes('-----BEGIN')
-          ? Buffer.from(c.trustedCa)
-          : readFileSync(c.trustedCa);
-    const controller = new GrpcController({
-      uri: c.controllerUri,
-      ...(c.credentials ? { credentials: c.credentials } : {}),
-      ...(ca ? { trustedCa: ca } : {}),
-      validateHostname: c.validateHostname,
-    });
-    const pool = new ConnectionPool({
-      fallbackHost: address.host,
-      ...(address.tls
-        ? {
-            tls: {
-              ...(ca ? { ca } : {}),
-              ...(c.validateHostname ? {} : { rejectUnauthorized: false }),
-            },
-          }
-        : {}),
-    });
-    const store = new WireSegmentStore(controller, pool);
-    return new PravegaClient(controller, store, c.controllerUri, async () => {
-      await store.close();
-      await controller.close();
-    });
+    const backend = await openBackend(c);
+    return new PravegaClient(backend.controller, backend.segmentStore, c.controllerUri, () =>
+      backend.release(),
+    );
   }
 
   // ---- stream management ----
 
   createScope(scope: string): Promise<boolean> {
-    validateName('scope', scope);
-    return this.controller.createScope(scope);
+    return this.call(() => {
+      checkName('createScope', 'scope', 'scope', scope);
+      return this.controller.createScope(scope);
+    });
   }
 
   deleteScope(scope: string): Promise<boolean> {
-    return this.controller.deleteScope(scope);
+    return this.call(() => {
+      checkName('deleteScope', 'scope', 'scope', scope);
+      return this.controller.deleteScope(scope);
+    });
   }
 
   createStream(stream: string | StreamId, config: StreamConfig): Promise<boolean> {
-    const id = parseStreamName(stream);
-    validateName('scope', id.scope);
-    validateName('stream', id.stream);
-    return this.controller.createStream(id, config);
+    return this.call(() => {
+      const id = checkStream('createStream', stream);
+      return this.controller.createStream(id, checkStreamConfig('createStream', config));
+    });
+  }
+
+  /** Changes the scaling policy, retention policy or tags of a stream. */
+  updateStream(stream: string | StreamId, config: StreamConfig): Promise<void> {
+    return this.call(() => {
+      const id = checkStream('updateStream', stream);
+      return this.controller.updateStream(id, checkStreamConfig('updateStream', config));
+    });
   }
 
   sealStream(stream: string | StreamId): Promise<void> {
-    return this.controller.sealStream(parseStreamName(stream));
+    return this.call(() => this.controller.sealStream(checkStream('sealStream', stream)));
   }
 
   deleteStream(stream: string | StreamId): Promise<boolean> {
-    return this.controller.deleteStream(parseStreamName(stream));
+    return this.call(() => this.controller.deleteStream(checkStream('deleteStream', stream)));
   }
 
   /**
    * Manual scale: seals `sealedSegments` and replaces their key ranges with `newRanges`; resolves
    * once the scale is complete.
    */
-  async scaleStream(
+  scaleStream(
     stream: string | StreamId,
     sealedSegments: readonly bigint[],
     newRanges: readonly (readonly [number, number])[],
     timeoutMs = 60_000,
   ): Promise<ScaleResult> {
-    const id = parseStreamName(stream);
+    return this.call(() => {
+      const where = 'scaleStream';
+      const id = checkStream(where, stream);
+      checkSegmentIds(where, sealedSegments);
+      checkKeyRanges(where, newRanges);
+      checkTimeout(where, timeoutMs, 'timeoutMs');
+      return this.scale(id, sealedSegments, newRanges, timeoutMs);
+    });
+  }
+
+  private async scale(
+    id: StreamId,
+    sealedSegments: readonly bigint[],
+    newRanges: readonly (readonly [number, number])[],
+    timeoutMs: number,
+  ): Promise<ScaleResult> {
     const result = await this.controller.scale(id, sealedSegments, newRanges);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -177,14 +164,14 @@ export class PravegaClient {
     serializer: Serializer<T>,
     options: EventWriterOptions = {},
   ): Promise<EventStreamWriter<T>> {
-    this.throwIfClosed();
-    return EventStreamWriter.create(
-      this.controller,
-      this.segmentStore,
-      parseStreamName(stream),
-      serializer,
-      options,
-    );
+    return this.call(() => {
+      const where = 'createWriter';
+      const id = checkStream(where, stream);
+      checkSerializer(where, serializer);
+      checkOptions(where, options);
+      parseConfig(EventWriterOptionsSchema, options, `${where} options`);
+      return EventStreamWriter.create(this.controller, this.segmentStore, id, serializer, options);
+    });
   }
 
   /** Batch reads of segment ranges between stream cuts. */
@@ -200,8 +187,12 @@ export class PravegaClient {
     options: TransactionalWriterOptions = {},
   ): TransactionalEventStreamWriter<T> {
     this.throwIfClosed();
+    const where = 'createTransactionalWriter';
+    const id = checkStream(where, stream);
+    checkSerializer(where, serializer);
+    checkOptions(where, options);
     return new TransactionalEventStreamWriter(
-      parseStreamName(stream),
+      id,
       this.controller,
       this.segmentStore,
       serializer,
@@ -217,14 +208,22 @@ export class PravegaClient {
     name: string,
     config: ReaderGroupConfigInput,
   ): Promise<ReaderGroup> {
-    this.throwIfClosed();
-    return ReaderGroup.create(this, scope, name, config);
+    return this.call(() => {
+      const where = 'createReaderGroup';
+      checkName(where, 'scope', 'scope', scope);
+      checkName(where, 'name', 'reader group', name);
+      checkOptions(where, config, 'config', true);
+      return ReaderGroup.create(this, scope, name, config);
+    });
   }
 
   /** An existing reader group (READER_GROUP_NOT_FOUND if there is none). */
   getReaderGroup(scope: string, name: string): Promise<ReaderGroup> {
-    this.throwIfClosed();
-    return ReaderGroup.get(this, scope, name);
+    return this.call(() => {
+      checkName('getReaderGroup', 'scope', 'scope', scope);
+      checkName('getReaderGroup', 'name', 'reader group', name);
+      return ReaderGroup.get(this, scope, name);
+    });
   }
 
   /** Reads a whole stream in key order with one reader (see StreamScanner). */
@@ -233,14 +232,26 @@ export class PravegaClient {
     serializer: Serializer<T>,
     from?: StreamCutPositions,
   ): Promise<StreamScanner<T>> {
-    this.throwIfClosed();
-    return StreamScanner.open(
-      this.controller,
-      this.segmentStore,
-      parseStreamName(stream),
-      serializer,
-      from,
-    );
+    return this.call(() => {
+      const where = 'scanStream';
+      const id = checkStream(where, stream);
+      checkSerializer(where, serializer);
+      checkPositions(where, from, 'from');
+      return StreamScanner.open(this.controller, this.segmentStore, id, serializer, from);
+    });
+  }
+
+  /**
+   * Runs an entry point: a closed client, or an argument check that fails, rejects the promise
+   * (nothing is sent); so does whatever `body` throws or rejects with.
+   */
+  private call<R>(body: () => Promise<R>): Promise<R> {
+    try {
+      this.throwIfClosed();
+      return body();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   get isClosed(): boolean {
@@ -255,5 +266,42 @@ export class PravegaClient {
     if (this.closed) return;
     this.closed = true;
     await this.release();
+  }
+}
+
+function checkSegmentIds(where: string, value: unknown): void {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.some((s) => typeof s !== 'bigint' || s < 0n)
+  ) {
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `${where}: sealedSegments must be a non-empty array of segment ids (non-negative bigints), got ${describeValue(value)}`,
+      { details: { argument: 'sealedSegments' } },
+    );
+  }
+}
+
+function checkKeyRanges(where: string, value: unknown): void {
+  const ok =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every(
+      (r) =>
+        Array.isArray(r) &&
+        r.length === 2 &&
+        typeof r[0] === 'number' &&
+        typeof r[1] === 'number' &&
+        r[0] >= 0 &&
+        r[0] < r[1] &&
+        r[1] <= 1,
+    );
+  if (!ok) {
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `${where}: newRanges must be a non-empty array of [low, high] key ranges with 0 ≤ low < high ≤ 1, got ${describeValue(value)}`,
+      { details: { argument: 'newRanges' } },
+    );
   }
 }

@@ -1,14 +1,28 @@
-import { z } from 'zod';
 import { TributaryError, errorMessage } from '../../errors.js';
 import type { Controller } from '../controller/controller.js';
-import type { StreamId } from '../controller/types.js';
-import { segmentName } from '../protocol/index.js';
+import { streamKey, type StreamId } from '../controller/types.js';
+import {
+  decodeLegacyStreamCutText,
+  decodeStreamCutBytes,
+  decodeStreamCutText,
+  encodeStreamCutBytes,
+  encodeStreamCutText,
+  isLegacyStreamCutText,
+  segmentName,
+  type StreamCutFields,
+  UNBOUNDED_CUT_TEXT,
+  type UnboundedCut,
+} from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
 
 /**
  * A position in one stream: for each segment at the cut, the offset to read from. An empty map is
- * UNBOUNDED (start: the head of the stream; end: no end). Text form (for configs): base64 of a
- * small versioned JSON document.
+ * UNBOUNDED (start: the head of the stream; end: no end).
+ *
+ * Text and bytes are the Java client's (`StreamCut.asText()` / `StreamCut.from`, `toBytes()` /
+ * `StreamCut.fromBytes`), so cuts move between Tributary, Flink jobs and Java programs both ways:
+ * an unbounded cut is `UNBOUNDED` / no bytes, which name no stream, so reading them needs the
+ * stream they are for. Segments are written in the map's order, as Java writes its map's.
  */
 export interface StreamCut {
   readonly stream: StreamId;
@@ -23,44 +37,96 @@ export function isUnbounded(cut: StreamCut): boolean {
   return cut.positions.size === 0;
 }
 
-const TextSchema = z
-  .object({
-    v: z.literal(1),
-    scope: z.string().min(1),
-    stream: z.string().min(1),
-    positions: z.array(z.tuple([z.string().regex(/^\d+$/), z.string().regex(/^\d+$/)])),
-  })
-  .strict();
-
-export function streamCutToText(cut: StreamCut): string {
-  const doc = {
-    v: 1,
-    scope: cut.stream.scope,
-    stream: cut.stream.stream,
-    positions: [...cut.positions.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([s, o]) => [s.toString(), o.toString()]),
-  };
-  return Buffer.from(JSON.stringify(doc), 'utf8').toString('base64');
+function toFields(cut: StreamCut): StreamCutFields | UnboundedCut {
+  if (isUnbounded(cut)) return UNBOUNDED_CUT_TEXT;
+  return { scope: cut.stream.scope, stream: cut.stream.stream, positions: cut.positions };
 }
 
-export function parseStreamCut(text: string): StreamCut {
-  let doc: z.output<typeof TextSchema>;
+/** `StreamCut.asText()`: what Java's `StreamCut.from` reads (`UNBOUNDED` for an unbounded cut). */
+export function streamCutToText(cut: StreamCut): string {
+  return encodeStreamCutText(toFields(cut));
+}
+
+/** `StreamCut.toBytes()`: what Java's `StreamCut.fromBytes` reads (empty for an unbounded cut). */
+export function streamCutToBytes(cut: StreamCut): Buffer {
+  return encodeStreamCutBytes(toFields(cut));
+}
+
+const TEXT_FORMS =
+  "the Java client's StreamCut.asText() (base64 of gzip, starting H4sI), UNBOUNDED, " +
+  "or Tributary's earlier text (base64 of JSON, starting eyJ)";
+
+function fromFields(
+  fields: StreamCutFields | UnboundedCut,
+  stream: StreamId | undefined,
+  shown: string,
+): StreamCut {
+  if (fields === UNBOUNDED_CUT_TEXT) {
+    if (stream === undefined) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `stream cut ${shown} is UNBOUNDED, which names no stream: pass the stream it is for`,
+      );
+    }
+    return unboundedCut({ scope: stream.scope, stream: stream.stream });
+  }
+  const cut = {
+    stream: { scope: fields.scope, stream: fields.stream },
+    positions: fields.positions,
+  };
+  if (stream !== undefined && streamKey(stream) !== streamKey(cut.stream)) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `stream cut ${shown} is a cut of ${streamKey(cut.stream)}, not of ${streamKey(stream)}`,
+    );
+  }
+  return cut;
+}
+
+/**
+ * Reads Java's cut text (`StreamCut.asText()`), `UNBOUNDED` (with `stream`: its unbounded cut),
+ * or Tributary's earlier text (still read; no longer written). With `stream`, the cut must be of
+ * that stream. Anything else is CONFIG_INVALID naming the forms expected.
+ */
+export function parseStreamCut(text: string, stream?: StreamId): StreamCut {
+  if (typeof text !== 'string') {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `parseStreamCut: text must be the text form of a stream cut (a string), got ${text === null ? 'null' : typeof text}`,
+    );
+  }
+  const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  let fields: StreamCutFields | UnboundedCut;
   try {
-    doc = TextSchema.parse(JSON.parse(Buffer.from(text.trim(), 'base64').toString('utf8')));
+    fields = isLegacyStreamCutText(text)
+      ? decodeLegacyStreamCutText(text)
+      : decodeStreamCutText(text);
   } catch (err) {
     throw new TributaryError(
       'CONFIG_INVALID',
-      `not a stream cut: ${JSON.stringify(text.slice(0, 40))} (${errorMessage(err).split('\n')[0]})`,
-      {
-        cause: err,
-      },
+      `not a stream cut: ${shown} (expected ${TEXT_FORMS}; ${errorMessage(err)})`,
+      { cause: err },
     );
   }
-  return {
-    stream: { scope: doc.scope, stream: doc.stream },
-    positions: new Map(doc.positions.map(([s, o]) => [BigInt(s), BigInt(o)])),
-  };
+  return fromFields(fields, stream, shown);
+}
+
+/**
+ * Reads Java's cut bytes (`StreamCut.toBytes()`; no bytes: with `stream`, its unbounded cut).
+ * With `stream`, the cut must be of that stream.
+ */
+export function streamCutFromBytes(bytes: Uint8Array, stream?: StreamId): StreamCut {
+  let fields: StreamCutFields | UnboundedCut;
+  try {
+    fields = decodeStreamCutBytes(bytes);
+  } catch (err) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `not a stream cut's bytes (expected the Java client's StreamCut.toBytes(); ${errorMessage(err)})`,
+      { cause: err },
+    );
+  }
+  return fromFields(fields, stream, `of ${bytes.length} bytes`);
 }
 
 /** The head of a stream: its first readable segments and their start offsets. */
@@ -79,14 +145,13 @@ export async function tailCut(
 ): Promise<StreamCut> {
   let segments = (await controller.getCurrentSegments(stream)).map((s) => s.segment.segmentId);
   if (segments.length === 0) segments = await lastSegments(controller, stream);
-  const positions = new Map<bigint, bigint>();
-  await Promise.all(
-    segments.map(async (id) => {
-      const info = await store.getInfo(segmentName(stream.scope, stream.stream, id));
-      positions.set(id, info.length);
-    }),
+  const lengths = await Promise.all(
+    segments.map(
+      async (id) => (await store.getInfo(segmentName(stream.scope, stream.stream, id))).length,
+    ),
   );
-  return { stream, positions };
+  // in the order of `segments`, not of the replies, so the cut's text is the same every time
+  return { stream, positions: new Map(segments.map((id, i) => [id, lengths[i] as bigint])) };
 }
 
 /** The segments of a sealed stream that have no successors. */

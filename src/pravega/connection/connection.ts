@@ -186,23 +186,34 @@ export class Connection {
 
   /**
    * Sends one request and resolves with the first reply carrying its request id.
-   * `signal` abandons the wait (the reply, if it comes, is dropped).
+   * `signal` abandons the wait (the reply, if it comes, is dropped). `timeoutMs` bounds the wait
+   * independently of keep-alives (a server that answers keep-alives but not this request): past
+   * it the request fails with a retryable TIMEOUT and its reply, if it comes later, is dropped.
    */
-  request(build: (requestId: bigint) => Command, signal?: AbortSignal): Promise<Command> {
+  request(
+    build: (requestId: bigint) => Command,
+    signal?: AbortSignal,
+    timeoutMs?: number,
+  ): Promise<Command> {
     return new Promise<Command>((resolve, reject) => {
       if (this.closeError) {
         reject(this.closeError);
         return;
       }
       let onAbort: (() => void) | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (): void => {
+        flow.close();
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
+      };
       const flow = this.newFlow({
         onCommand: (cmd) => {
-          flow.close();
-          if (onAbort) signal?.removeEventListener('abort', onAbort);
+          settle();
           resolve(cmd);
         },
         onClose: (err) => {
-          if (onAbort) signal?.removeEventListener('abort', onAbort);
+          settle();
           reject(err);
         },
       });
@@ -213,12 +224,26 @@ export class Connection {
           return;
         }
         onAbort = () => {
-          flow.close();
+          settle();
           reject(new TributaryError('CANCELLED', 'request cancelled', { cause: signal.reason }));
         };
         signal.addEventListener('abort', onAbort, { once: true });
       }
-      this.send(build(flow.nextRequestId()));
+      const cmd = build(flow.nextRequestId());
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          settle();
+          reject(
+            new TributaryError(
+              'TIMEOUT',
+              `segment store ${this.label} did not answer ${cmd.type} within ${timeoutMs} ms`,
+              { retryable: true, details: { label: this.label, request: cmd.type, timeoutMs } },
+            ),
+          );
+        }, timeoutMs);
+        timer.unref();
+      }
+      this.send(cmd);
     });
   }
 

@@ -24,7 +24,12 @@ import type {
   TxnIdMsg,
   TxnStateMsg,
 } from './grpc/messages.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from './grpc/retry.js';
+import {
+  DEFAULT_CONTROLLER_TIMEOUT_MS,
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  withRetry,
+} from './grpc/retry.js';
 import type {
   AccessOperation,
   CreatedTxn,
@@ -53,7 +58,10 @@ export interface GrpcControllerOptions {
   readonly trustedCa?: string | Buffer;
   /** check that the server certificate names the host dialled (default true) */
   readonly validateHostname?: boolean;
-  /** deadline of each call (default 30 s) */
+  /**
+   * deadline of each call across all its retries (default 30 s); `retry.overallTimeoutMs`, when
+   * given, wins
+   */
   readonly callTimeoutMs?: number;
   readonly retry?: RetryPolicy;
 }
@@ -62,8 +70,9 @@ export interface GrpcControllerOptions {
 export class GrpcController implements Controller {
   private readonly client: grpc.Client;
   private readonly metadata: grpc.Metadata;
-  private readonly callTimeoutMs: number;
   private readonly retry: RetryPolicy;
+  private readonly target: string;
+  private readonly uri: string;
 
   constructor(options: GrpcControllerOptions) {
     const address = parseControllerUri(options.uri);
@@ -100,15 +109,26 @@ export class GrpcController implements Controller {
       ).toString('base64');
       this.metadata.set('authorization', `Basic ${basic}`);
     }
-    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
-    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    const retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.retry = {
+      ...retry,
+      overallTimeoutMs:
+        options.retry?.overallTimeoutMs ?? options.callTimeoutMs ?? DEFAULT_CONTROLLER_TIMEOUT_MS,
+    };
+    this.uri = options.uri;
+    this.target = `controller ${options.uri}`;
   }
 
   private call<Res>(method: string, request: unknown): Promise<Res> {
-    return withRetry(method, this.retry, () => this.callOnce<Res>(method, request));
+    return withRetry(
+      method,
+      this.retry,
+      (deadline) => this.callOnce<Res>(method, request, deadline),
+      this.target,
+    );
   }
 
-  private callOnce<Res>(method: string, request: unknown): Promise<Res> {
+  private callOnce<Res>(method: string, request: unknown, deadline: number): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const fn = (this.client as unknown as Record<string, grpc.requestCallback<Res> | undefined>)[
         method
@@ -124,39 +144,51 @@ export class GrpcController implements Controller {
         reject(new TributaryError('INTERNAL', `controller RPC ${method} is not defined`));
         return;
       }
-      fn.call(
-        this.client,
-        request,
-        this.metadata,
-        { deadline: Date.now() + this.callTimeoutMs },
-        (err, value) => {
-          if (err) reject(err);
-          else if (value === undefined)
-            reject(new TributaryError('PROTOCOL_ERROR', `${method}: empty reply`));
-          else resolve(value);
-        },
-      );
+      fn.call(this.client, request, this.metadata, { deadline }, (err, value) => {
+        if (err) reject(err);
+        else if (value === undefined)
+          reject(new TributaryError('PROTOCOL_ERROR', `${method}: empty reply`));
+        else resolve(value);
+      });
     });
   }
 
-  /** Resolves once the channel is connected (or rejects after `timeoutMs`). */
+  /**
+   * Resolves once the channel is connected (TCP/TLS and the HTTP/2 handshake done), or rejects
+   * after `timeoutMs` with a retryable CONTROLLER_UNAVAILABLE naming the URI.
+   */
   waitForReady(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.client.waitForReady(Date.now() + timeoutMs, (err) => {
-        if (err) {
+        if (!err) {
+          resolve();
+          return;
+        }
+        // the channel keeps the reason of its last failed connection (refused, TLS, …) to itself;
+        // a call that does not wait for the channel fails at once and reports it
+        void this.lastConnectionError().then((why) =>
           reject(
             new TributaryError(
               'CONTROLLER_UNAVAILABLE',
-              `controller not reachable: ${err.message}`,
-              {
-                retryable: true,
-                cause: err,
-              },
+              `${this.target} not reachable within ${timeoutMs} ms (${why ?? err.message}); is the controller running at that address?`,
+              { retryable: true, cause: err, details: { uri: this.uri, timeoutMs } },
             ),
-          );
-        } else resolve();
+          ),
+        );
       });
     });
+  }
+
+  private async lastConnectionError(): Promise<string | undefined> {
+    try {
+      await this.callOnce('checkScopeExists', { scope: 'probe' }, Date.now() + 1_000);
+      return undefined;
+    } catch (err) {
+      const details = (err as { details?: unknown }).details;
+      if (typeof details !== 'string') return undefined;
+      const text = details.replace(/\.?\s*Resolution note:\s*$/, '');
+      return text === '' ? undefined : text;
+    }
   }
 
   // ---- scopes ----

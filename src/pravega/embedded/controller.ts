@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
 import type { Controller } from '../controller/controller.js';
 import type {
@@ -18,6 +17,7 @@ import type {
   TxnState,
 } from '../controller/types.js';
 import { streamKey } from '../controller/types.js';
+import { StreamConfigSchema } from '../controller/stream-config.js';
 import {
   epochOf,
   segmentIdOf,
@@ -44,41 +44,8 @@ export const EMBEDDED_ENDPOINT: Endpoint = { host: 'embedded', port: 0 };
 const COMPLETED_TXN_TTL_MS = 24 * 3600_000;
 const MAX_RETENTION_CUTS = 1000;
 
-const scalingSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('fixed'), minSegments: z.number().int().min(1).max(10_000) }),
-  z.object({
-    type: z.literal('byEventRate'),
-    targetRate: z.number().positive(),
-    scaleFactor: z.number().int().min(1),
-    minSegments: z.number().int().min(1).max(10_000),
-  }),
-  z.object({
-    type: z.literal('byDataRate'),
-    targetRate: z.number().positive(),
-    scaleFactor: z.number().int().min(1),
-    minSegments: z.number().int().min(1).max(10_000),
-  }),
-]);
-const retentionSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('time'),
-    minMillis: z.bigint().min(0n),
-    maxMillis: z.bigint().min(0n).optional(),
-  }),
-  z.object({
-    type: z.literal('size'),
-    minBytes: z.bigint().min(0n),
-    maxBytes: z.bigint().min(0n).optional(),
-  }),
-]);
-const streamConfigSchema = z.object({
-  scalingPolicy: scalingSchema,
-  retentionPolicy: retentionSchema.optional(),
-  tags: z.array(z.string()).optional(),
-});
-
 function checkConfig(config: StreamConfig): void {
-  const r = streamConfigSchema.safeParse(config);
+  const r = StreamConfigSchema.safeParse(config);
   if (!r.success) {
     const why = r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
     throw new TributaryError('CONFIG_INVALID', `invalid stream configuration: ${why.join('; ')}`, {

@@ -6,6 +6,8 @@
  * - `encodeEventAppend` builds the writer's append frame from event payloads in one copy;
  *   `EventParser` re-frames events from segment data.
  * - `hashRoutingKey` places a routing key in [0, 1) exactly as the Java client does.
+ * - `encodeStreamCutText` / `encodeStreamCutBytes` and their decoders: the Java client's stream-cut
+ *   text and bytes.
  */
 export * from './constants.js';
 export type * from './commands/appends.js';
@@ -60,5 +62,15 @@ export {
   segmentAttributeId,
 } from './routing-hash.js';
 export { decodeMutf8, encodeMutf8, mutf8Length } from './mutf8.js';
+export type { StreamCutFields, UnboundedCut } from './stream-cut-codec.js';
+export {
+  decodeLegacyStreamCutText,
+  decodeStreamCutBytes,
+  decodeStreamCutText,
+  encodeStreamCutBytes,
+  encodeStreamCutText,
+  isLegacyStreamCutText,
+  UNBOUNDED_CUT_TEXT,
+} from './stream-cut-codec.js';
 export * from './segment-name.js';
 export * from './uuid.js';

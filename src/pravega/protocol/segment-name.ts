@@ -86,6 +86,12 @@ export function validateName(
   name: string,
   allowInternal = false,
 ): void {
+  if (typeof name !== 'string') {
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `a ${kind} name must be a string, got ${name === null ? 'null' : typeof name}`,
+    );
+  }
   const max = kind === 'scope' ? 255 : 250;
   const re = allowInternal ? INTERNAL_NAME_RE : NAME_RE;
   if (name.length === 0 || name.length > max || !re.test(name)) {

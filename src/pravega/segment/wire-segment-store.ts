@@ -44,7 +44,17 @@ export interface WireSegmentStoreOptions {
   readonly maxAttempts?: number;
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * Bound of one request, across its retries (default 30 s): a request the server does not
+   * answer in time fails with a retryable TIMEOUT, whatever the keep-alives say. A read waiting
+   * at the tail of a segment (a long poll, which the server may hold for ever) is kept as long as
+   * the server answers a probe on the same connection within this; appends must be acknowledged
+   * within it.
+   */
+  readonly requestTimeoutMs?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -54,6 +64,7 @@ export class WireSegmentStore implements SegmentStore {
   private readonly maxAttempts: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly requestTimeoutMs: number;
 
   constructor(
     private readonly controller: Controller,
@@ -64,6 +75,7 @@ export class WireSegmentStore implements SegmentStore {
     this.maxAttempts = options.maxAttempts ?? 10;
     this.initialBackoffMs = options.initialBackoffMs ?? 50;
     this.maxBackoffMs = options.maxBackoffMs ?? 3_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
   // ---- routing ----
@@ -91,7 +103,7 @@ export class WireSegmentStore implements SegmentStore {
 
   private forget(segment: string, error: unknown): void {
     const parsed = parseSegmentName(segment);
-    if (hasErrorCode(error, 'WRONG_HOST', 'CONNECTION_CLOSED', 'CONNECTION_FAILED')) {
+    if (hasErrorCode(error, 'WRONG_HOST', 'CONNECTION_CLOSED', 'CONNECTION_FAILED', 'TIMEOUT')) {
       this.endpoints.delete(`${parsed.scope}/${parsed.stream}/${parsed.segmentId}`);
     }
     if (TributaryError.is(error, 'TOKEN_EXPIRED'))
@@ -117,8 +129,9 @@ export class WireSegmentStore implements SegmentStore {
 
   /**
    * One request/reply exchange about `segment`, retried on retryable failures (dead connection,
-   * wrong host, expired token). `handle` turns the reply into the result; error replies it does
-   * not handle become typed errors.
+   * wrong host, expired token, no answer) until `requestTimeoutMs` has passed since the server
+   * last showed it was working on the request. `handle` turns the reply into the result; error
+   * replies it does not handle become typed errors.
    */
   private async rpc<T>(
     what: string,
@@ -128,17 +141,38 @@ export class WireSegmentStore implements SegmentStore {
     handle: (reply: Command) => T | undefined,
     signal?: AbortSignal,
   ): Promise<T> {
+    let deadline = Date.now() + this.requestTimeoutMs;
+    const alive = (): void => {
+      deadline = Date.now() + this.requestTimeoutMs;
+    };
     for (let attempt = 0; ; attempt++) {
+      let used: Connection | undefined;
       try {
         const { connection, token } = await this.connectionFor(segment, purpose);
-        const reply = await connection.request((id) => build(id, token), signal);
+        used = connection;
+        const reply =
+          purpose === 'read'
+            ? await this.longPoll(connection, segment, token, build, alive, signal)
+            : await connection.request(
+                (id) => build(id, token),
+                signal,
+                Math.max(1, deadline - Date.now()),
+              );
         const result = handle(reply);
         if (result !== undefined) return result;
         if (isErrorReply(reply)) throw errorFromReply(reply, what);
         throw new TributaryError('PROTOCOL_ERROR', `${what}: unexpected reply ${reply.type}`);
       } catch (err) {
         this.forget(segment, err);
-        if (signal?.aborted || !isRetryable(err) || attempt + 1 >= this.maxAttempts) {
+        // a connection that answers keep-alives but not requests is of no use: the retry (and
+        // every other request on it) goes to a new one
+        if (TributaryError.is(err, 'TIMEOUT')) used?.close(err);
+        if (
+          signal?.aborted ||
+          !isRetryable(err) ||
+          attempt + 1 >= this.maxAttempts ||
+          Date.now() >= deadline
+        ) {
           throw TributaryError.is(err)
             ? err
             : new TributaryError('INTERNAL', `${what}: ${errorMessage(err)}`, { cause: err });
@@ -146,6 +180,71 @@ export class WireSegmentStore implements SegmentStore {
         await this.backoff(attempt);
       }
     }
+  }
+
+  /**
+   * A read, which the server holds while it waits at the tail of a segment: every
+   * `requestTimeoutMs / 2` without a reply, the same connection is probed with a segment-info
+   * request. An answered probe shows the server is working (the read goes on waiting, `alive`
+   * is called); an unanswered one abandons the read with a retryable TIMEOUT.
+   */
+  private longPoll(
+    connection: Connection,
+    segment: string,
+    token: string,
+    build: (requestId: bigint, token: string) => Command,
+    alive: () => void,
+    signal?: AbortSignal,
+  ): Promise<Command> {
+    const abandon = new AbortController();
+    const onAbort = (): void => abandon.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const read = connection.request((id) => build(id, token), abandon.signal);
+    const period = Math.max(1, Math.floor(this.requestTimeoutMs / 2));
+    let timer: NodeJS.Timeout | undefined;
+    const watch = new Promise<never>((_, reject) => {
+      const tick = (): void => {
+        connection
+          .request(
+            (requestId) => ({
+              type: 'getStreamSegmentInfo',
+              requestId,
+              segment,
+              delegationToken: token,
+            }),
+            abandon.signal,
+            period,
+          )
+          .then(
+            () => {
+              alive();
+              if (!abandon.signal.aborted) timer = setTimeout(tick, period);
+            },
+            (err: unknown) => {
+              if (abandon.signal.aborted) return;
+              reject(
+                TributaryError.is(err, 'TIMEOUT')
+                  ? new TributaryError(
+                      'TIMEOUT',
+                      `segment store ${connection.label} did not answer a read of ${segment} ` +
+                        `nor a probe within ${this.requestTimeoutMs} ms`,
+                      { retryable: true, cause: err, details: { segment } },
+                    )
+                  : asError(err),
+              );
+            },
+          );
+      };
+      timer = setTimeout(tick, period);
+    });
+    return Promise.race([read, watch]).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      // the read's reply, if it comes later, is dropped; a pending probe is dropped too
+      abandon.abort();
+      read.catch(() => undefined);
+    });
   }
 
   // ---- appends ----
@@ -157,7 +256,14 @@ export class WireSegmentStore implements SegmentStore {
   ): Promise<AppendSession> {
     try {
       const { connection, token } = await this.connectionFor(segment, 'append');
-      return await WireAppendSession.open(connection, segment, writerId, token, handlers);
+      return await WireAppendSession.open(
+        connection,
+        segment,
+        writerId,
+        token,
+        handlers,
+        this.requestTimeoutMs,
+      );
     } catch (err) {
       this.forget(segment, err);
       // a server closes an append connection, rather than answering, when the token has expired
@@ -171,13 +277,26 @@ export class WireSegmentStore implements SegmentStore {
     expectedOffset: bigint,
     framedEvent: Buffer,
   ): Promise<boolean> {
+    const deadline = Date.now() + this.requestTimeoutMs;
     for (let attempt = 0; ; attempt++) {
+      let used: Connection | undefined;
       try {
         const { connection, token } = await this.connectionFor(segment, 'append');
-        return await conditionalAppendOnce(connection, segment, token, expectedOffset, framedEvent);
+        used = connection;
+        return await conditionalAppendOnce(
+          connection,
+          segment,
+          token,
+          expectedOffset,
+          framedEvent,
+          Math.max(1, deadline - Date.now()),
+        );
       } catch (err) {
         this.forget(segment, err);
-        if (!isRetryable(err) || attempt + 1 >= this.maxAttempts) throw err;
+        if (TributaryError.is(err, 'TIMEOUT')) used?.close(err);
+        if (!isRetryable(err) || attempt + 1 >= this.maxAttempts || Date.now() >= deadline) {
+          throw err;
+        }
         await this.backoff(attempt);
       }
     }
@@ -558,17 +677,27 @@ function scaleTypeOf(policy: SegmentScalePolicy): number {
       : ScaleType.NoScaling;
 }
 
-/** Appends of one writer id to one segment over one connection (see SegmentStore). */
+/**
+ * Appends of one writer id to one segment over one connection (see SegmentStore). The setup must
+ * be answered, and every append acknowledged, within `timeoutMs` (the oldest unacknowledged
+ * append counts from the last ack that made progress); otherwise the session fails with a
+ * retryable TIMEOUT and the writer sets up a new one.
+ */
 class WireAppendSession implements AppendSession {
   private flow!: Flow;
   private done = false;
   lastEventNumber: bigint | undefined;
+  private lastSent: bigint | undefined;
+  /** when the oldest unacknowledged append was sent, or the last ack came */
+  private waitingSince: number | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly connection: Connection,
     private readonly segment: string,
     private readonly writerId: string,
     private readonly handlers: AppendSessionHandlers,
+    private readonly timeoutMs: number,
   ) {}
 
   static open(
@@ -577,15 +706,31 @@ class WireAppendSession implements AppendSession {
     writerId: string,
     token: string,
     handlers: AppendSessionHandlers,
+    timeoutMs: number,
   ): Promise<WireAppendSession> {
-    const session = new WireAppendSession(connection, segment, writerId, handlers);
+    const session = new WireAppendSession(connection, segment, writerId, handlers, timeoutMs);
     return new Promise<WireAppendSession>((resolve, reject) => {
       let settled = false;
+      const setupTimer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        session.flow.close();
+        const err = new TributaryError(
+          'TIMEOUT',
+          `segment store ${connection.label} did not answer the append setup for ${segment} within ${timeoutMs} ms`,
+          { retryable: true, details: { segment, timeoutMs } },
+        );
+        // a server that answers keep-alives but not requests: the next try needs a new connection
+        connection.close(err);
+        reject(err);
+      }, timeoutMs);
       session.flow = connection.newFlow({
         onCommand: (cmd) => {
           if (!settled) {
             settled = true;
+            clearTimeout(setupTimer);
             if (cmd.type === 'appendSetup') {
+              session.startWatchdog();
               session.lastEventNumber =
                 cmd.lastEventNumber === LONG_MIN ? undefined : cmd.lastEventNumber;
               resolve(session);
@@ -607,22 +752,51 @@ class WireAppendSession implements AppendSession {
         onClose: (err) => {
           if (!settled) {
             settled = true;
+            clearTimeout(setupTimer);
             reject(err);
           } else session.fail(err);
         },
       });
-      connection.send({
-        type: 'setupAppend',
-        requestId: session.flow.nextRequestId(),
-        writerId,
-        segment,
-        delegationToken: token,
-      });
+      try {
+        connection.send({
+          type: 'setupAppend',
+          requestId: session.flow.nextRequestId(),
+          writerId,
+          segment,
+          delegationToken: token,
+        });
+      } catch (err) {
+        settled = true;
+        clearTimeout(setupTimer);
+        session.flow.close();
+        throw err;
+      }
     });
+  }
+
+  private startWatchdog(): void {
+    this.watchdog = setInterval(
+      () => {
+        if (this.waitingSince === undefined) return;
+        const waited = Date.now() - this.waitingSince;
+        if (waited < this.timeoutMs) return;
+        this.fail(
+          new TributaryError(
+            'TIMEOUT',
+            `segment store ${this.connection.label} acknowledged no append to ${this.segment} for ${waited} ms (request timeout ${this.timeoutMs} ms)`,
+            { retryable: true, details: { segment: this.segment, timeoutMs: this.timeoutMs } },
+          ),
+        );
+      },
+      Math.max(20, Math.floor(this.timeoutMs / 4)),
+    );
+    this.watchdog.unref();
   }
 
   append(framedEvents: Buffer, eventCount: number, lastEventNumber: bigint): void {
     if (this.done) return;
+    this.lastSent = lastEventNumber;
+    this.waitingSince ??= Date.now();
     this.connection.send({
       type: 'appendBlockEnd',
       writerId: this.writerId,
@@ -637,6 +811,8 @@ class WireAppendSession implements AppendSession {
   private onCommand(cmd: Command): void {
     if (this.done) return;
     if (cmd.type === 'dataAppended') {
+      this.waitingSince =
+        this.lastSent !== undefined && cmd.eventNumber >= this.lastSent ? undefined : Date.now();
       this.handlers.onAck(cmd.eventNumber, cmd.previousEventNumber);
     } else if (isErrorReply(cmd)) {
       const err = errorFromReply(cmd, `append to ${this.segment}`);
@@ -649,6 +825,7 @@ class WireAppendSession implements AppendSession {
   private fail(error: TributaryError): void {
     if (this.done) return;
     this.done = true;
+    clearInterval(this.watchdog);
     this.flow.close();
     this.handlers.onFailure(error);
   }
@@ -656,6 +833,7 @@ class WireAppendSession implements AppendSession {
   close(): void {
     if (this.done) return;
     this.done = true;
+    clearInterval(this.watchdog);
     this.flow.close();
   }
 }
@@ -666,31 +844,44 @@ async function conditionalAppendOnce(
   token: string,
   expectedOffset: bigint,
   framedEvent: Buffer,
+  timeoutMs: number,
 ): Promise<boolean> {
   const writerId = newUuid();
-  const setup = await connection.request((requestId) => ({
-    type: 'setupAppend',
-    requestId,
-    writerId,
-    segment,
-    delegationToken: token,
-  }));
+  const setup = await connection.request(
+    (requestId) => ({
+      type: 'setupAppend',
+      requestId,
+      writerId,
+      segment,
+      delegationToken: token,
+    }),
+    undefined,
+    timeoutMs,
+  );
   if (setup.type !== 'appendSetup') {
     throw isErrorReply(setup)
       ? errorFromReply(setup, `conditional append to ${segment}`)
       : new TributaryError('PROTOCOL_ERROR', `unexpected ${setup.type}`);
   }
-  const reply = await connection.request((requestId) => ({
-    type: 'conditionalAppend',
-    writerId,
-    eventNumber: 1n,
-    expectedOffset,
-    data: framedEvent.subarray(8),
-    requestId,
-  }));
+  const reply = await connection.request(
+    (requestId) => ({
+      type: 'conditionalAppend',
+      writerId,
+      eventNumber: 1n,
+      expectedOffset,
+      data: framedEvent.subarray(8),
+      requestId,
+    }),
+    undefined,
+    timeoutMs,
+  );
   if (reply.type === 'dataAppended') return true;
   if (reply.type === 'conditionalCheckFailed') return false;
   throw isErrorReply(reply)
     ? errorFromReply(reply, `conditional append to ${segment}`)
     : new TributaryError('PROTOCOL_ERROR', `unexpected ${reply.type}`);
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new TributaryError('INTERNAL', errorMessage(err));
 }

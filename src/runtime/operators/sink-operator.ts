@@ -24,6 +24,7 @@ export class SinkOperator<T> extends StreamOperator {
       connectors: ctx.connectors,
       runId: ctx.runId,
       restoredState: ctx.restored?.items,
+      allowDuplicates: ctx.allowDuplicates,
       warn: (message, details) => ctx.warn(message, details),
     });
     await this.writer.initialize();

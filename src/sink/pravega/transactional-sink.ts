@@ -29,11 +29,10 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
 
   constructor(
     ctx: SinkWriterContext,
-    private readonly settings: PravegaSinkSettings<T>,
+    private readonly settings: PravegaSinkSettings<T> & { readonly leaseMs: number },
     private readonly connect: () => Promise<SharedClient>,
   ) {
     super(ctx, { transactionTimeoutMs: settings.leaseMs });
-    checkLease(ctx, settings);
   }
 
   override async initialize(): Promise<void> {
@@ -100,6 +99,31 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
     }
   }
 
+  /**
+   * The transaction that was open at the restored checkpoint. Committed already means a later
+   * checkpoint committed it: this checkpoint is not the latest, and the output holds events
+   * written after it. Refused (restoring would write them twice) unless duplicates are allowed.
+   */
+  protected override async recoverAndAbort(txnId: string): Promise<void> {
+    const state = await this.txnWriter!.resumeTxn(txnId).checkStatus();
+    if (state === 'committed' || state === 'committing') {
+      const stream = `${this.settings.stream.scope}/${this.settings.stream.stream}`;
+      if (this.ctx.allowDuplicates) {
+        this.ctx.warn(
+          `transaction ${txnId}, open at the restored checkpoint, was already committed by a later checkpoint: ${stream} holds events written after the restored checkpoint, which will be written again (allowDuplicates)`,
+          { txnId, stream },
+        );
+        return;
+      }
+      throw new TributaryError(
+        'TXN_STATE',
+        `Pravega sink ${this.ctx.sinkUid}[${this.ctx.subtask}]: the restored checkpoint is not the latest: transaction ${txnId}, open at that checkpoint, was already committed by a later one, so ${stream} already holds events written after the restored checkpoint and restoring would write them twice. Restore from the latest checkpoint, or pass allowDuplicates: true to execute() to accept the duplicates and go on`,
+        { details: { txnId, stream, state } },
+      );
+    }
+    await this.abort(txnId);
+  }
+
   override async close(reason: CloseReason): Promise<void> {
     try {
       await super.close(reason);
@@ -109,32 +133,5 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
       await this.shared?.release();
       this.shared = undefined;
     }
-  }
-}
-
-/**
- * The lease must outlast a checkpoint interval plus the checkpoint itself: a pre-committed
- * transaction waits that long for its commit, and after a crash (no more pings) it must still
- * be alive when the restarted job commits it.
- */
-function checkLease<T>(ctx: SinkWriterContext, settings: PravegaSinkSettings<T>): void {
-  const { intervalMs, timeoutMs } = ctx.checkpointing;
-  const needed = (intervalMs ?? 0) + timeoutMs;
-  if (settings.leaseMs < needed) {
-    throw new TributaryError(
-      'TXN_LEASE_INVALID',
-      `Pravega sink ${ctx.sinkUid}: transaction lease ${settings.leaseMs} ms cannot outlast a checkpoint interval (${intervalMs ?? 0} ms) plus checkpoint timeout (${timeoutMs} ms); raise exactlyOnce({ leaseMs }) (at most 600000) or shorten checkpoint.intervalMs / checkpoint.timeoutMs`,
-      { details: { leaseMs: settings.leaseMs, intervalMs, timeoutMs } },
-    );
-  }
-  if (settings.leaseMs < 2 * needed) {
-    ctx.warn(
-      `transaction lease ${settings.leaseMs} ms leaves little time for recovery after a crash (checkpoint interval + timeout = ${needed} ms)`,
-    );
-  }
-  if (intervalMs === undefined) {
-    ctx.warn(
-      'exactly-once Pravega sink without periodic checkpoints: events are committed only at the final checkpoint of a bounded job',
-    );
   }
 }

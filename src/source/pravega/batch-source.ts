@@ -3,7 +3,10 @@ import { TributaryError, errorMessage } from '../../errors.js';
 import { acquireClient, type SharedClient } from '../../pravega/client/client-registry.js';
 import { SegmentReader } from '../../pravega/client/segment-reader.js';
 import { segmentName } from '../../pravega/protocol/index.js';
+import { pravegaPreflight } from '../../connectors/pravega-preflight.js';
 import type {
+  PreflightContext,
+  PreflightResult,
   Boundedness,
   CloseReason,
   PollResult,
@@ -35,6 +38,16 @@ export class PravegaBatchSource<T> implements Source<T, SegmentRangeSplit, Batch
   readonly enumeratorStateSerializer = batchEnumeratorStateSerializer;
 
   constructor(readonly settings: PravegaSourceSettings<T>) {}
+
+  /** Before the job starts: every scope and stream to read exists. */
+  preflight(ctx: PreflightContext): Promise<PreflightResult> {
+    return pravegaPreflight(
+      ctx,
+      `Pravega batch source ${ctx.uid}`,
+      this.settings.pravega,
+      this.settings.streams.map((s) => s.stream),
+    );
+  }
 
   createEnumerator(
     ctx: SplitEnumeratorContext<SegmentRangeSplit>,

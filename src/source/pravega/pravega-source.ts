@@ -1,4 +1,4 @@
-import { TributaryError } from '../../errors.js';
+import { TributaryError, errorMessage } from '../../errors.js';
 import type { StreamId } from '../../pravega/controller/types.js';
 import { parseStreamName } from '../../pravega/client/pravega-client.js';
 import type { ReaderGroupConfigInput } from '../../pravega/client/reader-group/reader-group-config.js';
@@ -10,7 +10,11 @@ import {
 } from '../../pravega/client/serializer.js';
 import { parseStreamCut, type StreamCut } from '../../pravega/client/stream-cut.js';
 import { validateName } from '../../pravega/protocol/index.js';
+import { pravegaPreflight } from '../../connectors/pravega-preflight.js';
+import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
 import type {
+  PreflightContext,
+  PreflightResult,
   Boundedness,
   Source,
   SourceReader,
@@ -71,9 +75,22 @@ export interface PravegaSourceSettings<T> {
 
 type CutInput = StreamCut | string;
 
-function toCut(cut: CutInput | undefined): StreamCut | undefined {
-  if (cut === undefined) return undefined;
-  return typeof cut === 'string' ? parseStreamCut(cut) : cut;
+/** A cut object, or its text (Java's `StreamCut.asText()`; `UNBOUNDED` is `stream`'s). */
+function toCut(
+  cut: CutInput | undefined,
+  stream: StreamId,
+  what: 'start' | 'end',
+): StreamCut | undefined {
+  if (cut === undefined || typeof cut !== 'string') return cut;
+  try {
+    return parseStreamCut(cut, stream);
+  } catch (err) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `forStream(${stream.scope}/${stream.stream}): the ${what} cut: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
 }
 
 export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEnumeratorState> {
@@ -120,8 +137,8 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
     const id = parseStreamName(stream);
     validateName('scope', id.scope);
     validateName('stream', id.stream);
-    const start = toCut(cuts.start);
-    const end = toCut(cuts.end);
+    const start = toCut(cuts.start, id, 'start');
+    const end = toCut(cuts.end, id, 'end');
     for (const [what, cut] of [
       ['start', start],
       ['end', end],
@@ -292,6 +309,21 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
     };
   }
 
+  /** Before the job starts: every scope and stream to read exists. */
+  preflight(ctx: PreflightContext): Promise<PreflightResult> {
+    return pravegaPreflight(
+      ctx,
+      `Pravega source ${ctx.uid}`,
+      this.settings.pravega,
+      this.settings.streams.map((s) => s.stream),
+    );
+  }
+
+  /** `scope/stream: segment@offset …` of the reader-group checkpoint in the state. */
+  describeState(state: PravegaEnumeratorState): string {
+    return describeCheckpoint(state.checkpoint);
+  }
+
   createReader(ctx: SourceReaderContext): SourceReader<T, PravegaReaderSplit> {
     const s = this.settings;
     return new PravegaSourceReader<T>(ctx, {
@@ -326,4 +358,16 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
       state,
     );
   }
+}
+
+/** One line of positions: `scope/stream 0@1234 1@0` (segment number@offset), or `start`. */
+export function describeCheckpoint(text: string | null): string {
+  if (text === null) return 'the configured start (no reader-group checkpoint yet)';
+  const checkpoint = Checkpoint.parse(text);
+  return [...checkpoint.positions]
+    .map(
+      ([stream, segments]) =>
+        `${stream} ${[...segments].map(([segment, offset]) => `${segment}@${offset}`).join(' ')}`,
+    )
+    .join(', ');
 }

@@ -47,6 +47,13 @@ export class SequenceSource implements Source<number, SequenceSplit, SequenceEnu
   readonly enumeratorStateSerializer = sequenceEnumeratorStateSerializer;
   private readonly options: z.output<typeof optionsSchema>;
 
+  /** `next 1234 (step 2)` per split, and the splits not yet handed out. */
+  describeState(state: SequenceEnumeratorState, splits: readonly SequenceSplit[]): string {
+    const read = splits.map((s) => `${s.splitId} at ${s.next}`);
+    const unassigned = state.unassigned.length;
+    return [...read, ...(unassigned > 0 ? [`${unassigned} split(s) not started`] : [])].join(', ');
+  }
+
   private constructor(
     private readonly from: number,
     private readonly to: number | null,

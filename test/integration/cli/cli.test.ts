@@ -275,7 +275,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         first.signal('SIGINT');
         const firstEnd = ok(await first.exit());
         const result = jsonLines(firstEnd.stdout).find((e) => e['type'] === 'result');
-        expect(result).toMatchObject({ job: 'copy', status: 'cancelled' });
+        expect(result).toMatchObject({ job: 'copy', status: 'stopped' });
         expect(result!['lastCheckpointId']).toBeGreaterThanOrEqual(id);
 
         // its checkpoints
@@ -319,7 +319,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         // --from-scratch ignores the checkpoints: the source reads the 200 items again (resumed,
         // it would have nothing new to read)
         const third = new RunningCli(
-          [...runArgs.slice(0, 5), '--from-scratch', ...runArgs.slice(5)],
+          [...runArgs.slice(0, 5), '--from-scratch', '--allow-duplicates', ...runArgs.slice(5)],
           cwd,
         );
         const scratch = JSON.parse(

@@ -1,7 +1,8 @@
 /**
  * Child process of the crash test: the exactly-once pipeline (rate-limited Pravega source → map →
- * Pravega sink), resumed from its checkpoint directory when it has a checkpoint. The parent kills
- * it with SIGKILL at random moments and starts it again. Exits 0 once the bounded job finished.
+ * Pravega sink), started the same way every time: it resumes from its checkpoint directory by
+ * itself. The parent kills it with SIGKILL at random moments and starts it again. Exits 0 once
+ * the bounded job finished.
  */
 import { readdirSync } from 'node:fs';
 import { parseStreamCut } from '../../../src/pravega/client/stream-cut.js';
@@ -45,8 +46,9 @@ env
     { name: 'output', uid: 'output' },
   );
 
+// no restore option: a run resumes from the latest checkpoint of its directory by itself
 const hasCheckpoint = readdirSync(args.checkpointDir).some((f) => f.endsWith('.ckpt'));
-const handle = env.execute('crash-test', hasCheckpoint ? { restoreFrom: args.checkpointDir } : {});
+const handle = env.execute('crash-test');
 handle.events$.subscribe((e) => {
   if (e.type === 'status') console.log(`status ${e.status}`);
   if (e.type === 'checkpoint-completed')

@@ -33,12 +33,15 @@ for (let i = 0; i < 1000; i++) void writer.write({ id: i, customer: 'c' + (i % 7
 await writer.close();
 const end = await tailCut(client.controller, client.segmentStore, { scope: 'shop', stream: 'orders' });
 
-const env = StreamEnvironment.create({ pravega: uri, parallelism: 2, checkpoint: { intervalMs: 200 } });
+const env = StreamEnvironment.create({ pravega: uri, parallelism: 2, checkpoint: { intervalMs: 200, dir: 'checkpoints' } });
 env
   .fromSource(PravegaSource.forStream('shop/orders', { end }).json(), { uid: 'orders' })
   .filter((o) => o.total > 0)
   .sinkTo(PravegaSink.forStream('shop/clean').json().exactlyOnce().routingKey((o) => o.customer), { uid: 'clean' });
-const result = await env.execute('clean-orders');
+const handle = env.execute('clean-orders');
+let restored = 'none';
+handle.events$.subscribe((e) => { if (e.type === 'restored') restored = e.message; });
+const result = await handle;
 
 const batch = client.batchClient();
 let count = 0;
@@ -46,6 +49,7 @@ for (const range of await batch.listSegmentRanges({ scope: 'shop', stream: 'clea
   for await (const events of batch.readRange(range, jsonSerializer())) count += events.length;
 }
 await shared.release();
+console.log(restored);
 console.log(JSON.stringify({ status: result.status, count }));
 `;
 
@@ -55,7 +59,7 @@ describe('the packed package', () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  it('installs into a project outside the repo and runs an exactly-once job from it', async () => {
+  it('installs into a project outside the repo and runs an exactly-once job from it; run again, it resumes', async () => {
     work = await mkdtemp(join(tmpdir(), 'tributary-pack-'));
     // `npm pack` builds first (prepack)
     await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root });
@@ -76,13 +80,23 @@ describe('the packed package', () => {
       cwd: project,
     });
     await writeFile(join(project, 'job.mjs'), JOB);
-    const { stdout } = await run('node', ['job.mjs', `embedded:${join(project, 'data')}`], {
+    const first = await run('node', ['job.mjs', `embedded:${join(project, 'data')}`], {
       cwd: project,
     });
-    expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
+    expect(JSON.parse(first.stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
       status: 'finished',
       count: 900,
     });
+    // the same script again writes 1 000 more orders; the job resumes after the first run's
+    // input, so each valid order is in the output once
+    const second = await run('node', ['job.mjs', `embedded:${join(project, 'data')}`], {
+      cwd: project,
+    });
+    const lines = second.stdout.trim().split('\n');
+    expect(lines.at(-2)).toMatch(
+      /^job "clean-orders" resumes from checkpoint \d+ of .*positions: orders: shop\/orders /,
+    );
+    expect(JSON.parse(lines.at(-1) ?? '{}')).toEqual({ status: 'finished', count: 1800 });
     // the package's `tributary` bin works from the install, on the job's data
     const { stdout: listed } = await run(
       join(project, 'node_modules', '.bin', 'tributary'),

@@ -39,6 +39,7 @@ function harness(
   let finals = 0;
   const coordinator = new CheckpointCoordinator({
     jobName: 'job',
+    lineageStart: 1,
     options: {
       intervalMs: undefined,
       minPauseMs: 0,

@@ -83,4 +83,19 @@ describe('file checkpoint storage', () => {
       TributaryError.is(e, 'CONFIG_INVALID'),
     );
   });
+
+  it('retention deletes only checkpoints of the same lineage, never those of another run', async () => {
+    const store = await FileCheckpointStore.open(dir.path, 2);
+    for (let id = 1; id <= 3; id++) await store.store({ ...checkpoint(id), lineageStart: 1 });
+    expect((await readdir(dir.path)).sort()).toEqual([2, 3].map(checkpointFileName));
+    // a run that started over in the same directory (allowDuplicates): its own lineage from 4
+    for (let id = 4; id <= 7; id++) await store.store({ ...checkpoint(id), lineageStart: 4 });
+    expect((await readdir(dir.path)).sort()).toEqual([2, 3, 6, 7].map(checkpointFileName));
+  });
+
+  it('restoreFrom a directory without checkpoints is a clear error naming it', async () => {
+    await expect(resolveRestorePoint(dir.path)).rejects.toThrow(
+      `restoreFrom: ${dir.path} holds no completed checkpoint`,
+    );
+  });
 });

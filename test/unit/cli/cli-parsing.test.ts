@@ -49,7 +49,10 @@ describe('CLI argument parsers', () => {
     const cut = { stream: id, positions: new Map([[1n, 42n]]) };
     const parsed = parseStartPoint(streamCutToText(cut), id);
     expect(parsed.kind === 'cut' && parsed.cut.positions.get(1n)).toBe(42n);
-    const other = streamCutToText({ stream: { scope: 's', stream: 'y' }, positions: new Map() });
+    const other = streamCutToText({
+      stream: { scope: 's', stream: 'y' },
+      positions: new Map([[0n, 0n]]),
+    });
     expect(usageMessage(() => parseStartPoint(other, id))).toBe(
       '--from: the cut belongs to s/y, not s/x',
     );

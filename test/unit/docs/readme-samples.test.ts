@@ -46,7 +46,10 @@ describe('README samples', () => {
       ...parsed.options,
       noEmit: true,
       noUnusedLocals: false,
-      paths: { tributary: [join(root, 'src/index.ts')] },
+      paths: {
+        tributary: [join(root, 'src/index.ts')],
+        'tributary/testing': [join(root, 'src/testing/index.ts')],
+      },
     });
     const problems = ts
       .getPreEmitDiagnostics(program)
@@ -57,5 +60,15 @@ describe('README samples', () => {
         return `README line ${Number(sample) + line}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
       });
     expect(problems).toEqual([]);
+    // a whole-program type-check (Testcontainers types included): slow on a busy machine
+  }, 300_000);
+
+  it('the PravegaContainer example in the README is the test that runs it', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const example = readFileSync(
+      join(root, 'test/integration/testing/readme-example.test.ts'),
+      'utf8',
+    ).trimEnd();
+    expect(samples(readme).map((b) => b.code)).toContain(example);
   });
 });

@@ -100,5 +100,5 @@ describe('embedded store under SIGKILL', () => {
       `crash test: ${cutTails} of 10 restarts cut a torn tail; acked`,
       Object.fromEntries(acked),
     );
-  }, 120_000);
+  }, 300_000);
 });

@@ -60,13 +60,15 @@ describe('embedded store durability', () => {
     expect(err3.message).toContain('fsnyc');
   });
 
-  it('lets one process own a directory; a second opener learns who holds it', async () => {
+  it('shares one store per directory within a process; closing the last handle frees it', async () => {
     const p = await openEmbeddedPravega(dir);
-    const err = await failure(openEmbeddedPravega(dir));
-    expect(err.code).toBe('STORE_LOCKED');
-    expect(err.details.pid).toBe(process.pid);
-    expect(err.message).toContain(String(process.pid));
+    const q = await openEmbeddedPravega(dir);
+    expect(q.segmentStore).toBe(p.segmentStore);
     await p.close();
+    // still open through q: the lock file is still there
+    expect((await readdir(dir)).includes('LOCK')).toBe(true);
+    await q.close();
+    expect((await readdir(dir)).includes('LOCK')).toBe(false);
     const again = await openEmbeddedPravega(dir);
     await again.close();
   });

@@ -1,4 +1,4 @@
-import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import { StreamEnvironment, type ExecuteOptions } from '../../../src/runtime/stream-environment.js';
 import type { JobEvent } from '../../../src/runtime/job-events.js';
 import type { JobOptionsInput } from '../../../src/runtime/job-options.js';
 import { FileSink } from '../../../src/sink/file/file-sink.js';
@@ -36,6 +36,10 @@ export function startExactlyOnceJob(args: {
   readonly options: JobOptionsInput;
   readonly ratePerSecond?: number;
   readonly restoreFrom?: string;
+  /** More execute options (startFrom, allowDuplicates, …). */
+  readonly execute?: ExecuteOptions;
+  /** default `exactly-once` */
+  readonly jobName?: string;
   /** More pauses of the source, e.g. to hold it until the test has done something. */
   readonly gates?: readonly Gate[];
 }) {
@@ -86,10 +90,10 @@ export function startExactlyOnceJob(args: {
       { name: 'count', uid: 'count' },
     )
     .sinkTo(FileSink.jsonLines<Output>(args.outDir), { name: 'files', uid: 'files' });
-  const handle = env.execute(
-    'exactly-once',
-    args.restoreFrom === undefined ? {} : { restoreFrom: args.restoreFrom },
-  );
+  const handle = env.execute(args.jobName ?? 'exactly-once', {
+    ...(args.restoreFrom === undefined ? {} : { restoreFrom: args.restoreFrom }),
+    ...args.execute,
+  });
   handle.events$.subscribe((event) => {
     events.push(event);
     if (event.type === 'checkpoint-completed') completed++;

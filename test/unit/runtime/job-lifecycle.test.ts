@@ -117,7 +117,8 @@ describe('job lifecycle', () => {
       await new Promise((r) => setTimeout(r, 5));
     const id = await handle.triggerCheckpoint();
     expect(id).toBe(1);
-    expect(await readdir(dir.path)).toEqual(['chk-000000000001.ckpt']);
+    // the checkpoint, and the job's lease while it runs
+    expect((await readdir(dir.path)).sort()).toEqual(['chk-000000000001.ckpt', 'job.lock']);
     await handle.cancel();
   });
 

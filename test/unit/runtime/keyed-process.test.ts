@@ -133,7 +133,7 @@ describe('keyed process: state and timers', () => {
       })
       .sinkTo(sink);
     const handle = env.execute('processing-time');
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     while (sink.records.length < 2 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50));

@@ -6,17 +6,39 @@ import { verifyExactlyOnce, type Output } from '../helpers/exactly-once-job.js';
 import { inProgressFiles, readCommitted, tempDir } from '../helpers/files.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/resume-job.ts', import.meta.url));
+const tsxCli = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
+/**
+ * Runs the fixture with `node --import tsx` (or under the `tsx` CLI, which runs it in a child
+ * process of its own and relays signals); `signalAfter` sends that signal once the job printed
+ * its second completed checkpoint.
+ */
 function runChild(
   args: string[],
+  options: { tsxCli?: boolean; signalAfter?: NodeJS.Signals } = {},
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], {
+    const argv = options.tsxCli
+      ? [tsxCli, fixture, ...args]
+      : ['--import', 'tsx', fixture, ...args];
+    const child = spawn(process.execPath, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    let signalled = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const signal = options.signalAfter;
+      if (
+        signal !== undefined &&
+        !signalled &&
+        (stdout.match(/^checkpoint \d+$/gm) ?? []).length >= 2
+      ) {
+        signalled = true;
+        child.kill(signal);
+      }
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
@@ -53,6 +75,10 @@ describe('resume in a new process from a retained checkpoint directory', () => {
       status: string;
     };
     expect(summary.status).toBe('finished');
+    // the run resumed by itself, and said from where
+    expect(resume.stdout).toMatch(
+      /job "exactly-once" resumes from checkpoint \d+ of .* \(latest in .*\); positions: numbers: seq-\d-of-2 at \d+, seq-\d-of-2 at \d+/,
+    );
     expect(verifyExactlyOnce(await readCommitted<Output>(out.path), total)).toEqual([]);
     expect(
       await inProgressFiles(out.path),
@@ -87,4 +113,41 @@ describe('resume in a new process from a retained checkpoint directory', () => {
     ).toEqual([]);
     expect(await inProgressFiles(out.path)).toEqual([]);
   }, 120_000);
+
+  for (const [signal, tsx] of [
+    ['SIGINT', false],
+    ['SIGTERM', false],
+    ['SIGINT', true],
+  ] as const) {
+    it(`${signal}${tsx ? ' under the tsx CLI' : ''} stops the job with a final checkpoint; running it again continues exactly there`, async () => {
+      const total = 6_000;
+      const stopped = await runChild(['signal', out.path, ckpt.path, String(total)], {
+        tsxCli: tsx,
+        signalAfter: signal,
+      });
+      expect(stopped.code, `${stopped.stdout}\n${stopped.stderr}`).toBe(0);
+      const summary = JSON.parse(stopped.stdout.trim().split('\n').at(-1) ?? '{}') as {
+        status: string;
+        lastCheckpointId: number;
+      };
+      expect(summary.status).toBe('stopped');
+      expect(stopped.stdout).toContain(
+        `warning: ${signal}: stopping job "exactly-once" with a final checkpoint`,
+      );
+      // the stop checkpoint is the latest one, and everything up to it is committed
+      const retained = (await readdir(ckpt.path)).filter((f) => f.endsWith('.ckpt')).sort();
+      expect(retained.at(-1)).toBe(
+        `chk-${String(summary.lastCheckpointId).padStart(12, '0')}.ckpt`,
+      );
+      expect(await inProgressFiles(out.path)).toEqual([]);
+      const before = await readCommitted<Output>(out.path);
+      expect(before.length).toBeGreaterThan(0);
+      expect(before.length).toBeLessThan(total);
+
+      const resume = await runChild(['resume', out.path, ckpt.path, String(total)]);
+      expect(resume.code, resume.stderr).toBe(0);
+      expect(resume.stdout).toContain(`resumes from checkpoint ${summary.lastCheckpointId} of`);
+      expect(verifyExactlyOnce(await readCommitted<Output>(out.path), total)).toEqual([]);
+    }, 120_000);
+  }
 });

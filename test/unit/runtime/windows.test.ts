@@ -88,18 +88,35 @@ describe('event-time windows and watermarks', () => {
       { key: 'a', ts: 200, v: 100 }, // late: the watermark is already 4899
       { key: 'a', ts: 5100, v: 3 },
     ];
-    // watermarks are generated per polled batch: pause so that every record is its own batch
-    async function* paced(): AsyncGenerator<Event> {
+    // Watermarks are generated after each polled batch. The late record is yielded only once the
+    // chained map has seen the record that moves the watermark to 4899: that batch and its
+    // watermark are emitted in one synchronous step, so the late record comes in a later batch,
+    // behind the watermark, however slow the machine.
+    let sawAdvance!: () => void;
+    const advanced = new Promise<void>((resolve) => (sawAdvance = resolve));
+    async function* gated(): AsyncGenerator<Event> {
       for (const e of input) {
+        if (e.v === 100) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            advanced,
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('the watermark never advanced')), 60_000);
+            }),
+          ]).finally(() => clearTimeout(timer));
+        }
         yield e;
-        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     }
     env
-      .fromAsyncIterable(paced, {
+      .fromAsyncIterable(gated, {
         watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<Event>(
           100,
         ).withTimestampAssigner((e) => e.ts),
+      })
+      .map((e) => {
+        if (e.ts === 5000) sawAdvance();
+        return e;
       })
       .keyBy((e) => e.key)
       .window(TumblingEventTimeWindows.of(1000))
@@ -135,7 +152,7 @@ describe('event-time windows and watermarks', () => {
       )
       .sinkTo(sink);
     const handle = env.execute('idle');
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (sink.records.length < 3 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
     await handle.cancel();
@@ -162,7 +179,7 @@ describe('event-time windows and watermarks', () => {
       .process<number>((_k, _w, elements, out) => out.collect(elements.length), { uid: 'win' })
       .sinkTo(sink);
     const handle = env.execute('held-back');
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     let seen = 0;
     handle.events$.subscribe((e) => {
       if (e.type === 'metrics') seen = e.operators.find((m) => m.uid === 'win')?.recordsIn ?? 0;

@@ -18,6 +18,7 @@ function ctx(restoredState?: readonly StateValue[], runId = 'run00001'): SinkWri
     connectors: {},
     runId,
     restoredState,
+    allowDuplicates: false,
     warn: () => {},
   };
 }

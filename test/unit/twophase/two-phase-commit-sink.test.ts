@@ -82,6 +82,7 @@ function context(
     connectors: {},
     runId: 'run',
     restoredState,
+    allowDuplicates: false,
     warn: (message) => warnings.push(message),
   };
 }

@@ -39,10 +39,11 @@ export function pendingCheckpointFor(state: GroupState, reader: string): string 
 }
 
 export function validateCheckpointName(name: string): void {
-  if (name.length === 0 || name.length > MAX_CHECKPOINT_NAME) {
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_CHECKPOINT_NAME) {
     throw new TributaryError(
       'ILLEGAL_ARGUMENT',
-      `a checkpoint name must have 1 to ${MAX_CHECKPOINT_NAME} characters`,
+      `initiateCheckpoint: name must be a string of 1 to ${MAX_CHECKPOINT_NAME} characters, got ${typeof name === 'string' ? `${name.length} characters` : name === null ? 'null' : typeof name}`,
+      { details: { argument: 'name' } },
     );
   }
 }

@@ -23,18 +23,14 @@ function isStreamCut(value: unknown): value is StreamCut {
   );
 }
 
-/** A stream cut object, or its text form (see `streamCutToText`). */
-const StreamCutInputSchema = z
-  .union([z.string(), z.custom<StreamCut>(isStreamCut)])
-  .transform((value, ctx): StreamCut => {
-    if (typeof value !== 'string') return value;
-    try {
-      return parseStreamCut(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
-      return z.NEVER;
-    }
-  });
+/**
+ * A stream cut object, or its text form (the Java client's `StreamCut.asText()`, see
+ * `streamCutToText`), read once the entry's stream is known (`UNBOUNDED` names none).
+ */
+const StreamCutInputSchema = z.union([
+  z.string().min(1),
+  z.custom<StreamCut>(isStreamCut, { message: 'expected a stream cut or its text' }),
+]);
 
 const StreamIdSchema = z.union([
   z.string().min(1),
@@ -152,19 +148,32 @@ export function parseReaderGroupConfig(input: unknown): ReaderGroupConfig {
       );
     }
     seen.add(key);
+    const cuts: { start?: StreamCut; end?: StreamCut } = {};
     for (const which of ['start', 'end'] as const) {
-      const cut = spec[which];
-      if (cut !== undefined && streamKey(cut.stream) !== key) {
+      const input = spec[which];
+      if (input === undefined) continue;
+      let cut: StreamCut;
+      try {
+        cut = typeof input === 'string' ? parseStreamCut(input, stream) : input;
+      } catch (err) {
+        throw new TributaryError(
+          'CONFIG_INVALID',
+          `invalid reader group config: streams.${i}.${which}: ${errorMessage(err)}`,
+          { cause: err },
+        );
+      }
+      if (streamKey(cut.stream) !== key) {
         throw new TributaryError(
           'CONFIG_INVALID',
           `invalid reader group config: streams.${i}.${which}: a cut of ${streamKey(cut.stream)}, not of ${key}`,
         );
       }
+      cuts[which] = cut;
     }
     streams.push({
       stream: { scope: stream.scope, stream: stream.stream },
-      ...(spec.start !== undefined && spec.start.positions.size > 0 ? { start: spec.start } : {}),
-      ...(spec.end !== undefined && spec.end.positions.size > 0 ? { end: spec.end } : {}),
+      ...(cuts.start !== undefined && cuts.start.positions.size > 0 ? { start: cuts.start } : {}),
+      ...(cuts.end !== undefined && cuts.end.positions.size > 0 ? { end: cuts.end } : {}),
     });
   });
   return {

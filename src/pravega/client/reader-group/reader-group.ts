@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TributaryError } from '../../../errors.js';
+import { checkName, checkOptions, checkSerializer } from '../arguments.js';
 import type { Controller } from '../../controller/controller.js';
 import { streamKey } from '../../controller/types.js';
 import { parseSegmentName, validateName } from '../../protocol/index.js';
@@ -133,7 +134,9 @@ export class ReaderGroup {
     serializer: Serializer<T>,
     options: EventReaderOptions = {},
   ): Promise<EventStreamReader<T>> {
-    validateName('reader', readerId);
+    checkName('createReader', 'readerId', 'reader', readerId);
+    checkSerializer('createReader', serializer);
+    checkOptions('createReader', options);
     const session = randomUUID();
     const out = await this.table.update((s) => {
       const t = addReader(s, readerId, session);
