@@ -48,3 +48,6 @@ export * from './twophase/index.js';
 
 // Observing a running job: logs, metrics, status page
 export * from './observe/index.js';
+
+// The `tributary run` job-module contract (see src/cli/job-module.ts)
+export type { JobContext, JobBuilder } from './cli/job-module.js';

@@ -108,5 +108,15 @@ describe('the packed package', () => {
       count: 1800,
       pageServed: true,
     });
+    // the package's `tributary` bin works from the install, on the job's data
+    const { stdout: listed } = await run(
+      join(project, 'node_modules', '.bin', 'tributary'),
+      ['--controller', `embedded:${join(project, 'data')}`, '--json', 'streams', 'list', 'shop'],
+      { cwd: project },
+    );
+    expect(JSON.parse(listed)).toEqual([
+      { stream: 'shop/clean', segments: 2, sealed: false },
+      { stream: 'shop/orders', segments: 2, sealed: false },
+    ]);
   }, 300_000);
 });
