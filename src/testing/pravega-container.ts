@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbstractStartedContainer,
@@ -11,7 +10,7 @@ import {
 import { errorMessage, TributaryError } from '../errors.js';
 import { GrpcController } from '../pravega/controller/grpc-controller.js';
 import { containerLabels } from './container-labels.js';
-import { freePort } from './free-port.js';
+import { freePort, tcpReachable } from './net.js';
 import {
   checkCredentials,
   DEFAULT_CREDENTIALS,
@@ -351,20 +350,4 @@ export class StartedPravegaContainer extends AbstractStartedContainer {
     }
     this.readySeconds = (Date.now() - this.details.startedAt) / 1000;
   }
-}
-
-function tcpReachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }

@@ -8,14 +8,13 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError } from '../../src/errors.js';
 import { GrpcController } from '../../src/pravega/controller/grpc-controller.js';
 import { ensurePravegaJars, PRAVEGA_VERSION } from './jars.js';
-import { freePorts } from './ports.js';
+import { freePorts, tcpReachable } from '../../src/testing/net.js';
 import {
   DEFAULT_CREDENTIALS,
   writePasswordFile,
@@ -109,22 +108,6 @@ function rssOf(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function tcpReachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 class PortClash extends Error {}
