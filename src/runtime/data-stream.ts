@@ -7,6 +7,7 @@ import type {
   KeyedProcessFunction,
   OperatorOptions,
   TimeWindow,
+  WindowFunction,
 } from './functions.js';
 import type { Key } from './key-groups.js';
 import { FilterOperator, FlatMapOperator, MapOperator } from './operators/basic-operators.js';
@@ -204,9 +205,27 @@ export class WindowedStream<T, K extends Key> {
   }
 
   /** Incremental aggregation with an accumulator per key and window. */
-  aggregate<Acc, O>(agg: AggregateFunction<T, Acc, O>, options?: OperatorOptions): DataStream<O> {
-    return this.build('window-aggregate', options, agg, (_k, _w, result, out) =>
-      out.collect(result),
+  aggregate<Acc, O>(agg: AggregateFunction<T, Acc, O>, options?: OperatorOptions): DataStream<O>;
+  /**
+   * Incremental aggregation whose result is handed, with its key and window, to `windowFn`
+   * (Flink's `aggregate(aggregateFunction, processWindowFunction)`): state stays one accumulator
+   * per key and window, and the output can carry the window's bounds.
+   */
+  aggregate<Acc, R, O>(
+    agg: AggregateFunction<T, Acc, R>,
+    windowFn: WindowFunction<K, R, O>,
+    options?: OperatorOptions,
+  ): DataStream<O>;
+  aggregate<Acc, R, O>(
+    agg: AggregateFunction<T, Acc, R>,
+    windowFnOrOptions?: WindowFunction<K, R, O> | OperatorOptions,
+    options?: OperatorOptions,
+  ): DataStream<O> {
+    if (typeof windowFnOrOptions === 'function') {
+      return this.build('window-aggregate', options, agg, windowFnOrOptions);
+    }
+    return this.build('window-aggregate', windowFnOrOptions, agg, (_k, _w, result, out) =>
+      out.collect(result as unknown as O),
     );
   }
 

@@ -55,6 +55,14 @@ export interface TimeWindow {
   readonly end: number;
 }
 
+/** Receives a window's aggregated result with its key and bounds (called once per window firing). */
+export type WindowFunction<K extends Key, R, O> = (
+  key: K,
+  window: TimeWindow,
+  result: R,
+  out: Collector<O>,
+) => void;
+
 /** Per-operator settings shared by every transformation. */
 export interface OperatorOptions {
   /** Display name (also the default uid prefix). */

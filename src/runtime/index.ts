@@ -53,5 +53,6 @@ export type {
   TimeWindow,
   TimerService,
   ValueState,
+  WindowFunction,
 } from './functions.js';
 export { parseConfig } from '../config.js';
