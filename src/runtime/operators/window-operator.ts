@@ -151,12 +151,12 @@ export class WindowOperator<K extends Key, I, Acc, R, O> extends KeyedOperator<K
     if (this.isLate(merged)) return false;
     overlapping.sort((a, b) => a[0] - b[0]);
     const aggregate = this.aggregate as Required<AggregateFunction<I, Acc, R>>;
-    let acc = overlapping.length === 0 ? aggregate.createAccumulator() : undefined;
-    for (const [s, , a] of overlapping) {
-      acc = acc === undefined ? a : aggregate.merge(acc, a);
-      sessions.remove(s);
-    }
-    acc = aggregate.add(value, acc as Acc);
+    const first = overlapping[0];
+    let acc = first === undefined ? aggregate.createAccumulator() : first[2];
+    for (let i = 1; i < overlapping.length; i++)
+      acc = aggregate.merge(acc, (overlapping[i] as [number, number, Acc])[2]);
+    for (const [s] of overlapping) sessions.remove(s);
+    acc = aggregate.add(value, acc);
     sessions.put(start, [end, acc]);
     // move the timers: drop those of the merged windows that no remaining window needs
     if (overlapping.length > 0) {
