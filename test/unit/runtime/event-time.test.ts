@@ -123,9 +123,24 @@ describe('allowed lateness and late data', () => {
       .allowedLateness(500)
       .sideOutputLateData(lateTag)
       .aggregate(sum, emitResult, { uid: 'sum', parallelism: 2 });
-    windowed.sinkTo(main);
+    windowed.sinkTo(main, { uid: 'main', parallelism: 2 });
     windowed.getSideOutput(lateTag).sinkTo(late);
-    const result = await env.execute('lateness');
+    const handle = env.execute('lateness');
+    // the main output stays chained (window → sink); the side output is an edge of its own
+    const graph = handle.describe();
+    const windowVertex = graph.vertices.find((v) => v.operators.some((o) => o.uid === 'sum'));
+    expect(windowVertex?.operators.map((o) => o.uid)).toEqual(['sum', 'main']);
+    expect(graph.edges.filter((e) => e.sideOutput !== undefined)).toEqual([
+      {
+        from: windowVertex?.id,
+        to: expect.any(Number) as number,
+        partitioning: 'rebalance',
+        sideOutput: 'sum#late',
+      },
+    ]);
+    // a bounded job ends with a final checkpoint: its barrier must reach the side output's sink
+    const result = await handle;
+    expect(result.status).toBe('finished');
     expect(main.records).toEqual([
       { key: 'a', start: 0, end: 1000, sum: 1 },
       { key: 'a', start: 0, end: 1000, sum: 11 },
