@@ -149,13 +149,21 @@ export class WindowOperator<K extends Key, I, Acc, R, O> extends KeyedOperator<K
     }
     const merged: TimeWindow = { start, end };
     if (this.isLate(merged)) return false;
+    const only = overlapping.length === 1 ? overlapping[0] : undefined;
+    if (only !== undefined && only[0] === start && only[1] === end) {
+      // the record falls inside an existing session: its timers stay as they are
+      const acc = this.aggregate.add(value, only[2]);
+      sessions.put(start, [end, acc]);
+      if (end - 1 <= this.currentWatermark) this.fireWindow(ctx.key, merged, acc, out);
+      return true;
+    }
     overlapping.sort((a, b) => a[0] - b[0]);
     const aggregate = this.aggregate as Required<AggregateFunction<I, Acc, R>>;
     const first = overlapping[0];
     let acc = first === undefined ? aggregate.createAccumulator() : first[2];
     for (let i = 1; i < overlapping.length; i++)
       acc = aggregate.merge(acc, (overlapping[i] as [number, number, Acc])[2]);
-    for (const [s] of overlapping) sessions.remove(s);
+    for (const [s] of overlapping) if (s !== start) sessions.remove(s);
     acc = aggregate.add(value, acc);
     sessions.put(start, [end, acc]);
     // move the timers: drop those of the merged windows that no remaining window needs
