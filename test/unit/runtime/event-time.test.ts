@@ -7,6 +7,7 @@ import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
 import {
   EventTimeSessionWindows,
   OutputTag,
+  SlidingEventTimeWindows,
   TumblingEventTimeWindows,
 } from '../../../src/runtime/windows.js';
 import type { AggregateFunction, WindowFunction } from '../../../src/runtime/functions.js';
@@ -171,6 +172,33 @@ describe('allowed lateness and late data', () => {
       { key: 'a', start: 1000, end: 2000, sum: 62 },
     ]);
     expect(result.metrics.find((m) => m.uid === 'sum')?.counters['lateRecordsDropped']).toBe(2);
+  });
+
+  it('sliding windows: a record too late for one of its windows still updates the other', async () => {
+    const env = StreamEnvironment.create({ parallelism: 1 });
+    const sink = new CollectSink<Result>();
+    const { input, mark } = paced([ev('a', 100, 1), ev('a', 1200, 2), SYNC, ev('a', 400, 4)]);
+    env
+      .fromAsyncIterable(input, { watermarkStrategy: monotonous })
+      .map(mark)
+      .keyBy((e) => e.key)
+      .window(SlidingEventTimeWindows.of(1000, 500))
+      .allowedLateness(500)
+      .aggregate(sum, emitResult, { uid: 'sum' })
+      .sinkTo(sink);
+    const result = await env.execute('sliding-lateness');
+    // watermark 1199: [-500, 500) and [0, 1000) fire; a@400 is too late for [-500, 500) (cleaned
+    // at 999) but within the lateness of [0, 1000), which fires again
+    expect(sink.records).toEqual([
+      { key: 'a', start: -500, end: 500, sum: 1 },
+      { key: 'a', start: 0, end: 1000, sum: 1 },
+      { key: 'a', start: 0, end: 1000, sum: 5 },
+      { key: 'a', start: 500, end: 1500, sum: 2 },
+      { key: 'a', start: 1000, end: 2000, sum: 2 },
+    ]);
+    expect(result.metrics.find((m) => m.uid === 'sum')?.counters['lateRecordsDropped']).toBe(
+      undefined,
+    );
   });
 
   it('getSideOutput on a stream without that side output is refused', () => {
