@@ -13,10 +13,12 @@ import type { Key } from './key-groups.js';
 import { FilterOperator, FlatMapOperator, MapOperator } from './operators/basic-operators.js';
 import { KeyedProcessOperator } from './operators/keyed-process-operator.js';
 import { SinkOperator } from './operators/sink-operator.js';
-import { WindowOperator } from './operators/window-operator.js';
+import { TimestampsAndWatermarksOperator } from './operators/timestamps-watermarks-operator.js';
+import { WindowOperator, type WindowLateness } from './operators/window-operator.js';
 import type { StreamOperator } from './operator.js';
 import type { PipelineBuilder, Transformation } from './transformation.js';
-import type { WindowAssigner } from './windows.js';
+import type { WatermarkStrategy } from './watermark-strategy.js';
+import type { OutputTag, WindowAssigner } from './windows.js';
 
 function checkOptions(what: string, options: OperatorOptions | undefined): void {
   const p = options?.parallelism;
@@ -50,6 +52,52 @@ export class DataStream<T> {
 
   flatMap<O>(fn: (value: T) => Iterable<O>, options?: OperatorOptions): DataStream<O> {
     return this.oneInput('flatMap', options, () => new FlatMapOperator(fn));
+  }
+
+  /**
+   * Assigns event timestamps and generates watermarks here, per subtask (Flink's
+   * `assignTimestampsAndWatermarks`): the strategy's timestamp assigner gets each record and its
+   * current timestamp; watermarks (bounded out-of-orderness, monotonous) and idleness
+   * (`withIdleness`) come from what this subtask sees and replace the upstream ones.
+   */
+  assignTimestampsAndWatermarks(
+    strategy: WatermarkStrategy<T>,
+    options?: OperatorOptions,
+  ): DataStream<T> {
+    return this.oneInput(
+      'timestamps-watermarks',
+      options,
+      () => new TimestampsAndWatermarksOperator(strategy),
+    );
+  }
+
+  /**
+   * The records this operator emitted to side output `tag` (e.g. a window's late data, see
+   * `WindowedStream.sideOutputLateData`), as a stream of their own. Barriers and watermarks
+   * travel on it as on the main output.
+   */
+  getSideOutput<S>(tag: OutputTag<S>): DataStream<S> {
+    const producer = this.transformation;
+    if (producer.kind !== 'operator' || !(producer.sideOutputs ?? []).includes(tag.id)) {
+      throw new TributaryError(
+        'ILLEGAL_ARGUMENT',
+        `getSideOutput: "${producer.name}" has no side output "${tag.id}"; call it on the stream returned by the operator that emits to the tag (e.g. after window(...).sideOutputLateData(tag).aggregate(...))`,
+      );
+    }
+    const t = this.builder.add({
+      kind: 'side-output',
+      operation: 'side-output',
+      parallelism: undefined,
+      inputs: [producer],
+      partitioning: 'forward',
+      keySelector: undefined,
+      createOperator: undefined,
+      source: undefined,
+      watermarkStrategy: undefined,
+      isSink: false,
+      sideOutputTag: tag.id,
+    });
+    return new DataStream<S>(this.builder, t);
   }
 
   /** Partitions by key: records with the same key go to the same subtask, in order. */
@@ -151,9 +199,12 @@ export class KeyedStream<T, K extends Key> {
     );
   }
 
-  /** Event-time windows (tumbling or sliding) per key. */
+  /** Event-time windows (tumbling, sliding or session) per key. */
   window(assigner: WindowAssigner): WindowedStream<T, K> {
-    return new WindowedStream<T, K>(this, assigner);
+    return new WindowedStream<T, K>(this, assigner, {
+      allowedLatenessMs: 0,
+      lateDataTag: undefined,
+    });
   }
 
   /** @internal */
@@ -161,6 +212,7 @@ export class KeyedStream<T, K extends Key> {
     operation: string,
     options: OperatorOptions | undefined,
     create: () => StreamOperator,
+    sideOutputs?: readonly string[],
   ): DataStream<O> {
     checkOptions(operation, options);
     const t = this.builder.add({
@@ -176,6 +228,7 @@ export class KeyedStream<T, K extends Key> {
       source: undefined,
       watermarkStrategy: undefined,
       isSink: false,
+      ...(sideOutputs === undefined ? {} : { sideOutputs }),
     });
     return new DataStream<O>(this.builder, t);
   }
@@ -186,13 +239,47 @@ export class KeyedStream<T, K extends Key> {
   }
 }
 
-/** A keyed stream cut into event-time windows. Results carry timestamp `window.end - 1`. */
+/**
+ * A keyed stream cut into event-time windows. A window fires when the watermark passes
+ * `end - 1`; results carry timestamp `window.end - 1`.
+ */
 export class WindowedStream<T, K extends Key> {
   /** @internal */
   constructor(
     private readonly keyed: KeyedStream<T, K>,
     private readonly assigner: WindowAssigner,
+    private readonly lateness: WindowLateness,
   ) {}
+
+  /**
+   * Keeps each window's state until the watermark passes `end - 1 + ms` (Flink's
+   * `allowedLateness`): a record that comes after the window fired but within the lateness is
+   * added and the window fires again with the updated result. Default 0.
+   */
+  allowedLateness(ms: number): WindowedStream<T, K> {
+    if (!Number.isInteger(ms) || ms < 0) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `allowedLateness: must be an integer ≥ 0 (ms), got ${ms}`,
+      );
+    }
+    return new WindowedStream<T, K>(this.keyed, this.assigner, {
+      ...this.lateness,
+      allowedLatenessMs: ms,
+    });
+  }
+
+  /**
+   * Sends records that are too late for every window they belong to (behind the watermark by
+   * more than the allowed lateness) to side output `tag` instead of dropping them; read them with
+   * `getSideOutput(tag)` on the windowed result stream.
+   */
+  sideOutputLateData(tag: OutputTag<T>): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this.keyed, this.assigner, {
+      ...this.lateness,
+      lateDataTag: tag.id,
+    });
+  }
 
   /** Combines the records of each window pairwise. */
   reduce(fn: (a: T, b: T) => T, options?: OperatorOptions): DataStream<T> {
@@ -200,6 +287,7 @@ export class WindowedStream<T, K extends Key> {
       createAccumulator: () => [],
       add: (value, acc) => (acc.length === 0 ? [value] : [fn(acc[0], value)]),
       getResult: (acc) => acc[0] as T,
+      merge: (a, b) => (a.length === 0 ? b : b.length === 0 ? a : [fn(a[0], b[0])]),
     };
     return this.build('window-reduce', options, agg, (_k, _w, result, out) => out.collect(result));
   }
@@ -241,6 +329,7 @@ export class WindowedStream<T, K extends Key> {
         return acc;
       },
       getResult: (acc) => acc,
+      merge: (a, b) => a.concat(b),
     };
     return this.build('window-process', options, agg, fn);
   }
@@ -251,11 +340,19 @@ export class WindowedStream<T, K extends Key> {
     agg: AggregateFunction<T, Acc, R>,
     emit: (key: K, window: TimeWindow, result: R, out: Collector<O>) => void,
   ): DataStream<O> {
+    if (this.assigner.merging === true && agg.merge === undefined) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `${operation}: session (merging) windows need AggregateFunction.merge(a, b) to combine the accumulators of merged sessions; add it`,
+      );
+    }
     const selector = this.keyed.selector;
+    const lateness = this.lateness;
     return this.keyed.keyed<O>(
       operation,
       options,
-      () => new WindowOperator(selector, this.assigner, agg, emit),
+      () => new WindowOperator(selector, this.assigner, agg, emit, lateness),
+      lateness.lateDataTag === undefined ? undefined : [lateness.lateDataTag],
     );
   }
 }

@@ -251,7 +251,9 @@ export class ExecutionAttempt implements MetricsSource {
             targets.push(channel);
             incoming.get(edge.to)?.[c]?.push(channel);
           }
-          outgoing.get(vertex)?.[p]?.push(new EdgeOutput(targets, partitioning, p));
+          outgoing
+            .get(vertex)
+            ?.[p]?.push(new EdgeOutput(targets, partitioning, p, edge.sideOutput));
         }
       }
     }

@@ -47,6 +47,11 @@ export interface AggregateFunction<I, Acc, O> {
   createAccumulator(): Acc;
   add(value: I, accumulator: Acc): Acc;
   getResult(accumulator: Acc): O;
+  /**
+   * Combines two accumulators into one (may reuse either). Required for merging windows
+   * (`EventTimeSessionWindows`): merged sessions merge their accumulators.
+   */
+  merge?(a: Acc, b: Acc): Acc;
 }
 
 /** An event-time window [start, end). */

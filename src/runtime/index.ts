@@ -37,6 +37,8 @@ export { WatermarkStrategy, type TimestampAssigner } from './watermark-strategy.
 export {
   TumblingEventTimeWindows,
   SlidingEventTimeWindows,
+  EventTimeSessionWindows,
+  OutputTag,
   type WindowAssigner,
 } from './windows.js';
 export type {

@@ -12,7 +12,9 @@ export type GateEvent =
 /**
  * Merges the input channels of one task.
  * - Watermarks: the task's watermark is the minimum over channels that are neither idle nor
- *   ended; it only moves forward. The task is idle when every open channel is idle.
+ *   ended; it only moves forward (an input back from idleness behind it holds it until it passes
+ *   it). The task is idle when every open channel is idle; when the last active one goes idle,
+ *   the maximum the channels reached is emitted first (as Flink's `StatusWatermarkValve`).
  * - Barriers (aligned checkpoints): once barrier N arrives on a channel, that channel is blocked
  *   until N arrived on every channel; then N is handed out once. A newer barrier while aligning
  *   abandons the older alignment; barriers of aborted or older checkpoints are dropped.
@@ -30,6 +32,9 @@ export class InputGate {
   private isIdle = false;
   private endedCount = 0;
   private endEmitted = false;
+  private recheckWatermark = false;
+  /** An event to hand out on the next poll (the idleness that follows a watermark). */
+  private pending: GateEvent | undefined;
   private next = 0;
   private waiter: (() => void) | undefined;
 
@@ -70,6 +75,17 @@ export class InputGate {
 
   /** Next event, or undefined when nothing is readable right now. Never blocks. */
   poll(): GateEvent | undefined {
+    const pending = this.pending;
+    if (pending !== undefined) {
+      this.pending = undefined;
+      return pending;
+    }
+    if (this.recheckWatermark) {
+      // an input became active and was reported as such: its watermark may move the combined one
+      this.recheckWatermark = false;
+      const event = this.combinedWatermarkEvent();
+      if (event !== undefined) return event;
+    }
     const n = this.channels.length;
     for (let scanned = 0; scanned < n;) {
       const index = this.next;
@@ -96,7 +112,22 @@ export class InputGate {
         }
         case 'idle': {
           this.idle[index] = element.idle;
-          const event = this.idlenessEvent() ?? this.combinedWatermarkEvent();
+          const idleness = this.idlenessEvent();
+          if (idleness !== undefined && element.idle) {
+            // the last active input went idle: what the inputs reached counts (Flink's valve)
+            const max = this.maxOpenWatermark();
+            if (max > this.emittedWatermark) {
+              this.emittedWatermark = max;
+              this.pending = idleness;
+              return { kind: 'watermark', timestamp: max };
+            }
+            return idleness;
+          }
+          if (idleness !== undefined) {
+            this.recheckWatermark = true;
+            return idleness;
+          }
+          const event = this.combinedWatermarkEvent();
           if (event !== undefined) return event;
           break;
         }
@@ -170,6 +201,14 @@ export class InputGate {
       return { kind: 'watermark', timestamp: min };
     }
     return undefined;
+  }
+
+  private maxOpenWatermark(): number {
+    let max = MIN_WATERMARK;
+    for (let i = 0; i < this.watermarks.length; i++) {
+      if (this.ended[i] !== true) max = Math.max(max, this.watermarks[i] ?? MIN_WATERMARK);
+    }
+    return max;
   }
 
   private idlenessEvent(): GateEvent | undefined {

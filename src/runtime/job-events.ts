@@ -72,6 +72,8 @@ export interface JobGraphDescription {
     readonly from: number;
     readonly to: number;
     readonly partitioning: 'forward' | 'rebalance' | 'hash';
+    /** Set on edges that carry a side output: `<operator uid>#<tag id>`. */
+    readonly sideOutput?: string;
   }[];
 }
 

@@ -3,7 +3,7 @@ import type { AnySource } from '../source/source.js';
 import type { JobGraphDescription } from './job-events.js';
 import type { Key } from './key-groups.js';
 import type { StreamOperator } from './operator.js';
-import type { Transformation } from './transformation.js';
+import { sideOutputKey, type Transformation } from './transformation.js';
 import type { WatermarkStrategy } from './watermark-strategy.js';
 
 export interface JobOperator {
@@ -37,6 +37,12 @@ export interface JobEdge {
   readonly to: JobVertex;
   readonly partitioning: EdgePartitioning;
   readonly keySelector: ((value: unknown) => Key) | undefined;
+  /**
+   * Set on side-output edges: `sideOutputKey(operatorUid, tagId)`. Records emitted to that side
+   * output travel only on such edges, main output records only on edges without it; watermarks,
+   * idleness, barriers and the end of data travel on every edge.
+   */
+  readonly sideOutput?: string;
 }
 
 export interface JobGraph {
@@ -56,13 +62,26 @@ export function buildJobGraph(
   transformations: readonly Transformation[],
   defaultParallelism: number,
 ): JobGraph {
-  const expand = (t: Transformation): Transformation[] =>
-    t.kind === 'union' ? t.inputs.flatMap(expand) : [t];
+  /** A real input: an operator or source, and which of its outputs (main or a side output). */
+  interface Input {
+    readonly t: Transformation;
+    readonly side: string | undefined;
+  }
+  const expand = (t: Transformation): Input[] => {
+    if (t.kind === 'union') return t.inputs.flatMap(expand);
+    if (t.kind === 'side-output') {
+      const producer = t.inputs[0] as Transformation;
+      return [{ t: producer, side: sideOutputKey(producer.uid, t.sideOutputTag as string) }];
+    }
+    return [{ t, side: undefined }];
+  };
+  const isVirtual = (t: Transformation): boolean => t.kind === 'union' || t.kind === 'side-output';
+  // consumers of each main output (side outputs never chain: they always go over the network)
   const consumers = new Map<number, number>();
   for (const t of transformations) {
-    if (t.kind === 'union') continue;
+    if (isVirtual(t)) continue;
     for (const input of t.inputs.flatMap(expand))
-      consumers.set(input.id, (consumers.get(input.id) ?? 0) + 1);
+      if (input.side === undefined) consumers.set(input.t.id, (consumers.get(input.t.id) ?? 0) + 1);
   }
   if (!transformations.some((t) => t.isSink)) {
     throw new TributaryError(
@@ -77,7 +96,7 @@ export function buildJobGraph(
   const parallelismOf = (t: Transformation): number => t.parallelism ?? defaultParallelism;
 
   for (const t of transformations) {
-    if (t.kind === 'union') continue;
+    if (isVirtual(t)) continue;
     if (uids.has(t.uid)) {
       throw new TributaryError(
         'CONFIG_INVALID',
@@ -107,12 +126,13 @@ export function buildJobGraph(
     if (
       inputs.length === 1 &&
       only !== undefined &&
+      only.side === undefined &&
       t.partitioning === 'forward' &&
-      parallelismOf(only) === parallelismOf(t) &&
-      consumers.get(only.id) === 1 &&
-      !only.isSink
+      parallelismOf(only.t) === parallelismOf(t) &&
+      consumers.get(only.t.id) === 1 &&
+      !only.t.isSink
     ) {
-      const vertex = vertexOf.get(only.id) as JobVertex;
+      const vertex = vertexOf.get(only.t.id) as JobVertex;
       vertex.operators.push(operator);
       vertexOf.set(t.id, vertex);
       continue;
@@ -121,14 +141,20 @@ export function buildJobGraph(
     vertex.operators.push(operator);
     vertexOf.set(t.id, vertex);
     for (const input of inputs) {
-      const from = vertexOf.get(input.id) as JobVertex;
+      const from = vertexOf.get(input.t.id) as JobVertex;
       const partitioning: EdgePartitioning =
         t.partitioning === 'hash'
           ? 'hash'
           : from.parallelism === vertex.parallelism
             ? 'forward'
             : 'rebalance';
-      const edge: JobEdge = { from, to: vertex, partitioning, keySelector: t.keySelector };
+      const edge: JobEdge = {
+        from,
+        to: vertex,
+        partitioning,
+        keySelector: t.keySelector,
+        ...(input.side === undefined ? {} : { sideOutput: input.side }),
+      };
       from.outputs.push(edge);
       vertex.inputs.push(edge);
     }
@@ -161,7 +187,12 @@ export function describeGraph(graph: JobGraph): JobGraphDescription {
       operators: v.operators.map((o) => ({ uid: o.uid, name: o.name })),
     })),
     edges: graph.vertices.flatMap((v) =>
-      v.outputs.map((e) => ({ from: e.from.id, to: e.to.id, partitioning: e.partitioning })),
+      v.outputs.map((e) => ({
+        from: e.from.id,
+        to: e.to.id,
+        partitioning: e.partitioning,
+        ...(e.sideOutput === undefined ? {} : { sideOutput: e.sideOutput }),
+      })),
     ),
   };
 }

@@ -21,6 +21,8 @@ export class EdgeOutput {
     readonly channels: readonly Channel[],
     private readonly partitioning: Partitioning,
     producerSubtask: number,
+    /** Set when the edge carries a side output (its `sideOutputKey`) instead of the main output. */
+    readonly sideOutput?: string,
   ) {
     this.nextChannel = producerSubtask % Math.max(1, channels.length);
   }
@@ -67,15 +69,40 @@ export class EdgeOutput {
   }
 }
 
-/** The network side of a task: every outgoing edge. Also the `Output` of the chain's tail. */
+/**
+ * The network side of a task: every outgoing edge. Also the `Output` of the chain's tail. Main
+ * output records go to the edges without a side output, side output records (from any chained
+ * operator) to the edges of their side output; every other element goes to all edges.
+ */
 export class TaskOutput implements Output {
   recordsOut = 0;
+  private readonly main: readonly EdgeOutput[];
+  private readonly sides = new Map<string, EdgeOutput[]>();
 
-  constructor(private readonly edges: readonly EdgeOutput[]) {}
+  constructor(private readonly edges: readonly EdgeOutput[]) {
+    this.main = edges.filter((edge) => edge.sideOutput === undefined);
+    for (const edge of edges) {
+      if (edge.sideOutput === undefined) continue;
+      let list = this.sides.get(edge.sideOutput);
+      if (list === undefined) this.sides.set(edge.sideOutput, (list = []));
+      list.push(edge);
+    }
+  }
 
   emitBatch(values: readonly unknown[], timestamps: readonly number[] | undefined): void {
     this.recordsOut += values.length;
-    for (const edge of this.edges) edge.emitBatch(values, timestamps);
+    for (const edge of this.main) edge.emitBatch(values, timestamps);
+  }
+
+  /** Records for side output `key` (`sideOutputKey`); dropped when nothing reads that output. */
+  emitSideOutput(
+    key: string,
+    values: readonly unknown[],
+    timestamps: readonly number[] | undefined,
+  ): void {
+    const edges = this.sides.get(key);
+    if (edges === undefined) return;
+    for (const edge of edges) edge.emitBatch(values, timestamps);
   }
 
   emitWatermark(timestamp: number): void {

@@ -39,6 +39,15 @@ export interface OperatorContext {
   /** Runs `action` on the task's own loop (timers, async callbacks). */
   post(action: () => void | Promise<void>): void;
   warn(message: string, details?: Record<string, unknown>): void;
+  /**
+   * Emits records to the operator's side output `tagId` (declared by its transformation); they go
+   * straight to the tasks that read `getSideOutput(tag)`, or nowhere when none does.
+   */
+  emitSideOutput(
+    tagId: string,
+    values: readonly unknown[],
+    timestamps: readonly number[] | undefined,
+  ): void;
   /** Adds to a named counter shown in metrics events (e.g. late records dropped). */
   count(metric: string, delta: number): void;
   /** A sink's transaction changed state (a `transaction` job event). */

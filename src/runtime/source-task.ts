@@ -230,6 +230,9 @@ export class SourceTask extends Task {
   }
 
   private async waitForData(idleTimeout: number | undefined): Promise<void> {
+    // stop() or a post may have come during an await since the loop checked (its wake-up found
+    // no waiter then): waiting now would never end
+    if (this.stopped || !this.mailbox.isEmpty) return;
     const waits: Promise<void>[] = [this.reader.isAvailable(), this.mailbox.whenNotEmpty()];
     let timer: NodeJS.Timeout | undefined;
     if (idleTimeout !== undefined && !this.idle) {

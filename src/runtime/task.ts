@@ -6,6 +6,7 @@ import type { JobEvent } from './job-events.js';
 import { Mailbox } from './mailbox.js';
 import type { OperatorCounts } from './metrics-registry.js';
 import type { TaskOutput } from './network-output.js';
+import { sideOutputKey } from './transformation.js';
 import {
   ChainingOutput,
   type OperatorContext,
@@ -314,6 +315,8 @@ export abstract class Task {
       restored: s.restore(spec.uid),
       allowDuplicates: s.allowDuplicates,
       post: (action) => this.mailbox.post(action),
+      emitSideOutput: (tagId, values, timestamps) =>
+        s.output.emitSideOutput(sideOutputKey(spec.uid, tagId), values, timestamps),
       warn: (message, details) =>
         s.services.warn(`${spec.name}[${s.subtask}]: ${message}`, details),
       count: (metric, delta) => s.services.count(spec.uid, metric, delta),

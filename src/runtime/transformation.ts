@@ -7,7 +7,11 @@ import type { WatermarkStrategy } from './watermark-strategy.js';
 /** A node of the logical pipeline, as built by the DataStream API. */
 export interface Transformation {
   readonly id: number;
-  readonly kind: 'source' | 'operator' | 'union';
+  /**
+   * `union` and `side-output` are virtual: they add no operator, only say where records come
+   * from (several inputs; one side output of the single input operator).
+   */
+  readonly kind: 'source' | 'operator' | 'union' | 'side-output';
   /** Short kind of operation, used for default names and uids (e.g. `map`). */
   readonly operation: string;
   readonly name: string;
@@ -22,6 +26,15 @@ export interface Transformation {
   readonly source: AnySource<unknown> | undefined;
   readonly watermarkStrategy: WatermarkStrategy<unknown> | undefined;
   readonly isSink: boolean;
+  /** For operators: the ids of the side outputs (`OutputTag`) the operator may emit to. */
+  readonly sideOutputs?: readonly string[];
+  /** For `side-output` nodes: the tag id read from the input operator. */
+  readonly sideOutputTag?: string;
+}
+
+/** Names the side output `tagId` of operator `operatorUid` on edges and in task outputs. */
+export function sideOutputKey(operatorUid: string, tagId: string): string {
+  return `${operatorUid}#${tagId}`;
 }
 
 /** Collects the transformations of one environment. */

@@ -3,10 +3,12 @@ import { TributaryError } from '../errors.js';
 export type TimestampAssigner<T> = (record: T, sourceTimestamp: number | undefined) => number;
 
 /**
- * How a source assigns event timestamps and generates watermarks (per source subtask):
- * watermark = highest timestamp seen − out-of-orderness − 1, emitted as it advances. With
- * `withIdleness`, a subtask that produced nothing for that long is marked idle, so downstream
- * watermarks (the minimum over inputs) ignore it until it produces again.
+ * How event timestamps are assigned and watermarks generated, per subtask of a source
+ * (`fromSource(…, { watermarkStrategy })`) or of `assignTimestampsAndWatermarks(strategy)`
+ * anywhere in a pipeline: watermark = highest timestamp seen − out-of-orderness − 1, emitted as it
+ * advances. With `withIdleness`, a subtask that produced nothing for that long is marked idle, so
+ * downstream watermarks (the minimum over active inputs) ignore it until it produces again; its
+ * watermark never goes back.
  */
 export class WatermarkStrategy<T> {
   private constructor(

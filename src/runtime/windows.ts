@@ -3,8 +3,14 @@ import type { TimeWindow } from './functions.js';
 
 /** Assigns each event timestamp to the windows that contain it. */
 export interface WindowAssigner {
+  /** Window size; for merging (session) windows the gap, the size of a single record's window. */
   readonly sizeMs: number;
   assignWindows(timestamp: number): TimeWindow[];
+  /**
+   * Merging windows (sessions): per key, windows that overlap or touch are merged into one
+   * covering window, and their accumulators with `AggregateFunction.merge`.
+   */
+  readonly merging?: boolean;
 }
 
 function checkPositive(what: string, value: number): void {
@@ -55,3 +61,34 @@ export const SlidingEventTimeWindows = {
     };
   },
 };
+
+/**
+ * Event-time session windows: a record opens the window `[ts, ts + gap)`; per key, windows that
+ * overlap or touch merge, so a session ends after `gap` ms without records of its key. Needs
+ * `AggregateFunction.merge` when used with `aggregate` (reduce and process merge by themselves).
+ */
+export const EventTimeSessionWindows = {
+  withGap(gapMs: number): WindowAssigner {
+    checkPositive('EventTimeSessionWindows gap', gapMs);
+    return {
+      sizeMs: gapMs,
+      merging: true,
+      assignWindows: (timestamp) => [{ start: timestamp, end: timestamp + gapMs }],
+    };
+  },
+};
+
+/**
+ * Names a side output of type T (Flink's `OutputTag`): an operator emits records to it, and
+ * `stream.getSideOutput(tag)` reads them as a stream of their own.
+ */
+export class OutputTag<T> {
+  /** @internal phantom: keeps T in the type */
+  declare readonly __type?: T;
+
+  constructor(readonly id: string) {
+    if (typeof id !== 'string' || id.trim() === '') {
+      throw new TributaryError('CONFIG_INVALID', 'OutputTag: id must be a non-empty string');
+    }
+  }
+}

@@ -42,6 +42,38 @@ describe('InputGate', () => {
     ]);
   });
 
+  it('an input back from idleness never moves the watermark back; a held-back one is emitted', () => {
+    const { channels, gate } = setup(2);
+    const [a, b] = channels as [Channel, Channel];
+    a.push({ kind: 'watermark', timestamp: 100 });
+    b.push({ kind: 'idle', idle: true });
+    expect(drain(gate)).toEqual([{ kind: 'watermark', timestamp: 100 }]);
+    a.push({ kind: 'watermark', timestamp: 500 });
+    expect(drain(gate)).toEqual([{ kind: 'watermark', timestamp: 500 }]);
+    // b comes back behind: the combined watermark stays at 500 until b passes it
+    b.push({ kind: 'idle', idle: false });
+    b.push({ kind: 'watermark', timestamp: 200 });
+    expect(drain(gate)).toEqual([]);
+    expect(gate.watermark).toBe(500);
+    b.push({ kind: 'watermark', timestamp: 800 });
+    a.push({ kind: 'watermark', timestamp: 900 });
+    expect(drain(gate)).toEqual([{ kind: 'watermark', timestamp: 800 }]);
+    // both idle, then a comes back ahead: its watermark counts at once
+    a.push({ kind: 'idle', idle: true });
+    b.push({ kind: 'idle', idle: true });
+    expect(drain(gate)).toEqual([
+      { kind: 'watermark', timestamp: 900 },
+      { kind: 'idle', idle: true },
+    ]);
+    a.push({ kind: 'watermark', timestamp: 1000 });
+    expect(drain(gate)).toEqual([]);
+    a.push({ kind: 'idle', idle: false });
+    expect(drain(gate)).toEqual([
+      { kind: 'idle', idle: false },
+      { kind: 'watermark', timestamp: 1000 },
+    ]);
+  });
+
   it('aligns barriers: blocks an input after its barrier until every input delivered it', () => {
     const { channels, gate } = setup(2);
     const [a, b] = channels as [Channel, Channel];
