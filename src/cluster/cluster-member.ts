@@ -10,8 +10,8 @@ import {
   COMPLETED_KEY,
   LEADER_KEY,
   MEMBER_PREFIX,
+  ACK_PREFIX,
   ackKey,
-  ackPrefix,
   memberKey,
   parseAck,
   parseCheckpoint,
@@ -136,6 +136,8 @@ export class ClusterMember {
 
   private lastCompleted = 0;
   private lastAborted = 0;
+  /** the highest checkpoint id known completed or aborted: its acks may go */
+  private lastDecided = 0;
   private lastProposedSeen = 0;
   /** this member's piece for a checkpoint, ready to be written with the next beat */
   private readyAck: { id: number; piece: unknown } | undefined;
@@ -548,10 +550,12 @@ export class ClusterMember {
     }
     if (done !== undefined && done.id > this.lastCompleted) {
       this.lastCompleted = done.id;
+      this.lastDecided = Math.max(this.lastDecided, done.id);
       this.emit({ type: 'checkpoint-completed', record: done });
     }
     if (cp?.state === 'aborted' && cp.id > this.lastAborted) {
       this.lastAborted = cp.id;
+      this.lastDecided = Math.max(this.lastDecided, cp.id);
       this.acked.delete(cp.id);
       this.emit({ type: 'checkpoint-aborted', id: cp.id, reason: cp.reason ?? '' });
     }
@@ -718,9 +722,14 @@ export class ClusterMember {
     return true;
   }
 
+  /**
+   * Leader: reads the whole table once (a table segment has no server-side prefix scan): the
+   * members, and acks of checkpoints already decided (a late ack after an abort), removed here.
+   */
   private async listMembers(now: number): Promise<void> {
     this.stats.lists++;
-    const records = await this.table.list(MEMBER_PREFIX);
+    const all = await this.table.list('');
+    const records = all.filter((r) => r.key.startsWith(MEMBER_PREFIX));
     const view = new Map<string, MemberRecord>();
     for (const r of records) {
       const m = parseMember(r.key, r.value);
@@ -732,6 +741,16 @@ export class ClusterMember {
     this.membersView = view;
     this.membersListedAt = now;
     this.memberVersions = new Map(records.map((r) => [r.key, r.version]));
+    const leftover = all.filter(
+      (r) =>
+        r.key.startsWith(ACK_PREFIX) && parseAck(r.key, r.value).checkpointId <= this.lastDecided,
+    );
+    if (leftover.length > 0) {
+      this.stats.writes++;
+      await this.table
+        .remove(leftover.map((r) => ({ key: r.key, expected: r.version })))
+        .catch(() => false);
+    }
   }
 
   private memberVersions = new Map<string, bigint>();
@@ -803,13 +822,13 @@ export class ClusterMember {
           ];
     if (!(await this.leaderWrite(writes))) return;
     this.pendingSince = undefined;
+    this.lastDecided = Math.max(this.lastDecided, cp.id);
     // the acks are in the completed record now (or void): remove them, best effort
-    const stale = await this.table.list(ackPrefix(cp.id)).catch(() => []);
-    this.stats.lists++;
-    if (stale.length > 0) {
+    const found = entries.filter((e): e is VersionedRecord => e !== undefined);
+    if (found.length > 0) {
       this.stats.writes++;
       await this.table
-        .remove(stale.map((s) => ({ key: s.key, expected: s.version })))
+        .remove(found.map((e) => ({ key: e.key, expected: e.version })))
         .catch(() => false);
     }
   }
