@@ -660,10 +660,17 @@ export class ClusterMember {
     if (this.myVersion === undefined) return;
     this.beat++;
     this.stats.writes++;
-    const versions = await this.table.put([
-      { key: LEADER_KEY, value: record, expected: leaderEntry?.version ?? 'absent' },
-      { key: memberKey(this.workerId), value: this.record('alive'), expected: this.myVersion },
-    ]);
+    let versions: bigint[] | undefined;
+    try {
+      versions = await this.table.put([
+        { key: LEADER_KEY, value: record, expected: leaderEntry?.version ?? 'absent' },
+        { key: memberKey(this.workerId), value: this.record('alive'), expected: this.myVersion },
+      ]);
+    } catch (err) {
+      // the outcome is unknown: the next read recognises our own record by its beat
+      this.uncertainBeat = this.beat;
+      throw err;
+    }
     if (versions === undefined) {
       this.stats.conflicts++;
       return; // someone else won, or we were fenced: the next round reads which
