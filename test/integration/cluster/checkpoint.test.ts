@@ -119,5 +119,40 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
           .sort(),
       );
     });
+
+    it('waits for a slow member that still beats, and aborts when the checkpoint times out', async () => {
+      const p = new MemberPool(backend, scope, 'slow');
+      pools.push(p);
+      let release: (() => void) | undefined;
+      const all: TestMember[] = [];
+      for (let i = 0; i < 2; i++) {
+        const workerId = `w${i}`;
+        all.push(
+          await p.join({
+            workerId,
+            checkpointTimeoutMs: 6_000,
+            onCheckpoint: (id) =>
+              workerId === 'w1' && id === 1
+                ? new Promise((resolve) => (release = () => resolve({ workerId, id })))
+                : Promise.resolve({ workerId, id }),
+          }),
+        );
+      }
+      const leader = await p.leader();
+      const id = await leader.member.triggerCheckpoint();
+      const failure = await leader.member.awaitCheckpoint(id, WAIT_MS).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(TributaryError.is(failure, 'CHECKPOINT_FAILED')).toBe(true);
+      expect((failure as Error).message).toMatch(/timed out after 6000 ms waiting for w1/);
+      // the slow member was never declared dead: it kept beating
+      const members = await leader.member.members();
+      expect(members.every((m) => m.state === 'alive')).toBe(true);
+      release?.();
+      const next = await leader.member.triggerCheckpoint();
+      const done = await leader.member.awaitCheckpoint(next, WAIT_MS);
+      expect(done.pieces.map((x) => x.workerId).sort()).toEqual(['w0', 'w1']);
+    });
   },
 );

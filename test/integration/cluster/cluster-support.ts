@@ -5,7 +5,11 @@ import {
   waitUntil,
   type ClusterEvent,
   type ClusterMemberOptions,
+  type CoordinationTable,
+  type TableWrite,
+  type VersionedRecord,
 } from '../../../src/cluster/index.js';
+import { TributaryError } from '../../../src/errors.js';
 import type { Backend } from '../../support/backends.js';
 
 /** Fast but not twitchy timings: a loaded machine must not declare a healthy member dead. */
@@ -49,9 +53,12 @@ export class MemberPool {
     return SegmentCoordinationTable.forJob(client.segmentStore, this.scope, this.job);
   }
 
-  async join(options: ClusterMemberOptions = {}): Promise<TestMember> {
+  async join(
+    options: ClusterMemberOptions = {},
+    wrap: (table: CoordinationTable) => CoordinationTable = (t) => t,
+  ): Promise<TestMember> {
     const events: ClusterEvent[] = [];
-    const member = await ClusterMember.join(await this.table(), {
+    const member = await ClusterMember.join(wrap(await this.table()), {
       ...TIMINGS,
       ...options,
       onEvent: (e) => {
@@ -82,5 +89,37 @@ export class MemberPool {
   async close(): Promise<void> {
     for (const m of this.members) m.member.halt();
     await Promise.all(this.clients.map((c) => c.close()));
+  }
+}
+
+/**
+ * The real table, with replies that can be lost: while `loseReplies` is set, every put is applied
+ * and then reported as a TIMEOUT, as when the connection drops after the server wrote.
+ */
+export class ReplyLosingTable implements CoordinationTable {
+  loseReplies = 0;
+  constructor(private readonly inner: CoordinationTable) {}
+  get where(): string {
+    return this.inner.where;
+  }
+  get(keys: readonly string[]): Promise<(VersionedRecord | undefined)[]> {
+    return this.inner.get(keys);
+  }
+  async put(entries: readonly TableWrite[]): Promise<bigint[] | undefined> {
+    const result = await this.inner.put(entries);
+    if (this.loseReplies > 0) {
+      this.loseReplies--;
+      throw new TributaryError('TIMEOUT', 'reply lost (test)');
+    }
+    return result;
+  }
+  remove(keys: readonly { key: string; expected: bigint | 'any' }[]): Promise<boolean> {
+    return this.inner.remove(keys);
+  }
+  list(prefix: string): Promise<VersionedRecord[]> {
+    return this.inner.list(prefix);
+  }
+  destroy(): Promise<void> {
+    return this.inner.destroy();
   }
 }

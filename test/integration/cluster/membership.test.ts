@@ -3,7 +3,7 @@ import { TributaryError } from '../../../src/errors.js';
 import { waitUntil } from '../../../src/cluster/index.js';
 import { BACKENDS, type Backend } from '../../support/backends.js';
 import { randomScope } from '../../support/endpoints.js';
-import { MemberPool, WAIT_MS } from './cluster-support.js';
+import { MemberPool, ReplyLosingTable, WAIT_MS } from './cluster-support.js';
 
 describe.each(BACKENDS.map((make) => [make().name, make] as const))(
   'cluster membership and leadership (%s)',
@@ -139,6 +139,29 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       );
       expect(record?.state).toBe('dead');
       expect(next.member.currentLeader?.workerId).toBe(next.member.workerId);
+    });
+
+    it('a beat whose reply was lost is recognised as its own write, not taken for fencing', async () => {
+      const p = pool('lost-reply');
+      let losing: ReplyLosingTable | undefined;
+      const m = await p.join({ manual: true }, (t) => (losing = new ReplyLosingTable(t)));
+      await m.member.tick(); // becomes leader (its record and the leader key written)
+      losing!.loseReplies = 1;
+      // beats until one is sent (the heartbeat interval passes): its reply is lost
+      await waitUntil(
+        async () => {
+          await m.member.tick();
+          return losing!.loseReplies === 0;
+        },
+        WAIT_MS,
+        'a write whose reply is lost',
+      );
+      expect(m.events.some((e) => e.type === 'error')).toBe(true);
+      await m.member.tick();
+      expect(m.member.fenced).toBeUndefined();
+      const [record] = await m.member.members();
+      expect(record).toMatchObject({ workerId: m.member.workerId, state: 'alive', epoch: 1 });
+      await m.member.leave();
     });
   },
 );
