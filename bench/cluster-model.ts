@@ -18,7 +18,10 @@ import { fmt, percentile } from './support.js';
  * the size of the completed record. Then a model that extrapolates the measured per-member costs
  * to larger deployments. Printed, not asserted.
  *
- * `npm run bench:cluster-model [-- --uri tcp://host:port | --uri embedded] [--sizes 1,4,16] [--checkpoints 5]`
+ * `--in-band`: workers learn of a checkpoint from outside the table (as from the reader-group
+ * marker) and poll the table only at the heartbeat rate.
+ *
+ * `npm run bench:cluster-model [-- --uri tcp://host:port | --uri embedded] [--sizes 1,4,16] [--checkpoints 5] [--in-band]`
  */
 
 const HEARTBEAT_MS = 500;
@@ -118,6 +121,7 @@ async function measure(
   scope: string,
   n: number,
   checkpoints: number,
+  inBand: boolean,
 ): Promise<Row> {
   const job = `model-${n}`;
   const counts = zero();
@@ -136,7 +140,11 @@ async function measure(
         deadAfterMs: 30_000,
         pollMs: POLL_MS,
         checkpointTimeoutMs: 120_000,
-        onCheckpoint: (id) => Promise.resolve(piece(workerId, id)),
+        // in band, the reader-group marker tells each worker of the checkpoint (below: ack);
+        // otherwise the worker learns it by polling the table
+        ...(inBand
+          ? { followerPollMs: HEARTBEAT_MS }
+          : { onCheckpoint: (id: number) => Promise.resolve(piece(workerId, id)) }),
       }),
     );
   }
@@ -160,6 +168,7 @@ async function measure(
     for (let k = 0; k < checkpoints; k++) {
       const started = performance.now();
       const id = await leader!.triggerCheckpoint();
+      if (inBand) for (const m of members) m.ack(id, piece(m.workerId, id));
       const done = await leader!.awaitCheckpoint(id, 120_000);
       cpMs.push(performance.now() - started);
       completedBytes = JSON.stringify(done).length;
@@ -190,15 +199,16 @@ async function main(): Promise<void> {
       : given;
   const sizes = (arg('--sizes') ?? '1,4,16,64,100').split(',').map(Number);
   const checkpoints = Number(arg('--checkpoints') ?? 5);
+  const inBand = process.argv.includes('--in-band');
   const client = await PravegaClient.connect(uri);
   const scope = `model-${randomBytes(4).toString('hex')}`;
   await client.createScope(scope);
   console.log(
-    `cluster coordination on ${given === 'embedded' ? 'the embedded store' : uri}: heartbeat ${HEARTBEAT_MS} ms, poll ${POLL_MS} ms, ${checkpoints} checkpoints per size, members in one process (the table traffic is what each member would send from its own process)`,
+    `cluster coordination on ${given === 'embedded' ? 'the embedded store' : uri}: heartbeat ${HEARTBEAT_MS} ms, poll ${POLL_MS} ms${inBand ? ` (followers ${HEARTBEAT_MS} ms; checkpoints reach workers in band)` : ''}, ${checkpoints} checkpoints per size, members in one process (the table traffic is what each member would send from its own process)`,
   );
   const rows: Row[] = [];
   for (const n of sizes) {
-    rows.push(await measure(client, scope, n, checkpoints));
+    rows.push(await measure(client, scope, n, checkpoints, inBand));
     const r = rows[rows.length - 1]!;
     console.log(
       `  N=${n}: checkpoint p50 ${fmt(percentile(r.cpMs, 50))} ms, ${fmt(r.perCp.calls)} table calls per checkpoint`,

@@ -44,6 +44,13 @@ export interface ClusterMemberOptions {
   readonly leaseMs?: number;
   /** How often the loop looks at the table (checkpoints, acks). Default 50 ms. */
   readonly pollMs?: number;
+  /**
+   * How often a member that does not lead reads the table. Default pollMs. A worker whose readers
+   * learn of checkpoints in band (the reader-group marker, then {@link ClusterMember.ack}) can
+   * set it to heartbeatMs: the table traffic per worker drops by the poll/heartbeat ratio. A
+   * ready ack is written at the next poll regardless.
+   */
+  readonly followerPollMs?: number;
   /** A pending checkpoint is aborted after this long. Default 60 s. */
   readonly checkpointTimeoutMs?: number;
   /**
@@ -75,6 +82,7 @@ interface Resolved {
   readonly deadAfterMs: number;
   readonly leaseMs: number;
   readonly pollMs: number;
+  readonly followerPollMs: number;
   readonly checkpointTimeoutMs: number;
 }
 
@@ -105,11 +113,23 @@ function resolve(options: ClusterMemberOptions): Resolved {
       `cluster option leaseMs (${leaseMs}) must be at least 3 × heartbeatMs (${heartbeatMs})`,
     );
   }
+  const pollMs = positive('pollMs', options.pollMs, 50);
+  const followerPollMs = positive('followerPollMs', options.followerPollMs, pollMs);
+  if (
+    options.followerPollMs !== undefined &&
+    (followerPollMs > heartbeatMs || followerPollMs < pollMs)
+  ) {
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `cluster option followerPollMs (${followerPollMs}) must lie between pollMs (${pollMs}) and heartbeatMs (${heartbeatMs})`,
+    );
+  }
   return {
     heartbeatMs,
     deadAfterMs,
     leaseMs,
-    pollMs: positive('pollMs', options.pollMs, 50),
+    pollMs,
+    followerPollMs,
     checkpointTimeoutMs: positive('checkpointTimeoutMs', options.checkpointTimeoutMs, 60_000),
   };
 }
@@ -474,6 +494,13 @@ export class ClusterMember {
   private async round(): Promise<void> {
     if (this.stopped) return;
     const now = monotonicMs();
+    if (
+      this.leader === undefined &&
+      this.readyAck === undefined &&
+      now - this.lastRoundAt < this.opts.followerPollMs - this.opts.pollMs / 2
+    ) {
+      return;
+    }
     // this process itself stalled (GC, a loaded machine): what it observed before the stall says
     // nothing about the others, who may have beaten meanwhile; observe afresh
     if (now - this.lastRoundAt > Math.min(this.opts.deadAfterMs, this.opts.leaseMs) / 2) {
