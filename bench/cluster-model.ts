@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PravegaClient } from '../src/pravega/client/pravega-client.js';
 import {
   ClusterMember,
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
   const given = arg('--uri') ?? 'embedded';
   const uri =
     given === 'embedded'
-      ? `embedded:${(await import('node:fs')).mkdtempSync('/tmp/tributary-cluster-model-')}`
+      ? `embedded:${mkdtempSync(join(tmpdir(), 'tributary-cluster-model-'))}`
       : given;
   const sizes = (arg('--sizes') ?? '1,4,16,64,100').split(',').map(Number);
   const checkpoints = Number(arg('--checkpoints') ?? 5);
@@ -243,6 +246,8 @@ async function main(): Promise<void> {
   }
   await client.deleteScope(scope).catch(() => undefined);
   await client.close();
+  if (uri.startsWith('embedded:'))
+    rmSync(uri.slice('embedded:'.length), { recursive: true, force: true });
 }
 
 await main();
