@@ -22,7 +22,6 @@ export const ACK_PREFIX = 'ack/';
 export const memberKey = (workerId: string): string => `${MEMBER_PREFIX}${workerId}`;
 export const ackKey = (checkpointId: number, workerId: string): string =>
   `${ACK_PREFIX}${checkpointId}/${workerId}`;
-export const ackPrefix = (checkpointId: number): string => `${ACK_PREFIX}${checkpointId}/`;
 
 export type MemberState = 'alive' | 'left' | 'dead';
 
