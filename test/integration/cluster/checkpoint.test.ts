@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TributaryError } from '../../../src/errors.js';
+import { waitUntil } from '../../../src/cluster/index.js';
+import { BACKENDS, type Backend } from '../../support/backends.js';
+import { randomScope } from '../../support/endpoints.js';
+import { MemberPool, WAIT_MS, type TestMember } from './cluster-support.js';
+
+describe.each(BACKENDS.map((make) => [make().name, make] as const))(
+  'cluster checkpoints (%s)',
+  (_name, makeBackend) => {
+    let backend: Backend;
+    let scope: string;
+    const pools: MemberPool[] = [];
+
+    beforeAll(async () => {
+      backend = makeBackend();
+      scope = randomScope('cluster');
+      const client = await backend.connect();
+      await client.createScope(scope);
+    });
+
+    afterAll(async () => {
+      await Promise.all(pools.map((p) => p.close()));
+      await backend.cleanup();
+    });
+
+    it('completes when every member acked, with every piece in the global record', async () => {
+      const p = new MemberPool(backend, scope, 'complete');
+      pools.push(p);
+      const piece = (workerId: string) => (id: number) =>
+        Promise.resolve({ workerId, id, positions: [`segment-of-${workerId}`] });
+      const all: TestMember[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = `w${i}`;
+        all.push(await p.join({ workerId: id, onCheckpoint: piece(id) }));
+      }
+      const leader = await p.leader();
+      for (let round = 1; round <= 2; round++) {
+        const id = await leader.member.triggerCheckpoint();
+        const done = await leader.member.awaitCheckpoint(id, WAIT_MS);
+        expect(done.id).toBe(id);
+        expect(
+          done.pieces
+            .map((x) => x.piece)
+            .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+        ).toEqual(
+          ['w0', 'w1', 'w2'].map((w) => ({ workerId: w, id, positions: [`segment-of-${w}`] })),
+        );
+      }
+      await waitUntil(
+        () =>
+          all.every((m) =>
+            m.events.some((e) => e.type === 'checkpoint-completed' && e.record.id === 2),
+          ),
+        WAIT_MS,
+        'every member sees checkpoint 2 completed',
+      );
+      // one checkpoint at a time
+      const id = await leader.member.triggerCheckpoint();
+      await expect(leader.member.triggerCheckpoint()).rejects.toMatchObject({
+        code: 'CHECKPOINT_LIMIT',
+      });
+      await leader.member.awaitCheckpoint(id, WAIT_MS);
+    });
+
+    it('is aborted when a member dies before acking; the next one completes without it', async () => {
+      const p = new MemberPool(backend, scope, 'abort');
+      pools.push(p);
+      let stuck = '';
+      const all: TestMember[] = [];
+      for (let i = 0; i < 3; i++) {
+        const workerId = `w${i}`;
+        all.push(
+          await p.join({
+            workerId,
+            checkpointTimeoutMs: 120_000,
+            // the stuck worker never produces its piece: it dies mid-checkpoint
+            onCheckpoint: (id) =>
+              workerId === stuck
+                ? new Promise<never>(() => undefined)
+                : Promise.resolve({ workerId, id }),
+          }),
+        );
+      }
+      const leader = await p.leader();
+      const victim = all.find((m) => m !== leader)!;
+      stuck = victim.member.workerId;
+      const id = await leader.member.triggerCheckpoint();
+      // the others ack; then the stuck one dies
+      await waitUntil(
+        async () => {
+          const done = await leader.member.latestCompleted();
+          return (
+            done?.id === id ||
+            all
+              .filter((m) => m !== victim)
+              .every((m) => m.events.some((e) => e.type === 'checkpoint-proposed' && e.id === id))
+          );
+        },
+        WAIT_MS,
+        'the live members see the proposal',
+      );
+      victim.member.halt();
+      const failure = await leader.member.awaitCheckpoint(id, WAIT_MS).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(TributaryError.is(failure, 'CHECKPOINT_FAILED')).toBe(true);
+      expect((failure as Error).message).toContain(
+        `worker ${victim.member.workerId} was declared dead`,
+      );
+
+      const next = await leader.member.triggerCheckpoint();
+      const done = await leader.member.awaitCheckpoint(next, WAIT_MS);
+      expect(done.pieces.map((x) => x.workerId).sort()).toEqual(
+        all
+          .filter((m) => m !== victim)
+          .map((m) => m.member.workerId)
+          .sort(),
+      );
+    });
+
+    it('waits for a slow member that still beats, and aborts when the checkpoint times out', async () => {
+      const p = new MemberPool(backend, scope, 'slow');
+      pools.push(p);
+      let release: (() => void) | undefined;
+      const all: TestMember[] = [];
+      for (let i = 0; i < 2; i++) {
+        const workerId = `w${i}`;
+        all.push(
+          await p.join({
+            workerId,
+            checkpointTimeoutMs: 6_000,
+            onCheckpoint: (id) =>
+              workerId === 'w1' && id === 1
+                ? new Promise((resolve) => (release = () => resolve({ workerId, id })))
+                : Promise.resolve({ workerId, id }),
+          }),
+        );
+      }
+      const leader = await p.leader();
+      const id = await leader.member.triggerCheckpoint();
+      const failure = await leader.member.awaitCheckpoint(id, WAIT_MS).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(TributaryError.is(failure, 'CHECKPOINT_FAILED')).toBe(true);
+      expect((failure as Error).message).toMatch(/timed out after 6000 ms waiting for w1/);
+      // the slow member was never declared dead: it kept beating
+      const members = await leader.member.members();
+      expect(members.every((m) => m.state === 'alive')).toBe(true);
+      release?.();
+      const next = await leader.member.triggerCheckpoint();
+      const done = await leader.member.awaitCheckpoint(next, WAIT_MS);
+      expect(done.pieces.map((x) => x.workerId).sort()).toEqual(['w0', 'w1']);
+    });
+  },
+);
