@@ -165,8 +165,11 @@ export class SchemaRegistryClient {
 
   // ---- groups ----
 
-  /** Every group of the namespace with its properties (follows the continuation tokens). */
-  async listGroups(): Promise<Map<string, GroupProperties>> {
+  /**
+   * Every group of the namespace with its properties, asked for `pageSize` at a time (follows the
+   * continuation tokens).
+   */
+  async listGroups(pageSize = 100): Promise<Map<string, GroupProperties>> {
     const groups = new Map<string, GroupProperties>();
     let token: string | undefined;
     for (let page = 0; page < 100_000; page++) {
@@ -175,7 +178,7 @@ export class SchemaRegistryClient {
         continuationToken?: string;
       }>('listGroups', 'GET', '/groups', undefined, {
         ...(token ? { continuationToken: token } : {}),
-        limit: '100',
+        limit: String(pageSize),
       });
       const entries = Object.entries(res.groups ?? {});
       for (const [name, props] of entries) groups.set(name, toGroupProperties(props));
@@ -220,8 +223,9 @@ export class SchemaRegistryClient {
     }
   }
 
-  /** Removes the group; false when there was none. */
+  /** Removes the group; false when there was none (the registry's DELETE itself says 204 either way). */
   async removeGroup(group: string): Promise<boolean> {
+    if (!(await this.groupExists(group))) return false;
     try {
       await this.call('removeGroup', 'DELETE', `/groups/${enc(group)}`);
       return true;
@@ -331,13 +335,21 @@ export class SchemaRegistryClient {
     );
   }
 
-  /** Whether the group's compatibility policy would accept the schema as a new version. */
-  async validateSchema(group: string, schema: SchemaInfo): Promise<boolean> {
+  /**
+   * Whether a compatibility policy (default: the group's own) would accept the schema as a new
+   * version of the group.
+   */
+  async validateSchema(
+    group: string,
+    schema: SchemaInfo,
+    policy?: CompatibilityPolicy,
+  ): Promise<boolean> {
+    const compatibility = policy ?? (await this.getGroup(group)).compatibility;
     const res = await this.call<{ valid: boolean }>(
       'validateSchema',
       'POST',
       `/groups/${enc(group)}/schemas/versions/validate`,
-      { schemaInfo: fromSchemaInfo(schema) },
+      { schemaInfo: fromSchemaInfo(schema), compatibility: { policy: compatibility } },
     );
     return res.valid;
   }
