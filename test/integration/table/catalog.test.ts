@@ -9,6 +9,7 @@ import { parseDataType } from '../../../src/table/data-types.js';
 import { pravegaCatalogFactory } from '../../../src/table/catalog/pravega-catalog.js';
 import { SchemaRegistryClient } from '../../../src/table/catalog/registry-client.js';
 import { pravegaRegistryFormat } from '../../../src/table/formats/pravega-registry.js';
+import { writeRegistryHeader } from '../../../src/table/formats/pravega-registry-header.js';
 import type { Catalog, FormatContext, Row, TableSchema } from '../../../src/table/types.js';
 import { ensureRegistryJars } from '../../../tools/schema-registry/jars.js';
 import { embeddedBackend, realBackend } from '../../support/backends.js';
@@ -231,6 +232,10 @@ describe.each([
         expect(output).toEqual(input);
         expect(() => encoder.encode(input[0]!, '-D')).toThrow(/inserts only/);
         expect(() => decoder.decode(Buffer.from('{"id":1}'))).toThrow(/schema registry header/);
+        // an encoding the registry handed out after the decoder opened: a clear error, no stall
+        expect(() => decoder.decode(writeRegistryHeader(999, Buffer.alloc(1)))).toThrow(
+          /encoding id 999 of group 'rt(avro|json)' was not registered when the job started.*restart the job/,
+        );
       } finally {
         await cat.close();
       }
@@ -285,6 +290,8 @@ describe.each([
       // both sides named the same encoding (the same registered schema, no codec)
       expect(new Set(events.map((e) => Buffer.from(e).readInt32BE(1))).size).toBe(1);
     },
+    // two Java source launches (each compiles first): slow on a loaded machine
+    600_000,
   );
 
   it('says which key is wrong in catalog options', () => {
