@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TributaryError } from '../../../src/errors.js';
-import type { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
+import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { bytesSerializer } from '../../../src/pravega/client/serializer.js';
 import { parseDataType } from '../../../src/table/data-types.js';
 import { pravegaCatalogFactory } from '../../../src/table/catalog/pravega-catalog.js';
@@ -386,5 +386,57 @@ describe('schema registry REST client against the real registry', () => {
     await expect(
       r.addSchema('s', { ...avroSchema([]), schema: 'not a schema' }),
     ).rejects.toMatchObject({ code: 'ILLEGAL_ARGUMENT' });
+  });
+});
+
+describe('Pravega catalog security options on the auth-enabled server', () => {
+  it("passes 'security.auth-type' Basic + 'security.auth-token' to the Pravega client", async () => {
+    const endpoint = inject('pravegaAuth');
+    const credentials = endpoint.credentials!;
+    const token = (user: string, pass: string) =>
+      Buffer.from(`${user}:${pass}`, 'utf8').toString('base64');
+    const db = randomScope('catauth');
+    const options = (auth: string) => ({
+      'controller-uri': endpoint.controllerUri,
+      'schema-registry-uri': registryUri(),
+      'default-database': db,
+      'security.auth-type': 'Basic',
+      'security.auth-token': auth,
+    });
+    const admin = await PravegaClient.connect({
+      controllerUri: endpoint.controllerUri,
+      credentials,
+    });
+    try {
+      await admin.createScope(db);
+      const catalog = pravegaCatalogFactory.create(
+        'auth',
+        options(token(credentials.username, credentials.password)),
+      );
+      await catalog.open();
+      try {
+        const other = randomScope('catauth2');
+        await catalog.createDatabase(other, false);
+        expect(await catalog.listDatabases()).toEqual(expect.arrayContaining([db, other]));
+        await catalog.dropDatabase(other, false, false);
+      } finally {
+        await catalog.close();
+      }
+      const wrong = pravegaCatalogFactory.create(
+        'wrong',
+        options(token(credentials.username, 'not-the-password')),
+      );
+      await expect(wrong.open()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+      const bearer = pravegaCatalogFactory.create('bearer', {
+        ...options('x'),
+        'security.auth-type': 'Bearer',
+      });
+      await expect(bearer.open()).rejects.toThrow(
+        /'security.auth-type' = 'Bearer' is not supported/,
+      );
+    } finally {
+      await admin.deleteScope(db).catch(() => undefined);
+      await admin.close();
+    }
   });
 });
