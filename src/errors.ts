@@ -45,6 +45,9 @@ export const ERROR_CODES = [
   'TABLE_KEY_NOT_FOUND',
   'TABLE_NOT_EMPTY',
   'OPERATION_UNSUPPORTED',
+  // schema registry
+  'REGISTRY_NOT_FOUND',
+  'REGISTRY_CONFLICT',
   // transactions
   'TXN_NOT_FOUND',
   'TXN_LOST',
@@ -120,6 +123,8 @@ export const RETRYABLE_BY_DEFAULT: Readonly<Record<ErrorCode, boolean>> = {
   TABLE_KEY_NOT_FOUND: false,
   TABLE_NOT_EMPTY: false,
   OPERATION_UNSUPPORTED: false,
+  REGISTRY_NOT_FOUND: false,
+  REGISTRY_CONFLICT: false,
   TXN_NOT_FOUND: false,
   TXN_LOST: false,
   TXN_FAILED: false,

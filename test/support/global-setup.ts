@@ -9,6 +9,7 @@ import {
   startRealPravega,
   type PravegaServer,
 } from '../../tools/pravega-server/index.js';
+import { startRegistryServer, type RegistryServer } from '../../tools/schema-registry/index.js';
 import type { ServerEndpoint } from './endpoints.js';
 
 /**
@@ -26,6 +27,8 @@ declare module 'vitest' {
     pravegaTls: ServerEndpoint;
     /** the Pravega image the servers run, or '' when they are local JVMs */
     pravegaImage: string;
+    /** the schema registry (a local JVM, Pravega-backed on the plain server) */
+    schemaRegistry: { uri: string; logFile: string };
   }
 }
 
@@ -55,7 +58,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
   }
   const servers: PravegaServer[] = [];
+  let registry: RegistryServer | undefined;
   const stopAll = async () => {
+    // the registry first: it is a client of the plain server
+    await registry?.stop().catch(() => undefined);
     await Promise.allSettled(servers.map((s) => s.stop()));
     if (run !== undefined) {
       const removed = await removeRunContainers(run);
@@ -92,6 +98,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('pravegaAuth', endpointOf(auth));
     project.provide('pravegaTls', endpointOf(tls));
     project.provide('pravegaImage', decision.image ?? '');
+    // the schema registry keeps its groups on the plain server (a container's controller port and
+    // segment store are published on the host, so the registry JVM reaches them like the tests do)
+    const plainUri = plain ? plain.controllerUri : (external ?? '');
+    registry = await startRegistryServer({
+      store: 'Pravega',
+      controllerUri: plainUri,
+      log: (line) => console.log(`[registry] ${line}`),
+    });
+    project.provide('schemaRegistry', { uri: registry.uri, logFile: registry.logFile });
   } catch (err) {
     await stopAll();
     throw err;
@@ -104,6 +119,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (rss !== undefined)
         log(`${s.controllerUri}: resident memory at the end ${(rss / 1048576).toFixed(0)} MiB`);
     }
+    const registryRss = registry?.residentMemoryBytes();
+    if (registryRss !== undefined)
+      log(`schema registry: resident memory at the end ${(registryRss / 1048576).toFixed(0)} MiB`);
     await stopAll();
   };
 }
