@@ -34,7 +34,8 @@ function typeOf(type: string | DataType, where: string): DataType {
 }
 
 function nameOf(name: string, where: string): string {
-  if (typeof name !== 'string' || name.trim() === '') throw invalid(`${where}: a column name must be a non-empty string`);
+  if (typeof name !== 'string' || name.trim() === '')
+    throw invalid(`${where}: a column name must be a non-empty string`);
   return name;
 }
 
@@ -80,7 +81,8 @@ export class SchemaBuilder {
 
   /** `WATERMARK FOR column AS expression`. */
   watermark(column: string, expression: string): this {
-    if (this.watermarkSpec !== undefined) throw invalid('Schema.watermark: a table has one watermark');
+    if (this.watermarkSpec !== undefined)
+      throw invalid('Schema.watermark: a table has one watermark');
     if (typeof expression !== 'string' || expression.trim() === '') {
       throw invalid(`Schema.watermark('${column}'): the expression must be non-empty SQL text`);
     }
@@ -98,15 +100,23 @@ export class SchemaBuilder {
     const wm = this.watermarkSpec;
     if (wm !== undefined) {
       const col = this.columns.find((c) => c.name === wm.column);
-      if (col === undefined) throw invalid(`Schema.watermark: column '${wm.column}' is not declared`);
-      if (col.kind !== 'computed' && col.type.root !== 'TIMESTAMP' && col.type.root !== 'TIMESTAMP_LTZ') {
-        throw invalid(`Schema.watermark: column '${wm.column}' must be TIMESTAMP(3) or TIMESTAMP_LTZ(3)`);
+      if (col === undefined)
+        throw invalid(`Schema.watermark: column '${wm.column}' is not declared`);
+      if (
+        col.kind !== 'computed' &&
+        col.type.root !== 'TIMESTAMP' &&
+        col.type.root !== 'TIMESTAMP_LTZ'
+      ) {
+        throw invalid(
+          `Schema.watermark: column '${wm.column}' must be TIMESTAMP(3) or TIMESTAMP_LTZ(3)`,
+        );
       }
     }
     for (const k of this.primaryKeyColumns ?? []) {
       const col = this.columns.find((c) => c.name === k);
       if (col === undefined) throw invalid(`Schema.primaryKey: column '${k}' is not declared`);
-      if (col.kind !== 'physical') throw invalid(`Schema.primaryKey: column '${k}' is not a physical column`);
+      if (col.kind !== 'physical')
+        throw invalid(`Schema.primaryKey: column '${k}' is not a physical column`);
     }
     return {
       columns: [...this.columns],
@@ -136,7 +146,8 @@ export class TableDescriptorBuilder {
 
   /** A `WITH` option; values are kept as Flink's text (numbers and booleans are written out). */
   option(key: string, value: string | number | boolean): this {
-    if (typeof key !== 'string' || key === '') throw invalid('TableDescriptor.option: the key must be a non-empty string');
+    if (typeof key !== 'string' || key === '')
+      throw invalid('TableDescriptor.option: the key must be a non-empty string');
     this.options[key] = String(value);
     return this;
   }
@@ -155,7 +166,9 @@ export class TableDescriptorBuilder {
 
   build(): TableDefinition {
     if (this.tableSchema === undefined) {
-      throw invalid(`TableDescriptor(${this.options['connector']}): a schema is required (.schema(Schema.newBuilder()…build()))`);
+      throw invalid(
+        `TableDescriptor(${this.options['connector']}): a schema is required (.schema(Schema.newBuilder()…build()))`,
+      );
     }
     return {
       schema: this.tableSchema,
@@ -168,7 +181,9 @@ export class TableDescriptorBuilder {
 export const TableDescriptor = {
   forConnector: (connector: string): TableDescriptorBuilder => {
     if (typeof connector !== 'string' || connector === '') {
-      throw invalid('TableDescriptor.forConnector: the connector identifier must be a non-empty string');
+      throw invalid(
+        'TableDescriptor.forConnector: the connector identifier must be a non-empty string',
+      );
     }
     return new TableDescriptorBuilder(connector);
   },

@@ -281,7 +281,10 @@ class BatchReader<T> implements SourceReader<T, SegmentRangeSplit> {
         const expand = this.settings.deserializeEvent;
         if (expand === undefined) records.push(this.settings.deserialize(e.data));
         else
-          for (const v of expand(e.data, sourceEvent(active.reader.segment, e.offset, e.data.length)))
+          for (const v of expand(
+            e.data,
+            sourceEvent(active.reader.segment, e.offset, e.data.length),
+          ))
             records.push(v);
       } catch (err) {
         if (this.settings.onDeserializationError === 'skip') {

@@ -152,7 +152,10 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       try {
         if (deserializeEvent === undefined) records.push(deserialize(e.value));
         else
-          for (const v of deserializeEvent(e.value, sourceEvent(e.segment, e.offset, e.value.length)))
+          for (const v of deserializeEvent(
+            e.value,
+            sourceEvent(e.segment, e.offset, e.value.length),
+          ))
             records.push(v);
       } catch (err) {
         if (onDeserializationError === 'skip') {

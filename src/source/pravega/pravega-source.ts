@@ -208,10 +208,15 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
    * Each event through a function of its payload and place (segment, offset, `pointer()`: Java's
    * `EventPointer.toBytes()`), giving any number of values (none skips the event).
    */
-  eventDeserializer<U>(fn: (payload: Buffer, event: SourceEvent) => readonly U[]): PravegaSource<U> {
+  eventDeserializer<U>(
+    fn: (payload: Buffer, event: SourceEvent) => readonly U[],
+  ): PravegaSource<U> {
     return this.with<U>({
       deserialize: (payload) => {
-        throw new TributaryError('INTERNAL', `eventDeserializer: ${payload.length} bytes without their event`);
+        throw new TributaryError(
+          'INTERNAL',
+          `eventDeserializer: ${payload.length} bytes without their event`,
+        );
       },
       deserializeEvent: fn,
       timestamp: undefined,

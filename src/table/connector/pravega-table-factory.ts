@@ -32,10 +32,15 @@ export const PRAVEGA_METADATA = { event_pointer: 'BYTES' } as const;
 const STRING_ROOTS = new Set(['STRING', 'VARCHAR', 'CHAR']);
 
 function physicalColumns(table: ResolvedTable): FormatContext['columns'] {
-  return table.schema.columns.flatMap((c) => (c.kind === 'physical' ? [{ name: c.name, type: c.type }] : []));
+  return table.schema.columns.flatMap((c) =>
+    c.kind === 'physical' ? [{ name: c.name, type: c.type }] : [],
+  );
 }
 
-function metadataColumns(table: ResolvedTable, use: 'source' | 'sink'): { name: string; key: string }[] {
+function metadataColumns(
+  table: ResolvedTable,
+  use: 'source' | 'sink',
+): { name: string; key: string }[] {
   const out: { name: string; key: string }[] = [];
   for (const c of table.schema.columns) {
     if (c.kind !== 'metadata') continue;
@@ -63,7 +68,10 @@ function metadataColumns(table: ResolvedTable, use: 'source' | 'sink'): { name: 
 }
 
 /** The table's options, checked (the format must be registered). */
-export function resolvePravegaTable(table: ResolvedTable, use: 'source' | 'sink'): PravegaTableOptions {
+export function resolvePravegaTable(
+  table: ResolvedTable,
+  use: 'source' | 'sink',
+): PravegaTableOptions {
   const formatId = table.options['format'];
   const format = formatId === undefined ? undefined : findFormat(formatId, `table ${table.name}`);
   const strings = new Set(
@@ -94,9 +102,7 @@ export const pravegaTableFactory: DynamicTableFactory = {
 
   isBounded(table) {
     const o = resolvePravegaTable(table, 'source');
-    return (
-      o.scan.executionType === 'batch' || o.scan.streams.every((s) => s.end !== undefined)
-    );
+    return o.scan.executionType === 'batch' || o.scan.streams.every((s) => s.end !== undefined);
   },
 
   async createSource(
@@ -105,7 +111,9 @@ export const pravegaTableFactory: DynamicTableFactory = {
     hooks: TableSourceHooks = {},
   ): Promise<TableSourceResult> {
     const o = resolvePravegaTable(table, 'source');
-    const decoder = await findFormat(o.format, `table ${table.name}`).createDecoder(formatContext(table));
+    const decoder = await findFormat(o.format, `table ${table.name}`).createDecoder(
+      formatContext(table),
+    );
     const metadata = metadataColumns(table, 'source');
     const project = hooks.project;
     const finish = (row: Row, event: SourceEvent): Row => {
@@ -120,18 +128,22 @@ export const pravegaTableFactory: DynamicTableFactory = {
     let source: PravegaSource<Buffer> | undefined;
     for (const s of o.scan.streams) {
       const cuts = { ...(s.start ? { start: s.start } : {}), ...(s.end ? { end: s.end } : {}) };
-      source = source === undefined ? PravegaSource.forStream(s.stream, cuts) : source.forStream(s.stream, cuts);
+      source =
+        source === undefined
+          ? PravegaSource.forStream(s.stream, cuts)
+          : source.forStream(s.stream, cuts);
     }
     if (source === undefined) {
-      throw new TributaryError('CONFIG_INVALID', `table ${table.name}: option 'scan.streams': no stream to read`);
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `table ${table.name}: option 'scan.streams': no stream to read`,
+      );
     }
-    source = source
-      .withPravega(o.connection)
-      .readerGroup({
-        scope: o.scope,
-        ...(o.scan.readerGroupName !== undefined ? { name: o.scan.readerGroupName } : {}),
-        maxOutstandingCheckpoints: o.scan.maxOutstandingCheckpoints,
-      });
+    source = source.withPravega(o.connection).readerGroup({
+      scope: o.scope,
+      ...(o.scan.readerGroupName !== undefined ? { name: o.scan.readerGroupName } : {}),
+      maxOutstandingCheckpoints: o.scan.maxOutstandingCheckpoints,
+    });
     const name = hooks.name ?? table.name;
     const uid = o.scan.uid ?? uidOf(name);
     const eventTime = hooks.eventTime;
@@ -154,7 +166,10 @@ export const pravegaTableFactory: DynamicTableFactory = {
       return { changelogMode: 'insert-only', stream: open(rows) };
     }
     let changes = source.eventDeserializer<ChangeRow>((payload, event) =>
-      (decoder.decode(payload) as ChangeRow[]).map((c) => ({ kind: c.kind, row: finish(c.row, event) })),
+      (decoder.decode(payload) as ChangeRow[]).map((c) => ({
+        kind: c.kind,
+        row: finish(c.row, event),
+      })),
     );
     if (eventTime) changes = changes.timestamps((c) => eventTime.timestamp(c.row));
     return { changelogMode: 'all', stream: open(changes) };
@@ -166,7 +181,9 @@ export const pravegaTableFactory: DynamicTableFactory = {
     changelog: boolean,
   ): Promise<void> {
     const o = resolvePravegaTable(table, 'sink');
-    const encoder = await findFormat(o.format, `table ${table.name}`).createEncoder(formatContext(table));
+    const encoder = await findFormat(o.format, `table ${table.name}`).createEncoder(
+      formatContext(table),
+    );
     if (changelog && !encoder.acceptsChanges) {
       throw new TributaryError(
         'CONFIG_INVALID',
@@ -183,7 +200,10 @@ export const pravegaTableFactory: DynamicTableFactory = {
             ? encoder.encode((item as ChangeRow).row, (item as ChangeRow).kind)
             : encoder.encode(item as Row, '+I'),
         deserialize: () => {
-          throw new TributaryError('ILLEGAL_STATE', `table ${table.name}: the table sink only writes`);
+          throw new TributaryError(
+            'ILLEGAL_STATE',
+            `table ${table.name}: the table sink only writes`,
+          );
         },
       })
       .withPravega(o.connection);
@@ -200,7 +220,10 @@ export const pravegaTableFactory: DynamicTableFactory = {
         : o.sink.semantic === 'best-effort'
           ? sink.bestEffort()
           : sink.atLeastOnce();
-    (stream as DataStream<Item>).sinkTo(sink, { name: `${table.name} sink`, uid: `${uidOf(table.name)}-sink` });
+    (stream as DataStream<Item>).sinkTo(sink, {
+      name: `${table.name} sink`,
+      uid: `${uidOf(table.name)}-sink`,
+    });
   },
 };
 

@@ -11,12 +11,19 @@ import avsc from 'avsc';
 import { TributaryError, errorMessage } from '../../errors.js';
 import { formatDataType } from '../data-types.js';
 import { registerFormat } from '../factories.js';
-import type { DataType, FormatContext, FormatDecoder, FormatEncoder, FormatFactory, Row } from '../types.js';
+import type {
+  DataType,
+  FormatContext,
+  FormatDecoder,
+  FormatEncoder,
+  FormatFactory,
+  Row,
+} from '../types.js';
 import { rowError, toRowValue, type ConvertOptions, type ValuePlace } from '../types/values.js';
 import { decodeError, enumOption, formatOptionError } from './format-options.js';
 
 const RECORD_NAME = 'org.apache.flink.avro.generated.record';
-const CONVERT: ConvertOptions = { timestampFormat: 'SQL' };
+const CONVERT: ConvertOptions = { timestampFormat: 'SQL', epochNumbers: true };
 
 type AvroSchema = string | Record<string, unknown> | AvroSchema[];
 
@@ -52,7 +59,12 @@ export function avroSchemaOf(type: DataType, name: string): AvroSchema {
       s = 'bytes';
       break;
     case 'DECIMAL':
-      s = { type: 'bytes', logicalType: 'decimal', precision: type.precision ?? 10, scale: type.scale ?? 0 };
+      s = {
+        type: 'bytes',
+        logicalType: 'decimal',
+        precision: type.precision ?? 10,
+        scale: type.scale ?? 0,
+      };
       break;
     case 'DATE':
       s = { type: 'int', logicalType: 'date' };
@@ -76,7 +88,9 @@ export function avroSchemaOf(type: DataType, name: string): AvroSchema {
         name,
         fields: (type.fields ?? []).map((f) => {
           const fs = avroSchemaOf(f.type, `${name}_${f.name}`);
-          return f.type.nullable ? { name: f.name, type: fs, default: null } : { name: f.name, type: fs };
+          return f.type.nullable
+            ? { name: f.name, type: fs, default: null }
+            : { name: f.name, type: fs };
         }),
       };
       break;
@@ -129,15 +143,22 @@ function fromAvro(v: unknown, type: DataType, place: ValuePlace): unknown {
       return toRowValue(n, type, place, CONVERT);
     }
     case 'ARRAY':
-      return (v as unknown[]).map((e, i) => fromAvro(e, type.element!, { ...place, column: `${place.column}[${i}]` }));
+      return (v as unknown[]).map((e, i) =>
+        fromAvro(e, type.element!, { ...place, column: `${place.column}[${i}]` }),
+      );
     case 'MAP':
     case 'ROW': {
       const input = v as Record<string, unknown>;
       const out: Record<string, unknown> = {};
       if (type.root === 'MAP') {
-        for (const [k, e] of Object.entries(input)) out[k] = fromAvro(e, type.value!, { ...place, column: `${place.column}.${k}` });
+        for (const [k, e] of Object.entries(input))
+          out[k] = fromAvro(e, type.value!, { ...place, column: `${place.column}.${k}` });
       } else {
-        for (const f of type.fields ?? []) out[f.name] = fromAvro(input[f.name], f.type, { ...place, column: `${place.column}.${f.name}` });
+        for (const f of type.fields ?? [])
+          out[f.name] = fromAvro(input[f.name], f.type, {
+            ...place,
+            column: `${place.column}.${f.name}`,
+          });
       }
       return out;
     }
@@ -153,7 +174,8 @@ function toAvro(v: unknown, type: DataType, place: ValuePlace): unknown {
   }
   switch (type.root) {
     case 'DECIMAL': {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw rowError(place, type, v, 'is not a number');
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw rowError(place, type, v, 'is not a number');
       const scale = type.scale ?? 0;
       const digits = v.toFixed(scale).replace('.', '');
       const unscaled = BigInt(digits);
@@ -170,16 +192,24 @@ function toAvro(v: unknown, type: DataType, place: ValuePlace): unknown {
       throw rowError(place, type, v, 'is not a Buffer');
     case 'ARRAY':
       if (!Array.isArray(v)) throw rowError(place, type, v, 'is not an array');
-      return v.map((e, i) => toAvro(e, type.element!, { ...place, column: `${place.column}[${i}]` }));
+      return v.map((e, i) =>
+        toAvro(e, type.element!, { ...place, column: `${place.column}[${i}]` }),
+      );
     case 'MAP':
     case 'ROW': {
-      if (typeof v !== 'object' || Array.isArray(v)) throw rowError(place, type, v, 'is not an object');
+      if (typeof v !== 'object' || Array.isArray(v))
+        throw rowError(place, type, v, 'is not an object');
       const input = v as Record<string, unknown>;
       const out: Record<string, unknown> = {};
       if (type.root === 'MAP') {
-        for (const [k, e] of Object.entries(input)) out[k] = toAvro(e, type.value!, { ...place, column: `${place.column}.${k}` });
+        for (const [k, e] of Object.entries(input))
+          out[k] = toAvro(e, type.value!, { ...place, column: `${place.column}.${k}` });
       } else {
-        for (const f of type.fields ?? []) out[f.name] = toAvro(input[f.name], f.type, { ...place, column: `${place.column}.${f.name}` });
+        for (const f of type.fields ?? [])
+          out[f.name] = toAvro(input[f.name], f.type, {
+            ...place,
+            column: `${place.column}.${f.name}`,
+          });
       }
       return out;
     }
@@ -188,10 +218,37 @@ function toAvro(v: unknown, type: DataType, place: ValuePlace): unknown {
   }
 }
 
+/**
+ * Avro longs as JS numbers over the whole safe range (avsc's own long stops at ±2^52); a long
+ * beyond ±2^53 decodes to a bigint, which the BIGINT column then refuses by name.
+ */
+const longType = avsc.types.LongType.__with({
+  fromBuffer: (buf: Buffer): number | bigint => {
+    const n = buf.readBigInt64LE();
+    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(n)
+      : n;
+  },
+  toBuffer: (n: number | bigint): Buffer => {
+    const buf = Buffer.alloc(8);
+    buf.writeBigInt64LE(BigInt(n));
+    return buf;
+  },
+  fromJSON: (n: unknown): number => Number(n),
+  toJSON: (n: number | bigint): number => Number(n),
+  isValid: (n: unknown): boolean =>
+    (typeof n === 'number' && Number.isSafeInteger(n)) || typeof n === 'bigint',
+  compare: (a: number | bigint, b: number | bigint): number => (a === b ? 0 : a < b ? -1 : 1),
+});
+
 function avroType(ctx: FormatContext): avsc.Type {
   const encoding = enumOption(ctx, 'avro.encoding', ['binary', 'json'] as const, 'binary');
   if (encoding === 'json') {
-    throw formatOptionError(ctx, 'avro.encoding', `'json' is not supported: events are Avro binary datums`);
+    throw formatOptionError(
+      ctx,
+      'avro.encoding',
+      `'json' is not supported: events are Avro binary datums`,
+    );
   }
   if (ctx.options['avro.codec'] !== undefined) {
     throw formatOptionError(
@@ -200,22 +257,27 @@ function avroType(ctx: FormatContext): avsc.Type {
       'applies to Avro container files only: each event is one plain binary datum (no header, no compression), as Flink writes per message; remove it',
     );
   }
-  return avsc.Type.forSchema(tableAvroSchema(ctx) as avsc.Schema);
+  return avsc.Type.forSchema(tableAvroSchema(ctx) as avsc.Schema, { registry: { long: longType } });
 }
 
 export const avroFormat: FormatFactory = {
   identifier: 'avro',
   optionKeys: ['avro.encoding', 'avro.codec'],
-  createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
+  async createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
     const type = avroType(ctx);
-    return Promise.resolve({
+    return {
       changelogMode: 'insert-only',
       decode(payload: Buffer): Row[] {
         let record: Record<string, unknown>;
         try {
           record = type.fromBuffer(payload) as Record<string, unknown>;
         } catch (err) {
-          throw decodeError(ctx, 'avro', `not an Avro datum of the table's schema (${errorMessage(err)})`, err);
+          throw decodeError(
+            ctx,
+            'avro',
+            `not an Avro datum of the table's schema (${errorMessage(err)})`,
+            err,
+          );
         }
         const row: Row = {};
         for (const c of ctx.columns) {
@@ -223,15 +285,18 @@ export const avroFormat: FormatFactory = {
         }
         return [row];
       },
-    });
+    };
   },
-  createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
+  async createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
     const type = avroType(ctx);
-    return Promise.resolve({
+    return {
       acceptsChanges: false,
       encode(row: Row, kind): Buffer {
         if (kind !== '+I' && kind !== '+U') {
-          throw new TributaryError('ILLEGAL_STATE', `table ${ctx.tableName}: the avro format writes inserts only, got a ${kind} row`);
+          throw new TributaryError(
+            'ILLEGAL_STATE',
+            `table ${ctx.tableName}: the avro format writes inserts only, got a ${kind} row`,
+          );
         }
         const record: Record<string, unknown> = {};
         for (const c of ctx.columns) {
@@ -240,12 +305,15 @@ export const avroFormat: FormatFactory = {
         try {
           return type.toBuffer(record);
         } catch (err) {
-          throw new TributaryError('ILLEGAL_ARGUMENT', `table ${ctx.tableName}: row does not fit the Avro schema: ${errorMessage(err)}`, { cause: err });
+          throw new TributaryError(
+            'ILLEGAL_ARGUMENT',
+            `table ${ctx.tableName}: row does not fit the Avro schema: ${errorMessage(err)}`,
+            { cause: err },
+          );
         }
       },
-    });
+    };
   },
 };
-
 
 registerFormat(avroFormat);

@@ -2,7 +2,7 @@
  * `format = 'csv'`: one CSV line per event, fields in column order, as Flink's CSV format:
  * `csv.field-delimiter` (`,`), `csv.quote-character` (`"`), `csv.disable-quote-character`,
  * `csv.escape-character` (none), `csv.allow-comments` (`#` lines skipped), `csv.null-literal`
- * (none: an empty unquoted field is null for non-string columns), `csv.ignore-parse-errors`.
+ * (none: an empty unquoted field is null; an empty string is written quoted), `csv.ignore-parse-errors`.
  * Timestamps in the SQL form, BYTES as base64. Nested types (ARRAY, MAP, ROW) are refused.
  */
 import { TributaryError } from '../../errors.js';
@@ -10,9 +10,18 @@ import { formatDataType } from '../data-types.js';
 import { registerFormat } from '../factories.js';
 import type { FormatContext, FormatDecoder, FormatEncoder, FormatFactory, Row } from '../types.js';
 import { toJsonValue, toRowValue, type ConvertOptions } from '../types/values.js';
-import { boolOption, charOption, decodeError, formatOptionError, refuseUnimplemented } from './format-options.js';
+import {
+  boolOption,
+  charOption,
+  decodeError,
+  formatOptionError,
+  refuseUnimplemented,
+} from './format-options.js';
 
-const UNIMPLEMENTED = ['csv.array-element-delimiter', 'csv.write-bigdecimal-in-scientific-notation'];
+const UNIMPLEMENTED = [
+  'csv.array-element-delimiter',
+  'csv.write-bigdecimal-in-scientific-notation',
+];
 const CONVERT: ConvertOptions = { timestampFormat: 'SQL' };
 
 export interface CsvOptions {
@@ -29,11 +38,16 @@ function csvOptions(ctx: FormatContext): CsvOptions {
   const delimiter = charOption(ctx, 'csv.field-delimiter', ',')!;
   const disableQuote = boolOption(ctx, 'csv.disable-quote-character', false);
   if (disableQuote && ctx.options['csv.quote-character'] !== undefined) {
-    throw formatOptionError(ctx, 'csv.quote-character', `cannot be set with 'csv.disable-quote-character' = true`);
+    throw formatOptionError(
+      ctx,
+      'csv.quote-character',
+      `cannot be set with 'csv.disable-quote-character' = true`,
+    );
   }
   const quote = disableQuote ? undefined : charOption(ctx, 'csv.quote-character', '"');
   const escape = charOption(ctx, 'csv.escape-character', undefined);
-  if (quote === delimiter) throw formatOptionError(ctx, 'csv.quote-character', 'must differ from the field delimiter');
+  if (quote === delimiter)
+    throw formatOptionError(ctx, 'csv.quote-character', 'must differ from the field delimiter');
   for (const c of ctx.columns) {
     if (c.type.root === 'ARRAY' || c.type.root === 'MAP' || c.type.root === 'ROW') {
       throw new TributaryError(
@@ -114,7 +128,7 @@ export const csvFormat: FormatFactory = {
     'csv.ignore-parse-errors',
     ...UNIMPLEMENTED,
   ],
-  createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
+  async createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
     const o = csvOptions(ctx);
     const decodeLine = (payload: Buffer): Row[] => {
       const line = payload.toString('utf8').replace(/\r?\n$/, '');
@@ -123,23 +137,35 @@ export const csvFormat: FormatFactory = {
       try {
         fields = splitCsvLine(line, o);
       } catch (err) {
-        throw decodeError(ctx, 'csv', `${(err as Error).message}: ${JSON.stringify(line.slice(0, 60))}`);
+        throw decodeError(
+          ctx,
+          'csv',
+          `${(err as Error).message}: ${JSON.stringify(line.slice(0, 60))}`,
+        );
       }
       if (fields.length !== ctx.columns.length) {
-        throw decodeError(ctx, 'csv', `${fields.length} field(s) for ${ctx.columns.length} column(s): ${JSON.stringify(line.slice(0, 60))}`);
+        throw decodeError(
+          ctx,
+          'csv',
+          `${fields.length} field(s) for ${ctx.columns.length} column(s): ${JSON.stringify(line.slice(0, 60))}`,
+        );
       }
       const row: Row = {};
       ctx.columns.forEach((c, i) => {
         const f = fields[i]!;
-        const isString = c.type.root === 'STRING' || c.type.root === 'VARCHAR' || c.type.root === 'CHAR';
         const isNull =
           (!f.quoted && o.nullLiteral !== undefined && f.text === o.nullLiteral) ||
-          (!f.quoted && o.nullLiteral === undefined && f.text === '' && !isString);
-        row[c.name] = toRowValue(isNull ? null : f.text, c.type, { table: ctx.tableName, column: c.name }, CONVERT);
+          (!f.quoted && o.nullLiteral === undefined && f.text === '');
+        row[c.name] = toRowValue(
+          isNull ? null : f.text,
+          c.type,
+          { table: ctx.tableName, column: c.name },
+          CONVERT,
+        );
       });
       return [row];
     };
-    return Promise.resolve({
+    return {
       changelogMode: 'insert-only',
       decode(payload: Buffer): Row[] {
         try {
@@ -149,24 +175,32 @@ export const csvFormat: FormatFactory = {
           throw err;
         }
       },
-    });
+    };
   },
-  createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
+  async createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
     const o = csvOptions(ctx);
-    return Promise.resolve({
+    return {
       acceptsChanges: false,
       encode(row: Row, kind): Buffer {
         if (kind !== '+I' && kind !== '+U') {
-          throw new TributaryError('ILLEGAL_STATE', `table ${ctx.tableName}: the csv format writes inserts only, got a ${kind} row`);
+          throw new TributaryError(
+            'ILLEGAL_STATE',
+            `table ${ctx.tableName}: the csv format writes inserts only, got a ${kind} row`,
+          );
         }
         const parts = ctx.columns.map((c) => {
-          const v = toJsonValue(row[c.name], c.type, { table: ctx.tableName, column: c.name }, CONVERT);
+          const v = toJsonValue(
+            row[c.name],
+            c.type,
+            { table: ctx.tableName, column: c.name },
+            CONVERT,
+          );
           if (v === null) return o.nullLiteral ?? '';
-          return quoteField(typeof v === 'string' ? v : String(v), o);
+          return quoteField(typeof v === 'string' ? v : JSON.stringify(v), o);
         });
         return Buffer.from(parts.join(o.delimiter), 'utf8');
       },
-    });
+    };
   },
 };
 

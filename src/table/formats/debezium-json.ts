@@ -7,8 +7,21 @@
  */
 import { TributaryError } from '../../errors.js';
 import { registerFormat } from '../factories.js';
-import type { ChangeRow, FormatContext, FormatDecoder, FormatEncoder, FormatFactory, Row, RowKind } from '../types.js';
-import { boolOption, decodeError, formatOptionError, refuseUnimplemented } from './format-options.js';
+import type {
+  ChangeRow,
+  FormatContext,
+  FormatDecoder,
+  FormatEncoder,
+  FormatFactory,
+  Row,
+  RowKind,
+} from '../types.js';
+import {
+  boolOption,
+  decodeError,
+  formatOptionError,
+  refuseUnimplemented,
+} from './format-options.js';
 import { jsonObjectToRow, jsonRowOptions, parseJson, rowToJsonObject } from './json.js';
 
 const P = 'debezium-json';
@@ -27,12 +40,13 @@ export const debeziumJsonFormat: FormatFactory = {
     `${P}.timestamp-format.standard`,
     ...UNIMPLEMENTED,
   ],
-  createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
+  async createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
     refuseUnimplemented(ctx, UNIMPLEMENTED, P);
     const schemaInclude = boolOption(ctx, `${P}.schema-include`, false);
     const o = jsonRowOptions(ctx, P, false);
     const image = (v: unknown, field: string): Row => {
-      if (v === null || v === undefined) throw decodeError(ctx, P, `the '${field}' image is missing`);
+      if (v === null || v === undefined)
+        throw decodeError(ctx, P, `the '${field}' image is missing`);
       return jsonObjectToRow(ctx, v, o);
     };
     const decodeOne = (payload: Buffer): ChangeRow[] => {
@@ -41,9 +55,13 @@ export const debeziumJsonFormat: FormatFactory = {
       if (doc === null) return [];
       if (schemaInclude) {
         if (typeof doc !== 'object' || !('payload' in doc)) {
-          throw decodeError(ctx, P, `no 'payload' field ('${P}.schema-include' is true: expected {"schema": …, "payload": …})`);
+          throw decodeError(
+            ctx,
+            P,
+            `no 'payload' field ('${P}.schema-include' is true: expected {"schema": …, "payload": …})`,
+          );
         }
-        doc = (doc as { payload: unknown }).payload;
+        doc = doc.payload;
       }
       if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
         throw decodeError(ctx, P, 'expected a Debezium envelope object');
@@ -69,12 +87,20 @@ export const debeziumJsonFormat: FormatFactory = {
           return [{ kind: '-D', row: image(env['before'], 'before') }];
         default:
           if (!schemaInclude && 'schema' in env && 'payload' in env) {
-            throw decodeError(ctx, P, `the event has 'schema' and 'payload': set '${P}.schema-include' = 'true'`);
+            throw decodeError(
+              ctx,
+              P,
+              `the event has 'schema' and 'payload': set '${P}.schema-include' = 'true'`,
+            );
           }
-          throw decodeError(ctx, P, `unknown operation 'op' = ${JSON.stringify(env['op'])} (expected c, r, u or d)`);
+          throw decodeError(
+            ctx,
+            P,
+            `unknown operation 'op' = ${JSON.stringify(env['op'])} (expected c, r, u or d)`,
+          );
       }
     };
-    return Promise.resolve({
+    return {
       changelogMode: 'all',
       decode(payload: Buffer): ChangeRow[] {
         try {
@@ -84,15 +110,19 @@ export const debeziumJsonFormat: FormatFactory = {
           throw err;
         }
       },
-    });
+    };
   },
-  createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
+  async createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
     refuseUnimplemented(ctx, UNIMPLEMENTED, P);
     if (boolOption(ctx, `${P}.schema-include`, false)) {
-      throw formatOptionError(ctx, `${P}.schema-include`, `applies to reading only: the encoder writes envelopes without a schema (as Flink's)`);
+      throw formatOptionError(
+        ctx,
+        `${P}.schema-include`,
+        `applies to reading only: the encoder writes envelopes without a schema (as Flink's)`,
+      );
     }
     const { convert } = jsonRowOptions(ctx, P, false);
-    return Promise.resolve({
+    return {
       acceptsChanges: true,
       encode(row: Row, kind: RowKind): Buffer {
         const image = rowToJsonObject(ctx, row, convert);
@@ -102,7 +132,7 @@ export const debeziumJsonFormat: FormatFactory = {
           : { before: image, after: null, op: 'd' };
         return Buffer.from(JSON.stringify(env), 'utf8');
       },
-    });
+    };
   },
 };
 

@@ -30,8 +30,14 @@ export interface JsonRowOptions {
 }
 
 /** The JSON options under `prefix` (`json`, or `debezium-json` for the debezium format). */
-export function jsonRowOptions(ctx: FormatContext, prefix: string, withMissing: boolean): JsonRowOptions {
-  const failOnMissingField = withMissing ? boolOption(ctx, `${prefix}.fail-on-missing-field`, false) : false;
+export function jsonRowOptions(
+  ctx: FormatContext,
+  prefix: string,
+  withMissing: boolean,
+): JsonRowOptions {
+  const failOnMissingField = withMissing
+    ? boolOption(ctx, `${prefix}.fail-on-missing-field`, false)
+    : false;
   const ignoreParseErrors = boolOption(ctx, `${prefix}.ignore-parse-errors`, false);
   if (failOnMissingField && ignoreParseErrors) {
     throw formatOptionError(
@@ -50,14 +56,22 @@ export function jsonRowOptions(ctx: FormatContext, prefix: string, withMissing: 
 /** A JSON object → a row of the context's columns (throws DESERIALIZATION_FAILED). */
 export function jsonObjectToRow(ctx: FormatContext, value: unknown, o: JsonRowOptions): Row {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw decodeError(ctx, 'json', `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+    throw decodeError(
+      ctx,
+      'json',
+      `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+    );
   }
   const input = value as Record<string, unknown>;
   const row: Row = {};
   for (const c of ctx.columns) {
     const v = input[c.name];
     if (v === undefined && o.failOnMissingField) {
-      throw decodeError(ctx, 'json', `field '${c.name}' is missing ('json.fail-on-missing-field' is true)`);
+      throw decodeError(
+        ctx,
+        'json',
+        `field '${c.name}' is missing ('json.fail-on-missing-field' is true)`,
+      );
     }
     row[c.name] = toRowValue(v, c.type, { table: ctx.tableName, column: c.name }, o.convert);
   }
@@ -65,10 +79,19 @@ export function jsonObjectToRow(ctx: FormatContext, value: unknown, o: JsonRowOp
 }
 
 /** A row → the JSON object Flink writes (columns in order). */
-export function rowToJsonObject(ctx: FormatContext, row: Row, convert: ConvertOptions): Record<string, unknown> {
+export function rowToJsonObject(
+  ctx: FormatContext,
+  row: Row,
+  convert: ConvertOptions,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of ctx.columns) {
-    out[c.name] = toJsonValue(row[c.name], c.type, { table: ctx.tableName, column: c.name }, convert);
+    out[c.name] = toJsonValue(
+      row[c.name],
+      c.type,
+      { table: ctx.tableName, column: c.name },
+      convert,
+    );
   }
   return out;
 }
@@ -89,10 +112,10 @@ export const jsonFormat: FormatFactory = {
     'json.timestamp-format.standard',
     ...UNIMPLEMENTED,
   ],
-  createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
+  async createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
     refuseUnimplemented(ctx, UNIMPLEMENTED, 'json');
     const o = jsonRowOptions(ctx, 'json', true);
-    return Promise.resolve({
+    return {
       changelogMode: 'insert-only',
       decode(payload: Buffer): Row[] {
         try {
@@ -105,12 +128,12 @@ export const jsonFormat: FormatFactory = {
           throw err;
         }
       },
-    });
+    };
   },
-  createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
+  async createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
     refuseUnimplemented(ctx, UNIMPLEMENTED, 'json');
     const { convert } = jsonRowOptions(ctx, 'json', true);
-    return Promise.resolve({
+    return {
       acceptsChanges: false,
       encode(row: Row, kind): Buffer {
         if (kind !== '+I' && kind !== '+U') {
@@ -121,7 +144,7 @@ export const jsonFormat: FormatFactory = {
         }
         return Buffer.from(JSON.stringify(rowToJsonObject(ctx, row, convert)), 'utf8');
       },
-    });
+    };
   },
 };
 

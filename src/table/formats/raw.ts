@@ -6,7 +6,14 @@
 import { TributaryError } from '../../errors.js';
 import { formatDataType } from '../data-types.js';
 import { registerFormat } from '../factories.js';
-import type { DataType, FormatContext, FormatDecoder, FormatEncoder, FormatFactory, Row } from '../types.js';
+import type {
+  DataType,
+  FormatContext,
+  FormatDecoder,
+  FormatEncoder,
+  FormatFactory,
+  Row,
+} from '../types.js';
 import { decodeError, enumOption, formatOptionError } from './format-options.js';
 
 const CHARSETS: Record<string, BufferEncoding> = {
@@ -44,9 +51,15 @@ function rawCodec(ctx: FormatContext): RawCodec {
   const charsetName = ctx.options['raw.charset'] ?? 'UTF-8';
   const charset = CHARSETS[charsetName.toUpperCase()];
   if (charset === undefined) {
-    throw formatOptionError(ctx, 'raw.charset', `'${charsetName}' is not supported (supported: ${Object.keys(CHARSETS).join(', ')})`);
+    throw formatOptionError(
+      ctx,
+      'raw.charset',
+      `'${charsetName}' is not supported (supported: ${Object.keys(CHARSETS).join(', ')})`,
+    );
   }
-  const big = enumOption(ctx, 'raw.endianness', ['big-endian', 'little-endian'] as const, 'big-endian') === 'big-endian';
+  const big =
+    enumOption(ctx, 'raw.endianness', ['big-endian', 'little-endian'] as const, 'big-endian') ===
+    'big-endian';
   const type = column.type;
   const root = type.root;
   const width = WIDTH[root];
@@ -154,16 +167,16 @@ function rawCodec(ctx: FormatContext): RawCodec {
 export const rawFormat: FormatFactory = {
   identifier: 'raw',
   optionKeys: ['raw.charset', 'raw.endianness'],
-  createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
+  async createDecoder(ctx: FormatContext): Promise<FormatDecoder> {
     const codec = rawCodec(ctx);
-    return Promise.resolve({
+    return {
       changelogMode: 'insert-only',
       decode: (payload: Buffer): Row[] => [{ [codec.column]: codec.decode(payload) }],
-    });
+    };
   },
-  createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
+  async createEncoder(ctx: FormatContext): Promise<FormatEncoder> {
     const codec = rawCodec(ctx);
-    return Promise.resolve({
+    return {
       acceptsChanges: false,
       encode(row: Row): Buffer {
         const v = row[codec.column];
@@ -175,7 +188,7 @@ export const rawFormat: FormatFactory = {
         }
         return codec.encode(v);
       },
-    });
+    };
   },
 };
 

@@ -118,7 +118,10 @@ const positiveInt = z.string().transform((s, ctx) => {
 const duration = z.string().transform((s, ctx) => {
   const ms = parseFlinkDuration(s);
   if (ms === undefined) {
-    return bad(ctx, `expected a duration such as '30 s', '500 ms' or '1 min' (units ${DURATION_UNITS}), got '${s}'`);
+    return bad(
+      ctx,
+      `expected a duration such as '30 s', '500 ms' or '1 min' (units ${DURATION_UNITS}), got '${s}'`,
+    );
   }
   return ms;
 });
@@ -134,10 +137,7 @@ const controllerUri = z.string().transform((s, ctx) => {
   const v = s.trim();
   if (/^(tcp|tls|pravega|ssl):\/\/[^/\s]+$/i.test(v)) return v;
   if (/^embedded:.+/.test(v)) return v;
-  return bad(
-    ctx,
-    `expected tcp://host:port, tls://host:port or embedded:<directory>, got '${s}'`,
-  );
+  return bad(ctx, `expected tcp://host:port, tls://host:port or embedded:<directory>, got '${s}'`);
 });
 
 const schema = z.object({
@@ -221,22 +221,32 @@ function cuts(
   });
 }
 
-function credentials(
-  table: string,
-  o: Parsed,
-): { username: string; password: string } | undefined {
+function credentials(table: string, o: Parsed): { username: string; password: string } | undefined {
   const type = o['security.auth-type'];
   const token = o['security.auth-token'];
   if (type === undefined && token === undefined) return undefined;
-  if (type === undefined) fail(table, 'security.auth-type', `is required with 'security.auth-token' (use 'Basic')`);
-  if (token === undefined) fail(table, 'security.auth-token', `is required with 'security.auth-type'`);
+  if (type === undefined)
+    fail(table, 'security.auth-type', `is required with 'security.auth-token' (use 'Basic')`);
+  if (token === undefined)
+    fail(table, 'security.auth-token', `is required with 'security.auth-type'`);
   if (type.toLowerCase() !== 'basic') {
-    fail(table, 'security.auth-type', `'${type}' is not supported: the client authenticates with 'Basic' (token = base64 of user:password)`);
+    fail(
+      table,
+      'security.auth-type',
+      `'${type}' is not supported: the client authenticates with 'Basic' (token = base64 of user:password)`,
+    );
   }
   const decoded = Buffer.from(token, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0 || Buffer.from(decoded, 'utf8').toString('base64').replace(/=+$/, '') !== token.replace(/=+$/, '')) {
-    fail(table, 'security.auth-token', `expected the base64 of 'user:password' for Basic authentication`);
+  if (
+    colon <= 0 ||
+    Buffer.from(decoded, 'utf8').toString('base64').replace(/=+$/, '') !== token.replace(/=+$/, '')
+  ) {
+    fail(
+      table,
+      'security.auth-token',
+      `expected the base64 of 'user:password' for Basic authentication`,
+    );
   }
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
@@ -289,7 +299,11 @@ export function parsePravegaOptions(
   if (batch) {
     for (const key of STREAMING_ONLY_KEYS) {
       if (o[key] !== undefined) {
-        fail(name, key, `applies to 'scan.execution.type' = 'streaming' only (a batch scan reads without a reader group)`);
+        fail(
+          name,
+          key,
+          `applies to 'scan.execution.type' = 'streaming' only (a batch scan reads without a reader group)`,
+        );
       }
     }
   }
@@ -300,7 +314,9 @@ export function parsePravegaOptions(
   const ids =
     streamsText === undefined
       ? []
-      : list(name, 'scan.streams', streamsText).map((s) => streamId(name, 'scan.streams', s, scope));
+      : list(name, 'scan.streams', streamsText).map((s) =>
+          streamId(name, 'scan.streams', s, scope),
+        );
   const seen = new Set<string>();
   for (const id of ids) {
     const k = `${id.scope}/${id.stream}`;
@@ -324,7 +340,11 @@ export function parsePravegaOptions(
   }
   const maxOutstanding = o['scan.reader-group.max-outstanding-checkpoint-request'] ?? 3;
   if (maxOutstanding > 100) {
-    fail(name, 'scan.reader-group.max-outstanding-checkpoint-request', `must be 1..100, got ${maxOutstanding}`);
+    fail(
+      name,
+      'scan.reader-group.max-outstanding-checkpoint-request',
+      `must be 1..100, got ${maxOutstanding}`,
+    );
   }
 
   // sink
@@ -338,18 +358,34 @@ export function parsePravegaOptions(
   const leaseMs = o['sink.txn-lease-renewal.interval'];
   if (leaseMs !== undefined) {
     if (semantic !== 'exactly-once') {
-      fail(name, 'sink.txn-lease-renewal.interval', `applies to 'sink.semantic' = 'exactly-once' only (it is '${semantic}')`);
+      fail(
+        name,
+        'sink.txn-lease-renewal.interval',
+        `applies to 'sink.semantic' = 'exactly-once' only (it is '${semantic}')`,
+      );
     }
     if (leaseMs < MIN_TXN_LEASE_MS || leaseMs > MAX_TXN_LEASE_MS) {
-      fail(name, 'sink.txn-lease-renewal.interval', `must be between ${MIN_TXN_LEASE_MS / 1000} s and ${MAX_TXN_LEASE_MS / 1000} s (the server's bounds), got ${leaseMs} ms`);
+      fail(
+        name,
+        'sink.txn-lease-renewal.interval',
+        `must be between ${MIN_TXN_LEASE_MS / 1000} s and ${MAX_TXN_LEASE_MS / 1000} s (the server's bounds), got ${leaseMs} ms`,
+      );
     }
   }
   if (o['sink.enable.watermark-propagation']) {
-    fail(name, 'sink.enable.watermark-propagation', `'true' is not supported: the Pravega sink does not write watermarks yet; remove the key or set 'false'`);
+    fail(
+      name,
+      'sink.enable.watermark-propagation',
+      `'true' is not supported: the Pravega sink does not write watermarks yet; remove the key or set 'false'`,
+    );
   }
   const routing = o['sink.routing-key.field.name'];
   if (routing !== undefined && !stringColumns.has(routing)) {
-    fail(name, 'sink.routing-key.field.name', `'${routing}' is not a STRING/VARCHAR/CHAR physical column of the table`);
+    fail(
+      name,
+      'sink.routing-key.field.name',
+      `'${routing}' is not a STRING/VARCHAR/CHAR physical column of the table`,
+    );
   }
 
   const validateHostname = o['security.validate-hostname'];
@@ -380,7 +416,8 @@ export function parsePravegaOptions(
       maxOutstandingCheckpoints: maxOutstanding,
       refreshIntervalMs: o['scan.reader-group.refresh.interval'] ?? 3_000,
       eventReadTimeoutMs: o['scan.event-read.timeout.interval'] ?? 1_000,
-      checkpointInitiateTimeoutMs: o['scan.reader-group.checkpoint-initiate-timeout.interval'] ?? 5_000,
+      checkpointInitiateTimeoutMs:
+        o['scan.reader-group.checkpoint-initiate-timeout.interval'] ?? 5_000,
     },
     sink: {
       ...(sinkStream ? { stream: sinkStream } : {}),

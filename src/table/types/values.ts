@@ -29,7 +29,8 @@ const INT_RANGE: Partial<Record<DataType['root'], readonly [number, number]>> = 
 
 function shown(value: unknown): string {
   if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   try {
     const s = JSON.stringify(value) ?? String(value);
     return s.length > 60 ? `${s.slice(0, 60)}…` : s;
@@ -38,7 +39,12 @@ function shown(value: unknown): string {
   }
 }
 
-export function valueError(place: ValuePlace, type: DataType, value: unknown, why: string): TributaryError {
+export function valueError(
+  place: ValuePlace,
+  type: DataType,
+  value: unknown,
+  why: string,
+): TributaryError {
   return new TributaryError(
     'DESERIALIZATION_FAILED',
     `table ${place.table}: column '${place.column}' (${formatDataType(type)}): value ${shown(value)} ${why}`,
@@ -132,7 +138,11 @@ function toNumber(value: unknown, type: DataType, place: ValuePlace): number {
   const range = INT_RANGE[type.root];
   if (range !== undefined) {
     if (!Number.isInteger(n)) throw valueError(place, type, value, 'is not an integer');
-    if (typeof value === 'bigint' ? value > BigInt(range[1]) || value < BigInt(range[0]) : n < range[0] || n > range[1]) {
+    if (
+      typeof value === 'bigint'
+        ? value > BigInt(range[1]) || value < BigInt(range[0])
+        : n < range[0] || n > range[1]
+    ) {
       throw valueError(
         place,
         type,
@@ -154,6 +164,8 @@ function toNumber(value: unknown, type: DataType, place: ValuePlace): number {
 
 export interface ConvertOptions {
   readonly timestampFormat: TimestampFormat;
+  /** timestamps may come as epoch-ms numbers (Avro's timestamp-millis), not only as text */
+  readonly epochNumbers?: boolean;
 }
 
 /**
@@ -196,7 +208,11 @@ export function toRowValue(
     case 'BYTES':
       if (Buffer.isBuffer(value)) return value;
       if (value instanceof Uint8Array) return Buffer.from(value);
-      if (typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value) && value.length % 4 === 0)
+      if (
+        typeof value === 'string' &&
+        /^[A-Za-z0-9+/]*={0,2}$/.test(value) &&
+        value.length % 4 === 0
+      )
         return Buffer.from(value, 'base64');
       throw valueError(place, type, value, 'is not base64 bytes');
     case 'DATE': {
@@ -215,6 +231,8 @@ export function toRowValue(
     case 'TIMESTAMP':
     case 'TIMESTAMP_LTZ': {
       if (value instanceof Date) return value.getTime();
+      if (opts.epochNumbers === true && typeof value === 'number' && Number.isSafeInteger(value))
+        return value;
       const ltz = type.root === 'TIMESTAMP_LTZ';
       const ms =
         typeof value === 'string'
@@ -222,7 +240,12 @@ export function toRowValue(
           : undefined;
       if (ms === undefined) {
         const example = formatTimestamp(1580474096789, opts.timestampFormat, ltz);
-        throw valueError(place, type, value, `is not a ${opts.timestampFormat} timestamp such as '${example}'`);
+        throw valueError(
+          place,
+          type,
+          value,
+          `is not a ${opts.timestampFormat} timestamp such as '${example}'`,
+        );
       }
       return ms;
     }
@@ -248,7 +271,12 @@ export function toRowValue(
       const input = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
       for (const f of type.fields ?? []) {
-        out[f.name] = toRowValue(input[f.name], f.type, { ...place, column: `${place.column}.${f.name}` }, opts);
+        out[f.name] = toRowValue(
+          input[f.name],
+          f.type,
+          { ...place, column: `${place.column}.${f.name}` },
+          opts,
+        );
       }
       return out;
     }
@@ -288,8 +316,16 @@ export function toJsonValue(
     case 'FLOAT':
     case 'DOUBLE':
     case 'DECIMAL':
-      if (typeof value !== (type.root === 'BOOLEAN' ? 'boolean' : 'number') && typeof value !== 'bigint')
-        throw rowError(place, type, value, `is not a ${type.root === 'BOOLEAN' ? 'boolean' : 'number'}`);
+      if (
+        typeof value !== (type.root === 'BOOLEAN' ? 'boolean' : 'number') &&
+        typeof value !== 'bigint'
+      )
+        throw rowError(
+          place,
+          type,
+          value,
+          `is not a ${type.root === 'BOOLEAN' ? 'boolean' : 'number'}`,
+        );
       return wrap(() => toRowValue(value, type, place, opts));
     case 'CHAR':
     case 'VARCHAR':
@@ -306,7 +342,8 @@ export function toJsonValue(
       if (!Number.isInteger(value)) throw rowError(place, type, value, 'is not a day number');
       return formatDate(value as number);
     case 'TIME':
-      if (!Number.isInteger(value)) throw rowError(place, type, value, 'is not milliseconds of the day');
+      if (!Number.isInteger(value))
+        throw rowError(place, type, value, 'is not milliseconds of the day');
       return formatTime(value as number);
     case 'TIMESTAMP':
     case 'TIMESTAMP_LTZ':
@@ -315,7 +352,9 @@ export function toJsonValue(
       return formatTimestamp(value, opts.timestampFormat, type.root === 'TIMESTAMP_LTZ');
     case 'ARRAY':
       if (!Array.isArray(value)) throw rowError(place, type, value, 'is not an array');
-      return value.map((v, i) => toJsonValue(v, type.element!, { ...place, column: `${place.column}[${i}]` }, opts));
+      return value.map((v, i) =>
+        toJsonValue(v, type.element!, { ...place, column: `${place.column}[${i}]` }, opts),
+      );
     case 'MAP':
     case 'ROW': {
       if (typeof value !== 'object' || Array.isArray(value))
@@ -327,7 +366,12 @@ export function toJsonValue(
           out[k] = toJsonValue(v, type.value!, { ...place, column: `${place.column}.${k}` }, opts);
       } else {
         for (const f of type.fields ?? [])
-          out[f.name] = toJsonValue(input[f.name], f.type, { ...place, column: `${place.column}.${f.name}` }, opts);
+          out[f.name] = toJsonValue(
+            input[f.name],
+            f.type,
+            { ...place, column: `${place.column}.${f.name}` },
+            opts,
+          );
       }
       return out;
     }
@@ -335,7 +379,12 @@ export function toJsonValue(
 }
 
 /** A row value that does not fit its column when writing: ILLEGAL_ARGUMENT naming the place. */
-export function rowError(place: ValuePlace, type: DataType, value: unknown, why: string): TributaryError {
+export function rowError(
+  place: ValuePlace,
+  type: DataType,
+  value: unknown,
+  why: string,
+): TributaryError {
   return new TributaryError(
     'ILLEGAL_ARGUMENT',
     `table ${place.table}: column '${place.column}' (${formatDataType(type)}): row value ${shown(value)} ${why}`,
