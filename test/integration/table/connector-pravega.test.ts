@@ -219,5 +219,67 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       const copied = await readCommitted(client, `${scope}/history-copy`, jsonSerializer<Order>());
       expect(copied.length).toBe(70);
     });
+
+    it('reads debezium-json as a changelog and writes the changes back as envelopes', async () => {
+      await client.createStream(`${scope}/cdc`, {
+        scalingPolicy: { type: 'fixed', minSegments: 1 },
+      });
+      await client.createStream(`${scope}/cdc-out`, {
+        scalingPolicy: { type: 'fixed', minSegments: 1 },
+      });
+      const a = { id: 1, name: 'a' };
+      const b = { id: 1, name: 'b' };
+      const writer = await client.createWriter(`${scope}/cdc`, jsonSerializer<unknown>());
+      await writer.writeBatch(
+        [
+          { before: null, after: a, op: 'c', source: {}, ts_ms: 1 },
+          { before: a, after: b, op: 'u', source: {}, ts_ms: 2 },
+          { before: b, after: null, op: 'd', source: {}, ts_ms: 3 },
+        ],
+        () => 'k',
+      );
+      await writer.close();
+      const cdc = (tableName: string, options: Record<string, string>): ResolvedTable => ({
+        name: tableName,
+        schema: {
+          columns: [
+            { kind: 'physical', name: 'id', type: parseDataType('INT') },
+            { kind: 'physical', name: 'name', type: parseDataType('STRING') },
+          ],
+        },
+        options: {
+          connector: 'pravega',
+          'controller-uri': backend.uri(),
+          scope,
+          format: 'debezium-json',
+          ...options,
+        },
+      });
+      const env = StreamEnvironment.create({ parallelism: 1, pravega: backend.uri() });
+      const result = await pravegaTableFactory.createSource(
+        env,
+        cdc('cdc', { 'scan.streams': 'cdc', 'scan.execution.type': 'batch' }),
+      );
+      expect(result.changelogMode).toBe('all');
+      if (result.changelogMode !== 'all') return;
+      const kinds: string[] = [];
+      await pravegaTableFactory.createSink(
+        result.stream.map((c) => {
+          kinds.push(c.kind);
+          return c;
+        }),
+        cdc('cdc_out', { 'sink.stream': 'cdc-out' }),
+        true,
+      );
+      expect((await env.execute(`table-cdc-${name}`).result).status).toBe('finished');
+      expect(kinds).toEqual(['+I', '-U', '+U', '-D']);
+      const out = await readCommitted(client, `${scope}/cdc-out`, jsonSerializer<unknown>());
+      expect(out).toEqual([
+        { before: null, after: a, op: 'c' },
+        { before: a, after: null, op: 'd' },
+        { before: null, after: b, op: 'c' },
+        { before: b, after: null, op: 'd' },
+      ]);
+    });
   },
 );
