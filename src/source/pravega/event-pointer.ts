@@ -6,7 +6,7 @@ import { encodeMutf8 } from '../../pravega/protocol/index.js';
  * `EventPointer.toBytes()` for it.
  */
 export interface SourceEvent {
-  /** qualified segment name: `scope/stream/N` or `scope/stream/N.#epoch.E` */
+  /** qualified segment name, `scope/stream/N.#epoch.E` (Java's `Segment.getScopedName()`) */
   readonly segment: string;
   /** offset of the event (its 8-byte header) in the segment */
   readonly offset: number;
