@@ -6,6 +6,7 @@ import {
   parseFlinkDuration,
   pravegaTableFactory,
   resolvePravegaTable,
+  type ChangeRow,
   type ResolvedTable,
 } from '../../../../src/table/index.js';
 
@@ -387,5 +388,19 @@ describe('Flink durations', () => {
 
   it.each(['', 's', '1.5 s', '-1 s', '3 fortnights', '1 s 2'])('refuses %j', (text) => {
     expect(parseFlinkDuration(text)).toBeUndefined();
+  });
+});
+
+describe('pravega table sink', () => {
+  it('refuses a changelog into an insert-only format, naming the table and format', async () => {
+    const { StreamEnvironment } = await import('../../../../src/runtime/stream-environment.js');
+    const { SequenceSource } = await import('../../../../src/source/sequence/sequence-source.js');
+    const env = StreamEnvironment.create();
+    const changes = env
+      .fromSource(SequenceSource.bounded(0, 3))
+      .map((n): ChangeRow => ({ kind: '-D', row: { id: n, customer: 'c' } }));
+    await expect(pravegaTableFactory.createSink(changes, table(base), true)).rejects.toThrow(
+      "table cat.db.t: option 'format': 'json' writes inserts only, but the query produces updates and deletes",
+    );
   });
 });
