@@ -29,7 +29,7 @@ export { parseFlinkDuration } from './options/duration.js';
 export { jsonFormat } from './formats/json.js';
 export { csvFormat } from './formats/csv.js';
 export { rawFormat } from './formats/raw.js';
-export { avroFormat, avroSchemaOf } from './formats/avro.js';
+export { avroFormat } from './formats/avro.js';
 export { debeziumJsonFormat } from './formats/debezium-json.js';
 export {
   toRowValue,
