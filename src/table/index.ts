@@ -15,6 +15,38 @@ export {
 } from './factories.js';
 
 // connector, formats, descriptor
+export {
+  pravegaTableFactory,
+  resolvePravegaTable,
+  PRAVEGA_METADATA,
+} from './connector/pravega-table-factory.js';
+export {
+  parsePravegaOptions,
+  PRAVEGA_OPTION_KEYS,
+  type PravegaTableOptions,
+} from './options/pravega-options.js';
+export { parseFlinkDuration } from './options/duration.js';
+export { jsonFormat } from './formats/json.js';
+export { csvFormat } from './formats/csv.js';
+export { rawFormat } from './formats/raw.js';
+export { avroFormat } from './formats/avro.js';
+export { debeziumJsonFormat } from './formats/debezium-json.js';
+export {
+  toRowValue,
+  toJsonValue,
+  formatTimestamp,
+  formatDate,
+  formatTime,
+  type TimestampFormat,
+  type ValuePlace,
+} from './types/values.js';
+export {
+  Schema,
+  SchemaBuilder,
+  TableDescriptor,
+  TableDescriptorBuilder,
+  type TableDefinition,
+} from './descriptor.js';
 
 // table environment, SQL
 

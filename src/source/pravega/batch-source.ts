@@ -25,6 +25,7 @@ import {
 } from './batch-split.js';
 import type { PravegaSourceSettings } from './pravega-source.js';
 import { handleTruncatedData } from './truncation.js';
+import { sourceEvent } from './event-pointer.js';
 
 /**
  * Batch mode: a bounded source whose splits are the segment ranges between the configured start
@@ -277,7 +278,14 @@ class BatchReader<T> implements SourceReader<T, SegmentRangeSplit> {
     for (const e of events) {
       bytes += e.data.length;
       try {
-        records.push(this.settings.deserialize(e.data));
+        const expand = this.settings.deserializeEvent;
+        if (expand === undefined) records.push(this.settings.deserialize(e.data));
+        else
+          for (const v of expand(
+            e.data,
+            sourceEvent(active.reader.segment, e.offset, e.data.length),
+          ))
+            records.push(v);
       } catch (err) {
         if (this.settings.onDeserializationError === 'skip') {
           this.ctx.count('deserializationErrorsSkipped', 1);

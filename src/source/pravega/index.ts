@@ -3,3 +3,4 @@ export type { PravegaReaderSplit, PravegaEnumeratorState } from './pravega-split
 export { readerGroupName } from './names.js';
 export { PravegaBatchSource } from './batch-source.js';
 export type { SegmentRangeSplit, BatchEnumeratorState } from './batch-split.js';
+export { eventPointerBytes, type SourceEvent } from './event-pointer.js';

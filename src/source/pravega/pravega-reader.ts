@@ -13,10 +13,12 @@ import type {
 import { checkpointIdOf } from './names.js';
 import type { PravegaReaderSplit } from './pravega-split.js';
 import type { ReadStats } from './read-stats.js';
+import { sourceEvent, type SourceEvent } from './event-pointer.js';
 import { handleTruncatedData, type TruncatedDataPolicy } from './truncation.js';
 
 export interface ReaderSettings<T> {
   readonly deserialize: (payload: Buffer) => T;
+  readonly deserializeEvent?: ((payload: Buffer, event: SourceEvent) => readonly T[]) | undefined;
   readonly onDeserializationError: 'fail' | 'skip';
   readonly onTruncatedData: TruncatedDataPolicy;
   readonly timestamp: ((value: T) => number) | undefined;
@@ -141,15 +143,20 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
   }
 
   private pushEvents(events: readonly { value: Buffer; segment: string; offset: number }[]): void {
-    const { deserialize, onDeserializationError, timestamp } = this.settings;
+    const { deserialize, deserializeEvent, onDeserializationError, timestamp } = this.settings;
     const records: T[] = [];
     let bytes = 0;
     for (const e of events) {
       bytes += e.value.length;
       this.settings.stats?.add(e.segment, e.value.length);
-      let value: T;
       try {
-        value = deserialize(e.value);
+        if (deserializeEvent === undefined) records.push(deserialize(e.value));
+        else
+          for (const v of deserializeEvent(
+            e.value,
+            sourceEvent(e.segment, e.offset, e.value.length),
+          ))
+            records.push(v);
       } catch (err) {
         if (onDeserializationError === 'skip') {
           this.ctx.count('deserializationErrorsSkipped', 1);
@@ -161,7 +168,6 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
           { cause: err, details: { segment: e.segment, offset: e.offset } },
         );
       }
-      records.push(value);
     }
     this.ctx.count('bytesRead', bytes);
     if (records.length === 0) return;

@@ -28,6 +28,7 @@ import { readerGroupName } from './names.js';
 import { PravegaSplitEnumerator } from './pravega-enumerator.js';
 import { PravegaSourceReader } from './pravega-reader.js';
 import type { TruncatedDataPolicy } from './truncation.js';
+import type { SourceEvent } from './event-pointer.js';
 import {
   pravegaEnumeratorStateSerializer,
   pravegaReaderSplitSerializer,
@@ -55,6 +56,12 @@ export interface StreamSpec {
 export interface PravegaSourceSettings<T> {
   readonly streams: readonly StreamSpec[];
   readonly deserialize: (payload: Buffer) => T;
+  /**
+   * When set, used instead of `deserialize`: one event → 0..n values, with the event's place
+   * (segment, offset, Java's event pointer bytes) — Flink's multi-record deserialization with
+   * metadata.
+   */
+  readonly deserializeEvent?: ((payload: Buffer, event: SourceEvent) => readonly T[]) | undefined;
   readonly onDeserializationError: 'fail' | 'skip';
   readonly onTruncatedData: TruncatedDataPolicy;
   readonly timestamp: ((value: T) => number) | undefined;
@@ -170,7 +177,11 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
 
   /** Events as values of a serializer. */
   serializer<U>(serializer: Serializer<U>): PravegaSource<U> {
-    return this.with<U>({ deserialize: (p) => serializer.deserialize(p), timestamp: undefined });
+    return this.with<U>({
+      deserialize: (p) => serializer.deserialize(p),
+      deserializeEvent: undefined,
+      timestamp: undefined,
+    });
   }
 
   /** Events as JSON documents. */
@@ -190,7 +201,26 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
 
   /** Events through a function of the payload. */
   deserializer<U>(fn: (payload: Buffer) => U): PravegaSource<U> {
-    return this.with<U>({ deserialize: fn, timestamp: undefined });
+    return this.with<U>({ deserialize: fn, deserializeEvent: undefined, timestamp: undefined });
+  }
+
+  /**
+   * Each event through a function of its payload and place (segment, offset, `pointer()`: Java's
+   * `EventPointer.toBytes()`), giving any number of values (none skips the event).
+   */
+  eventDeserializer<U>(
+    fn: (payload: Buffer, event: SourceEvent) => readonly U[],
+  ): PravegaSource<U> {
+    return this.with<U>({
+      deserialize: (payload) => {
+        throw new TributaryError(
+          'INTERNAL',
+          `eventDeserializer: ${payload.length} bytes without their event`,
+        );
+      },
+      deserializeEvent: fn,
+      timestamp: undefined,
+    });
   }
 
   /**
@@ -332,6 +362,7 @@ export class PravegaSource<T> implements Source<T, PravegaReaderSplit, PravegaEn
     const s = this.settings;
     return new PravegaSourceReader<T>(ctx, {
       deserialize: s.deserialize,
+      deserializeEvent: s.deserializeEvent,
       onDeserializationError: s.onDeserializationError,
       onTruncatedData: s.onTruncatedData,
       timestamp: s.timestamp,
