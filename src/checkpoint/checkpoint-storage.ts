@@ -69,6 +69,11 @@ export class FileCheckpointStore implements CheckpointStore {
     for (const name of await readdir(dir)) {
       if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true });
     }
+    // torn state piece writes of a crashed run (never referenced by any checkpoint)
+    const pieces = join(dir, STATE_PIECES_DIR);
+    for (const name of await readdir(pieces).catch(() => [])) {
+      if (name.startsWith('.tmp-')) await rm(join(pieces, name), { force: true });
+    }
     return new FileCheckpointStore(dir, retained);
   }
 

@@ -35,7 +35,12 @@ interface Table {
   readonly kind: StateKind;
   readonly data: Map<Key, unknown>;
   handle: unknown;
+  /** keys written since the last capture, when changes are tracked */
+  dirty: Set<Key> | undefined;
 }
+
+/** Keys changed per state table (to be carried by the next capture again). */
+export type ChangedKeys = ReadonlyMap<string, readonly Key[]>;
 
 /**
  * Heap keyed state of one operator subtask: named tables of value, list or map state, each a map
@@ -46,8 +51,8 @@ interface Table {
 export class KeyedStateBackend {
   private key: Key | undefined;
   private readonly tables = new Map<string, Table>();
-  /** Keys written since the last `captureChanges` (only when tracking, for incremental snapshots). */
-  private dirty: Set<Key> | undefined;
+  /** Whether tables remember changed keys (for incremental snapshots). */
+  private tracking = false;
 
   constructor(private readonly maxParallelism: number) {}
 
@@ -65,8 +70,8 @@ export class KeyedStateBackend {
     const table = this.table(name, 'value');
     return (table.handle ??= {
       value: () => table.data.get(this.currentKey) as T | undefined,
-      update: (value: T) => void table.data.set(this.touch(), value),
-      clear: () => void table.data.delete(this.touch()),
+      update: (value: T) => void table.data.set(this.touch(table), value),
+      clear: () => void table.data.delete(this.touch(table)),
     } satisfies ValueState<T>) as ValueState<T>;
   }
 
@@ -81,10 +86,10 @@ export class KeyedStateBackend {
       get: () => list(false) ?? [],
       add: (value: T) => {
         list(true)?.push(value);
-        this.touch();
+        this.touch(table);
       },
-      update: (values: readonly T[]) => void table.data.set(this.touch(), [...values]),
-      clear: () => void table.data.delete(this.touch()),
+      update: (values: readonly T[]) => void table.data.set(this.touch(table), [...values]),
+      clear: () => void table.data.delete(this.touch(table)),
     } satisfies ListState<T>) as ListState<T>;
   }
 
@@ -100,13 +105,13 @@ export class KeyedStateBackend {
       get: (k: K) => map(false)?.get(k),
       put: (k: K, v: V) => {
         map(true)?.set(k, v);
-        this.touch();
+        this.touch(table);
       },
       remove: (k: K) => {
         const m = map(false);
         if (m === undefined) return;
         m.delete(k);
-        this.touch();
+        this.touch(table);
         if (m.size === 0) table.data.delete(this.currentKey);
       },
       contains: (k: K) => map(false)?.has(k) ?? false,
@@ -114,26 +119,29 @@ export class KeyedStateBackend {
       keys: () => (map(false) ?? empty).keys(),
       values: () => (map(false) ?? empty).values(),
       size: () => map(false)?.size ?? 0,
-      clear: () => void table.data.delete(this.touch()),
+      clear: () => void table.data.delete(this.touch(table)),
     } satisfies MapState<K, V>) as MapState<K, V>;
   }
 
-  /** The current key, remembered as changed when changes are tracked. */
-  private touch(): Key {
+  /** The current key, remembered as changed in `table` when changes are tracked. */
+  private touch(table: Table): Key {
     const key = this.currentKey;
-    this.dirty?.add(key);
+    table.dirty?.add(key);
     return key;
   }
 
   /** From now on remember which keys change (for incremental snapshots). */
   trackChanges(): void {
-    this.dirty ??= new Set();
+    this.tracking = true;
+    for (const table of this.tables.values()) table.dirty ??= new Set();
   }
 
   /** Marks keys as changed again (their last captured changes were not written). */
-  markChanged(keys: Iterable<Key>): void {
-    if (this.dirty === undefined) return;
-    for (const key of keys) this.dirty.add(key);
+  markChanged(changed: ChangedKeys): void {
+    for (const [name, keys] of changed) {
+      const dirty = this.tables.get(name)?.dirty;
+      if (dirty !== undefined) for (const key of keys) dirty.add(key);
+    }
   }
 
   /**
@@ -142,27 +150,29 @@ export class KeyedStateBackend {
    * proportion to the changed keys, not to the whole state. Values must then be encoded before
    * the task goes on (they are live references).
    */
-  captureChanges(): { keys: Key[]; groups: Map<number, SectionTables> } {
-    const keys = [...(this.dirty ?? [])];
-    this.dirty?.clear();
+  captureChanges(): { changed: ChangedKeys; groups: Map<number, SectionTables> } {
+    const changed = new Map<string, Key[]>();
     const groups = new Map<number, SectionTables>();
-    for (const key of keys) {
-      const group = keyGroupOf(key, this.maxParallelism);
-      let tables = groups.get(group);
-      if (tables === undefined) groups.set(group, (tables = {}));
-      for (const [name, table] of this.tables) {
+    for (const [name, table] of this.tables) {
+      if (table.dirty === undefined || table.dirty.size === 0) continue;
+      const keys = [...table.dirty];
+      table.dirty.clear();
+      changed.set(name, keys);
+      for (const key of keys) {
+        const group = keyGroupOf(key, this.maxParallelism);
+        let tables = groups.get(group);
+        if (tables === undefined) groups.set(group, (tables = {}));
         const entry = (tables[name] ??= [table.kind, [], []]);
         const value = table.data.get(key);
-        if (value === undefined) {
-          if (table.data.has(key)) entry[1].push(key, value);
-          else entry[2].push(key);
+        if (value === undefined && !table.data.has(key)) {
+          entry[2].push(key);
         } else {
           checkStateValue(value);
           entry[1].push(key, value);
         }
       }
     }
-    return { keys, groups };
+    return { changed, groups };
   }
 
   /** Applies a section (full state or changes) read from a checkpoint. */
@@ -205,7 +215,7 @@ export class KeyedStateBackend {
       const table = this.table(name, kind);
       for (const [key, value] of entries) {
         table.data.set(key, value);
-        this.dirty?.add(key);
+        table.dirty?.add(key);
       }
     }
   }
@@ -213,7 +223,12 @@ export class KeyedStateBackend {
   private table(name: string, kind: StateKind): Table {
     let table = this.tables.get(name);
     if (table === undefined) {
-      table = { kind, data: new Map(), handle: undefined };
+      table = {
+        kind,
+        data: new Map(),
+        handle: undefined,
+        dirty: this.tracking ? new Set() : undefined,
+      };
       this.tables.set(name, table);
     } else if (table.kind !== kind) {
       throw new TributaryError(

@@ -1,8 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { TributaryError, errorMessage } from '../errors.js';
 import type { StateValue } from '../checkpoint/state-codec.js';
-import type { Key } from '../runtime/key-groups.js';
-import type { KeyedStateBackend } from '../runtime/keyed-state.js';
+import type { ChangedKeys, KeyedStateBackend } from '../runtime/keyed-state.js';
 import { readPieceSection, toStoredRef, writePieceFile, type PieceRef } from './state-pieces.js';
 import { mergeSections, packSection, unpackSection, type SectionTables } from './state-sections.js';
 
@@ -10,7 +9,7 @@ import { mergeSections, packSection, unpackSection, type SectionTables } from '.
 interface Capture {
   readonly checkpointId: number;
   readonly generation: number;
-  readonly keys: Key[];
+  readonly changed: ChangedKeys;
   /** encoded changes per key group */
   readonly deltas: Map<number, Buffer>;
   /** extra per-key-group data recorded inline in the checkpoint (timers) */
@@ -62,10 +61,10 @@ export class IncrementalSnapshots {
     checkpointId: number,
     inline: Map<number, StateValue>,
   ): Promise<ReadonlyMap<number, StateValue>> {
-    const { keys, groups } = this.setup.backend.captureChanges();
+    const { changed, groups } = this.setup.backend.captureChanges();
     const deltas = new Map<number, Buffer>();
     for (const [group, tables] of groups) deltas.set(group, packSection(tables));
-    const capture: Capture = { checkpointId, generation: this.generation, keys, deltas, inline };
+    const capture: Capture = { checkpointId, generation: this.generation, changed, deltas, inline };
     const written = this.writes.then(() => this.write(capture));
     this.writes = written.catch(() => undefined);
     return written;
@@ -73,7 +72,7 @@ export class IncrementalSnapshots {
 
   private async write(capture: Capture): Promise<ReadonlyMap<number, StateValue>> {
     if (capture.generation !== this.generation) {
-      this.setup.backend.markChanged(capture.keys);
+      this.setup.backend.markChanged(capture.changed);
       throw new TributaryError(
         'CHECKPOINT_FAILED',
         `state of ${this.setup.uid}[${this.setup.subtask}] not written: an earlier state write failed`,
@@ -124,7 +123,7 @@ export class IncrementalSnapshots {
       return keyGroups;
     } catch (err) {
       this.generation++;
-      this.setup.backend.markChanged(capture.keys);
+      this.setup.backend.markChanged(capture.changed);
       throw new TributaryError(
         'CHECKPOINT_FAILED',
         `writing the state of ${this.setup.uid}[${this.setup.subtask}] for checkpoint ${capture.checkpointId} failed: ${errorMessage(err)}`,
