@@ -159,4 +159,37 @@ describe('incremental snapshots of heap keyed state', () => {
     expect(changed.length).toBe(1); // key 3's group, written again at checkpoint 3
     expect((await readdir(piecesDir)).length).toBe(1);
   });
+
+  it('after a restore from another directory, the first checkpoint rewrites those chains as full pieces of its own', async () => {
+    const before = new KeyedStateBackend(MAX_PARALLELISM);
+    before.trackChanges();
+    const old = new IncrementalSnapshots({
+      dir: join(dir.path, 'old'),
+      uid: 'op',
+      subtask: 0,
+      consolidateEvery: 100,
+      backend: before,
+    });
+    for (let key = 0; key < 40; key++) write(before, key, 0);
+    await old.snapshot(1, new Map());
+    write(before, 5, 1);
+    const oldChains = chainsOf(await old.snapshot(2, new Map()), join(dir.path, 'old'));
+
+    const after = await restore(oldChains);
+    after.trackChanges();
+    const fresh = new IncrementalSnapshots({
+      dir: join(dir.path, 'new'),
+      uid: 'op',
+      subtask: 0,
+      consolidateEvery: 100,
+      backend: after,
+    });
+    for (const [group, chain] of oldChains) fresh.restoreChain(group, chain);
+    const groups = await fresh.snapshot(3, new Map()); // nothing changed since the restore
+    const newChains = chainsOf(groups, join(dir.path, 'new'));
+    expect(newChains.size).toBe(oldChains.size);
+    for (const chain of newChains.values()) expect(chain.map((r) => r.kind)).toEqual(['full']);
+    await rm(join(dir.path, 'old'), { recursive: true });
+    expect((await restore(newChains)).snapshot()).toEqual(before.snapshot());
+  });
 });
