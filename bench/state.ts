@@ -10,6 +10,7 @@
  *
  *   npm run bench:state -- [--keys 10000,1000000,4000000] [--records N] [--changed 0.05]
  *                          [--modes full,incremental] [--backend heap]
+ *   (STATE_BENCH_VERBOSE=1 prints every checkpoint's duration and size)
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -91,6 +92,10 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
     handle.events$.subscribe((e) => {
       if (e.type !== 'checkpoint-completed') return;
       if (!e.final) checkpointMs.push(e.durationMs);
+      if (process.env['STATE_BENCH_VERBOSE'] !== undefined)
+        console.error(
+          `  [${spec.mode} ${spec.keys}] checkpoint ${e.checkpointId}: ${e.durationMs} ms, ${e.stateBytes} B`,
+        );
       largest = Math.max(largest, e.stateBytes);
       total += e.stateBytes;
     });
