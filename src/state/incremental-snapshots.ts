@@ -34,7 +34,8 @@ export interface IncrementalSnapshotsSetup {
  * and fsynced. Each key group has a chain of pieces: a full one, then deltas. After about
  * `consolidateEvery` pieces (staggered over key groups) or when the deltas outweigh the full
  * piece, the chain is folded — from the immutable pieces on disk, not from live state — into a
- * new full piece, so restore reads a bounded amount. Writes are sequential; if one fails, it and
+ * new full piece, so restore reads a bounded amount; a checkpoint folds at most a
+ * `1/consolidateEvery` share of the key groups (see `toConsolidate`). Writes are sequential; if one fails, it and
  * every capture queued behind it is declined and their keys count as changed again, so the next
  * checkpoint carries them on top of the last chain that was written.
  */
@@ -82,12 +83,13 @@ export class IncrementalSnapshots {
       const chains = new Map(this.chains);
       const sections: { group: number; bytes: Buffer; kind: 'full' | 'delta' }[] = [];
       const groups = new Set([...capture.deltas.keys(), ...this.foreignGroups()]);
+      const fold = this.toConsolidate(chains, capture.deltas);
       for (const group of groups) {
         const chain = chains.get(group) ?? [];
         const delta = capture.deltas.get(group);
         if (chain.length === 0) {
           if (delta !== undefined) sections.push({ group, bytes: delta, kind: 'full' });
-        } else if (this.mustConsolidate(group, chain, delta)) {
+        } else if (fold.has(group)) {
           sections.push({
             group,
             bytes: await this.consolidate(group, chain, delta),
@@ -141,20 +143,44 @@ export class IncrementalSnapshots {
     return groups;
   }
 
-  private mustConsolidate(
-    group: number,
-    chain: readonly PieceRef[],
-    delta: Buffer | undefined,
-  ): boolean {
-    if (chain.some((ref) => dirname(ref.path) !== this.dir)) return true;
-    if (delta === undefined) return false;
+  /**
+   * Key groups to fold at this checkpoint: those whose chain points into another directory
+   * (always), then — at most `ceil(groups / consolidateEvery)` per checkpoint, so that folding
+   * never costs more than a share of the state at once — the chains that are long (staggered over
+   * key groups) or whose deltas outweigh their full piece, heaviest first. A chain three times
+   * `consolidateEvery` long is folded whatever the budget.
+   */
+  private toConsolidate(
+    chains: ReadonlyMap<number, PieceRef[]>,
+    deltas: ReadonlyMap<number, Buffer>,
+  ): Set<number> {
     const every = this.setup.consolidateEvery;
-    // staggered over key groups, so that not every chain is folded at the same checkpoint
-    if (chain.length + 1 >= every + (group % every)) return true;
-    const base = chain[0]?.bytes ?? 0;
-    let deltas = delta.length;
-    for (let i = 1; i < chain.length; i++) deltas += (chain[i] as PieceRef).bytes;
-    return deltas > 2 * base + 4096;
+    const chosen = new Set<number>();
+    const candidates: { group: number; weight: number }[] = [];
+    for (const [group, chain] of chains) {
+      if (chain.length === 0) continue;
+      if (chain.some((ref) => dirname(ref.path) !== this.dir)) {
+        chosen.add(group);
+        continue;
+      }
+      const delta = deltas.get(group);
+      if (delta === undefined) continue;
+      if (chain.length + 1 >= 3 * every) {
+        chosen.add(group);
+        continue;
+      }
+      const base = chain[0]?.bytes ?? 0;
+      let deltaBytes = delta.length;
+      for (let i = 1; i < chain.length; i++) deltaBytes += (chain[i] as PieceRef).bytes;
+      const long = chain.length + 1 >= every + (group % every);
+      const heavy = deltaBytes > 2 * base + 4096;
+      if (long || heavy) candidates.push({ group, weight: deltaBytes / (base + 1) + chain.length });
+    }
+    const budget = Math.max(1, Math.ceil(chains.size / every));
+    candidates.sort((a, b) => b.weight - a.weight);
+    for (const { group } of candidates.slice(0, Math.max(0, budget - chosen.size)))
+      chosen.add(group);
+    return chosen;
   }
 
   private async consolidate(
