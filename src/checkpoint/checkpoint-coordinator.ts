@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { TributaryError, errorMessage } from '../errors.js';
 import type { CheckpointData, OperatorSubtaskState } from './checkpoint-data.js';
 import type { CheckpointEvent } from './checkpoint-events.js';
@@ -170,6 +171,12 @@ export class CheckpointCoordinator {
     this.maybeComplete(pending);
   }
 
+  /** A task cannot complete its part of `checkpointId`: the checkpoint is aborted. */
+  decline(checkpointId: number, reason: string): void {
+    const pending = this.pending.get(checkpointId);
+    if (pending !== undefined) this.abort(pending, `declined by ${reason}`);
+  }
+
   private schedule(): void {
     if (this.periodicTimer !== undefined) clearTimeout(this.periodicTimer);
     this.periodicTimer = undefined;
@@ -279,7 +286,7 @@ export class CheckpointCoordinator {
     this.latestCompleted = pending.id;
     this.consecutiveFailures = 0;
     this.lastDoneAt = Date.now();
-    this.setup.onCompleted(data);
+    this.setup.onCompleted(path === undefined ? data : { ...data, location: dirname(path) });
     this.setup.onEvent({
       type: 'checkpoint-completed',
       checkpointId: pending.id,

@@ -31,6 +31,11 @@ export interface CheckpointData {
    * every checkpoint counts as the same lineage).
    */
   readonly lineageStart?: number;
+  /**
+   * The directory the checkpoint was read from or stored in (never written into the file): keyed
+   * state pieces it references live in `<location>/state/`.
+   */
+  readonly location?: string;
 }
 
 /** A handle to a stored checkpoint. */

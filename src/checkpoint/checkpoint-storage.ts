@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { syncDirectory } from '../durable-fs.js';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TributaryError, errorMessage } from '../errors.js';
 import type { CheckpointData, CheckpointRef } from './checkpoint-data.js';
 
@@ -9,6 +9,9 @@ const FORMAT = 'tributary-checkpoint';
 const VERSION = 1;
 const FILE_PATTERN = /^chk-(\d{12})\.ckpt$/;
 const TEMP_PREFIX = '.tmp-chk-';
+/** Keyed state pieces of incremental checkpoints live in this subdirectory. */
+export const STATE_PIECES_DIR = 'state';
+const PIECE_PATTERN = /^(\d{12})-.*\.piece$/;
 
 /** A checkpoint file that could not be used, and why. */
 export interface SkippedCheckpoint {
@@ -66,11 +69,20 @@ export class FileCheckpointStore implements CheckpointStore {
     for (const name of await readdir(dir)) {
       if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true });
     }
+    // torn state piece writes of a crashed run (never referenced by any checkpoint)
+    const pieces = join(dir, STATE_PIECES_DIR);
+    for (const name of await readdir(pieces).catch(() => [])) {
+      if (name.startsWith('.tmp-')) await rm(join(pieces, name), { force: true });
+    }
     return new FileCheckpointStore(dir, retained);
   }
 
+  /** Pieces referenced by each checkpoint file present (read once, then kept). */
+  private readonly referenced = new Map<number, Set<string>>();
+
   async store(data: CheckpointData): Promise<CheckpointRef> {
-    const body = Buffer.from(JSON.stringify(data), 'utf8');
+    const { location: _location, ...stored } = data;
+    const body = Buffer.from(JSON.stringify(stored), 'utf8');
     const header = {
       format: FORMAT,
       version: VERSION,
@@ -95,8 +107,14 @@ export class FileCheckpointStore implements CheckpointStore {
     }
     await rename(tempPath, finalPath);
     await syncDirectory(this.dir);
+    this.referenced.set(data.checkpointId, referencedPieces(data));
     await this.prune(data.lineageStart ?? 0);
-    return { checkpointId: data.checkpointId, path: finalPath, bytes: body.length };
+    await this.prunePieces(data.checkpointId);
+    return {
+      checkpointId: data.checkpointId,
+      path: finalPath,
+      bytes: body.length + piecesWrittenFor(data),
+    };
   }
 
   async latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }> {
@@ -131,6 +149,42 @@ export class FileCheckpointStore implements CheckpointStore {
     const ids = (await this.ids()).filter((id) => id >= lineageStart);
     for (const id of ids.slice(0, Math.max(0, ids.length - this.retained))) {
       await rm(join(this.dir, checkpointFileName(id)), { force: true });
+      this.referenced.delete(id);
+    }
+  }
+
+  /**
+   * Deletes state pieces that no checkpoint file present references, among those written for
+   * checkpoint `upTo` or earlier (later ones may belong to checkpoints still in flight). Pieces
+   * are shared by the checkpoints of a chain: one is deleted only when no retained checkpoint of
+   * any lineage needs it.
+   */
+  private async prunePieces(upTo: number): Promise<void> {
+    const piecesDir = join(this.dir, STATE_PIECES_DIR);
+    let names: string[];
+    try {
+      names = await readdir(piecesDir);
+    } catch {
+      return; // no incremental state
+    }
+    const needed = new Set<string>();
+    for (const id of await this.ids()) {
+      let refs = this.referenced.get(id);
+      if (refs === undefined) {
+        try {
+          refs = referencedPieces(await readCheckpointFile(join(this.dir, checkpointFileName(id))));
+        } catch (err) {
+          if (!TributaryError.is(err, 'STATE_CORRUPT')) throw err;
+          refs = new Set(); // a corrupt checkpoint is never restored from
+        }
+        this.referenced.set(id, refs);
+      }
+      for (const name of refs) needed.add(name);
+    }
+    for (const name of names) {
+      const match = PIECE_PATTERN.exec(name);
+      if (match?.[1] === undefined || Number(match[1]) > upTo || needed.has(name)) continue;
+      await rm(join(piecesDir, name), { force: true });
     }
   }
 }
@@ -171,7 +225,36 @@ export async function readCheckpointFile(path: string): Promise<CheckpointData> 
     throw fail(`body is not JSON (${errorMessage(err)})`);
   }
   if (data.checkpointId !== header['checkpointId']) throw fail('checkpoint id mismatch');
-  return data;
+  return { ...data, location: dirname(path) };
+}
+
+/** References (`{ chain: [{ f, … }] }` per key group) to state piece files in a checkpoint. */
+function* pieceRefs(data: CheckpointData): Generator<{ f: string; n: number }> {
+  for (const op of Object.values(data.operators)) {
+    for (const subtask of op.subtasks) {
+      for (const [, state] of subtask?.keyGroups ?? []) {
+        const chain = (state as { chain?: unknown } | null)?.chain;
+        if (!Array.isArray(chain)) continue;
+        for (const ref of chain as { f?: unknown; n?: unknown }[]) {
+          if (typeof ref?.f === 'string') yield { f: ref.f, n: Number(ref.n) || 0 };
+        }
+      }
+    }
+  }
+}
+
+function referencedPieces(data: CheckpointData): Set<string> {
+  const names = new Set<string>();
+  for (const ref of pieceRefs(data)) names.add(ref.f);
+  return names;
+}
+
+/** Bytes of state pieces written for this checkpoint (file name starts with its id). */
+function piecesWrittenFor(data: CheckpointData): number {
+  const prefix = `${String(data.checkpointId).padStart(12, '0')}-`;
+  let bytes = 0;
+  for (const ref of pieceRefs(data)) if (ref.f.startsWith(prefix)) bytes += ref.n;
+  return bytes;
 }
 
 /**

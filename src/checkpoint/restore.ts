@@ -1,10 +1,14 @@
+import { join } from 'node:path';
 import type { CheckpointData, OperatorSubtaskState } from './checkpoint-data.js';
+import { STATE_PIECES_DIR } from './checkpoint-storage.js';
 import { decodeState, type StateValue } from './state-codec.js';
 
 /** State handed to one new subtask of one operator. */
 export interface SubtaskRestore {
   readonly items: readonly StateValue[];
   readonly keyGroups: ReadonlyMap<number, StateValue>;
+  /** Where the keyed state pieces that `keyGroups` reference live (durable checkpoints only). */
+  readonly piecesDir?: string;
 }
 
 /**
@@ -39,5 +43,9 @@ export function restoreSubtask(
         keyGroups.set(group, decodeState(state));
     }
   }
-  return { items, keyGroups };
+  return {
+    items,
+    keyGroups,
+    ...(data.location === undefined ? {} : { piecesDir: join(data.location, STATE_PIECES_DIR) }),
+  };
 }

@@ -101,6 +101,57 @@ function encodeAt(value: unknown, path: string, seen: Set<object>): EncodedState
   }
 }
 
+/**
+ * Checks that a value follows the `StateValue` rules without copying it (the binary state codec
+ * encodes the value itself); throws the same error as {@link encodeState}, naming the path.
+ */
+export function checkStateValue(value: unknown): void {
+  if (typeof value === 'object' && value !== null) checkAt(value, '$', new Set());
+  else if (typeof value === 'function' || typeof value === 'symbol')
+    throw notSerialisable('$', typeof value);
+}
+
+function checkAt(value: unknown, path: string, seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'number':
+    case 'bigint':
+    case 'undefined':
+      return;
+    case 'object':
+      break;
+    default:
+      throw notSerialisable(path, typeof value);
+  }
+  if (value === null || value instanceof Uint8Array || value instanceof Date) return;
+  if (seen.has(value)) throw notSerialisable(path, 'a cycle');
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      value.forEach((item: unknown, i) => checkAt(item, `${path}[${i}]`, seen));
+    } else if (value instanceof Map) {
+      let i = 0;
+      for (const [k, v] of value as Map<unknown, unknown>) {
+        checkAt(k, `${path}<key ${i}>`, seen);
+        checkAt(v, `${path}<value ${i++}>`, seen);
+      }
+    } else if (value instanceof Set) {
+      let i = 0;
+      for (const item of value as Set<unknown>) checkAt(item, `${path}<item ${i++}>`, seen);
+    } else {
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
+        throw notSerialisable(path, `an instance of class ${name}`);
+      }
+      for (const k in value) checkAt((value as Record<string, unknown>)[k], `${path}.${k}`, seen);
+    }
+  } finally {
+    seen.delete(value);
+  }
+}
+
 /** Inverse of {@link encodeState}. Throws STATE_CORRUPT on anything it did not produce. */
 export function decodeState(encoded: unknown): StateValue {
   return decodeAt(encoded, '$');

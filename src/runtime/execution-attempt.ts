@@ -214,6 +214,8 @@ export class ExecutionAttempt implements MetricsSource {
       timeoutMs: options.checkpoint.timeoutMs,
       minPauseMs: options.checkpoint.minPauseMs,
       tolerableFailures: options.checkpoint.tolerableFailures,
+      dir: options.checkpoint.dir,
+      keyedState: options.state,
     };
     const connectors = { pravega: options.pravega };
     // channels[edge][producer][consumer]
@@ -363,6 +365,8 @@ export class ExecutionAttempt implements MetricsSource {
     return {
       acknowledgeCheckpoint: (id, index, states) =>
         this.checkpoints?.acknowledge(id, index, states),
+      declineCheckpoint: (id, index, reason) =>
+        this.checkpoints?.decline(id, `task ${this.tasks[index]?.name ?? index}: ${reason}`),
       inputEnded: (index) => {
         if (!this.sourceTaskIndexes.has(index)) return;
         this.endedSources.add(index);

@@ -56,6 +56,21 @@ const channelSchema = z
   })
   .strict();
 
+const stateSchema = z
+  .object({
+    /** Where keyed state lives while the job runs. */
+    backend: z.literal('heap').default('heap'),
+    /**
+     * `incremental`: a checkpoint writes only the keys changed since the previous one, off the
+     * task's hot path, as pieces under `checkpoint.dir` (without a dir: `full`); `full`: every
+     * checkpoint holds all keyed state inline.
+     */
+    snapshots: z.enum(['full', 'incremental']).default('incremental'),
+    /** A key group's chain of pieces is rewritten as one full piece after about this many. */
+    consolidateEvery: z.number().int().min(1).max(1000).default(8),
+  })
+  .strict();
+
 export const jobOptionsSchema = z
   .object({
     parallelism: positiveInt.max(1024).default(1),
@@ -64,6 +79,8 @@ export const jobOptionsSchema = z
     checkpoint: checkpointSchema.default(() => checkpointSchema.parse({})),
     restart: restartStrategySchema.default({ type: 'fixed-delay', maxAttempts: 3, delayMs: 1000 }),
     channel: channelSchema.default(() => channelSchema.parse({})),
+    /** Keyed state: backend and how it is checkpointed. */
+    state: stateSchema.default(() => stateSchema.parse({})),
     /**
      * Pravega connection for the Pravega source and sink (`'embedded:./data'`,
      * `'tcp://controller:9090'`, or a client config object); validated by the connectors.

@@ -1,5 +1,6 @@
 import { TributaryError } from '../errors.js';
-import type { StateValue } from '../checkpoint/state-codec.js';
+import { checkStateValue, type StateValue } from '../checkpoint/state-codec.js';
+import type { SectionTables, StateKind } from '../state/state-sections.js';
 import { keyGroupOf, type Key } from './key-groups.js';
 
 /** A single value per key. */
@@ -30,13 +31,16 @@ export interface MapState<K, V> {
   clear(): void;
 }
 
-type StateKind = 'value' | 'list' | 'map';
-
 interface Table {
   readonly kind: StateKind;
   readonly data: Map<Key, unknown>;
   handle: unknown;
+  /** keys written since the last capture, when changes are tracked */
+  dirty: Set<Key> | undefined;
 }
+
+/** Keys changed per state table (to be carried by the next capture again). */
+export type ChangedKeys = ReadonlyMap<string, readonly Key[]>;
 
 /**
  * Heap keyed state of one operator subtask: named tables of value, list or map state, each a map
@@ -47,6 +51,8 @@ interface Table {
 export class KeyedStateBackend {
   private key: Key | undefined;
   private readonly tables = new Map<string, Table>();
+  /** Whether tables remember changed keys (for incremental snapshots). */
+  private tracking = false;
 
   constructor(private readonly maxParallelism: number) {}
 
@@ -64,8 +70,8 @@ export class KeyedStateBackend {
     const table = this.table(name, 'value');
     return (table.handle ??= {
       value: () => table.data.get(this.currentKey) as T | undefined,
-      update: (value: T) => void table.data.set(this.currentKey, value),
-      clear: () => void table.data.delete(this.currentKey),
+      update: (value: T) => void table.data.set(this.touch(table), value),
+      clear: () => void table.data.delete(this.touch(table)),
     } satisfies ValueState<T>) as ValueState<T>;
   }
 
@@ -78,9 +84,12 @@ export class KeyedStateBackend {
     };
     return (table.handle ??= {
       get: () => list(false) ?? [],
-      add: (value: T) => void list(true)?.push(value),
-      update: (values: readonly T[]) => void table.data.set(this.currentKey, [...values]),
-      clear: () => void table.data.delete(this.currentKey),
+      add: (value: T) => {
+        list(true)?.push(value);
+        this.touch(table);
+      },
+      update: (values: readonly T[]) => void table.data.set(this.touch(table), [...values]),
+      clear: () => void table.data.delete(this.touch(table)),
     } satisfies ListState<T>) as ListState<T>;
   }
 
@@ -94,11 +103,15 @@ export class KeyedStateBackend {
     const empty = new Map<K, V>();
     return (table.handle ??= {
       get: (k: K) => map(false)?.get(k),
-      put: (k: K, v: V) => void map(true)?.set(k, v),
+      put: (k: K, v: V) => {
+        map(true)?.set(k, v);
+        this.touch(table);
+      },
       remove: (k: K) => {
         const m = map(false);
         if (m === undefined) return;
         m.delete(k);
+        this.touch(table);
         if (m.size === 0) table.data.delete(this.currentKey);
       },
       contains: (k: K) => map(false)?.has(k) ?? false,
@@ -106,8 +119,69 @@ export class KeyedStateBackend {
       keys: () => (map(false) ?? empty).keys(),
       values: () => (map(false) ?? empty).values(),
       size: () => map(false)?.size ?? 0,
-      clear: () => void table.data.delete(this.currentKey),
+      clear: () => void table.data.delete(this.touch(table)),
     } satisfies MapState<K, V>) as MapState<K, V>;
+  }
+
+  /** The current key, remembered as changed in `table` when changes are tracked. */
+  private touch(table: Table): Key {
+    const key = this.currentKey;
+    table.dirty?.add(key);
+    return key;
+  }
+
+  /** From now on remember which keys change (for incremental snapshots). */
+  trackChanges(): void {
+    this.tracking = true;
+    for (const table of this.tables.values()) table.dirty ??= new Set();
+  }
+
+  /** Marks keys as changed again (their last captured changes were not written). */
+  markChanged(changed: ChangedKeys): void {
+    for (const [name, keys] of changed) {
+      const dirty = this.tables.get(name)?.dirty;
+      if (dirty !== undefined) for (const key of keys) dirty.add(key);
+    }
+  }
+
+  /**
+   * The changes since the previous capture, per key group: the current state of every changed
+   * key (a delete where it has none left), checked against the `StateValue` rules. Costs in
+   * proportion to the changed keys, not to the whole state. Values must then be encoded before
+   * the task goes on (they are live references).
+   */
+  captureChanges(): { changed: ChangedKeys; groups: Map<number, SectionTables> } {
+    const changed = new Map<string, Key[]>();
+    const groups = new Map<number, SectionTables>();
+    for (const [name, table] of this.tables) {
+      if (table.dirty === undefined || table.dirty.size === 0) continue;
+      const keys = [...table.dirty];
+      table.dirty.clear();
+      changed.set(name, keys);
+      for (const key of keys) {
+        const group = keyGroupOf(key, this.maxParallelism);
+        let tables = groups.get(group);
+        if (tables === undefined) groups.set(group, (tables = {}));
+        const entry = (tables[name] ??= [table.kind, [], []]);
+        const value = table.data.get(key);
+        if (value === undefined && !table.data.has(key)) {
+          entry[2].push(key);
+        } else {
+          checkStateValue(value);
+          entry[1].push(key, value);
+        }
+      }
+    }
+    return { changed, groups };
+  }
+
+  /** Applies a section (full state or changes) read from a checkpoint. */
+  applySection(section: SectionTables): void {
+    for (const [name, [kind, puts, deletes]] of Object.entries(section)) {
+      const table = this.table(name, kind);
+      for (const key of deletes) table.data.delete(key);
+      for (let i = 0; i < puts.length; i += 2) table.data.set(puts[i] as Key, puts[i + 1]);
+    }
   }
 
   /** Number of keys with some state (all tables). */
@@ -134,19 +208,27 @@ export class KeyedStateBackend {
     return groups;
   }
 
-  /** Loads one key group's snapshot (decoded). */
+  /** Loads one key group's snapshot (decoded); its keys count as changed when tracking. */
   restoreKeyGroup(state: StateValue): void {
     const tables = state as Record<string, { kind: StateKind; entries: [Key, unknown][] }>;
     for (const [name, { kind, entries }] of Object.entries(tables)) {
       const table = this.table(name, kind);
-      for (const [key, value] of entries) table.data.set(key, value);
+      for (const [key, value] of entries) {
+        table.data.set(key, value);
+        table.dirty?.add(key);
+      }
     }
   }
 
   private table(name: string, kind: StateKind): Table {
     let table = this.tables.get(name);
     if (table === undefined) {
-      table = { kind, data: new Map(), handle: undefined };
+      table = {
+        kind,
+        data: new Map(),
+        handle: undefined,
+        dirty: this.tracking ? new Set() : undefined,
+      };
       this.tables.set(name, table);
     } else if (table.kind !== kind) {
       throw new TributaryError(

@@ -13,12 +13,20 @@ export interface Output {
 export interface RestoredOperatorState {
   readonly items: readonly StateValue[];
   readonly keyGroups: ReadonlyMap<number, StateValue>;
+  /** Where the keyed state pieces that `keyGroups` reference live (durable checkpoints only). */
+  readonly piecesDir?: string;
 }
 
 /** What an operator snapshot returns (before encoding). */
 export interface OperatorSnapshot {
   readonly items?: readonly StateValue[];
   readonly keyGroups?: ReadonlyMap<number, StateValue>;
+  /**
+   * Keyed state still being written off the task's hot path: the task sends the barrier on at
+   * once and acknowledges the checkpoint when this resolves with the key groups to record (they
+   * replace `keyGroups`); a rejection declines the checkpoint.
+   */
+  readonly pending?: Promise<ReadonlyMap<number, StateValue>>;
 }
 
 /** What the runtime offers an operator. */

@@ -28,6 +28,8 @@ export interface TaskServices {
   ): void;
   /** The task consumed all its input (a source: its reader ended). */
   inputEnded(taskIndex: number): void;
+  /** The task cannot complete its part of the checkpoint (e.g. writing state failed). */
+  declineCheckpoint(checkpointId: number, taskIndex: number, reason: string): void;
   warn(message: string, details?: Record<string, unknown>): void;
   count(operatorUid: string, metric: string, delta: number): void;
   report(event: JobEvent): void;
@@ -282,11 +284,29 @@ export abstract class Task {
       this.barrierCounts.delete(id);
     }
     const states: Record<string, OperatorSubtaskState> = this.snapshotSource(checkpointId);
+    const pending: Promise<void>[] = [];
     for (const spec of this.setup.operators) {
-      states[spec.uid] = encodeSnapshot(await spec.operator.snapshotState(checkpointId));
+      const snapshot = await spec.operator.snapshotState(checkpointId);
+      states[spec.uid] = encodeSnapshot(snapshot);
+      if (snapshot.pending !== undefined) {
+        pending.push(
+          snapshot.pending.then((keyGroups) => {
+            states[spec.uid] = encodeSnapshot({ items: snapshot.items ?? [], keyGroups });
+          }),
+        );
+      }
     }
     this.setup.output.broadcast({ kind: 'barrier', checkpointId });
-    this.setup.services.acknowledgeCheckpoint(checkpointId, this.setup.index, states);
+    const { services, index } = this.setup;
+    if (pending.length === 0) {
+      services.acknowledgeCheckpoint(checkpointId, index, states);
+      return;
+    }
+    // state is written off the hot path: processing goes on, the ack follows the durable write
+    Promise.all(pending).then(
+      () => services.acknowledgeCheckpoint(checkpointId, index, states),
+      (err: unknown) => services.declineCheckpoint(checkpointId, index, errorMessage(err)),
+    );
   }
 
   /** End of all input: flush the chain in order, then tell downstream and the job. */

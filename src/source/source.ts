@@ -87,6 +87,19 @@ export interface CheckpointSettings {
   readonly minPauseMs: number;
   /** checkpoints that may fail in a row before the job fails over */
   readonly tolerableFailures: number;
+  /** The durable checkpoint directory (`checkpoint.dir`); undefined when kept in memory. */
+  readonly dir?: string | undefined;
+  /** How keyed state is checkpointed (the job's `state` options). */
+  readonly keyedState?: KeyedStateSettings;
+}
+
+/** The job's `state` options as keyed operators see them. */
+export interface KeyedStateSettings {
+  readonly backend: 'heap';
+  /** `incremental` (needs `checkpoint.dir`): only changed keys, in pieces; `full`: all state inline. */
+  readonly snapshots: 'full' | 'incremental';
+  /** A key group's chain of pieces is consolidated into one full piece after this many. */
+  readonly consolidateEvery: number;
 }
 
 /** What the runtime offers an enumerator. All methods may be called from any callback. */

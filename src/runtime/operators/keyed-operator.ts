@@ -4,7 +4,12 @@ import { KeyedStateBackend } from '../keyed-state.js';
 import { BatchCollector, StreamOperator, type OperatorSnapshot } from '../operator.js';
 import { MIN_WATERMARK } from '../stream-element.js';
 import { KeyedTimerService, type TimeDomain } from '../timer-service.js';
+import { join } from 'node:path';
 import type { StateValue } from '../../checkpoint/state-codec.js';
+import { STATE_PIECES_DIR } from '../../checkpoint/checkpoint-storage.js';
+import { TributaryError } from '../../errors.js';
+import { IncrementalSnapshots, readChain } from '../../state/incremental-snapshots.js';
+import { fromStoredRef } from '../../state/state-pieces.js';
 
 /**
  * Base of operators on keyed streams: keyed state, keyed timers, and a context object reused for
@@ -13,6 +18,8 @@ import type { StateValue } from '../../checkpoint/state-codec.js';
 export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator {
   protected backend!: KeyedStateBackend;
   protected timerService!: KeyedTimerService;
+  /** Set when keyed state is checkpointed incrementally (see the job's `state.snapshots`). */
+  private incremental: IncrementalSnapshots | undefined;
   protected currentWatermark = MIN_WATERMARK;
   protected readonly collector = new BatchCollector<O>();
   private currentTimestamp: number | undefined;
@@ -60,20 +67,48 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     };
   }
 
-  override open(): void {
+  override async open(): Promise<void> {
     this.backend = new KeyedStateBackend(this.ctx.maxParallelism);
     this.timerService = new KeyedTimerService(
       this.ctx.maxParallelism,
       (action) => this.ctx.post(action),
       (now) => this.fireProcessingTimers(now),
     );
-    for (const [, state] of this.ctx.restored?.keyGroups ?? []) {
+    const settings = this.ctx.checkpointing.keyedState;
+    const dir = this.ctx.checkpointing.dir;
+    if (settings?.snapshots === 'incremental' && dir !== undefined) {
+      this.backend.trackChanges();
+      this.incremental = new IncrementalSnapshots({
+        dir: join(dir, STATE_PIECES_DIR),
+        uid: this.ctx.uid,
+        subtask: this.ctx.subtask,
+        consolidateEvery: settings.consolidateEvery,
+        backend: this.backend,
+      });
+    }
+    const restored = this.ctx.restored;
+    for (const [keyGroup, state] of restored?.keyGroups ?? []) {
       const group = state as {
-        state: StateValue;
-        timers: { e: [Key, number][]; p: [Key, number][] };
+        state?: StateValue;
+        chain?: unknown[];
+        timers?: { e: [Key, number][]; p: [Key, number][] };
       };
-      this.backend.restoreKeyGroup(group.state);
-      this.timerService.restore(group.timers);
+      if (group.chain !== undefined) {
+        const what = `operator ${this.ctx.uid}, key group ${keyGroup}`;
+        if (restored?.piecesDir === undefined)
+          throw new TributaryError(
+            'STATE_CORRUPT',
+            `${what}: the checkpoint references state pieces but was not read from a directory`,
+          );
+        const piecesDir = restored.piecesDir;
+        const chain = group.chain.map((ref) => fromStoredRef(ref, piecesDir, what));
+        await readChain(this.backend, chain, what);
+        // without incremental snapshots now, the next (full) snapshot takes it all from the heap
+        this.incremental?.restoreChain(keyGroup, chain);
+      } else if (group.state !== undefined) {
+        this.backend.restoreKeyGroup(group.state);
+      }
+      if (group.timers !== undefined) this.timerService.restore(group.timers);
     }
   }
 
@@ -115,9 +150,14 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     this.onTimer(timestamp, this.context, this.out);
   }
 
-  override snapshotState(): OperatorSnapshot {
-    const state = this.backend.snapshot();
+  override snapshotState(checkpointId: number): OperatorSnapshot {
     const timers = this.timerService.snapshot();
+    if (this.incremental !== undefined) {
+      const inline = new Map<number, StateValue>();
+      for (const [group, t] of timers) inline.set(group, { timers: t });
+      return { pending: this.incremental.snapshot(checkpointId, inline) };
+    }
+    const state = this.backend.snapshot();
     const groups = new Map<number, StateValue>();
     for (const group of new Set([...state.keys(), ...timers.keys()])) {
       groups.set(group, {

@@ -36,7 +36,7 @@ describe('file checkpoint storage', () => {
     for (let id = 1; id <= 5; id++) await store.store(checkpoint(id));
     expect((await readdir(dir.path)).sort()).toEqual([3, 4, 5].map(checkpointFileName));
     const { data, skipped } = await store.latest();
-    expect(data).toEqual(checkpoint(5));
+    expect(data).toEqual({ ...checkpoint(5), location: dir.path });
     expect(skipped).toEqual([]);
     expect(await store.highestId()).toBe(5);
   });

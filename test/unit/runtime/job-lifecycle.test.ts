@@ -202,7 +202,13 @@ describe('job lifecycle', () => {
     });
     await env.execute('settings');
     expect(seen).toEqual([
-      { intervalMs: 1234, timeoutMs: 5678, minPauseMs: 0, tolerableFailures: 3 },
+      {
+        intervalMs: 1234,
+        timeoutMs: 5678,
+        minPauseMs: 0,
+        tolerableFailures: 3,
+        keyedState: { backend: 'heap', snapshots: 'incremental', consolidateEvery: 8 },
+      },
     ]);
   });
 });

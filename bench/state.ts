@@ -1,0 +1,186 @@
+/**
+ * Keyed state that grows (issue 17): sequence source → keyBy → value state of a 64-character
+ * string and a count per key → discarding sink; parallelism 2, checkpoints every 1 s to a local
+ * directory. The first `keys` records create every key once; after that only a hot set of
+ * `changed × keys` keys is updated, so at most that fraction of the keys changes per interval.
+ *
+ * Every (keys, snapshot mode) pair runs in its own child process (clean peak RSS and CPU time),
+ * one after the other in the same run, so the full-snapshot path and the incremental one are
+ * measured side by side under the same machine load.
+ *
+ *   npm run bench:state -- [--keys 10000,1000000,4000000] [--records N] [--changed 0.05]
+ *                          [--modes full,incremental] [--backend heap]
+ *   (STATE_BENCH_VERBOSE=1 prints every checkpoint's duration and size)
+ */
+import { fork } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StreamEnvironment } from '../src/runtime/stream-environment.js';
+import type { Sink } from '../src/sink/sink.js';
+import { SequenceSource } from '../src/source/sequence/sequence-source.js';
+import { fmt, percentile } from './support.js';
+
+const argv = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+
+interface RunSpec {
+  readonly keys: number;
+  readonly records: number;
+  readonly changed: number;
+  readonly mode: 'full' | 'incremental';
+  readonly backend: string;
+}
+
+interface RunResult extends RunSpec {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly checkpointMs: number[];
+  readonly largestCheckpointBytes: number;
+  readonly totalCheckpointBytes: number;
+  readonly dirBytes: number;
+  readonly peakRssBytes: number;
+}
+
+const PAD = 'x'.repeat(56);
+
+async function runJob(spec: RunSpec): Promise<RunResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-statebench-'));
+  try {
+    const env = StreamEnvironment.create({
+      parallelism: 2,
+      checkpoint: { intervalMs: 1_000, dir, timeoutMs: 600_000 },
+      state: { backend: 'heap', snapshots: spec.mode },
+      restart: { type: 'none' },
+      metricsIntervalMs: 0,
+    });
+    let sunk = 0;
+    const sink: Sink<number> = {
+      createWriter: () => ({
+        initialize: async () => {},
+        writeBatch: (records) => void (sunk += records.length),
+        snapshotState: async () => [],
+        notifyCheckpointComplete: async () => {},
+        close: async () => {},
+      }),
+    };
+    const hot = Math.max(1, Math.floor(spec.keys * spec.changed));
+    env
+      .fromSource(SequenceSource.bounded(0, spec.records), { name: 'numbers', uid: 'numbers' })
+      .keyBy((n) => (n < spec.keys ? n : n % hot))
+      .process<number>(
+        (n, ctx, out) => {
+          const state = ctx.valueState<{ s: string; c: number }>('v');
+          const prev = state.value();
+          state.update({
+            s: prev?.s ?? `${String(ctx.key).padStart(8, '0')}${PAD}`,
+            c: (prev?.c ?? 0) + 1,
+          });
+          if ((n & 1023) === 0) out.collect(n);
+        },
+        { name: 'state', uid: 'state' },
+      )
+      .sinkTo(sink, { name: 'discard', uid: 'discard' });
+    const checkpointMs: number[] = [];
+    let largest = 0;
+    let total = 0;
+    const handle = env.execute(`statebench-${spec.mode}`);
+    handle.events$.subscribe((e) => {
+      if (e.type !== 'checkpoint-completed') return;
+      if (!e.final) checkpointMs.push(e.durationMs);
+      if (process.env['STATE_BENCH_VERBOSE'] !== undefined)
+        console.error(
+          `  [${spec.mode} ${spec.keys}] checkpoint ${e.checkpointId}: ${e.durationMs} ms, ${e.stateBytes} B`,
+        );
+      largest = Math.max(largest, e.stateBytes);
+      total += e.stateBytes;
+    });
+    const cpu0 = process.cpuUsage();
+    const started = performance.now();
+    await handle;
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    if (sunk === 0) throw new Error('the sink saw nothing');
+    return {
+      ...spec,
+      seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      checkpointMs: checkpointMs.sort((a, b) => a - b),
+      largestCheckpointBytes: largest,
+      totalCheckpointBytes: total,
+      dirBytes: await dirSize(dir),
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let bytes = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    bytes += entry.isDirectory() ? await dirSize(path) : (await stat(path)).size;
+  }
+  return bytes;
+}
+
+function inChild(spec: RunSpec): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], {
+      execArgv: process.execArgv,
+    });
+    let result: RunResult | undefined;
+    child.on('message', (m) => (result = m as RunResult));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      result !== undefined ? resolve(result) : reject(new Error(`bench child exited with ${code}`)),
+    );
+  });
+}
+
+const mib = (b: number): string => `${fmt(b / 2 ** 20, 1)} MiB`;
+
+if (argv[0] === '--child') {
+  const result = await runJob(JSON.parse(argv[1] ?? '{}') as RunSpec);
+  process.send?.(result);
+} else {
+  const keysList = (arg('--keys') ?? '10000,1000000,4000000').split(',').map(Number);
+  const modes = (arg('--modes') ?? 'full,incremental').split(',') as RunSpec['mode'][];
+  const changed = Number(arg('--changed') ?? 0.05);
+  const backend = arg('--backend') ?? 'heap';
+  const recordsFlag = arg('--records');
+  console.log(
+    `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints to local disk, ${changed * 100} % of keys hot after the first pass, backend ${backend}`,
+  );
+  console.log(
+    'keys       mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  largest ckpt  total written  peak RSS',
+  );
+  for (const keys of keysList) {
+    const records = Number(recordsFlag ?? Math.max(5 * keys, 10_000_000));
+    for (const mode of modes) {
+      const r = await inChild({ keys, records, changed, mode, backend });
+      const c = r.checkpointMs;
+      console.log(
+        [
+          fmt(keys).padEnd(10),
+          mode.padEnd(12),
+          fmt(records).padStart(8),
+          fmt(records / r.seconds).padStart(11),
+          fmt(r.cpuSeconds, 1).padStart(7),
+          String(c.length).padStart(7),
+          fmt(percentile(c, 50)).padStart(7),
+          fmt(percentile(c, 99)).padStart(7),
+          fmt(c.at(-1) ?? NaN).padStart(7),
+          mib(r.largestCheckpointBytes).padStart(13),
+          mib(r.totalCheckpointBytes).padStart(14),
+          mib(r.peakRssBytes).padStart(9),
+        ].join(' '),
+      );
+    }
+  }
+}
