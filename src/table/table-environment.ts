@@ -5,6 +5,7 @@
  * on a fresh StreamEnvironment with the same options, named `insert-into_<sink tables>` so that
  * the same SQL on the same checkpoint directory resumes its job.
  */
+import { join } from 'node:path';
 import { TributaryError } from '../errors.js';
 import type { JobGraphDescription } from '../runtime/job-events.js';
 import type { JobHandle } from '../runtime/job-handle.js';
@@ -263,14 +264,29 @@ export class TableEnvironment {
       case 'insert':
       case 'statementSet': {
         const inserts = s.kind === 'insert' ? [s] : s.inserts;
-        const env = StreamEnvironment.create(this.jobOptions);
+        const sinks = inserts.map((i) => this.qualify(i.table).join('.'));
+        const jobName = `insert-into_${sinks.join('+')}`;
+        const env = StreamEnvironment.create(this.optionsFor(jobName));
         for (const insert of inserts)
           await new Planner(env, this.plannerCatalog, insert.text).planInsert(insert);
-        const sinks = inserts.map((i) => this.qualify(i.table).join('.'));
-        const job = env.execute(`insert-into_${sinks.join('+')}`, this.executeOptions);
+        const job = env.execute(jobName, this.executeOptions);
         return { kind: 'job', statement: s.kind, job };
       }
     }
+  }
+
+  /**
+   * Each INSERT job keeps its checkpoints in its own subdirectory `<checkpoint.dir>/<job name>`
+   * (a checkpoint directory belongs to one job), so several INSERTs of one environment coexist
+   * and the same SQL resumes from its own checkpoints.
+   */
+  private optionsFor(jobName: string): JobOptionsInput {
+    const checkpoint = this.jobOptions.checkpoint;
+    if (checkpoint?.dir === undefined) return this.jobOptions;
+    return {
+      ...this.jobOptions,
+      checkpoint: { ...checkpoint, dir: join(checkpoint.dir, jobName.replace(/[^\w.+-]/g, '_')) },
+    };
   }
 
   private async explain(s: Statement): Promise<string> {

@@ -48,6 +48,8 @@ const ROWTIME: DataType = { root: 'TIMESTAMP', nullable: false, precision: 3, ro
 export class Planner {
   private readonly prefix: string;
   private counter = 0;
+  /** a table read twice (UNION ALL of the same table) gets a second source named `t#2` */
+  private readonly sourceUses = new Map<string, number>();
 
   constructor(
     private readonly env: StreamEnvironment,
@@ -196,7 +198,7 @@ export class Planner {
     const columns = table.schema.columns.map((c) => ({ name: c.name, type: scope.get(c.name)! }));
     let rowtime: string | undefined;
     const hooks: { -readonly [K in keyof TableSourceHooks]: TableSourceHooks[K] } = {
-      name: table.name,
+      name: this.sourceName(table.name),
     };
     if (computed.length > 0) {
       hooks.project = (row) => {
@@ -245,6 +247,12 @@ export class Planner {
     return result.changelogMode === 'all'
       ? { stream: result.stream, changelog: true, columns: visible, rowtime }
       : { stream: result.stream, changelog: false, columns: visible, rowtime };
+  }
+
+  private sourceName(table: string): string {
+    const n = (this.sourceUses.get(table) ?? 0) + 1;
+    this.sourceUses.set(table, n);
+    return n === 1 ? table : `${table}#${n}`;
   }
 
   private async planSelect(s: Select): Promise<Planned> {

@@ -83,7 +83,11 @@ function stringLiteral(text: string): string {
 }
 
 class Walker {
-  constructor(private readonly sql: string) {}
+  constructor(
+    private readonly sql: string,
+    /** parses `SELECT (<text>) FROM x` and returns the select item's node (see selectItem) */
+    private readonly reparse: (text: string) => Node | undefined,
+  ) {}
 
   source(n: Node): string {
     if (!n.start || !n.stop) return n.getText();
@@ -388,14 +392,20 @@ class Walker {
       expr = text.startsWith("'")
         ? { k: 'lit', value: stringLiteral(text), type: parseDataType('STRING NOT NULL'), pos }
         : { k: 'col', name: lastPart(identifier(name)), pos };
-      // `ts + INTERVAL '1' HOUR` comes out as column `ts` followed by a unary `+ INTERVAL`
-      const unary = rest[0];
-      if (unary && kind(unary) === 'ArithmeticUnary') {
-        const op = tokenText(kids(unary)[0]!);
-        expr = { k: 'bin', op, l: expr, r: this.expr(kids(unary)[1]!), pos };
-        rest = rest.slice(1);
+      // The grammar reads `id + 1` or `ts - INTERVAL '1' HOUR` here as column `id` followed by a
+      // unary `+ 1` (which would get `a - b + c` wrong): the item is parsed again in parentheses.
+      const last = [...rest].reverse().find((c) => kind(c) !== 'ColumnAlias');
+      if (last && first.start && last.stop) {
+        const text = this.sql.slice(first.start.start, last.stop.stop + 1);
+        const again = this.reparse(text);
+        if (!again) throw sqlError(`cannot read the select item '${firstWords(text)}'`, pos);
+        expr = relocate(this.expr(again), pos);
+        rest = rest.filter((c) => kind(c) === 'ColumnAlias');
       }
     } else expr = this.expr(kids(first)[0]!);
+    const extra = rest.find((c) => kind(c) !== 'ColumnAlias');
+    if (extra)
+      throw unsupported(`'${firstWords(this.source(extra))}' in this select item`, posOf(extra));
     const alias = rest.find((c) => kind(c) === 'ColumnAlias');
     const aliasName = alias
       ? kids(alias)
@@ -703,6 +713,13 @@ class Walker {
   }
 }
 
+/** An expression parsed from a re-read item: every position becomes the item's. */
+function relocate(e: Expr, pos: Pos): Expr {
+  return JSON.parse(JSON.stringify(e), (key, value: unknown) =>
+    key === 'pos' ? pos : value,
+  ) as Expr;
+}
+
 function firstWords(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > 40 ? `${t.slice(0, 40)}…` : t;
@@ -789,7 +806,11 @@ export async function parseSql(sql: string): Promise<Statement[]> {
   if (first) {
     throw sqlError(`syntax error: ${first.message}`, { line: first.line, column: first.column });
   }
-  const walker = new Walker(sql);
+  const walker = new Walker(sql, (text) => {
+    const again = parser.parse(`SELECT (${text}) FROM x`) as unknown as Node;
+    const item = find(again, 'SelectExpressionColumnName');
+    return item ? kids(item)[0] : undefined;
+  });
   const statements: Statement[] = [];
   for (const single of kids(tree).filter((c) => kind(c) === 'SingleStatement')) {
     const inner = kids(single).find((c) => !isToken(c));

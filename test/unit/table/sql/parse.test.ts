@@ -89,7 +89,7 @@ describe('parseSql: supported statements', () => {
     );
     expect(s[0]).toMatchObject({ kind: 'createView', name: 'v', text: 'SELECT a FROM t' });
     expect(s[1]).toMatchObject({ kind: 'insert', query: { kind: 'union' } });
-    expect((s[1] as { query: { inputs: unknown[] } }).query.inputs).toHaveLength(3);
+    expect((s[1] as unknown as { query: { inputs: unknown[] } }).query.inputs).toHaveLength(3);
     expect(s[2]).toMatchObject({ kind: 'explain', statement: { kind: 'insert' } });
     expect(s[3]).toMatchObject({
       kind: 'statementSet',
@@ -101,7 +101,9 @@ describe('parseSql: supported statements', () => {
     const [s] = await parseSql(
       "INSERT INTO s SELECT CASE WHEN a IN (1, 2) THEN 'x' ELSE NULL END, 'it''s', ts + INTERVAL '1' HOUR AS h, CAST(a AS BIGINT), s NOT LIKE 'a%', -1, a NOT BETWEEN 1 AND 2, TIMESTAMP '2020-01-01 00:00:00' FROM t",
     );
-    const items = (s as { query: { items: { expr: unknown }[] } }).query.items.map((i) => i.expr);
+    const items = (s as unknown as { query: { items: { expr: unknown }[] } }).query.items.map(
+      (i) => i.expr,
+    );
     expect(items).toMatchObject([
       {
         k: 'case',
