@@ -28,6 +28,8 @@ export interface TableResult {
   readonly statement: Statement['kind'];
   readonly rows?: readonly string[];
   readonly job?: JobHandle;
+  /** the started job's name (`insert-into_<sink tables>`) */
+  readonly jobName?: string;
   readonly text?: string;
 }
 
@@ -270,7 +272,7 @@ export class TableEnvironment {
         for (const insert of inserts)
           await new Planner(env, this.plannerCatalog, insert.text).planInsert(insert);
         const job = env.execute(jobName, this.executeOptions);
-        return { kind: 'job', statement: s.kind, job };
+        return { kind: 'job', statement: s.kind, job, jobName };
       }
     }
   }
