@@ -181,10 +181,25 @@ export const datagenTableFactory: DynamicTableFactory = {
   },
   createSource(env, table, hooks) {
     const p = plan(table);
-    const generate = (i: number): Row => {
+    const make = (i: number): Row => {
       const row: Row = {};
       p.fields.forEach((f, n) => (row[f.name] = value(f, i, n)));
       return hooks?.project ? hooks.project(row) : row;
+    };
+    // the timestamp assigner sees the row number first: the row it generated is kept until the
+    // map that follows it asks for the same number (a batch at most), so each row is made once
+    const made = new Map<number, Row>();
+    const generateForTimestamp = (i: number): Row => {
+      if (made.size >= 100_000) made.clear();
+      const row = make(i);
+      made.set(i, row);
+      return row;
+    };
+    const generate = (i: number): Row => {
+      const row = made.get(i);
+      if (row === undefined) return make(i);
+      made.delete(i);
+      return row;
     };
     const parallelism = env.options.parallelism;
     const rate = p.rowsPerSecond === undefined ? undefined : p.rowsPerSecond / parallelism;
@@ -199,7 +214,7 @@ export const datagenTableFactory: DynamicTableFactory = {
         ? undefined
         : WatermarkStrategy.forBoundedOutOfOrderness<number>(
             eventTime.maxOutOfOrdernessMs,
-          ).withTimestampAssigner((i) => eventTime.timestamp(generate(i)));
+          ).withTimestampAssigner((i) => eventTime.timestamp(generateForTimestamp(i)));
     const numbers = env.fromSource(source, {
       name: `Source: ${name}`,
       uid: `source-${name}`,

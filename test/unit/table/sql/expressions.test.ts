@@ -60,6 +60,9 @@ describe('expressions', () => {
     ['FLOOR(d)', 2],
     ['CEIL(d)', 3],
     ['POWER(2, 10)', 1024],
+    // the grammar reads SQRT and CHAR_LENGTH as keywords: back-quoted they are functions
+    ['`SQRT`(16)', 4],
+    ['`CHAR_LENGTH`(s)', 7],
     // strings
     ['UPPER(s)', ' HELLO '],
     ['LOWER(s)', ' hello '],
