@@ -799,8 +799,14 @@ export async function parseSql(sql: string): Promise<Statement[]> {
   const { FlinkSQL } = await loadSqlParser();
   const parser = new FlinkSQL();
   const errors: { message: string; line: number; column: number }[] = [];
-  const tree = parser.parse(sql, (e) => {
-    errors.push({ message: e.message, line: e.startLine, column: e.startColumn - 1 });
+  const tree = parser.parse(sql, (e, original) => {
+    const token = original.offendingSymbol?.text;
+    // the grammar's semantic predicates say only "failed predicate: ?": say which word it was
+    const message =
+      /failed predicate/.test(e.message) && token !== undefined
+        ? `'${token}' cannot be read here (the Flink grammar takes it for a keyword; a function such as SQRT or CHAR_LENGTH can be back-quoted: \`SQRT\`(x))`
+        : e.message;
+    errors.push({ message, line: e.startLine, column: e.startColumn - 1 });
   }) as unknown as Node;
   const first = errors[0];
   if (first) {

@@ -145,6 +145,12 @@ describe('parseSql: refused constructs name themselves and their position', () =
     expect(e.message).toMatch(/^SQL: syntax error: .* at line 2, column \d+$/);
   });
 
+  it('a keyword the grammar refuses as a function name is named', async () => {
+    const e = await refused('INSERT INTO s SELECT a FROM t WHERE SQRT(a) > 1');
+    expect(e.message).toContain("'SQRT' cannot be read here");
+    expect(e.message).toContain('line 1, column');
+  });
+
   it('month intervals have no fixed length', async () => {
     const e = await refused(
       "INSERT INTO s SELECT a FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MONTH)) GROUP BY window_start, window_end",
