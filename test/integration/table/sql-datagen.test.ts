@@ -20,7 +20,7 @@ const collectFactory: DynamicTableFactory = {
       {
         createWriter: () => ({
           initialize: () => Promise.resolve(),
-          writeBatch: (rows) => void collected.get(id)!.push(...rows),
+          writeBatch: (rows) => void collected.get(id)!.push(...(rows as Row[])),
           snapshotState: () => Promise.resolve([]),
           notifyCheckpointComplete: () => Promise.resolve(),
           close: () => Promise.resolve(),
@@ -33,6 +33,22 @@ const collectFactory: DynamicTableFactory = {
   isBounded: () => false,
 };
 registerTableFactory(collectFactory);
+
+/** A real changelog source for tests: the ChangeRows in option 'rows' (JSON), then the end. */
+const changelogFactory: DynamicTableFactory = {
+  identifier: 'test-changelog',
+  validate: () => undefined,
+  createSource(env, table) {
+    const rows = JSON.parse(table.options['rows'] ?? '[]') as ChangeRow[];
+    return Promise.resolve({
+      changelogMode: 'all' as const,
+      stream: env.fromAsyncIterable(rows, { name: 'changes', uid: 'changes' }),
+    });
+  },
+  createSink: () => Promise.reject(new Error('source only')),
+  isBounded: () => true,
+};
+registerTableFactory(changelogFactory);
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -52,6 +68,33 @@ const SOURCE = `CREATE TABLE src (id BIGINT, v INT, name STRING,
         'fields.id.end' = '99', 'fields.v.min' = '1', 'fields.v.max' = '5', 'fields.name.length' = '4')`;
 
 describe('SQL end to end on datagen', () => {
+  it('a changelog passes through projection and filter with its row kinds; a window over it is refused', async () => {
+    const t = tableEnv();
+    const changes: ChangeRow[] = [
+      { kind: '+I', row: { id: 1, name: 'a' } },
+      { kind: '+I', row: { id: 2, name: 'b' } },
+      { kind: '-U', row: { id: 1, name: 'a' } },
+      { kind: '+U', row: { id: 1, name: 'aa' } },
+      { kind: '-D', row: { id: 2, name: 'b' } },
+    ];
+    await t.executeSql(`CREATE TABLE cl (id BIGINT, name STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts)
+        WITH ('connector' = 'test-changelog', 'rows' = '${JSON.stringify(changes)}');
+      CREATE TABLE out_c (id BIGINT, up STRING) WITH ('connector' = 'test-collect', 'id' = 'c')`);
+    const r = await t.executeSql('INSERT INTO out_c SELECT id, UPPER(name) FROM cl WHERE id > 0');
+    await r.job!.result;
+    expect(collected.get('c')).toEqual([
+      { kind: '+I', row: { id: 1, up: 'A' } },
+      { kind: '+I', row: { id: 2, up: 'B' } },
+      { kind: '-U', row: { id: 1, up: 'A' } },
+      { kind: '+U', row: { id: 1, up: 'AA' } },
+      { kind: '-D', row: { id: 2, up: 'B' } },
+    ]);
+    await expect(
+      t.executeSql(`INSERT INTO out_c SELECT COUNT(*), 'x'
+        FROM TABLE(TUMBLE(TABLE cl, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY window_start, window_end`),
+    ).rejects.toThrow('the input is a changelog');
+  });
+
   it('projection, WHERE and scalar functions', async () => {
     const t = tableEnv();
     await t.executeSql(`${SOURCE};
