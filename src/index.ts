@@ -51,3 +51,4 @@ export * from './observe/index.js';
 
 // The `tributary run` job-module contract (see src/cli/job-module.ts)
 export type { JobContext, JobBuilder } from './cli/job-module.js';
+export * from './table/index.js';

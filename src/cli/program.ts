@@ -5,6 +5,7 @@ import { registerCut } from './commands/cut.js';
 import { registerRun } from './commands/run.js';
 import { registerScopes } from './commands/scopes.js';
 import { registerServer } from './commands/server.js';
+import { registerSql } from './commands/sql.js';
 import { registerStreams } from './commands/streams.js';
 import { registerTail } from './commands/tail.js';
 import { registerWrite } from './commands/write.js';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
       },
     });
   registerRun(program);
+  registerSql(program);
   registerStreams(program);
   registerScopes(program);
   registerWrite(program);

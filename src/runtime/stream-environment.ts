@@ -9,7 +9,8 @@ import { ObservableSource } from '../source/interop/observable-source.js';
 import type { Source, SourceSplit } from '../source/source.js';
 import { parseConfig } from '../config.js';
 import { DataStream } from './data-stream.js';
-import { buildJobGraph } from './job-graph.js';
+import { buildJobGraph, describeGraph } from './job-graph.js';
+import type { JobGraphDescription } from './job-events.js';
 import { JobExecution, type JobConnector } from './job-execution.js';
 import { JobHandle } from './job-handle.js';
 import { parseJobOptions, type JobOptions, type JobOptionsInput } from './job-options.js';
@@ -146,6 +147,11 @@ export class StreamEnvironment {
       ...rest,
       parallelism: 1,
     });
+  }
+
+  /** The job graph the pipeline built so far compiles to, without running it (SQL's EXPLAIN). */
+  describe(): JobGraphDescription {
+    return describeGraph(buildJobGraph(this.builder.transformations, this.options.parallelism));
   }
 
   /** Builds the job graph and starts it. The returned handle is awaitable. */

@@ -49,6 +49,18 @@ export {
 } from './descriptor.js';
 
 // table environment, SQL
+export {
+  TableEnvironment,
+  formatJobGraph,
+  type TableResult,
+  type TableEnvironmentOptions,
+} from './table-environment.js';
+export { parseSql } from './sql/parse.js';
+export type { Statement, Query, Expr } from './sql/ast.js';
+export { InMemoryCatalog } from './sql/in-memory-catalog.js';
+export { datagenTableFactory } from './connectors/datagen.js';
+export { printTableFactory } from './connectors/print.js';
+export { blackholeTableFactory } from './connectors/blackhole.js';
 
 // catalog
 export { PravegaCatalog, pravegaCatalogFactory } from './catalog/pravega-catalog.js';
