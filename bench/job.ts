@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireClient } from '../src/pravega/client/client-registry.js';
@@ -13,10 +13,14 @@ import { fmt, percentile } from './support.js';
 
 /**
  * The end-to-end job: Pravega source (parallelism 2) → map → Pravega sink (parallelism 2),
- * 100 B events, checkpoints every second — exactly-once and at-least-once, on the embedded store
- * and on a real Pravega server started here. The input is written first; the job is bounded by
- * the input's tail, so the time measured is the job's, start to final commit.
- * `npm run bench:job [-- --events N] [--only embedded|real]`
+ * 100 B events, checkpoints every second — exactly-once and at-least-once, alternated for
+ * `--rounds` rounds, on the embedded store and on a real Pravega server started here (its CPU is
+ * this run's alone). The input is written first; the job is bounded by the input's tail, so the
+ * time measured is the job's, start to final commit. Per guarantee it prints the median of
+ * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
+ * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
+ * the CPU seconds and ratios more than events/s.
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N]`
  */
 
 const argv = process.argv.slice(2);
@@ -25,17 +29,73 @@ const arg = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const EVENTS = Number(arg('--events') ?? 1_000_000);
+/** a first, unreported run of each guarantee: JIT warm-up of this process and of the server */
+const WARMUP_EVENTS = Number(arg('--warmup-events') ?? Math.min(EVENTS, 300_000));
+const ROUNDS = Number(arg('--rounds') ?? 3);
 const ONLY = arg('--only');
+const GUARANTEE = arg('--guarantee');
+/** print the real server's CPU seconds per thread (name) for each run */
+const SERVER_THREADS = argv.includes('--server-threads');
 const SIZE = 100;
 
-async function runJob(
-  uri: string,
-  guarantee: 'exactly-once' | 'at-least-once',
-  round: number,
-): Promise<void> {
+type Guarantee = 'exactly-once' | 'at-least-once';
+
+interface RunResult {
+  readonly eventsPerSecond: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly serverCpuSeconds: number | undefined;
+  readonly peakRssMiB: number;
+  readonly checkpointP50: number;
+  readonly checkpointP99: number;
+  readonly checkpoints: number;
+  readonly transactions: number;
+  readonly status: string;
+}
+
+/** utime + stime of a process in seconds, from /proc (Linux); undefined elsewhere. */
+function processCpuSeconds(
+  pid: number | undefined,
+  path = `/proc/${pid}/stat`,
+): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime is field 14, stime field 15
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds per thread name (digits folded) of a process, from /proc/<pid>/task. */
+function threadCpuSeconds(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (pid === undefined) return out;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8')
+        .trim()
+        .replace(/\d+/g, 'N');
+      const seconds = processCpuSeconds(Number(tid), `/proc/${pid}/task/${tid}/stat`) ?? 0;
+      out.set(name, (out.get(name) ?? 0) + seconds);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+async function writeInput(uri: string, scope: string, events: number): Promise<void> {
   const shared = await acquireClient(uri);
   const client = shared.client;
-  const scope = `jobbench${Date.now()}r${round}`;
   await client.createScope(scope);
   await client.createStream(`${scope}/in`, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
   await client.createStream(`${scope}/out`, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
@@ -45,12 +105,29 @@ async function runJob(
     p[0] = i % 16;
     return p;
   });
-  for (let i = 0; i < EVENTS; i++) {
+  for (let i = 0; i < events; i++) {
     void writer.write(payloads[i % 64]!, `k${i % 16}`);
     if (i % 2000 === 1999) await writer.ready();
   }
   await writer.close();
-  const end = await tailCut(client.controller, client.segmentStore, { scope, stream: 'in' });
+  await shared.release();
+}
+
+async function runJob(
+  uri: string,
+  guarantee: Guarantee,
+  round: number,
+  serverPid: number | undefined,
+  events = EVENTS,
+): Promise<RunResult | undefined> {
+  const warmup = round < 0;
+  const scope = `jobbench${Date.now()}r${round}${guarantee === 'exactly-once' ? 'eo' : 'alo'}`;
+  await writeInput(uri, scope, events);
+  const shared = await acquireClient(uri);
+  const end = await tailCut(shared.client.controller, shared.client.segmentStore, {
+    scope,
+    stream: 'in',
+  });
 
   const checkpointDir = mkdtempSync(join(tmpdir(), 'tributary-jobbench-'));
   const env = StreamEnvironment.create({
@@ -68,37 +145,146 @@ async function runJob(
     .sinkTo(guarantee === 'exactly-once' ? sink.exactlyOnce() : sink.atLeastOnce(), {
       name: 'out',
     });
+  global.gc?.();
   const durations: number[] = [];
+  let transactions = 0;
+  let peakRss = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 50);
+  const cpu0 = process.cpuUsage();
+  const server0 = processCpuSeconds(serverPid);
+  const threads0 = SERVER_THREADS && !warmup ? threadCpuSeconds(serverPid) : undefined;
   const started = performance.now();
   const handle = env.execute(`jobbench-${guarantee}`);
   handle.events$.subscribe((e) => {
     if (e.type === 'checkpoint-completed' && !e.final) durations.push(e.durationMs);
+    if (e.type === 'transaction' && e.action === 'committed') transactions++;
   });
   const result = await handle.result;
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const server1 = processCpuSeconds(serverPid);
+  if (threads0 !== undefined) {
+    const threads1 = threadCpuSeconds(serverPid);
+    const deltas = [...threads1]
+      .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
+      .filter(([, d]) => d >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
+    console.log(
+      `    server threads (CPU s): ${deltas.map(([n, d]) => `${n} ${fmt(d, 2)}`).join(', ')}`,
+    );
+  }
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
   rmSync(checkpointDir, { recursive: true, force: true });
+  // drop the streams so that later rounds run on a server holding no more than this one did
+  for (const stream of ['in', 'out']) {
+    await shared.client.sealStream(`${scope}/${stream}`).catch(() => undefined);
+    await shared.client.deleteStream(`${scope}/${stream}`).catch(() => undefined);
+  }
   await shared.release();
   durations.sort((a, b) => a - b);
-  console.log(
-    `  ${guarantee.padEnd(13)} ${fmt(EVENTS / seconds)} events/s, ${fmt((EVENTS * SIZE) / seconds / 1e6, 1)} MB/s ` +
-      `(${fmt(EVENTS)} events in ${fmt(seconds, 1)} s, ${result.status}; checkpoints p50 ${fmt(percentile(durations, 50))} ms, ` +
-      `p99 ${fmt(percentile(durations, 99))} ms over ${durations.length})`,
+  if (warmup) {
+    console.log(
+      `    warm-up ${guarantee}: ${fmt(events)} events in ${fmt(seconds, 2)} s, ${result.status}`,
+    );
+    return undefined;
+  }
+  const run: RunResult = {
+    eventsPerSecond: EVENTS / seconds,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    serverCpuSeconds:
+      server0 === undefined || server1 === undefined ? undefined : server1 - server0,
+    peakRssMiB: peakRss / 2 ** 20,
+    checkpointP50: percentile(durations, 50),
+    checkpointP99: percentile(durations, 99),
+    checkpoints: durations.length,
+    transactions,
+    status: result.status,
+  };
+  console.log(`    round ${round} ${guarantee.padEnd(13)} ${line(run)}`);
+  return run;
+}
+
+function line(r: RunResult): string {
+  const server =
+    r.serverCpuSeconds === undefined
+      ? ''
+      : `, server CPU ${fmt(r.serverCpuSeconds, 2)} s (${fmt((r.serverCpuSeconds * 1e6) / EVENTS, 2)} µs/event)`;
+  return (
+    `${fmt(r.eventsPerSecond)} events/s (${fmt(r.seconds, 2)} s, ${r.status}), ` +
+    `CPU ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds * 1e6) / EVENTS, 2)} µs/event)${server}, ` +
+    `peak RSS ${fmt(r.peakRssMiB)} MiB, checkpoints p50 ${fmt(r.checkpointP50)} ms p99 ${fmt(r.checkpointP99)} ms over ${r.checkpoints}, ` +
+    `${r.transactions} txns committed`
   );
 }
 
-async function onBackend(label: string, uri: string): Promise<void> {
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function summarize(runs: readonly RunResult[]): RunResult {
+  const server = runs.map((r) => r.serverCpuSeconds);
+  return {
+    eventsPerSecond: median(runs.map((r) => r.eventsPerSecond)),
+    seconds: median(runs.map((r) => r.seconds)),
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    serverCpuSeconds: server.every((s) => s !== undefined) ? median(server) : undefined,
+    peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
+    checkpointP50: median(runs.map((r) => r.checkpointP50)),
+    checkpointP99: median(runs.map((r) => r.checkpointP99)),
+    checkpoints: median(runs.map((r) => r.checkpoints)),
+    transactions: median(runs.map((r) => r.transactions)),
+    status: runs.every((r) => r.status === 'finished') ? 'finished' : 'NOT ALL FINISHED',
+  };
+}
+
+async function onBackend(label: string, uriFor: () => string, serverPid?: number): Promise<void> {
   console.log(`${label}:`);
-  await runJob(uri, 'exactly-once', 0);
-  await runJob(uri, 'at-least-once', 1);
+  const guarantees: Guarantee[] =
+    GUARANTEE === undefined ? ['exactly-once', 'at-least-once'] : [GUARANTEE as Guarantee];
+  const runs = new Map<Guarantee, RunResult[]>(guarantees.map((g) => [g, []]));
+  if (WARMUP_EVENTS > 0) {
+    for (const g of guarantees) await runJob(uriFor(), g, -1, serverPid, WARMUP_EVENTS);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    // alternate which guarantee goes first, so neither always gets the warmer or quieter slot
+    const order = round % 2 === 0 ? guarantees : [...guarantees].reverse();
+    for (const g of order) runs.get(g)!.push((await runJob(uriFor(), g, round, serverPid))!);
+  }
+  const summaries = new Map([...runs].map(([g, r]) => [g, summarize(r)]));
+  console.log(`  median of ${ROUNDS} round(s) (peak RSS: max):`);
+  for (const [g, s] of summaries) console.log(`    ${g.padEnd(13)} ${line(s)}`);
+  const eo = summaries.get('exactly-once');
+  const alo = summaries.get('at-least-once');
+  if (eo && alo) {
+    const serverRatio =
+      eo.serverCpuSeconds !== undefined && alo.serverCpuSeconds
+        ? `, server CPU/event ${fmt(eo.serverCpuSeconds / alo.serverCpuSeconds, 2)}× (target ≤ 1.5×)`
+        : '';
+    console.log(
+      `  exactly-once / at-least-once: events/s ${fmt(eo.eventsPerSecond / alo.eventsPerSecond, 2)}× (target ≥ 0.8×), ` +
+        `process CPU/event ${fmt(eo.cpuSeconds / alo.cpuSeconds, 2)}×${serverRatio}, ` +
+        `checkpoint p50 ${eo.checkpointP50 - alo.checkpointP50 >= 0 ? '+' : ''}${fmt(eo.checkpointP50 - alo.checkpointP50)} ms (target ≤ +100 ms)`,
+    );
+  }
 }
 
 console.log(
-  `job benchmark: Pravega source (p=2) → map → Pravega sink (p=2), ${fmt(EVENTS)} × ${SIZE} B events, 1 s checkpoints`,
+  `job benchmark: Pravega source (p=2) → map → Pravega sink (p=2), ${fmt(EVENTS)} × ${SIZE} B events, 1 s checkpoints, ${ROUNDS} round(s)`,
 );
 if (ONLY !== 'real') {
-  const dir = mkdtempSync(join(tmpdir(), 'tributary-jobbench-store-'));
-  await onBackend('embedded store', `embedded:${dir}`);
-  rmSync(dir, { recursive: true, force: true });
+  // a fresh store per run: no run pays for the data of the ones before it
+  const dirs: string[] = [];
+  await onBackend('embedded store', () => {
+    dirs.push(mkdtempSync(join(tmpdir(), 'tributary-jobbench-store-')));
+    return `embedded:${dirs.at(-1)!}`;
+  });
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 if (ONLY !== 'embedded') {
   const server = await startRealPravega({
@@ -106,8 +292,18 @@ if (ONLY !== 'embedded') {
     runtime: 'jvm',
     log: (l) => console.log(`[pravega] ${l}`),
   });
+  let pid: number | undefined;
   try {
-    await onBackend(`real Pravega ${server.version}`, server.controllerUri);
+    pid = Number(readFileSync(join(server.workDir, 'server.pid'), 'utf8').trim()) || undefined;
+  } catch {
+    pid = undefined;
+  }
+  try {
+    await onBackend(
+      `real Pravega ${server.version} (server pid ${pid ?? '?'})`,
+      () => server.controllerUri,
+      pid,
+    );
   } finally {
     await server.stop();
   }
