@@ -1,4 +1,4 @@
-import { TributaryError } from '../../errors.js';
+import { TributaryError, errorMessage } from '../../errors.js';
 import type { SharedClient } from '../../pravega/client/client-registry.js';
 import type {
   Transaction,
@@ -20,12 +20,27 @@ const MAX_UNACKED_BYTES = 4 * 1024 * 1024;
 /**
  * Exactly-once: one Pravega transaction per subtask per checkpoint (TwoPhaseCommitSink). The
  * state is the transaction id; commit and abort work from a new process given only that id.
+ *
+ * Nothing the server does at a checkpoint holds up the data path:
+ * - the next transaction is begun in the background while the current one is written, so a
+ *   checkpoint only waits for the flush (pre-commit), not for the controller creating segments;
+ * - commit returns once the controller accepted it (COMMITTING: the server completes it on its
+ *   own, as Java's `Transaction.commit()` does); the wait for COMMITTED (the merge) runs in the
+ *   background, and its failure fails the next call. After the end of input (the final
+ *   checkpoint of a bounded job) commit waits for the merge, and `close` waits for every one, so
+ *   once a job finished or stopped its output is readable.
  */
 export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   private shared: SharedClient | undefined;
   private txnWriter: TransactionalEventStreamWriter<T> | undefined;
   /** live handles of the transactions this process began */
   private readonly live = new Map<string, Transaction<T>>();
+  /** the next transaction, begun ahead of the checkpoint that needs it */
+  private next: Promise<Transaction<T>> | undefined;
+  /** commits accepted by the controller whose merge is still being waited for */
+  private readonly merging = new Set<Promise<void>>();
+  private mergeFailure: Error | undefined;
+  private inputEnded = false;
 
   constructor(
     ctx: SinkWriterContext,
@@ -49,12 +64,20 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   }
 
   protected async beginTransaction(): Promise<string> {
-    const txn = await this.txnWriter!.beginTxn();
+    this.throwIfMergeFailed();
+    const begun = this.next ?? this.txnWriter!.beginTxn();
+    this.next = undefined;
+    const txn = await begun;
     this.live.set(txn.txnId, txn);
+    // the one after it, while this one is written
+    const next = this.txnWriter!.beginTxn();
+    next.catch(() => undefined); // its failure shows when it is needed
+    this.next = next;
     return txn.txnId;
   }
 
   protected async write(txnId: string, records: readonly T[]): Promise<void> {
+    this.throwIfMergeFailed();
     const txn = this.live.get(txnId)!;
     void txn.writeBatch(records, this.settings.routingKey);
     await txn.ready(MAX_UNACKED_BYTES);
@@ -65,9 +88,38 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   }
 
   protected async commit(txnId: string): Promise<void> {
+    this.throwIfMergeFailed();
     const txn = this.live.get(txnId) ?? this.txnWriter!.resumeTxn(txnId);
+    this.live.delete(txnId);
+    await this.dataLossIfLost(txnId, () => txn.requestCommit());
+    const merged = this.dataLossIfLost(txnId, () => txn.waitCommitted()).catch((err: unknown) => {
+      this.mergeFailure ??= err instanceof Error ? err : new Error(errorMessage(err));
+    });
+    this.merging.add(merged);
+    void merged.finally(() => this.merging.delete(merged));
+    if (this.inputEnded) {
+      // the final checkpoint of a bounded job: its commit is done only once readable
+      await merged;
+      this.throwIfMergeFailed();
+    }
+  }
+
+  endOfInput(): void {
+    this.inputEnded = true;
+  }
+
+  /** Recovery commits wait for the merge: the restored job starts after its output is whole. */
+  protected override async recoverAndCommit(txnId: string): Promise<void> {
+    await this.dataLossIfLost(txnId, () => this.txnWriter!.resumeTxn(txnId).commit());
+  }
+
+  private throwIfMergeFailed(): void {
+    if (this.mergeFailure !== undefined) throw this.mergeFailure;
+  }
+
+  private async dataLossIfLost(txnId: string, body: () => Promise<void>): Promise<void> {
     try {
-      await txn.commit();
+      await body();
     } catch (err) {
       if (TributaryError.is(err, 'TXN_LOST')) {
         throw new TributaryError(
@@ -83,8 +135,6 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
         );
       }
       throw err;
-    } finally {
-      this.live.delete(txnId);
     }
   }
 
@@ -96,6 +146,16 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
     } catch (err) {
       // a transaction that never reached the server or is already gone needs no abort
       if (!TributaryError.is(err, 'TXN_NOT_FOUND')) throw err;
+    }
+  }
+
+  private async abortUnused(next: Promise<Transaction<T>>): Promise<void> {
+    try {
+      await (await next).abort();
+    } catch (err) {
+      if (!TributaryError.is(err, 'TXN_NOT_FOUND')) {
+        this.ctx.warn(`aborting an unused transaction on close failed: ${errorMessage(err)}`);
+      }
     }
   }
 
@@ -127,6 +187,14 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   override async close(reason: CloseReason): Promise<void> {
     try {
       await super.close(reason);
+      const next = this.next;
+      this.next = undefined;
+      if (next !== undefined) await this.abortUnused(next);
+      // every merge this subtask asked for, done (or failed) before the job reports its end
+      await Promise.all(this.merging);
+      if (this.mergeFailure !== undefined) {
+        this.ctx.warn(`committing a transaction failed: ${errorMessage(this.mergeFailure)}`);
+      }
     } finally {
       await this.txnWriter?.close();
       this.live.clear();
