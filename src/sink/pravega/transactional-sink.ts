@@ -24,11 +24,14 @@ const MAX_UNACKED_BYTES = 4 * 1024 * 1024;
  * Nothing the server does at a checkpoint holds up the data path:
  * - the next transaction is begun in the background while the current one is written, so a
  *   checkpoint only waits for the flush (pre-commit), not for the controller creating segments;
- * - commit returns once the controller accepted it (COMMITTING: the server completes it on its
- *   own, as Java's `Transaction.commit()` does); the wait for COMMITTED (the merge) runs in the
- *   background, and its failure fails the next call. After the end of input (the final
- *   checkpoint of a bounded job) commit waits for the merge, and `close` waits for every one, so
- *   once a job finished or stopped its output is readable.
+ * - commit runs in the background: the request (the controller answers once the commit is
+ *   recorded as COMMITTING; the server then completes it on its own, as after Java's
+ *   `Transaction.commit()`) and the wait for COMMITTED (the merge). Requests go one after the
+ *   other, so the server merges the transactions in checkpoint order (key order holds).
+ *   A failure fails the next call. The next checkpoint's pre-commit waits until every earlier
+ *   request was accepted, because its state no longer lists those transactions.
+ * - After the end of input (the final checkpoint of a bounded job) commit waits for the merge,
+ *   and `close` waits for every one, so once a job finished or stopped its output is readable.
  */
 export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   private shared: SharedClient | undefined;
@@ -37,9 +40,11 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   private readonly live = new Map<string, Transaction<T>>();
   /** the next transaction, begun ahead of the checkpoint that needs it */
   private next: Promise<Transaction<T>> | undefined;
-  /** commits accepted by the controller whose merge is still being waited for */
+  /** the commit requests, chained: each is sent once the one before it was accepted */
+  private requests: Promise<void> = Promise.resolve();
+  /** commits whose merge is still being waited for */
   private readonly merging = new Set<Promise<void>>();
-  private mergeFailure: Error | undefined;
+  private commitFailure: Error | undefined;
   private inputEnded = false;
 
   constructor(
@@ -64,7 +69,7 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   }
 
   protected async beginTransaction(): Promise<string> {
-    this.throwIfMergeFailed();
+    this.throwIfCommitFailed();
     const begun = this.next ?? this.txnWriter!.beginTxn();
     this.next = undefined;
     const txn = await begun;
@@ -77,7 +82,7 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   }
 
   protected async write(txnId: string, records: readonly T[]): Promise<void> {
-    this.throwIfMergeFailed();
+    this.throwIfCommitFailed();
     const txn = this.live.get(txnId)!;
     void txn.writeBatch(records, this.settings.routingKey);
     await txn.ready(MAX_UNACKED_BYTES);
@@ -85,22 +90,33 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
 
   protected async preCommit(txnId: string): Promise<void> {
     await this.live.get(txnId)!.flush();
+    // this checkpoint's state drops the transactions committed before it: their commit requests
+    // must have been accepted (else a restore from it would never commit them)
+    await this.requests;
+    this.throwIfCommitFailed();
   }
 
   protected async commit(txnId: string): Promise<void> {
-    this.throwIfMergeFailed();
+    this.throwIfCommitFailed();
     const txn = this.live.get(txnId) ?? this.txnWriter!.resumeTxn(txnId);
     this.live.delete(txnId);
-    await this.dataLossIfLost(txnId, () => txn.requestCommit());
-    const merged = this.dataLossIfLost(txnId, () => txn.waitCommitted()).catch((err: unknown) => {
-      this.mergeFailure ??= err instanceof Error ? err : new Error(errorMessage(err));
+    const failed = (err: unknown) => {
+      this.commitFailure ??= err instanceof Error ? err : new Error(errorMessage(err));
+    };
+    const requested = this.requests.then(async () => {
+      if (this.commitFailure !== undefined) throw this.commitFailure;
+      await this.dataLossIfLost(txnId, () => txn.requestCommit());
     });
+    this.requests = requested.catch(failed);
+    const merged = requested
+      .then(() => this.dataLossIfLost(txnId, () => txn.waitCommitted()))
+      .catch(failed);
     this.merging.add(merged);
     void merged.finally(() => this.merging.delete(merged));
     if (this.inputEnded) {
       // the final checkpoint of a bounded job: its commit is done only once readable
       await merged;
-      this.throwIfMergeFailed();
+      this.throwIfCommitFailed();
     }
   }
 
@@ -113,8 +129,8 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
     await this.dataLossIfLost(txnId, () => this.txnWriter!.resumeTxn(txnId).commit());
   }
 
-  private throwIfMergeFailed(): void {
-    if (this.mergeFailure !== undefined) throw this.mergeFailure;
+  private throwIfCommitFailed(): void {
+    if (this.commitFailure !== undefined) throw this.commitFailure;
   }
 
   private async dataLossIfLost(txnId: string, body: () => Promise<void>): Promise<void> {
@@ -190,10 +206,14 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
       const next = this.next;
       this.next = undefined;
       if (next !== undefined) await this.abortUnused(next);
-      // every merge this subtask asked for, done (or failed) before the job reports its end
-      await Promise.all(this.merging);
-      if (this.mergeFailure !== undefined) {
-        this.ctx.warn(`committing a transaction failed: ${errorMessage(this.mergeFailure)}`);
+      if (reason === 'finished' || reason === 'stopped') {
+        // every commit this subtask asked for, merged (or failed) before the job reports its end;
+        // after a failure the restored job commits them again from its state instead
+        await this.requests;
+        await Promise.all(this.merging);
+      }
+      if (this.commitFailure !== undefined) {
+        this.ctx.warn(`committing a transaction failed: ${errorMessage(this.commitFailure)}`);
       }
     } finally {
       await this.txnWriter?.close();
