@@ -9,6 +9,7 @@ import { StreamEnvironment } from '../src/runtime/stream-environment.js';
 import { PravegaSink } from '../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../src/source/pravega/pravega-source.js';
 import { startRealPravega } from '../tools/pravega-server/index.js';
+import { buildFlinkJob, runFlinkJob } from './flink-job.js';
 import { fmt, percentile } from './support.js';
 
 /**
@@ -20,7 +21,7 @@ import { fmt, percentile } from './support.js';
  * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
  * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
  * the CPU seconds and ratios more than events/s.
- * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N]`
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]]`
  */
 
 const argv = process.argv.slice(2);
@@ -36,9 +37,15 @@ const ONLY = arg('--only');
 const GUARANTEE = arg('--guarantee');
 /** print the real server's CPU seconds per thread (name) for each run */
 const SERVER_THREADS = argv.includes('--server-threads');
+/** also run the job on Flink + the Pravega connector (bench/flink) against the same real server */
+const FLINK = argv.includes('--flink');
 const SIZE = 100;
 
 type Guarantee = 'exactly-once' | 'at-least-once';
+/** a guarantee on Tributary, or the same on Flink (`flink exactly-once`) */
+type Variant = Guarantee | `flink ${Guarantee}`;
+/** Flink runs that hang are killed after this long, and reported as failures */
+const FLINK_DEADLINE_MS = Number(arg('--flink-deadline-s') ?? 600) * 1000;
 
 interface RunResult {
   readonly eventsPerSecond: number;
@@ -46,6 +53,9 @@ interface RunResult {
   readonly cpuSeconds: number;
   readonly serverCpuSeconds: number | undefined;
   readonly peakRssMiB: number;
+  /** JS heap used and Buffer memory at their peaks (this process only; NaN for Flink) */
+  readonly peakHeapMiB: number;
+  readonly peakBuffersMiB: number;
   readonly checkpointP50: number;
   readonly checkpointP99: number;
   readonly checkpoints: number;
@@ -115,14 +125,17 @@ async function writeInput(uri: string, scope: string, events: number): Promise<v
 
 async function runJob(
   uri: string,
-  guarantee: Guarantee,
+  variant: Variant,
   round: number,
   serverPid: number | undefined,
   events = EVENTS,
-): Promise<RunResult | undefined> {
+): Promise<RunResult | string | undefined> {
   const warmup = round < 0;
-  const scope = `jobbench${Date.now()}r${round}${guarantee === 'exactly-once' ? 'eo' : 'alo'}`;
+  const flink = variant.startsWith('flink ');
+  const guarantee = variant.replace('flink ', '') as Guarantee;
+  const scope = `jobbench${Date.now()}r${round}${flink ? 'f' : ''}${guarantee === 'exactly-once' ? 'eo' : 'alo'}`;
   await writeInput(uri, scope, events);
+  if (flink) return runFlink(uri, scope, guarantee, round, serverPid, events);
   const shared = await acquireClient(uri);
   const end = await tailCut(shared.client.controller, shared.client.segmentStore, {
     scope,
@@ -149,8 +162,13 @@ async function runJob(
   const durations: number[] = [];
   let transactions = 0;
   let peakRss = process.memoryUsage.rss();
+  let peakHeap = 0;
+  let peakBuffers = 0;
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
   }, 50);
   const cpu0 = process.cpuUsage();
   const server0 = processCpuSeconds(serverPid);
@@ -198,15 +216,58 @@ async function runJob(
     serverCpuSeconds:
       server0 === undefined || server1 === undefined ? undefined : server1 - server0,
     peakRssMiB: peakRss / 2 ** 20,
+    peakHeapMiB: peakHeap / 2 ** 20,
+    peakBuffersMiB: peakBuffers / 2 ** 20,
     checkpointP50: percentile(durations, 50),
     checkpointP99: percentile(durations, 99),
     checkpoints: durations.length,
     transactions,
     status: result.status,
   };
-  console.log(`    round ${round} ${guarantee.padEnd(13)} ${line(run)}`);
+  console.log(`    round ${round} ${variant.padEnd(19)} ${line(run)}`);
   return run;
 }
+
+async function runFlink(
+  uri: string,
+  scope: string,
+  guarantee: Guarantee,
+  round: number,
+  serverPid: number | undefined,
+  events: number,
+): Promise<RunResult | string | undefined> {
+  const server0 = processCpuSeconds(serverPid);
+  const outcome = await runFlinkJob(uri, scope, guarantee, FLINK_DEADLINE_MS);
+  const server1 = processCpuSeconds(serverPid);
+  const label = round < 0 ? `warm-up flink ${guarantee}` : `round ${round} flink ${guarantee}`;
+  if ('failure' in outcome) {
+    console.log(`    ${label}: FAILED, ${outcome.failure}`);
+    return outcome.failure;
+  }
+  if (round < 0) {
+    console.log(`    ${label}: ${fmt(events)} events in ${fmt(outcome.seconds, 2)} s`);
+    return undefined;
+  }
+  const run: RunResult = {
+    eventsPerSecond: events / outcome.seconds,
+    seconds: outcome.seconds,
+    cpuSeconds: outcome.cpuSeconds,
+    serverCpuSeconds:
+      server0 === undefined || server1 === undefined ? undefined : server1 - server0,
+    peakRssMiB: outcome.peakRssBytes / 2 ** 20,
+    peakHeapMiB: NaN,
+    peakBuffersMiB: NaN,
+    checkpointP50: NaN,
+    checkpointP99: NaN,
+    checkpoints: NaN,
+    transactions: NaN,
+    status: 'finished',
+  };
+  console.log(`    round ${round} ${`flink ${guarantee}`.padEnd(19)} ${line(run)}`);
+  return run;
+}
+
+const ms = (n: number) => (Number.isNaN(n) ? 'n/a' : `${fmt(n)} ms`);
 
 function line(r: RunResult): string {
   const server =
@@ -216,8 +277,12 @@ function line(r: RunResult): string {
   return (
     `${fmt(r.eventsPerSecond)} events/s (${fmt(r.seconds, 2)} s, ${r.status}), ` +
     `CPU ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds * 1e6) / EVENTS, 2)} µs/event)${server}, ` +
-    `peak RSS ${fmt(r.peakRssMiB)} MiB, checkpoints p50 ${fmt(r.checkpointP50)} ms p99 ${fmt(r.checkpointP99)} ms over ${r.checkpoints}, ` +
-    `${r.transactions} txns committed`
+    `peak RSS ${fmt(r.peakRssMiB)} MiB` +
+    (Number.isNaN(r.peakHeapMiB)
+      ? ''
+      : ` (heap ${fmt(r.peakHeapMiB)}, buffers ${fmt(r.peakBuffersMiB)})`) +
+    `, checkpoints p50 ${ms(r.checkpointP50)} p99 ${ms(r.checkpointP99)}` +
+    (Number.isNaN(r.checkpoints) ? '' : ` over ${r.checkpoints}, ${r.transactions} txns committed`)
   );
 }
 
@@ -235,6 +300,8 @@ function summarize(runs: readonly RunResult[]): RunResult {
     cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
     serverCpuSeconds: server.every((s) => s !== undefined) ? median(server) : undefined,
     peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
+    peakHeapMiB: Math.max(...runs.map((r) => r.peakHeapMiB)),
+    peakBuffersMiB: Math.max(...runs.map((r) => r.peakBuffersMiB)),
     checkpointP50: median(runs.map((r) => r.checkpointP50)),
     checkpointP99: median(runs.map((r) => r.checkpointP99)),
     checkpoints: median(runs.map((r) => r.checkpoints)),
@@ -243,22 +310,59 @@ function summarize(runs: readonly RunResult[]): RunResult {
   };
 }
 
-async function onBackend(label: string, uriFor: () => string, serverPid?: number): Promise<void> {
+async function onBackend(
+  label: string,
+  uriFor: () => string,
+  serverPid?: number,
+  withFlink = false,
+): Promise<void> {
   console.log(`${label}:`);
   const guarantees: Guarantee[] =
     GUARANTEE === undefined ? ['exactly-once', 'at-least-once'] : [GUARANTEE as Guarantee];
-  const runs = new Map<Guarantee, RunResult[]>(guarantees.map((g) => [g, []]));
+  const variants: Variant[] = withFlink
+    ? [...guarantees, ...guarantees.map((g): Variant => `flink ${g}`)]
+    : guarantees;
+  const runs = new Map<Variant, RunResult[]>(variants.map((g) => [g, []]));
+  const failures = new Map<Variant, string[]>(variants.map((g) => [g, []]));
+  const record = (v: Variant, r: RunResult | string | undefined) => {
+    if (typeof r === 'string') failures.get(v)!.push(r);
+    else if (r !== undefined) runs.get(v)!.push(r);
+  };
   if (WARMUP_EVENTS > 0) {
-    for (const g of guarantees) await runJob(uriFor(), g, -1, serverPid, WARMUP_EVENTS);
+    for (const v of variants) await runJob(uriFor(), v, -1, serverPid, WARMUP_EVENTS);
   }
   for (let round = 0; round < ROUNDS; round++) {
-    // alternate which guarantee goes first, so neither always gets the warmer or quieter slot
-    const order = round % 2 === 0 ? guarantees : [...guarantees].reverse();
-    for (const g of order) runs.get(g)!.push((await runJob(uriFor(), g, round, serverPid))!);
+    // alternate which variant goes first, so none always gets the warmer or quieter slot
+    const order = round % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) record(v, await runJob(uriFor(), v, round, serverPid));
   }
-  const summaries = new Map([...runs].map(([g, r]) => [g, summarize(r)]));
+  const summaries = new Map(
+    [...runs].filter(([, r]) => r.length > 0).map(([v, r]) => [v, summarize(r)]),
+  );
   console.log(`  median of ${ROUNDS} round(s) (peak RSS: max):`);
-  for (const [g, s] of summaries) console.log(`    ${g.padEnd(13)} ${line(s)}`);
+  for (const v of variants) {
+    const s = summaries.get(v);
+    const failed = failures.get(v)!;
+    const note =
+      failed.length > 0
+        ? ` — FAILED in ${failed.length} of ${ROUNDS} runs: ${failed.join('; ')}`
+        : '';
+    console.log(`    ${v.padEnd(19)} ${s ? line(s) : 'no successful run'}${note}`);
+  }
+  for (const g of guarantees) {
+    const ours = summaries.get(g);
+    const theirs = summaries.get(`flink ${g}`);
+    if (ours && theirs) {
+      const server =
+        ours.serverCpuSeconds !== undefined && theirs.serverCpuSeconds
+          ? `, server CPU ${fmt(ours.serverCpuSeconds / theirs.serverCpuSeconds, 2)}×`
+          : '';
+      console.log(
+        `  Tributary / Flink, ${g}: events/s ${fmt(ours.eventsPerSecond / theirs.eventsPerSecond, 2)}×, ` +
+          `process CPU ${fmt(ours.cpuSeconds / theirs.cpuSeconds, 2)}×${server}, peak RSS ${fmt(ours.peakRssMiB / theirs.peakRssMiB, 2)}×`,
+      );
+    }
+  }
   const eo = summaries.get('exactly-once');
   const alo = summaries.get('at-least-once');
   if (eo && alo) {
@@ -271,6 +375,21 @@ async function onBackend(label: string, uriFor: () => string, serverPid?: number
         `process CPU/event ${fmt(eo.cpuSeconds / alo.cpuSeconds, 2)}×${serverRatio}, ` +
         `checkpoint p50 ${eo.checkpointP50 - alo.checkpointP50 >= 0 ? '+' : ''}${fmt(eo.checkpointP50 - alo.checkpointP50)} ms (target ≤ +100 ms)`,
     );
+  }
+}
+
+/** Builds the Flink side; a build failure is reported and the bench goes on without it. */
+function flinkBuilt(): boolean {
+  const started = performance.now();
+  try {
+    buildFlinkJob();
+    console.log(
+      `  Flink job built (bench/flink) in ${fmt((performance.now() - started) / 1000, 1)} s`,
+    );
+    return true;
+  } catch (err) {
+    console.log(`  Flink: FAILED to build, no Flink runs: ${(err as Error).message}`);
+    return false;
   }
 }
 
@@ -303,6 +422,7 @@ if (ONLY !== 'embedded') {
       `real Pravega ${server.version} (server pid ${pid ?? '?'})`,
       () => server.controllerUri,
       pid,
+      FLINK && flinkBuilt(),
     );
   } finally {
     await server.stop();
