@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { acquireClient } from '../src/pravega/client/client-registry.js';
-import { bytesSerializer } from '../src/pravega/client/serializer.js';
 import { tailCut } from '../src/pravega/client/stream-cut.js';
 import { StreamEnvironment } from '../src/runtime/stream-environment.js';
 import { PravegaSink } from '../src/sink/pravega/pravega-sink.js';
@@ -21,7 +21,7 @@ import { fmt, percentile } from './support.js';
  * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
  * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
  * the CPU seconds and ratios more than events/s.
- * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]]`
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace]`
  */
 
 const argv = process.argv.slice(2);
@@ -39,6 +39,8 @@ const GUARANTEE = arg('--guarantee');
 const SERVER_THREADS = argv.includes('--server-threads');
 /** also run the job on Flink + the Pravega connector (bench/flink) against the same real server */
 const FLINK = argv.includes('--flink');
+/** print RSS and heap every 2 s of each run (is memory flat over a long run?) */
+const MEMORY_TRACE = argv.includes('--memory-trace');
 const SIZE = 100;
 
 type Guarantee = 'exactly-once' | 'at-least-once';
@@ -103,24 +105,16 @@ function threadCpuSeconds(pid: number | undefined): Map<string, number> {
   return out;
 }
 
+/** The input, written by bench/job-input.ts in a child process (this one holds only the job). */
 async function writeInput(uri: string, scope: string, events: number): Promise<void> {
-  const shared = await acquireClient(uri);
-  const client = shared.client;
-  await client.createScope(scope);
-  await client.createStream(`${scope}/in`, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
-  await client.createStream(`${scope}/out`, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
-  const writer = await client.createWriter(`${scope}/in`, bytesSerializer);
-  const payloads = Array.from({ length: 64 }, (_, i) => {
-    const p = randomBytes(SIZE);
-    p[0] = i % 16;
-    return p;
-  });
-  for (let i = 0; i < events; i++) {
-    void writer.write(payloads[i % 64]!, `k${i % 16}`);
-    if (i % 2000 === 1999) await writer.ready();
-  }
-  await writer.close();
-  await shared.release();
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'job-input.ts');
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, script, uri, scope, String(events), String(SIZE)],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`writing the input failed (bench/job-input.ts exit ${code})`);
 }
 
 async function runJob(
@@ -169,7 +163,14 @@ async function runJob(
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
     peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
+    if (MEMORY_TRACE && performance.now() - lastTrace >= 2000) {
+      lastTrace = performance.now();
+      console.log(
+        `      ${fmt((lastTrace - started) / 1000, 0)} s: RSS ${fmt(m.rss / 2 ** 20)} MiB, heap ${fmt(m.heapUsed / 2 ** 20)} MiB, buffers ${fmt(m.arrayBuffers / 2 ** 20)} MiB`,
+      );
+    }
   }, 50);
+  let lastTrace = performance.now();
   const cpu0 = process.cpuUsage();
   const server0 = processCpuSeconds(serverPid);
   const threads0 = SERVER_THREADS && !warmup ? threadCpuSeconds(serverPid) : undefined;
