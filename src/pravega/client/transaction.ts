@@ -316,9 +316,11 @@ export class Transaction<T> implements SegmentWriterOwner {
         await this.controller.commitTransaction(this.stream, this.txnId, this.options.writerId);
         return;
       } catch (err) {
-        if (TributaryError.is(err, 'TXN_NOT_FOUND')) throw this.lost('unknown', err);
-        if (!TributaryError.is(err, 'TXN_FAILED')) throw err;
-        // refused: already committing or committed is success; aborted is lost; open is retried
+        if (!TributaryError.is(err, 'TXN_FAILED') && !TributaryError.is(err, 'TXN_NOT_FOUND')) {
+          throw err;
+        }
+        // refused or not found (a finished transaction may have left the active set): already
+        // committing or committed is success; aborted or unknown is lost; open is retried
         state = await this.checkStatus();
         if (state === 'committing' || state === 'committed') return;
         if (state !== 'open') throw this.lost(state, err);
