@@ -74,10 +74,13 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
     this.next = undefined;
     const txn = await begun;
     this.live.set(txn.txnId, txn);
-    // the one after it, while this one is written
-    const next = this.txnWriter!.beginTxn();
-    next.catch(() => undefined); // its failure shows when it is needed
-    this.next = next;
+    // the one after it, while this one is written (after the end of input only the final
+    // checkpoint is left: the transaction it begins is never written to, so none is begun early)
+    if (!this.inputEnded) {
+      const next = this.txnWriter!.beginTxn();
+      next.catch(() => undefined); // its failure shows when it is needed
+      this.next = next;
+    }
     return txn.txnId;
   }
 
