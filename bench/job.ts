@@ -1,22 +1,27 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { acquireClient } from '../src/pravega/client/client-registry.js';
-import { bytesSerializer } from '../src/pravega/client/serializer.js';
 import { tailCut } from '../src/pravega/client/stream-cut.js';
 import { StreamEnvironment } from '../src/runtime/stream-environment.js';
 import { PravegaSink } from '../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../src/source/pravega/pravega-source.js';
 import { startRealPravega } from '../tools/pravega-server/index.js';
+import { buildFlinkJob, runFlinkJob } from './flink-job.js';
 import { fmt, percentile } from './support.js';
 
 /**
  * The end-to-end job: Pravega source (parallelism 2) → map → Pravega sink (parallelism 2),
- * 100 B events, checkpoints every second — exactly-once and at-least-once, on the embedded store
- * and on a real Pravega server started here. The input is written first; the job is bounded by
- * the input's tail, so the time measured is the job's, start to final commit.
- * `npm run bench:job [-- --events N] [--only embedded|real]`
+ * 100 B events, checkpoints every second — exactly-once and at-least-once, alternated for
+ * `--rounds` rounds, on the embedded store and on a real Pravega server started here (its CPU is
+ * this run's alone). The input is written first; the job is bounded by the input's tail, so the
+ * time measured is the job's, start to final commit. Per guarantee it prints the median of
+ * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
+ * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
+ * the CPU seconds and ratios more than events/s.
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace]`
  */
 
 const argv = process.argv.slice(2);
@@ -25,32 +30,111 @@ const arg = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const EVENTS = Number(arg('--events') ?? 1_000_000);
+/** a first, unreported run of each guarantee: JIT warm-up of this process and of the server */
+const WARMUP_EVENTS = Number(arg('--warmup-events') ?? Math.min(EVENTS, 300_000));
+const ROUNDS = Number(arg('--rounds') ?? 3);
 const ONLY = arg('--only');
+const GUARANTEE = arg('--guarantee');
+/** print the real server's CPU seconds per thread (name) for each run */
+const SERVER_THREADS = argv.includes('--server-threads');
+/** also run the job on Flink + the Pravega connector (bench/flink) against the same real server */
+const FLINK = argv.includes('--flink');
+/** print RSS and heap every 2 s of each run (is memory flat over a long run?) */
+const MEMORY_TRACE = argv.includes('--memory-trace');
 const SIZE = 100;
+
+type Guarantee = 'exactly-once' | 'at-least-once';
+/** a guarantee on Tributary, or the same on Flink (`flink exactly-once`) */
+type Variant = Guarantee | `flink ${Guarantee}`;
+/** Flink runs that hang are killed after this long, and reported as failures */
+const FLINK_DEADLINE_MS = Number(arg('--flink-deadline-s') ?? 600) * 1000;
+
+interface RunResult {
+  readonly eventsPerSecond: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly serverCpuSeconds: number | undefined;
+  readonly peakRssMiB: number;
+  /** JS heap used and Buffer memory at their peaks (this process only; NaN for Flink) */
+  readonly peakHeapMiB: number;
+  readonly peakBuffersMiB: number;
+  readonly checkpointP50: number;
+  readonly checkpointP99: number;
+  readonly checkpoints: number;
+  readonly transactions: number;
+  readonly status: string;
+}
+
+/** utime + stime of a process in seconds, from /proc (Linux); undefined elsewhere. */
+function processCpuSeconds(
+  pid: number | undefined,
+  path = `/proc/${pid}/stat`,
+): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime is field 14, stime field 15
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds per thread name (digits folded) of a process, from /proc/<pid>/task. */
+function threadCpuSeconds(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (pid === undefined) return out;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8')
+        .trim()
+        .replace(/\d+/g, 'N');
+      const seconds = processCpuSeconds(Number(tid), `/proc/${pid}/task/${tid}/stat`) ?? 0;
+      out.set(name, (out.get(name) ?? 0) + seconds);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** The input, written by bench/job-input.ts in a child process (this one holds only the job). */
+async function writeInput(uri: string, scope: string, events: number): Promise<void> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'job-input.ts');
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, script, uri, scope, String(events), String(SIZE)],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`writing the input failed (bench/job-input.ts exit ${code})`);
+}
 
 async function runJob(
   uri: string,
-  guarantee: 'exactly-once' | 'at-least-once',
+  variant: Variant,
   round: number,
-): Promise<void> {
+  serverPid: number | undefined,
+  events = EVENTS,
+): Promise<RunResult | string | undefined> {
+  const warmup = round < 0;
+  const flink = variant.startsWith('flink ');
+  const guarantee = variant.replace('flink ', '') as Guarantee;
+  const scope = `jobbench${Date.now()}r${round}${flink ? 'f' : ''}${guarantee === 'exactly-once' ? 'eo' : 'alo'}`;
+  await writeInput(uri, scope, events);
+  if (flink) return runFlink(uri, scope, guarantee, round, serverPid, events);
   const shared = await acquireClient(uri);
-  const client = shared.client;
-  const scope = `jobbench${Date.now()}r${round}`;
-  await client.createScope(scope);
-  await client.createStream(`${scope}/in`, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
-  await client.createStream(`${scope}/out`, { scalingPolicy: { type: 'fixed', minSegments: 4 } });
-  const writer = await client.createWriter(`${scope}/in`, bytesSerializer);
-  const payloads = Array.from({ length: 64 }, (_, i) => {
-    const p = randomBytes(SIZE);
-    p[0] = i % 16;
-    return p;
+  const end = await tailCut(shared.client.controller, shared.client.segmentStore, {
+    scope,
+    stream: 'in',
   });
-  for (let i = 0; i < EVENTS; i++) {
-    void writer.write(payloads[i % 64]!, `k${i % 16}`);
-    if (i % 2000 === 1999) await writer.ready();
-  }
-  await writer.close();
-  const end = await tailCut(client.controller, client.segmentStore, { scope, stream: 'in' });
 
   const checkpointDir = mkdtempSync(join(tmpdir(), 'tributary-jobbench-'));
   const env = StreamEnvironment.create({
@@ -68,37 +152,273 @@ async function runJob(
     .sinkTo(guarantee === 'exactly-once' ? sink.exactlyOnce() : sink.atLeastOnce(), {
       name: 'out',
     });
+  global.gc?.();
   const durations: number[] = [];
+  let transactions = 0;
+  let peakRss = process.memoryUsage.rss();
+  let peakHeap = 0;
+  let peakBuffers = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
+    if (MEMORY_TRACE && performance.now() - lastTrace >= 2000) {
+      lastTrace = performance.now();
+      console.log(
+        `      ${fmt((lastTrace - started) / 1000, 0)} s: RSS ${fmt(m.rss / 2 ** 20)} MiB, heap ${fmt(m.heapUsed / 2 ** 20)} MiB, buffers ${fmt(m.arrayBuffers / 2 ** 20)} MiB`,
+      );
+    }
+  }, 50);
+  let lastTrace = performance.now();
+  const cpu0 = process.cpuUsage();
+  const server0 = processCpuSeconds(serverPid);
+  const threads0 = SERVER_THREADS && !warmup ? threadCpuSeconds(serverPid) : undefined;
   const started = performance.now();
   const handle = env.execute(`jobbench-${guarantee}`);
   handle.events$.subscribe((e) => {
     if (e.type === 'checkpoint-completed' && !e.final) durations.push(e.durationMs);
+    if (e.type === 'transaction' && e.action === 'committed') transactions++;
   });
   const result = await handle.result;
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const server1 = processCpuSeconds(serverPid);
+  if (threads0 !== undefined) {
+    const threads1 = threadCpuSeconds(serverPid);
+    const deltas = [...threads1]
+      .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
+      .filter(([, d]) => d >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
+    console.log(
+      `    server threads (CPU s): ${deltas.map(([n, d]) => `${n} ${fmt(d, 2)}`).join(', ')}`,
+    );
+  }
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
   rmSync(checkpointDir, { recursive: true, force: true });
+  // drop the streams so that later rounds run on a server holding no more than this one did
+  for (const stream of ['in', 'out']) {
+    await shared.client.sealStream(`${scope}/${stream}`).catch(() => undefined);
+    await shared.client.deleteStream(`${scope}/${stream}`).catch(() => undefined);
+  }
   await shared.release();
   durations.sort((a, b) => a - b);
-  console.log(
-    `  ${guarantee.padEnd(13)} ${fmt(EVENTS / seconds)} events/s, ${fmt((EVENTS * SIZE) / seconds / 1e6, 1)} MB/s ` +
-      `(${fmt(EVENTS)} events in ${fmt(seconds, 1)} s, ${result.status}; checkpoints p50 ${fmt(percentile(durations, 50))} ms, ` +
-      `p99 ${fmt(percentile(durations, 99))} ms over ${durations.length})`,
+  if (warmup) {
+    console.log(
+      `    warm-up ${guarantee}: ${fmt(events)} events in ${fmt(seconds, 2)} s, ${result.status}`,
+    );
+    return undefined;
+  }
+  const run: RunResult = {
+    eventsPerSecond: EVENTS / seconds,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    serverCpuSeconds:
+      server0 === undefined || server1 === undefined ? undefined : server1 - server0,
+    peakRssMiB: peakRss / 2 ** 20,
+    peakHeapMiB: peakHeap / 2 ** 20,
+    peakBuffersMiB: peakBuffers / 2 ** 20,
+    checkpointP50: percentile(durations, 50),
+    checkpointP99: percentile(durations, 99),
+    checkpoints: durations.length,
+    transactions,
+    status: result.status,
+  };
+  console.log(`    round ${round} ${variant.padEnd(19)} ${line(run)}`);
+  return run;
+}
+
+async function runFlink(
+  uri: string,
+  scope: string,
+  guarantee: Guarantee,
+  round: number,
+  serverPid: number | undefined,
+  events: number,
+): Promise<RunResult | string | undefined> {
+  const server0 = processCpuSeconds(serverPid);
+  const outcome = await runFlinkJob(uri, scope, guarantee, FLINK_DEADLINE_MS);
+  const server1 = processCpuSeconds(serverPid);
+  const label = round < 0 ? `warm-up flink ${guarantee}` : `round ${round} flink ${guarantee}`;
+  if ('failure' in outcome) {
+    console.log(`    ${label}: FAILED, ${outcome.failure}`);
+    return outcome.failure;
+  }
+  if (round < 0) {
+    console.log(`    ${label}: ${fmt(events)} events in ${fmt(outcome.seconds, 2)} s`);
+    return undefined;
+  }
+  const run: RunResult = {
+    eventsPerSecond: events / outcome.seconds,
+    seconds: outcome.seconds,
+    cpuSeconds: outcome.cpuSeconds,
+    serverCpuSeconds:
+      server0 === undefined || server1 === undefined ? undefined : server1 - server0,
+    peakRssMiB: outcome.peakRssBytes / 2 ** 20,
+    peakHeapMiB: NaN,
+    peakBuffersMiB: NaN,
+    checkpointP50: NaN,
+    checkpointP99: NaN,
+    checkpoints: NaN,
+    transactions: NaN,
+    status: 'finished',
+  };
+  console.log(`    round ${round} ${`flink ${guarantee}`.padEnd(19)} ${line(run)}`);
+  return run;
+}
+
+const ms = (n: number) => (Number.isNaN(n) ? 'n/a' : `${fmt(n)} ms`);
+
+function line(r: RunResult): string {
+  const server =
+    r.serverCpuSeconds === undefined
+      ? ''
+      : `, server CPU ${fmt(r.serverCpuSeconds, 2)} s (${fmt((r.serverCpuSeconds * 1e6) / EVENTS, 2)} µs/event)`;
+  return (
+    `${fmt(r.eventsPerSecond)} events/s (${fmt(r.seconds, 2)} s, ${r.status}), ` +
+    `CPU ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds * 1e6) / EVENTS, 2)} µs/event)${server}, ` +
+    `peak RSS ${fmt(r.peakRssMiB)} MiB` +
+    (Number.isNaN(r.peakHeapMiB)
+      ? ''
+      : ` (heap ${fmt(r.peakHeapMiB)}, buffers ${fmt(r.peakBuffersMiB)})`) +
+    `, checkpoints p50 ${ms(r.checkpointP50)} p99 ${ms(r.checkpointP99)}` +
+    (Number.isNaN(r.checkpoints) ? '' : ` over ${r.checkpoints}, ${r.transactions} txns committed`)
   );
 }
 
-async function onBackend(label: string, uri: string): Promise<void> {
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function summarize(runs: readonly RunResult[]): RunResult {
+  const server = runs.map((r) => r.serverCpuSeconds);
+  return {
+    eventsPerSecond: median(runs.map((r) => r.eventsPerSecond)),
+    seconds: median(runs.map((r) => r.seconds)),
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    serverCpuSeconds: server.every((s) => s !== undefined) ? median(server) : undefined,
+    peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
+    peakHeapMiB: Math.max(...runs.map((r) => r.peakHeapMiB)),
+    peakBuffersMiB: Math.max(...runs.map((r) => r.peakBuffersMiB)),
+    checkpointP50: median(runs.map((r) => r.checkpointP50)),
+    checkpointP99: median(runs.map((r) => r.checkpointP99)),
+    checkpoints: median(runs.map((r) => r.checkpoints)),
+    transactions: median(runs.map((r) => r.transactions)),
+    status: runs.every((r) => r.status === 'finished') ? 'finished' : 'NOT ALL FINISHED',
+  };
+}
+
+async function onBackend(
+  label: string,
+  uriFor: () => string,
+  serverPid?: number,
+  withFlink = false,
+): Promise<void> {
   console.log(`${label}:`);
-  await runJob(uri, 'exactly-once', 0);
-  await runJob(uri, 'at-least-once', 1);
+  const guarantees: Guarantee[] =
+    GUARANTEE === undefined ? ['exactly-once', 'at-least-once'] : [GUARANTEE as Guarantee];
+  const variants: Variant[] = withFlink
+    ? [...guarantees, ...guarantees.map((g): Variant => `flink ${g}`)]
+    : guarantees;
+  const runs = new Map<Variant, RunResult[]>(variants.map((g) => [g, []]));
+  const failures = new Map<Variant, string[]>(variants.map((g) => [g, []]));
+  const record = (v: Variant, r: RunResult | string | undefined) => {
+    if (typeof r === 'string') failures.get(v)!.push(r);
+    else if (r !== undefined) runs.get(v)!.push(r);
+  };
+  if (WARMUP_EVENTS > 0) {
+    for (const v of variants) await runJob(uriFor(), v, -1, serverPid, WARMUP_EVENTS);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    // alternate which variant goes first, so none always gets the warmer or quieter slot
+    const order = round % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) record(v, await runJob(uriFor(), v, round, serverPid));
+  }
+  const summaries = new Map(
+    [...runs].filter(([, r]) => r.length > 0).map(([v, r]) => [v, summarize(r)]),
+  );
+  console.log(`  median of ${ROUNDS} round(s) (peak RSS: max):`);
+  for (const v of variants) {
+    const s = summaries.get(v);
+    const failed = failures.get(v)!;
+    const note =
+      failed.length > 0
+        ? ` — FAILED in ${failed.length} of ${ROUNDS} runs: ${failed.join('; ')}`
+        : '';
+    console.log(`    ${v.padEnd(19)} ${s ? line(s) : 'no successful run'}${note}`);
+  }
+  for (const g of guarantees) {
+    const ours = summaries.get(g);
+    const theirs = summaries.get(`flink ${g}`);
+    if (ours && theirs) {
+      const server =
+        ours.serverCpuSeconds !== undefined && theirs.serverCpuSeconds
+          ? `, server CPU ${fmt(ours.serverCpuSeconds / theirs.serverCpuSeconds, 2)}×`
+          : '';
+      console.log(
+        `  Tributary / Flink, ${g}: events/s ${fmt(ours.eventsPerSecond / theirs.eventsPerSecond, 2)}×, ` +
+          `process CPU ${fmt(ours.cpuSeconds / theirs.cpuSeconds, 2)}×${server}, peak RSS ${fmt(ours.peakRssMiB / theirs.peakRssMiB, 2)}×`,
+      );
+    }
+  }
+  // ratios of the two runs of each round (run back to back, so under about the same load), then
+  // their median: steadier on a shared machine than a ratio of medians
+  const eoRuns = runs.get('exactly-once') ?? [];
+  const aloRuns = runs.get('at-least-once') ?? [];
+  const pairs = Math.min(eoRuns.length, aloRuns.length);
+  if (pairs > 0) {
+    const per = (f: (eo: RunResult, alo: RunResult) => number) =>
+      Array.from({ length: pairs }, (_, i) => f(eoRuns[i]!, aloRuns[i]!));
+    const show = (values: number[], digits: number, unit: string) =>
+      `${fmt(median(values), digits)}${unit} (rounds: ${values.map((v) => fmt(v, digits)).join(', ')})`;
+    const rate = per((e, a) => e.eventsPerSecond / a.eventsPerSecond);
+    const cpu = per((e, a) => e.cpuSeconds / a.cpuSeconds);
+    const server = per((e, a) =>
+      e.serverCpuSeconds !== undefined && a.serverCpuSeconds
+        ? e.serverCpuSeconds / a.serverCpuSeconds
+        : NaN,
+    );
+    const p50 = per((e, a) => e.checkpointP50 - a.checkpointP50);
+    console.log(
+      `  exactly-once / at-least-once, median of per-round ratios: events/s ${show(rate, 2, '×')} (target ≥ 0.8×), ` +
+        `process CPU/event ${show(cpu, 2, '×')}` +
+        (server.some((v) => Number.isNaN(v))
+          ? ''
+          : `, server CPU/event ${show(server, 2, '×')} (target ≤ 1.5×)`) +
+        `, checkpoint p50 difference ${show(p50, 0, ' ms')} (target ≤ +100 ms)`,
+    );
+  }
+}
+
+/** Builds the Flink side; a build failure is reported and the bench goes on without it. */
+function flinkBuilt(): boolean {
+  const started = performance.now();
+  try {
+    buildFlinkJob();
+    console.log(
+      `  Flink job built (bench/flink) in ${fmt((performance.now() - started) / 1000, 1)} s`,
+    );
+    return true;
+  } catch (err) {
+    console.log(`  Flink: FAILED to build, no Flink runs: ${(err as Error).message}`);
+    return false;
+  }
 }
 
 console.log(
-  `job benchmark: Pravega source (p=2) → map → Pravega sink (p=2), ${fmt(EVENTS)} × ${SIZE} B events, 1 s checkpoints`,
+  `job benchmark: Pravega source (p=2) → map → Pravega sink (p=2), ${fmt(EVENTS)} × ${SIZE} B events, 1 s checkpoints, ${ROUNDS} round(s)`,
 );
 if (ONLY !== 'real') {
-  const dir = mkdtempSync(join(tmpdir(), 'tributary-jobbench-store-'));
-  await onBackend('embedded store', `embedded:${dir}`);
-  rmSync(dir, { recursive: true, force: true });
+  // a fresh store per run: no run pays for the data of the ones before it
+  const dirs: string[] = [];
+  await onBackend('embedded store', () => {
+    dirs.push(mkdtempSync(join(tmpdir(), 'tributary-jobbench-store-')));
+    return `embedded:${dirs.at(-1)!}`;
+  });
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 if (ONLY !== 'embedded') {
   const server = await startRealPravega({
@@ -106,8 +426,19 @@ if (ONLY !== 'embedded') {
     runtime: 'jvm',
     log: (l) => console.log(`[pravega] ${l}`),
   });
+  let pid: number | undefined;
   try {
-    await onBackend(`real Pravega ${server.version}`, server.controllerUri);
+    pid = Number(readFileSync(join(server.workDir, 'server.pid'), 'utf8').trim()) || undefined;
+  } catch {
+    pid = undefined;
+  }
+  try {
+    await onBackend(
+      `real Pravega ${server.version} (server pid ${pid ?? '?'})`,
+      () => server.controllerUri,
+      pid,
+      FLINK && flinkBuilt(),
+    );
   } finally {
     await server.stop();
   }

@@ -152,6 +152,8 @@ export class Transaction<T> implements SegmentWriterOwner {
   private failure: TributaryError | undefined;
   private readonly hashes = new RoutingKeyHashes();
   private inFlightBytes = 0;
+  /** the controller accepted this process's commit request (COMMITTING or COMMITTED) */
+  private commitRequested = false;
   private capacityWaiters: { maxBytes: number; resolve: () => void }[] = [];
 
   constructor(
@@ -278,13 +280,66 @@ export class Transaction<T> implements SegmentWriterOwner {
 
   /** Flushes, commits and waits until the server says COMMITTED. Idempotent. */
   async commit(): Promise<void> {
-    if (this.phaseValue === 'committed') return;
+    await this.requestCommit();
+    await this.waitCommitted();
+  }
+
+  /**
+   * Flushes and asks the controller to commit; resolves once the commit is accepted (COMMITTING:
+   * the server completes it on its own, even if this process goes away) or done. One controller
+   * call when all goes well. Idempotent. {@link waitCommitted} waits for the end of the merge,
+   * after which readers see the events.
+   */
+  async requestCommit(): Promise<void> {
+    if (this.phaseValue === 'committed' || this.commitRequested) return;
     this.refuse('commit', ['open', 'committing']);
     if (this.phaseValue === 'open' && this.routing) await this.flush();
     this.phaseValue = 'committing';
     this.stopPinging();
     try {
-      await this.commitAndWait();
+      await this.sendCommit();
+      this.commitRequested = true;
+    } catch (err) {
+      this.phaseValue = TributaryError.is(err, 'TXN_LOST') ? 'failed' : this.phaseValue;
+      if (this.phaseValue === 'failed') this.finish();
+      throw err;
+    }
+  }
+
+  /** The commit request, retried while the controller still says OPEN. */
+  private async sendCommit(): Promise<void> {
+    const deadline = Date.now() + this.options.commitTimeoutMs;
+    let delay = 20;
+    for (;;) {
+      let state: TxnState;
+      try {
+        await this.controller.commitTransaction(this.stream, this.txnId, this.options.writerId);
+        return;
+      } catch (err) {
+        if (!TributaryError.is(err, 'TXN_FAILED') && !TributaryError.is(err, 'TXN_NOT_FOUND')) {
+          throw err;
+        }
+        // refused or not found (a finished transaction may have left the active set): already
+        // committing or committed is success; aborted or unknown is lost; open is retried
+        state = await this.checkStatus();
+        if (state === 'committing' || state === 'committed') return;
+        if (state !== 'open') throw this.lost(state, err);
+      }
+      if (Date.now() > deadline) throw this.stillIn(state);
+      await sleep(delay);
+      delay = Math.min(1000, delay * 2);
+    }
+  }
+
+  /**
+   * Waits until the server says COMMITTED (the merge is done and readers see the events),
+   * requesting the commit first if nobody did. Idempotent.
+   */
+  async waitCommitted(): Promise<void> {
+    if (this.phaseValue === 'committed') return;
+    if (!this.commitRequested) await this.requestCommit();
+    try {
+      await this.pollCommitted();
       this.phaseValue = 'committed';
     } catch (err) {
       this.phaseValue = TributaryError.is(err, 'TXN_LOST') ? 'failed' : this.phaseValue;
@@ -294,49 +349,26 @@ export class Transaction<T> implements SegmentWriterOwner {
     }
   }
 
-  private async commitAndWait(): Promise<void> {
+  private async pollCommitted(): Promise<void> {
     const deadline = Date.now() + this.options.commitTimeoutMs;
-    let requested = false;
     let delay = 20;
     for (;;) {
       const state = await this.checkStatus();
-      switch (state) {
-        case 'committed':
-          return;
-        case 'open':
-          if (!requested) {
-            try {
-              await this.controller.commitTransaction(
-                this.stream,
-                this.txnId,
-                this.options.writerId,
-              );
-              requested = true;
-            } catch (err) {
-              if (TributaryError.is(err, 'TXN_NOT_FOUND')) throw this.lost('unknown', err);
-              // a commit refused while the state still says OPEN is retried
-              if (!TributaryError.is(err, 'TXN_FAILED')) throw err;
-            }
-          }
-          break;
-        case 'committing':
-          requested = true;
-          break;
-        case 'aborting':
-        case 'aborted':
-        case 'unknown':
-          throw this.lost(state);
-      }
-      if (Date.now() > deadline) {
-        throw new TributaryError(
-          'TIMEOUT',
-          `transaction ${this.txnId} on ${this.stream.scope}/${this.stream.stream} is still ${state} after ${this.options.commitTimeoutMs} ms; commit it again later`,
-          { retryable: true, details: { txnId: this.txnId, state } },
-        );
-      }
+      if (state === 'committed') return;
+      // OPEN only until the controller records the accepted request
+      if (state !== 'committing' && state !== 'open') throw this.lost(state);
+      if (Date.now() > deadline) throw this.stillIn(state);
       await sleep(delay);
       delay = Math.min(1000, delay * 2);
     }
+  }
+
+  private stillIn(state: TxnState): TributaryError {
+    return new TributaryError(
+      'TIMEOUT',
+      `transaction ${this.txnId} on ${this.stream.scope}/${this.stream.stream} is still ${state} after ${this.options.commitTimeoutMs} ms; commit it again later`,
+      { retryable: true, details: { txnId: this.txnId, state } },
+    );
   }
 
   private lost(state: TxnState, cause?: unknown): TributaryError {

@@ -47,6 +47,32 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
       await writer.close();
     });
 
+    it('requests a commit without waiting for the merge, in order: later requests merge after earlier ones', async () => {
+      const stream = `${scope}/requested`;
+      await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 2 } });
+      const writer = client.createTransactionalWriter(stream, seq, { leaseMs: 30_000 });
+      const keys = keysOf(4);
+      const first = await writer.beginTxn();
+      const second = await writer.beginTxn();
+      for (let i = 0; i < 100; i++) for (const key of keys) void first.write({ key, seq: i }, key);
+      for (let i = 100; i < 200; i++)
+        for (const key of keys) void second.write({ key, seq: i }, key);
+      // accepted: the server completes it on its own from here
+      await first.requestCommit();
+      expect(first.phase).toBe('committing');
+      expect(['committing', 'committed']).toContain(await first.checkStatus());
+      await first.requestCommit(); // twice is fine
+      await expect(first.abort()).rejects.toMatchObject({ code: 'TXN_STATE' });
+      await second.requestCommit();
+      // waitCommitted on the later one; the earlier one was merged before it
+      await second.waitCommitted();
+      await first.waitCommitted();
+      expect(first.phase).toBe('committed');
+      expect(second.phase).toBe('committed');
+      expectExactlyOnceInOrder(await readAll(client, stream), keys, 200);
+      await writer.close();
+    });
+
     it('discards an aborted transaction and refuses writes after commit or abort', async () => {
       const stream = `${scope}/abort`;
       await client.createStream(stream, { scalingPolicy: { type: 'fixed', minSegments: 2 } });
