@@ -5,6 +5,7 @@
  * on a fresh StreamEnvironment with the same options, named `insert-into_<sink tables>` so that
  * the same SQL on the same checkpoint directory resumes its job.
  */
+import { parseFlinkDuration } from './options/duration.js';
 import type { TableDefinition } from './descriptor.js';
 import { join } from 'node:path';
 import { TributaryError } from '../errors.js';
@@ -42,6 +43,35 @@ export interface TableEnvironmentOptions {
   readonly job?: JobOptionsInput;
   /** How INSERT jobs are started (`stopOnSignals`, `startFrom`...). */
   readonly execute?: ExecuteOptions;
+  /**
+   * Flink's table configuration keys this layer honours:
+   * - `table.exec.source.idle-timeout` (a Flink duration, e.g. `'5 s'`; default none): a source
+   *   subtask that read nothing for that long stops holding event time back (watermarks).
+   */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+const CONFIG_KEYS = ['table.exec.source.idle-timeout'] as const;
+
+function idleTimeoutOf(config: Readonly<Record<string, string>>): number | undefined {
+  for (const key of Object.keys(config)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `TableEnvironment config: unknown key '${key}' (known: ${CONFIG_KEYS.join(', ')})`,
+      );
+    }
+  }
+  const text = config['table.exec.source.idle-timeout'];
+  if (text === undefined) return undefined;
+  const ms = parseFlinkDuration(text);
+  if (ms === undefined || ms <= 0) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `TableEnvironment config: 'table.exec.source.idle-timeout' = '${text}' is not a positive duration (e.g. '5 s', '1 min')`,
+    );
+  }
+  return ms;
 }
 
 interface View {
@@ -61,6 +91,7 @@ export class TableEnvironment {
   private constructor(
     private readonly jobOptions: JobOptionsInput,
     private readonly executeOptions: ExecuteOptions,
+    private readonly idleTimeoutMs: number | undefined,
   ) {
     this.catalogs.set(DEFAULT_CATALOG, new InMemoryCatalog(DEFAULT_CATALOG));
   }
@@ -68,10 +99,14 @@ export class TableEnvironment {
   /** Over a StreamEnvironment (its job options are used for every INSERT job) or job options. */
   static create(envOrOptions: StreamEnvironment | TableEnvironmentOptions = {}): TableEnvironment {
     if (envOrOptions instanceof StreamEnvironment)
-      return new TableEnvironment(envOrOptions.options, {});
+      return new TableEnvironment(envOrOptions.options, {}, undefined);
     // validate now, so a bad option fails here and not at the first INSERT
     StreamEnvironment.create(envOrOptions.job ?? {});
-    return new TableEnvironment(envOrOptions.job ?? {}, envOrOptions.execute ?? {});
+    return new TableEnvironment(
+      envOrOptions.job ?? {},
+      envOrOptions.execute ?? {},
+      idleTimeoutOf(envOrOptions.config ?? {}),
+    );
   }
 
   /** Runs one or several `;`-separated statements; the result of the last one. */
@@ -267,7 +302,9 @@ export class TableEnvironment {
         const jobName = `insert-into_${sinks.join('+')}`;
         const env = StreamEnvironment.create(this.optionsFor(jobName));
         for (const insert of inserts)
-          await new Planner(env, this.plannerCatalog, insert.text).planInsert(insert);
+          await new Planner(env, this.plannerCatalog, insert.text, this.idleTimeoutMs).planInsert(
+            insert,
+          );
         const job = env.execute(jobName, this.executeOptions);
         return { kind: 'job', statement: s.kind, job, jobName };
       }
@@ -295,7 +332,9 @@ export class TableEnvironment {
     const inserts = s.kind === 'insert' ? [s] : s.inserts;
     const env = StreamEnvironment.create(this.jobOptions);
     for (const insert of inserts)
-      await new Planner(env, this.plannerCatalog, insert.text).planInsert(insert);
+      await new Planner(env, this.plannerCatalog, insert.text, this.idleTimeoutMs).planInsert(
+        insert,
+      );
     return formatJobGraph(env.describe());
   }
 }

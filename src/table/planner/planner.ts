@@ -55,6 +55,8 @@ export class Planner {
     private readonly env: StreamEnvironment,
     private readonly catalog: PlannerCatalog,
     statementText: string,
+    /** `table.exec.source.idle-timeout` */
+    private readonly idleTimeoutMs?: number,
   ) {
     this.prefix = `sql-${createHash('sha256').update(statementText).digest('hex').slice(0, 10)}`;
   }
@@ -234,6 +236,7 @@ export class Planner {
           return t;
         },
         maxOutOfOrdernessMs: delay,
+        ...(this.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: this.idleTimeoutMs }),
       };
       rowtime = column;
       const i = columns.findIndex((c) => c.name === column);

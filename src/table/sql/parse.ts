@@ -285,6 +285,7 @@ class Walker {
       const key = stringLiteral(child(p, 'TablePropertyKey')!.getText());
       const value = child(p, 'TablePropertyValue');
       if (Object.hasOwn(options, key)) throw sqlError(`option '${key}' is given twice`, posOf(p));
+      if (key === NO_OPTIONS) continue;
       options[key] = value ? stringLiteral(value.getText()) : '';
     }
     return options;
@@ -795,7 +796,48 @@ function intervalMs(n: Node): number {
  * Parses one or several `;`-separated statements. A syntax error names the offending text and its
  * position; a construct outside the subset names the construct.
  */
-export async function parseSql(sql: string): Promise<Statement[]> {
+/**
+ * Flink's grammar makes a `CREATE TABLE`'s `WITH (...)` optional (a catalog table such as the
+ * Pravega catalog's takes its options from the catalog); dt-sql-parser's grammar requires it. A
+ * `CREATE TABLE` that ends where `WITH` may come is read as if it had this one placeholder option,
+ * which `withOptions` drops.
+ */
+const NO_OPTIONS = '__tributary.no-options';
+
+/** Where a statement that ended too early was a CREATE TABLE lacking only its WITH: the offset. */
+function missingWithAt(sql: string, line: number, column: number): number | undefined {
+  const lines = sql.split('\n');
+  let offset = column;
+  for (let i = 0; i < line - 1; i++) offset += (lines[i]?.length ?? 0) + 1;
+  const before = sql.slice(0, offset);
+  const statementStart = before.lastIndexOf(';') + 1;
+  const rest = sql.slice(offset);
+  const restOfStatement = rest.slice(0, rest.indexOf(';') < 0 ? rest.length : rest.indexOf(';'));
+  if (
+    /^\s*(?:--[^\n]*\n\s*)*CREATE\s+(?:TEMPORARY\s+)?TABLE\b/i.test(before.slice(statementStart)) &&
+    restOfStatement.trim() === '' &&
+    /\)\s*(?:COMMENT\s+'(?:[^']|'')*'\s*)?$/i.test(before)
+  ) {
+    return before.replace(/\s+$/, '').length;
+  }
+  return undefined;
+}
+
+export async function parseSql(text: string): Promise<Statement[]> {
+  let sql = text;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await parseSqlOnce(sql);
+    } catch (err) {
+      const at = (err as { sqlPosition?: { line: number; column: number } }).sqlPosition;
+      const offset = at && attempt < 100 ? missingWithAt(sql, at.line, at.column) : undefined;
+      if (offset === undefined) throw err;
+      sql = `${sql.slice(0, offset)} WITH ('${NO_OPTIONS}' = '')${sql.slice(offset)}`;
+    }
+  }
+}
+
+async function parseSqlOnce(sql: string): Promise<Statement[]> {
   const { FlinkSQL } = await loadSqlParser();
   const parser = new FlinkSQL();
   const errors: { message: string; line: number; column: number }[] = [];
@@ -810,7 +852,10 @@ export async function parseSql(sql: string): Promise<Statement[]> {
   }) as unknown as Node;
   const first = errors[0];
   if (first) {
-    throw sqlError(`syntax error: ${first.message}`, { line: first.line, column: first.column });
+    throw Object.assign(
+      sqlError(`syntax error: ${first.message}`, { line: first.line, column: first.column }),
+      { sqlPosition: { line: first.line, column: first.column } },
+    );
   }
   const walker = new Walker(sql, (text) => {
     const again = parser.parse(`SELECT (${text}) FROM x`) as unknown as Node;

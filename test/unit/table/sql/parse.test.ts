@@ -34,6 +34,17 @@ describe('parseSql: supported statements', () => {
     });
   });
 
+  it('CREATE TABLE without WITH (a catalog table: its options come from the catalog)', async () => {
+    const statements = await parseSql(
+      "CREATE TABLE c.d.t (id INT, name STRING);\nCREATE TABLE c.d.u (id INT) COMMENT 'x'; INSERT INTO c.d.u SELECT id FROM c.d.t",
+    );
+    expect(statements.map((s) => s.kind)).toEqual(['createTable', 'createTable', 'insert']);
+    for (const s of statements.slice(0, 2)) {
+      expect(s.kind === 'createTable' && s.options).toEqual({});
+    }
+    await expect(parseSql('CREATE TABLE t (id INT')).rejects.toThrow('line 1, column 23');
+  });
+
   it('several statements, catalogs and databases', async () => {
     const s = await parseSql(
       "CREATE TEMPORARY TABLE IF NOT EXISTS t (a INT) WITH ('connector' = 'blackhole'); CREATE CATALOG c WITH ('type' = 'pravega'); USE CATALOG c; CREATE DATABASE d WITH ('k' = 'v'); USE d; SHOW CATALOGS; SHOW DATABASES; SHOW TABLES; DROP TABLE IF EXISTS c.d.t",
