@@ -1,17 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError } from '../../src/errors.js';
+import { readTail, spawnWatchedJvm } from './watched-jvm.js';
 import { GrpcController } from '../../src/pravega/controller/grpc-controller.js';
 import { ensurePravegaJars, PRAVEGA_VERSION } from './jars.js';
 import { freePorts, tcpReachable } from '../../src/testing/net.js';
@@ -64,24 +56,6 @@ export interface PravegaServer {
 
 const READY_LINE = 'Pravega Sandbox is running locally now';
 
-// Runs the JVM in the background and stops it when stdin closes (parent stopped us, or died).
-const WATCHDOG = `
-"$@" </dev/null &
-jpid=$!
-echo "$jpid" > "$TRIBUTARY_PID_FILE"
-trap 'kill -TERM "$jpid" 2>/dev/null' TERM INT HUP
-while kill -0 "$jpid" 2>/dev/null; do
-  read -t 1 -r _; rc=$?
-  if [ "$rc" -ne 0 ] && [ "$rc" -le 128 ]; then
-    kill -TERM "$jpid" 2>/dev/null
-    for _ in $(seq 1 150); do kill -0 "$jpid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$jpid" 2>/dev/null
-    break
-  fi
-done
-wait "$jpid"
-`;
-
 function logbackXml(logFile: string): string {
   return `<configuration>
   <appender name="FILE" class="ch.qos.logback.core.FileAppender">
@@ -92,22 +66,6 @@ function logbackXml(logFile: string): string {
   <root level="WARN"><appender-ref ref="FILE"/></root>
 </configuration>
 `;
-}
-
-function readTail(file: string, lines = 30): string {
-  if (!existsSync(file)) return '';
-  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-}
-
-function rssOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
-    return kb === undefined ? undefined : Number(kb) * 1024;
-  } catch {
-    return undefined;
-  }
 }
 
 class PortClash extends Error {}
@@ -213,57 +171,16 @@ async function startOnce(
     install.classpath,
     'io.pravega.local.LocalPravegaEmulator',
   ];
-  const out = openSync(outFile, 'w');
   const started = Date.now();
-  const child: ChildProcess = spawn(
-    'bash',
-    ['-c', WATCHDOG, 'pravega-watchdog', install.java, ...jvmArgs],
-    {
-      stdio: ['pipe', out, out],
-      cwd: workDir,
-      env: { ...process.env, TRIBUTARY_PID_FILE: pidFile },
-    },
-  );
-  closeSync(out);
-  let exitCode: number | null | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code) => {
-      exitCode = code;
-      resolve();
-    });
+  const jvm = spawnWatchedJvm({
+    name: 'pravega-watchdog',
+    java: install.java,
+    jvmArgs,
+    outFile,
+    workDir,
+    pidFile,
   });
-  const jvmPid = (): number | undefined => {
-    try {
-      const text = readFileSync(pidFile, 'utf8').trim();
-      return text ? Number(text) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  // if this process goes away without stopping the server, take the JVM with it
-  const killOnExit = () => {
-    const pid = jvmPid();
-    if (pid !== undefined && exitCode === undefined) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.once('exit', killOnExit);
-
-  const stop = async (): Promise<void> => {
-    if (exitCode !== undefined) return;
-    child.stdin?.end();
-    const timer = sleep(20_000, undefined, { ref: false }).then(() => 'timeout' as const);
-    if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
-      killOnExit();
-      child.kill('SIGKILL');
-      await exited;
-    }
-    process.removeListener('exit', killOnExit);
-  };
+  const stop = (): Promise<void> => jvm.stop(20_000);
 
   const timeoutMs = options.startTimeoutMs ?? 180_000;
   const scheme = options.tls ? 'tls' : 'tcp';
@@ -279,6 +196,7 @@ async function startOnce(
   try {
     let sawReadyLine = false;
     for (;;) {
+      const exitCode = jvm.exitCode();
       if (exitCode !== undefined) {
         const tail = `${readTail(outFile)}\n${readTail(logFile)}`;
         if (/Address already in use|BindException/.test(tail))
@@ -318,7 +236,7 @@ async function startOnce(
     await controller.close();
   }
   const startSeconds = (Date.now() - started) / 1000;
-  const pid = jvmPid();
+  const pid = jvm.pid();
   log(
     `Pravega ${PRAVEGA_VERSION} (local JVM, Java ${install.javaMajor}, pid ${pid}) ready in ${startSeconds.toFixed(1)} s at ${controllerUri}`,
   );
@@ -335,7 +253,7 @@ async function startOnce(
     startSeconds,
     javaMajor: install.javaMajor,
     ...(install.download ? { download: install.download } : {}),
-    residentMemoryBytes: () => rssOf(pid),
+    residentMemoryBytes: () => jvm.residentMemoryBytes(),
     stop,
   };
 }

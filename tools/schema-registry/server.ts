@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError } from '../../src/errors.js';
 import { freePort } from '../../src/testing/net.js';
+import { readTail, spawnWatchedJvm } from '../pravega-server/watched-jvm.js';
 import { ensureRegistryJars, REGISTRY_MAIN_CLASS, REGISTRY_VERSION } from './jars.js';
 
 /**
@@ -40,42 +40,6 @@ export interface RegistryServer {
   readonly startSeconds: number;
   residentMemoryBytes(): number | undefined;
   stop(): Promise<void>;
-}
-
-// Runs the JVM in the background and stops it when stdin closes (parent stopped us, or died).
-const WATCHDOG = `
-"$@" </dev/null &
-jpid=$!
-echo "$jpid" > "$TRIBUTARY_PID_FILE"
-trap 'kill -TERM "$jpid" 2>/dev/null' TERM INT HUP
-while kill -0 "$jpid" 2>/dev/null; do
-  read -t 1 -r _; rc=$?
-  if [ "$rc" -ne 0 ] && [ "$rc" -le 128 ]; then
-    kill -TERM "$jpid" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$jpid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$jpid" 2>/dev/null
-    break
-  fi
-done
-wait "$jpid"
-`;
-
-function readTail(file: string, lines = 25): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-function rssOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function pingStatus(uri: string): Promise<number | undefined> {
@@ -123,55 +87,17 @@ export async function startRegistryServer(
     install.classpath,
     REGISTRY_MAIN_CLASS,
   ];
-  const out = openSync(logFile, 'w');
   const started = Date.now();
-  const child: ChildProcess = spawn(
-    'bash',
-    ['-c', WATCHDOG, 'registry-watchdog', install.java, ...jvmArgs],
-    {
-      stdio: ['pipe', out, out],
-      cwd: workDir,
-      env: { ...process.env, TRIBUTARY_PID_FILE: pidFile },
-    },
-  );
-  closeSync(out);
-  let exitCode: number | null | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code) => {
-      exitCode = code;
-      resolve();
-    });
+  const jvm = spawnWatchedJvm({
+    name: 'registry-watchdog',
+    java: install.java,
+    jvmArgs,
+    outFile: logFile,
+    workDir,
+    pidFile,
   });
-  const jvmPid = (): number | undefined => {
-    try {
-      const text = readFileSync(pidFile, 'utf8').trim();
-      return text ? Number(text) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const killOnExit = () => {
-    const pid = jvmPid();
-    if (pid !== undefined && exitCode === undefined) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.once('exit', killOnExit);
   const stop = async (keepLogs = false): Promise<void> => {
-    if (exitCode === undefined) {
-      child.stdin?.end();
-      const timer = sleep(15_000, undefined, { ref: false }).then(() => 'timeout' as const);
-      if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
-        killOnExit();
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
-    process.removeListener('exit', killOnExit);
+    await jvm.stop(15_000);
     if (
       !keepLogs &&
       options.workDir === undefined &&
@@ -184,6 +110,7 @@ export async function startRegistryServer(
   const timeoutMs = options.startTimeoutMs ?? 120_000;
   try {
     for (;;) {
+      const exitCode = jvm.exitCode();
       if (exitCode !== undefined) {
         throw new TributaryError(
           'ENVIRONMENT',
@@ -207,7 +134,7 @@ export async function startRegistryServer(
   }
   const startSeconds = (Date.now() - started) / 1000;
   log(
-    `schema registry ${REGISTRY_VERSION} (local JVM, ${store} store${store === 'Pravega' ? ` on ${options.controllerUri}` : ''}, pid ${jvmPid()}) ready in ${startSeconds.toFixed(1)} s at ${uri}`,
+    `schema registry ${REGISTRY_VERSION} (local JVM, ${store} store${store === 'Pravega' ? ` on ${options.controllerUri}` : ''}, pid ${jvm.pid()}) ready in ${startSeconds.toFixed(1)} s at ${uri}`,
   );
   return {
     uri,
@@ -215,7 +142,7 @@ export async function startRegistryServer(
     store,
     logFile,
     startSeconds,
-    residentMemoryBytes: () => rssOf(jvmPid()),
+    residentMemoryBytes: () => jvm.residentMemoryBytes(),
     stop: () => stop(),
   };
 }
