@@ -18,6 +18,9 @@ import type { ServerEndpoint } from './endpoints.js';
  * points the plain suite at an existing server instead. Where the servers are containers, this
  * run claims a run id that labels every container it or its workers start: leftovers of runs that
  * died earlier are removed first, and all of this run's containers at the end.
+ * TRIBUTARY_TEST_PLAIN_ONLY=1 (with TRIBUTARY_PRAVEGA_URI, for a developer running a few tests
+ * against a shared server) starts nothing else: the auth, TLS and registry endpoints are empty and
+ * the tests that need them fail.
  */
 
 declare module 'vitest' {
@@ -75,6 +78,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.once('SIGTERM', onSignal);
   try {
     const external = process.env['TRIBUTARY_PRAVEGA_URI'];
+    if (external && process.env['TRIBUTARY_TEST_PLAIN_ONLY'] === '1') {
+      log(`plain server only: ${external} (TRIBUTARY_TEST_PLAIN_ONLY=1)`);
+      const none = { controllerUri: '' };
+      project.provide('pravega', { controllerUri: external });
+      project.provide('pravegaAuth', none);
+      project.provide('pravegaTls', none);
+      project.provide('pravegaImage', '');
+      project.provide('schemaRegistry', { uri: '', logFile: '' });
+      return () => {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        return Promise.resolve();
+      };
+    }
     const started = Date.now();
     const track = async (server: Promise<PravegaServer>) => {
       const s = await server;
