@@ -195,7 +195,14 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
       await txn.abort();
     } catch (err) {
       // a transaction that never reached the server or is already gone needs no abort
-      if (!TributaryError.is(err, 'TXN_NOT_FOUND')) throw err;
+      if (TributaryError.is(err, 'TXN_NOT_FOUND')) return;
+      // after a restore every subtask that shared the transaction aborts it: another one may
+      // have just done so
+      if (TributaryError.is(err, 'TXN_FAILED')) {
+        const state = await this.txnWriter!.resumeTxn(txnId).checkStatus();
+        if (state === 'aborting' || state === 'aborted' || state === 'unknown') return;
+      }
+      throw err;
     }
   }
 
