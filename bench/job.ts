@@ -21,7 +21,7 @@ import { fmt, percentile } from './support.js';
  * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
  * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
  * the CPU seconds and ratios more than events/s.
- * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace]`
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port]`
  */
 
 const argv = process.argv.slice(2);
@@ -41,6 +41,8 @@ const SERVER_THREADS = argv.includes('--server-threads');
 const FLINK = argv.includes('--flink');
 /** print RSS and heap every 2 s of each run (is memory flat over a long run?) */
 const MEMORY_TRACE = argv.includes('--memory-trace');
+/** run the real-server side against this server instead of starting one (its CPU is not measured) */
+const URI = arg('--uri');
 const SIZE = 100;
 
 type Guarantee = 'exactly-once' | 'at-least-once';
@@ -420,7 +422,10 @@ if (ONLY !== 'real') {
   });
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
-if (ONLY !== 'embedded') {
+if (ONLY !== 'embedded' && URI !== undefined) {
+  // a server already running (e.g. the shared one): no server CPU (other work shares it)
+  await onBackend(`real Pravega at ${URI} (not started here: no server CPU)`, () => URI);
+} else if (ONLY !== 'embedded') {
   const server = await startRealPravega({
     heapMb: 8192,
     runtime: 'jvm',

@@ -1,13 +1,11 @@
 import { TributaryError, errorMessage } from '../../errors.js';
 import type { SharedClient } from '../../pravega/client/client-registry.js';
-import type {
-  Transaction,
-  TransactionalEventStreamWriter,
-} from '../../pravega/client/transaction.js';
+import type { TransactionalEventStreamWriter } from '../../pravega/client/transaction.js';
 import type { CloseReason } from '../../source/source.js';
 import { TwoPhaseCommitSink } from '../../twophase/two-phase-commit-sink.js';
 import type { SinkWriterContext } from '../sink.js';
 import type { PravegaSinkSettings } from './pravega-sink.js';
+import { SharedTransactions } from './shared-transactions.js';
 
 /**
  * How much a transaction may hold unacknowledged before a write waits for the server. Measured
@@ -18,8 +16,9 @@ import type { PravegaSinkSettings } from './pravega-sink.js';
 const MAX_UNACKED_BYTES = 4 * 1024 * 1024;
 
 /**
- * Exactly-once: one Pravega transaction per subtask per checkpoint (TwoPhaseCommitSink). The
- * state is the transaction id; commit and abort work from a new process given only that id.
+ * Exactly-once: one Pravega transaction per checkpoint interval, shared by the sink's subtasks in
+ * this process (SharedTransactions), through TwoPhaseCommitSink. Each subtask's state is the
+ * transaction id; commit and abort work from a new process given only that id.
  *
  * Nothing the server does at a checkpoint holds up the data path:
  * - the next transaction is begun in the background while the current one is written, so a
@@ -35,12 +34,12 @@ const MAX_UNACKED_BYTES = 4 * 1024 * 1024;
  */
 export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   private shared: SharedClient | undefined;
+  /** resumes transactions by id (recovery) */
   private txnWriter: TransactionalEventStreamWriter<T> | undefined;
-  /** live handles of the transactions this process began */
-  private readonly live = new Map<string, Transaction<T>>();
-  /** the next transaction, begun ahead of the checkpoint that needs it */
-  private next: Promise<Transaction<T>> | undefined;
-  /** the commit requests, chained: each is sent once the one before it was accepted */
+  private group: SharedTransactions<T> | undefined;
+  /** the checkpoint that opened the current interval (-1: the start of this attempt) */
+  private interval = -1;
+  /** commit requests of transactions not in the group (resumed by id), chained */
   private requests: Promise<void> = Promise.resolve();
   /** commits whose merge is still being waited for */
   private readonly merging = new Set<Promise<void>>();
@@ -65,66 +64,89 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
         writerId: `${this.ctx.jobName}-${this.ctx.sinkUid}-${this.ctx.subtask}`,
       },
     );
+    const { stream } = this.settings;
+    this.group = await SharedTransactions.join<T>(
+      [this.ctx.runId, this.ctx.attempt, this.ctx.jobName, this.ctx.sinkUid].join('|') +
+        `|${stream.scope}/${stream.stream}`,
+      this.ctx.subtask,
+      async () => {
+        const shared = await this.connect();
+        const writer = shared.client.createTransactionalWriter(stream, this.settings.serializer, {
+          leaseMs: this.settings.leaseMs,
+          writerId: `${this.ctx.jobName}-${this.ctx.sinkUid}`,
+        });
+        return { shared, writer };
+      },
+    );
     await super.initialize();
+  }
+
+  override snapshotState(
+    checkpointId: number,
+  ): ReturnType<TwoPhaseCommitSink<T, string>['snapshotState']> {
+    // the transaction begun after this snapshot is the one of the interval this checkpoint opens
+    this.interval = checkpointId;
+    return super.snapshotState(checkpointId);
   }
 
   protected async beginTransaction(): Promise<string> {
     this.throwIfCommitFailed();
-    const begun = this.next ?? this.txnWriter!.beginTxn();
-    this.next = undefined;
-    const txn = await begun;
-    this.live.set(txn.txnId, txn);
-    // the one after it, while this one is written (after the end of input only the final
-    // checkpoint is left: the transaction it begins is never written to, so none is begun early)
-    if (!this.inputEnded) {
-      const next = this.txnWriter!.beginTxn();
-      next.catch(() => undefined); // its failure shows when it is needed
-      this.next = next;
-    }
+    const txn = await this.group!.transactionFor(this.interval, this.ctx.subtask);
     return txn.txnId;
   }
 
   protected async write(txnId: string, records: readonly T[]): Promise<void> {
     this.throwIfCommitFailed();
-    const txn = this.live.get(txnId)!;
+    const txn = this.group!.get(txnId)!;
     void txn.writeBatch(records, this.settings.routingKey);
     await txn.ready(MAX_UNACKED_BYTES);
   }
 
   protected async preCommit(txnId: string): Promise<void> {
-    await this.live.get(txnId)!.flush();
+    await this.group!.get(txnId)!.flush();
     // this checkpoint's state drops the transactions committed before it: their commit requests
     // must have been accepted (else a restore from it would never commit them)
     await this.requests;
+    await this.group!.requestsAccepted().catch((err: unknown) => this.failed(txnId, err));
     this.throwIfCommitFailed();
   }
 
   protected async commit(txnId: string): Promise<void> {
     this.throwIfCommitFailed();
-    const txn = this.live.get(txnId) ?? this.txnWriter!.resumeTxn(txnId);
-    this.live.delete(txnId);
-    const failed = (err: unknown) => {
-      this.commitFailure ??= err instanceof Error ? err : new Error(errorMessage(err));
-    };
-    const requested = this.requests.then(async () => {
-      if (this.commitFailure !== undefined) throw this.commitFailure;
-      await this.dataLossIfLost(txnId, () => txn.requestCommit());
-    });
-    this.requests = requested.catch(failed);
-    const merged = requested
-      .then(() => this.dataLossIfLost(txnId, () => txn.waitCommitted()))
-      .catch(failed);
-    this.merging.add(merged);
-    void merged.finally(() => this.merging.delete(merged));
+    let merged: Promise<void>;
+    if (this.group!.get(txnId) !== undefined) {
+      // sent once every subtask writing to it asked for it
+      merged = this.group!.commit(txnId, this.ctx.subtask).merged;
+    } else {
+      const txn = this.txnWriter!.resumeTxn(txnId);
+      const requested = this.requests.then(async () => {
+        if (this.commitFailure !== undefined) throw this.commitFailure;
+        await txn.requestCommit();
+      });
+      this.requests = requested.catch((err: unknown) => this.failed(txnId, err));
+      merged = requested.then(() => txn.waitCommitted());
+    }
+    const watched = merged.catch((err: unknown) => this.failed(txnId, err));
+    this.merging.add(watched);
+    void watched.finally(() => this.merging.delete(watched));
     if (this.inputEnded) {
       // the final checkpoint of a bounded job: its commit is done only once readable
-      await merged;
+      await watched;
       this.throwIfCommitFailed();
     }
   }
 
+  /** Records the first commit failure (a lost transaction as DATA_LOSS): it fails the next call. */
+  private failed(txnId: string, err: unknown): void {
+    this.commitFailure ??= this.dataLoss(
+      txnId,
+      err instanceof Error ? err : new Error(errorMessage(err)),
+    );
+  }
+
   endOfInput(): void {
     this.inputEnded = true;
+    this.group?.endOfInput();
   }
 
   /** Recovery commits wait for the merge: the restored job starts after its output is whole. */
@@ -134,47 +156,53 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
 
   private throwIfCommitFailed(): void {
     if (this.commitFailure !== undefined) throw this.commitFailure;
+    const shared = this.group?.commitFailure;
+    if (shared !== undefined) throw this.dataLoss('', shared);
   }
 
   private async dataLossIfLost(txnId: string, body: () => Promise<void>): Promise<void> {
     try {
       await body();
     } catch (err) {
-      if (TributaryError.is(err, 'TXN_LOST')) {
-        throw new TributaryError(
-          'DATA_LOSS',
-          `Pravega sink ${this.ctx.sinkUid}[${this.ctx.subtask}]: ${err.message}`,
-          {
-            cause: err,
-            details: {
-              txnId,
-              stream: `${this.settings.stream.scope}/${this.settings.stream.stream}`,
-            },
-          },
-        );
-      }
-      throw err;
+      throw this.dataLoss(txnId, err instanceof Error ? err : new Error(errorMessage(err)));
     }
   }
 
+  /** A lost transaction (TXN_LOST) as DATA_LOSS naming this sink; other errors as they are. */
+  private dataLoss(txnId: string, err: Error): Error {
+    if (!TributaryError.is(err, 'TXN_LOST')) return err;
+    return new TributaryError(
+      'DATA_LOSS',
+      `Pravega sink ${this.ctx.sinkUid}[${this.ctx.subtask}]: ${err.message}`,
+      {
+        cause: err,
+        details: {
+          txnId,
+          stream: `${this.settings.stream.scope}/${this.settings.stream.stream}`,
+        },
+      },
+    );
+  }
+
   protected async abort(txnId: string): Promise<void> {
-    const txn = this.live.get(txnId) ?? this.txnWriter!.resumeTxn(txnId);
-    this.live.delete(txnId);
+    if (this.group?.get(txnId) !== undefined) {
+      // aborted once no subtask writes to it any more
+      this.group.abandon(txnId, this.ctx.subtask);
+      return;
+    }
+    const txn = this.txnWriter!.resumeTxn(txnId);
     try {
       await txn.abort();
     } catch (err) {
       // a transaction that never reached the server or is already gone needs no abort
-      if (!TributaryError.is(err, 'TXN_NOT_FOUND')) throw err;
-    }
-  }
-
-  private async abortUnused(next: Promise<Transaction<T>>): Promise<void> {
-    try {
-      await (await next).abort();
-    } catch (err) {
-      if (!TributaryError.is(err, 'TXN_NOT_FOUND')) {
-        this.ctx.warn(`aborting an unused transaction on close failed: ${errorMessage(err)}`);
+      if (TributaryError.is(err, 'TXN_NOT_FOUND')) return;
+      // after a restore every subtask that shared the transaction aborts it: another one may
+      // have just done so
+      if (TributaryError.is(err, 'TXN_FAILED')) {
+        const state = await this.txnWriter!.resumeTxn(txnId).checkStatus();
+        if (state === 'aborting' || state === 'aborted' || state === 'unknown') return;
       }
+      throw err;
     }
   }
 
@@ -206,21 +234,20 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
   override async close(reason: CloseReason): Promise<void> {
     try {
       await super.close(reason);
-      const next = this.next;
-      this.next = undefined;
-      if (next !== undefined) await this.abortUnused(next);
       if (reason === 'finished' || reason === 'stopped') {
         // every commit this subtask asked for, merged (or failed) before the job reports its end;
         // after a failure the restored job commits them again from its state instead
         await this.requests;
         await Promise.all(this.merging);
       }
+      const group = this.group;
+      this.group = undefined;
+      await group?.leave(this.ctx.subtask, (message) => this.ctx.warn(message));
       if (this.commitFailure !== undefined) {
         this.ctx.warn(`committing a transaction failed: ${errorMessage(this.commitFailure)}`);
       }
     } finally {
       await this.txnWriter?.close();
-      this.live.clear();
       await this.shared?.release();
       this.shared = undefined;
     }

@@ -50,19 +50,25 @@ import {
 
 export const EventReaderOptionsSchema = z
   .object({
-    /** bytes asked per segment read */
+    /**
+     * bytes asked per segment read. Reads and prefetch are small on purpose: events fetched ahead
+     * live long enough to leave V8's young generation, and then (with the 1 MiB read buffers they
+     * point into) only a full GC frees them. Measured with bench/job.ts (real server,
+     * at-least-once, 1 M × 100 B, 4 segments): 1 MiB reads / 4 MiB prefetch peaked at 428–434 MiB
+     * RSS, 256 KiB / 1 MiB at 262–340 MiB, at the same events/s.
+     */
     readSize: z
       .number()
       .int()
       .min(1024)
       .max(16 * 1024 * 1024)
-      .default(1024 * 1024),
+      .default(256 * 1024),
     /** bytes fetched ahead per segment */
     prefetchBytes: z
       .number()
       .int()
       .min(1024)
-      .default(4 * 1024 * 1024),
+      .default(1024 * 1024),
   })
   .strict();
 
