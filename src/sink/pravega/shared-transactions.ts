@@ -79,7 +79,7 @@ export class SharedTransactions<T> {
     if (entry === undefined) {
       const begun = this.spare ?? this.writer.beginTxn();
       this.spare = undefined;
-      entry = new Entry<T>(begun);
+      entry = new Entry<T>(interval, begun);
       this.byInterval.set(interval, entry);
       // the one after it, while this one is written (after the end of input only the final
       // checkpoint is left: the transaction it begins is never written to)
@@ -203,10 +203,20 @@ export class SharedTransactions<T> {
    * pre-committed everywhere: the restored job commits it from its checkpoint state).
    */
   private settle(entry: Entry<T>): void {
+    this.settleOne(entry);
+    // a commit held back behind this one may go now
+    if (entry.sent) for (const later of this.byInterval.values()) this.settleOne(later);
+  }
+
+  private settleOne(entry: Entry<T>): void {
     if (entry.sent) return;
     if (!entry.abandoned) {
       if (entry.committers.size === 0) return;
       if (![...entry.writers].every((w) => entry.committers.has(w))) return;
+      // commits go out in interval order: a subtask that missed a checkpoint may still owe the
+      // commit of an older transaction, and a later one merged first would put its events
+      // before older events of the same routing key
+      if (this.earlierUnsent(entry)) return;
       entry.sent = true;
       const requested = this.requests.then(async () => {
         if (this.failure !== undefined) throw this.failure;
@@ -217,6 +227,7 @@ export class SharedTransactions<T> {
       entry.merged.follow(requested.then(async () => (await entry.txn).waitCommitted()));
       entry.merged.promise.catch((err: unknown) => this.fail(err));
       entry.done.resolve();
+      this.forgetWhenDone(entry, entry.merged.promise);
       return;
     }
     if (entry.committers.size > 0) {
@@ -228,6 +239,7 @@ export class SharedTransactions<T> {
       entry.merged.reject(error);
       entry.sent = true;
       entry.done.resolve();
+      this.forgetWhenDone(entry, entry.done.promise);
       return;
     }
     if (entry.writers.size > 0) return;
@@ -240,6 +252,25 @@ export class SharedTransactions<T> {
           if (!TributaryError.is(err, 'TXN_NOT_FOUND')) throw err;
         }
       }),
+    );
+    this.forgetWhenDone(entry, entry.done.promise);
+  }
+
+  private earlierUnsent(entry: Entry<T>): boolean {
+    for (const [interval, other] of this.byInterval) {
+      if (!other.sent && interval < entry.interval) return true;
+    }
+    return false;
+  }
+
+  /** A transaction merged or aborted is no longer this group's to track. */
+  private forgetWhenDone(entry: Entry<T>, done: Promise<void>): void {
+    done.then(
+      () => {
+        if (this.byInterval.get(entry.interval) === entry) this.byInterval.delete(entry.interval);
+        if (entry.handle !== undefined) this.byId.delete(entry.handle.txnId);
+      },
+      () => undefined, // a failure is kept (commitFailure) and the entry with it
     );
   }
 
@@ -263,7 +294,11 @@ class Entry<T> {
   /** settled once the commit was sent, the abort done, or neither is left to do here */
   readonly done = new Deferred();
 
-  constructor(readonly txn: Promise<Transaction<T>>) {
+  constructor(
+    /** the checkpoint that opened its interval */
+    readonly interval: number,
+    readonly txn: Promise<Transaction<T>>,
+  ) {
     txn.then(
       (t) => (this.handle = t),
       () => undefined,
