@@ -276,6 +276,13 @@ export class EventParser {
     for (;;) {
       if (this.pendingLength < 0) {
         if (q.length < EVENT_HEADER_SIZE) return;
+        // past the held-back event, the rest lies in one pushed buffer: parsed straight from it
+        const rest = q.takeAllIfContiguous();
+        if (rest !== undefined) {
+          const parsed = this.pushWhole(rest, onEvent);
+          if (parsed < rest.length) q.push(parsed === 0 ? rest : rest.subarray(parsed));
+          return;
+        }
         const type = q.int32At(0);
         const length = q.int32At(4);
         if (type !== EVENT_TYPE_CODE) {
