@@ -18,6 +18,8 @@ import type { Completion, PendingEvent } from './pending-event.js';
  */
 
 const EMPTY = Buffer.alloc(0);
+/** the first slab of a writer; each next one doubles, up to maxBlockBytes (few events, little memory) */
+const FIRST_SLAB_BYTES = 64 * 1024;
 
 /** Events framed back to back in `data`, sent as one append. */
 class Block {
@@ -127,6 +129,7 @@ export class SegmentWriter {
   private sendScheduled = false;
   /** the buffer events are framed into; the open block is its bytes [openStart, slabUsed) */
   private slab: Buffer = EMPTY;
+  private nextSlabBytes = FIRST_SLAB_BYTES;
   private slabUsed = 0;
   private openStart = 0;
   private openCount = 0;
@@ -191,7 +194,9 @@ export class SegmentWriter {
     }
     if (this.slabUsed + framed > this.slab.length) {
       this.cutBlock();
-      this.slab = Buffer.allocUnsafe(Math.max(this.options.maxBlockBytes, framed));
+      const max = this.options.maxBlockBytes;
+      this.slab = Buffer.allocUnsafe(Math.max(Math.min(this.nextSlabBytes, max), framed));
+      this.nextSlabBytes = Math.min(this.nextSlabBytes * 2, max);
       this.slabUsed = 0;
       this.openStart = 0;
     }

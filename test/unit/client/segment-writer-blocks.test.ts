@@ -114,6 +114,30 @@ describe('segment writer blocks', () => {
     expect(writer.unackedCount).toBe(25);
   });
 
+  it('grows its slabs from 64 KiB to maxBlockBytes: blocks never exceed it, bytes as frameEvents', async () => {
+    const store = new ScriptedStore();
+    const writer = new SegmentWriter(
+      's/t/0',
+      store as unknown as SegmentStore,
+      new RecordingOwner(),
+      {
+        ...options,
+        maxBlockBytes: 1024 * 1024,
+      },
+    );
+    const payloads = Array.from({ length: 40_000 }, (_, i) => payload(i));
+    const completion = new Completion(payloads.length);
+    for (const p of payloads) writer.add(0.5, p, completion);
+    await settle();
+    const appends = store.sessions[0]!.appends;
+    expect(appends.every((a) => a.data.length <= 1024 * 1024)).toBe(true);
+    // the first blocks end where the small first slabs do
+    expect(appends[0]!.data.length).toBeLessThanOrEqual(64 * 1024);
+    expect(appends.reduce((n, a) => n + a.count, 0)).toBe(40_000);
+    expect(appends.at(-1)!.last).toBe(40_000n);
+    expect(Buffer.concat(appends.map((a) => a.data))).toEqual(frameEvents(payloads));
+  });
+
   it('settles each completion once all its events are acknowledged, across blocks', async () => {
     const { store, owner, writer } = setup();
     const first = new Completion(10);
