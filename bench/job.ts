@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,9 @@ import { fmt, percentile } from './support.js';
  * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
  * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
  * the CPU seconds and ratios more than events/s.
- * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port]`
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port] [--cpu-prof DIR]`
+ * `--cpu-prof DIR` writes a CPU profile of each measured Tributary run (the job alone: not the
+ * input, not the warm-up) to DIR, for Chrome DevTools or `node --cpu-prof`-style tools.
  */
 
 const argv = process.argv.slice(2);
@@ -43,6 +46,8 @@ const FLINK = argv.includes('--flink');
 const MEMORY_TRACE = argv.includes('--memory-trace');
 /** run the real-server side against this server instead of starting one (its CPU is not measured) */
 const URI = arg('--uri');
+/** write a CPU profile of each measured run of the job (this process) into this directory */
+const CPU_PROF_DIR = arg('--cpu-prof');
 const SIZE = 100;
 
 type Guarantee = 'exactly-once' | 'at-least-once';
@@ -176,6 +181,7 @@ async function runJob(
   const cpu0 = process.cpuUsage();
   const server0 = processCpuSeconds(serverPid);
   const threads0 = SERVER_THREADS && !warmup ? threadCpuSeconds(serverPid) : undefined;
+  const profiler = CPU_PROF_DIR !== undefined && !warmup ? await startProfiler() : undefined;
   const started = performance.now();
   const handle = env.execute(`jobbench-${guarantee}`);
   handle.events$.subscribe((e) => {
@@ -185,6 +191,11 @@ async function runJob(
   const result = await handle.result;
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  if (profiler !== undefined) {
+    const file = join(CPU_PROF_DIR!, `job-${guarantee}-round${round}.cpuprofile`);
+    await stopProfiler(profiler, file);
+    console.log(`    CPU profile: ${file}`);
+  }
   const server1 = processCpuSeconds(serverPid);
   if (threads0 !== undefined) {
     const threads1 = threadCpuSeconds(serverPid);
@@ -229,6 +240,21 @@ async function runJob(
   };
   console.log(`    round ${round} ${variant.padEnd(19)} ${line(run)}`);
   return run;
+}
+
+async function startProfiler(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfiler(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  session.disconnect();
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(profile));
 }
 
 async function runFlink(

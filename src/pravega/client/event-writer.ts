@@ -143,7 +143,12 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
     const data = this.serializer.serialize(event);
     checkEventSize(data.length);
     this.inFlightBytes += data.length;
-    this.route({ routingKey, data, completion });
+    // no routing key: a random segment (a successor is then picked by the same random hash)
+    this.route(
+      routingKey === undefined ? Math.random() : this.hashes.of(routingKey),
+      data,
+      completion,
+    );
   }
 
   private throwIfUnusable(): void {
@@ -155,25 +160,22 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
     if (this.failure) throw this.failure;
   }
 
-  private route(event: PendingEvent): void {
+  private route(routingHash: number, data: Buffer, completion: Completion): void {
     if (this.held) {
-      this.held.push(event);
+      this.held.push({ routingHash, data, completion });
       return;
     }
-    this.routeNow(event);
+    this.routeNow(routingHash, data, completion);
   }
 
-  private routeNow(event: PendingEvent): void {
-    const writer =
-      event.routingKey === undefined
-        ? this.routing.random()
-        : this.routing.lookup(this.hashes.of(event.routingKey));
+  private routeNow(routingHash: number, data: Buffer, completion: Completion): void {
+    const writer = this.routing.lookup(routingHash);
     if (!writer.accepting) {
       // a successor sealed again before its own seal was handled: wait for that
-      (this.held ??= []).push(event);
+      (this.held ??= []).push({ routingHash, data, completion });
       return;
     }
-    writer.add(event);
+    writer.add(routingHash, data, completion);
   }
 
   /** Waits until every event written before the call is acknowledged; throws the writer's failure. */
@@ -182,8 +184,7 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
     for (const w of this.writers.values()) w.flushPending();
     // every event written so far is in a segment writer, held, or on its way to a successor
     const completions = new Set<Promise<void>>();
-    for (const w of this.writers.values())
-      for (const e of w.unacked()) completions.add(e.completion.promise);
+    for (const w of this.writers.values()) w.addCompletionsTo(completions);
     for (const e of this.held ?? []) completions.add(e.completion.promise);
     for (const batch of this.rerouting)
       for (const e of batch) completions.add(e.completion.promise);
@@ -245,7 +246,7 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
     if (this.pendingSeals === 0 && this.held) {
       const held = this.held;
       this.held = undefined;
-      for (const e of held) this.route(e);
+      for (const e of held) this.route(e.routingHash, e.data, e.completion);
     }
   }
 
@@ -291,6 +292,6 @@ export class EventStreamWriter<T> implements SegmentWriterOwner {
       return;
     }
     // the sealed segment's events go first, in their order, straight to the successors
-    for (const e of unacked) this.routeNow(e);
+    for (const e of unacked) this.routeNow(e.routingHash, e.data, e.completion);
   }
 }

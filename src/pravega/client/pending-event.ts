@@ -23,8 +23,10 @@ export class Completion {
     return this.settled;
   }
 
-  ack(): void {
-    if (--this.remaining === 0) this.done();
+  /** `events` more of its events were acknowledged. */
+  ack(events = 1): void {
+    this.remaining -= events;
+    if (this.remaining <= 0) this.done();
   }
 
   fail(error: TributaryError): void {
@@ -40,9 +42,13 @@ export class Completion {
   }
 }
 
-/** An event on its way to a segment: kept until acknowledged, so it can be resent or re-routed. */
+/**
+ * An event handed back by a segment writer (its segment was sealed, or it failed), to be re-routed
+ * or failed. Segment writers keep no such object per event while all goes well: only their blocks.
+ */
 export interface PendingEvent {
-  readonly routingKey: string | undefined;
+  /** the routing-key hash in [0, 1) that picked its segment: its successor is picked the same way */
+  readonly routingHash: number;
   readonly data: Buffer;
   readonly completion: Completion;
 }

@@ -7,7 +7,9 @@ import type { SegmentStore } from '../segment/segment-store.js';
  * as the previous one returns, while fewer than `prefetchBytes` are buffered. At the tail of an
  * open segment the read waits on the server (long poll); a caller that must not wait passes a
  * signal to {@link next} — the outstanding read stays, so no data is lost or fetched twice.
- * Events split across reads are reassembled.
+ * Events split across reads are reassembled. Fetched bytes are parsed into events only as they
+ * are handed out (a slice of at most `PARSE_SLICE` bytes at a time), so that the prefetched data
+ * is held as a few large buffers, not as an object per event that outlives V8's young generation.
  *
  * Truncation: a read below the segment's start offset fails with SEGMENT_TRUNCATED. With
  * `onTruncated: 'skip'` the reader instead hands out every complete event it has from before the
@@ -45,6 +47,9 @@ export interface SegmentReaderOptions {
   readonly onTruncated?: 'fail' | 'skip';
 }
 
+/** bytes parsed into events per step of {@link SegmentReader.next} (~2 400 events of 100 B) */
+const PARSE_SLICE = 256 * 1024;
+
 export class SegmentReader {
   private readonly parser: EventParser;
   private fetchOffset: bigint;
@@ -52,7 +57,13 @@ export class SegmentReader {
   private readonly readSize: number;
   private readonly prefetchBytes: number;
   private buffered: SegmentEvent[] = [];
+  /** fetched bytes not yet parsed: `raw[0]` from `rawPos` on, then the others whole */
+  private raw: Buffer[] = [];
+  private rawPos = 0;
+  /** bytes fetched and not handed out yet (unparsed, or parsed and buffered) */
   private bufferedBytes = 0;
+  /** segment offset of the first unparsed fetched byte */
+  private parseOffset: number;
   private fetching: Promise<void> | undefined;
   private reachedEnd = false;
   private failure: Error | undefined;
@@ -72,6 +83,7 @@ export class SegmentReader {
     this.parser = new EventParser(startOffset);
     this.fetchOffset = startOffset;
     this.returnedOffset = Number(startOffset);
+    this.parseOffset = Number(startOffset);
     this.endOffset = options.endOffset;
     this.readSize = options.readSize ?? 1024 * 1024;
     this.prefetchBytes = options.prefetchBytes ?? 4 * 1024 * 1024;
@@ -86,13 +98,19 @@ export class SegmentReader {
   }
 
   get isAtEnd(): boolean {
-    return this.reachedEnd && this.buffered.length === 0 && this.gap === undefined;
+    return (
+      this.reachedEnd &&
+      this.buffered.length === 0 &&
+      this.raw.length === 0 &&
+      this.gap === undefined
+    );
   }
 
   private prefetch(): void {
     if (this.fetching || this.reachedEnd || this.closed || this.failure !== undefined) return;
     if (this.gap !== undefined) return; // resumes once the gap is reported
-    if (this.bufferedBytes >= this.prefetchBytes) return;
+    // the start of an event still being fetched does not count: it may be larger than the limit
+    if (this.bufferedBytes - this.parser.bufferedBytes >= this.prefetchBytes) return;
     let length = this.readSize;
     if (this.endOffset !== undefined) {
       const left = this.endOffset - this.fetchOffset;
@@ -106,25 +124,15 @@ export class SegmentReader {
           this.fetching = undefined;
           if (this.closed) return;
           if (result.data.length > 0) {
-            this.parser.push(
-              result.data,
-              (data, eventOffset, nextOffset) => {
-                this.buffered.push({ data, offset: eventOffset, nextOffset });
-                this.bufferedBytes += data.length;
-              },
-              offset,
-            );
+            this.raw.push(result.data);
+            this.bufferedBytes += result.data.length;
             this.fetchOffset = offset + BigInt(result.data.length);
           }
           const atEndOffset = this.endOffset !== undefined && this.fetchOffset >= this.endOffset;
           if (result.endOfSegment || atEndOffset) {
-            if (this.parser.hasPartialEvent) {
-              throw new TributaryError(
-                'DECODE_ERROR',
-                `segment ${this.segment} ends inside an event at offset ${this.parser.offset}`,
-              );
-            }
+            // whether the last bytes end with a whole event is checked once they are parsed
             this.reachedEnd = true;
+            if (this.raw.length === 0) this.checkWholeEnd();
           }
           this.prefetch();
         },
@@ -145,14 +153,63 @@ export class SegmentReader {
       });
   }
 
+  /**
+   * Parses fetched bytes into {@link buffered} events: one slice of at most {@link PARSE_SLICE}
+   * bytes per call. A corrupt event throws DECODE_ERROR (the reader fails).
+   */
+  private parseSlice(): void {
+    const chunk = this.raw[0];
+    if (chunk === undefined) return;
+    const from = this.rawPos;
+    const to = Math.min(chunk.length, from + PARSE_SLICE);
+    const at = this.parseOffset;
+    this.parseOffset = at + (to - from);
+    if (to === chunk.length) {
+      this.raw.shift();
+      this.rawPos = 0;
+    } else {
+      this.rawPos = to;
+    }
+    try {
+      this.parser.push(
+        from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to),
+        (data, offset, nextOffset) => this.buffered.push({ data, offset, nextOffset }),
+        at,
+      );
+      if (this.reachedEnd && this.raw.length === 0) this.checkWholeEnd();
+    } catch (err) {
+      this.failure ??= asError(err);
+      this.raw = [];
+      this.rawPos = 0;
+      throw err;
+    }
+  }
+
+  /** At the end of the segment (or the end offset): the bytes must end with a whole event. */
+  private checkWholeEnd(): void {
+    if (this.parser.hasPartialEvent) {
+      throw new TributaryError(
+        'DECODE_ERROR',
+        `segment ${this.segment} ends inside an event at offset ${this.parser.offset}`,
+      );
+    }
+  }
+
+  private parseAll(): void {
+    while (this.raw.length > 0) this.parseSlice();
+  }
+
   /** The bytes from the first one not yet parsed into an event up to `startOffset` are gone. */
   private skipTo(startOffset: bigint): void {
+    // the events before the gap are handed out first
+    this.parseAll();
     const from = BigInt(this.parser.offset);
     // what lies beyond the end offset is not this reader's to report
     const to =
       this.endOffset !== undefined && startOffset > this.endOffset ? this.endOffset : startOffset;
     this.gap = { from, to };
     this.parser.reset(to);
+    this.parseOffset = Number(to);
     this.fetchOffset = to;
     if (this.endOffset !== undefined && to >= this.endOffset) this.reachedEnd = true;
   }
@@ -163,18 +220,25 @@ export class SegmentReader {
    */
   async next(wait?: AbortSignal): Promise<SegmentBatch> {
     for (;;) {
+      while (this.buffered.length === 0 && this.raw.length > 0) this.parseSlice();
       if (this.buffered.length > 0) {
         const events = this.buffered;
         this.buffered = [];
-        this.bufferedBytes = 0;
-        this.returnedOffset = events[events.length - 1]!.nextOffset;
+        const last = events[events.length - 1]!;
+        // the unparsed bytes, and the start of an event split across slices, stay buffered
+        this.bufferedBytes -= last.nextOffset - this.returnedOffset;
+        this.returnedOffset = last.nextOffset;
         this.prefetch();
-        return { events, end: this.reachedEnd && !this.fetching && this.gap === undefined };
+        return {
+          events,
+          end: this.reachedEnd && !this.fetching && this.gap === undefined && this.raw.length === 0,
+        };
       }
       const gap = this.gap;
       if (gap !== undefined) {
         this.gap = undefined;
         this.returnedOffset = Number(gap.to);
+        this.bufferedBytes = 0;
         this.prefetch();
         return { events: [], end: this.reachedEnd && !this.fetching, truncated: gap };
       }

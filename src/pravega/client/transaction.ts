@@ -253,7 +253,8 @@ export class Transaction<T> implements SegmentWriterOwner {
     this.inFlightBytes += data.length;
     // without a routing key, the transaction's id keeps its events together (as Java does)
     const key = routingKey ?? this.txnId;
-    routing.lookup(this.hashes.of(key)).add({ routingKey: key, data, completion });
+    const hash = this.hashes.of(key);
+    routing.lookup(hash).add(hash, data, completion);
   }
 
   /** Bytes written into the transaction that the server has not acknowledged yet. */
@@ -273,7 +274,7 @@ export class Transaction<T> implements SegmentWriterOwner {
     this.refuse('flush', ['open']);
     for (const w of this.writers) w.flushPending();
     const all = new Set<Promise<void>>();
-    for (const w of this.writers) for (const e of w.unacked()) all.add(e.completion.promise);
+    for (const w of this.writers) w.addCompletionsTo(all);
     await Promise.all(all);
     if (this.failure) throw this.failure;
   }

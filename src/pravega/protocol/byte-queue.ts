@@ -29,6 +29,18 @@ export class ByteQueue {
     this.size = 0;
   }
 
+  /**
+   * When every buffered byte lies in one chunk: all of them as one view, and the queue empty;
+   * otherwise undefined (nothing taken).
+   */
+  takeAllIfContiguous(): Buffer | undefined {
+    if (this.chunks.length !== 1) return undefined;
+    const head = this.chunks[0] as Buffer;
+    const rest = this.offset === 0 ? head : head.subarray(this.offset);
+    this.clear();
+    return rest;
+  }
+
   /** The int32 at `at` bytes past the read position; `at + 4 <= length`. */
   int32At(at: number): number {
     const head = this.chunks[0] as Buffer;

@@ -163,6 +163,8 @@ export function encodeAppendBlockHeader(writerId: string, blockSize: number): Bu
   return out;
 }
 
+const EMPTY_PAYLOAD = Buffer.alloc(0);
+
 /** One event parsed from segment data. */
 export interface ParsedEvent {
   /** the payload: a view of the pushed data when the event arrived in one piece, else a copy */
@@ -263,10 +265,24 @@ export class EventParser {
       );
     }
     const q = this.queue;
-    q.push(data);
+    if (q.length === 0 && this.pendingLength < 0) {
+      // nothing held back: the events lying whole in `data` are parsed straight from it
+      const parsed = this.pushWhole(data, onEvent);
+      if (parsed === data.length) return;
+      q.push(parsed === 0 ? data : data.subarray(parsed));
+    } else {
+      q.push(data);
+    }
     for (;;) {
       if (this.pendingLength < 0) {
         if (q.length < EVENT_HEADER_SIZE) return;
+        // past the held-back event, the rest lies in one pushed buffer: parsed straight from it
+        const rest = q.takeAllIfContiguous();
+        if (rest !== undefined) {
+          const parsed = this.pushWhole(rest, onEvent);
+          if (parsed < rest.length) q.push(parsed === 0 ? rest : rest.subarray(parsed));
+          return;
+        }
         const type = q.int32At(0);
         const length = q.int32At(4);
         if (type !== EVENT_TYPE_CODE) {
@@ -287,6 +303,45 @@ export class EventParser {
       this.pendingLength = -1;
       onEvent(eventData, offset, this.position);
     }
+  }
+
+  /**
+   * Hands out the whole events at the start of `data` (the parser holding nothing back); returns
+   * how many bytes they took. The same checks as the general path, without the byte queue.
+   */
+  private pushWhole(
+    data: Buffer,
+    onEvent: (data: Buffer, offset: number, nextOffset: number) => void,
+  ): number {
+    const n = data.length;
+    let p = 0;
+    while (p + EVENT_HEADER_SIZE <= n) {
+      const type = (data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!;
+      const length =
+        (data[p + 4]! << 24) | (data[p + 5]! << 16) | (data[p + 6]! << 8) | data[p + 7]!;
+      if (type !== EVENT_TYPE_CODE) {
+        throw this.fail(
+          `expected an event (type 0) at offset ${this.position}, found type ${type}`,
+        );
+      }
+      if (length < 0 || length > MAX_EVENT_SIZE) {
+        throw this.fail(`event at offset ${this.position} has an invalid length ${length}`);
+      }
+      const start = p + EVENT_HEADER_SIZE;
+      const end = start + length;
+      if (end > n) break;
+      const offset = this.position;
+      this.position = offset + EVENT_HEADER_SIZE + length;
+      p = end;
+      try {
+        onEvent(length === 0 ? EMPTY_PAYLOAD : data.subarray(start, end), offset, this.position);
+      } catch (err) {
+        // as on the general path: what follows stays buffered
+        this.queue.push(data.subarray(p));
+        throw err;
+      }
+    }
+    return p;
   }
 
   private fail(message: string): TributaryError {

@@ -144,11 +144,24 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
 
   private pushEvents(events: readonly { value: Buffer; segment: string; offset: number }[]): void {
     const { deserialize, deserializeEvent, onDeserializationError, timestamp } = this.settings;
+    const stats = this.settings.stats;
     const records: T[] = [];
     let bytes = 0;
+    // read stats per run of events of one segment (a batch holds a few such runs), not per event
+    let runSegment: string | undefined;
+    let runEvents = 0;
+    let runBytes = 0;
     for (const e of events) {
-      bytes += e.value.length;
-      this.settings.stats?.add(e.segment, e.value.length);
+      const length = e.value.length;
+      bytes += length;
+      if (e.segment !== runSegment) {
+        if (runSegment !== undefined) stats?.add(runSegment, runBytes, runEvents);
+        runSegment = e.segment;
+        runEvents = 0;
+        runBytes = 0;
+      }
+      runEvents++;
+      runBytes += length;
       try {
         if (deserializeEvent === undefined) records.push(deserialize(e.value));
         else
@@ -169,6 +182,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         );
       }
     }
+    if (runSegment !== undefined) stats?.add(runSegment, runBytes, runEvents);
     this.ctx.count('bytesRead', bytes);
     if (records.length === 0) return;
     const batch: SourceBatch<T> =

@@ -11,7 +11,8 @@ export class ReadStats {
   /** segment name → the counts of its stream (segment names are parsed once) */
   private readonly bySegment = new Map<string, { events: number; bytes: number }>();
 
-  add(segment: string, payloadBytes: number): void {
+  /** `events` events (1 by default) of `payloadBytes` bytes in all were read from `segment`. */
+  add(segment: string, payloadBytes: number, events = 1): void {
     let s = this.bySegment.get(segment);
     if (s === undefined) {
       const p = parseSegmentName(segment);
@@ -20,7 +21,7 @@ export class ReadStats {
       this.byStream.set(key, s);
       this.bySegment.set(segment, s);
     }
-    s.events++;
+    s.events += events;
     s.bytes += payloadBytes;
   }
 
