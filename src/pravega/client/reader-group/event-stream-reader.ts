@@ -570,11 +570,9 @@ export class EventStreamReader<T> {
 
   /** At a marker (gated releases): freezes the segments to give back at their marker positions. */
   private holdSurplusAt(marker: string): void {
-    if (this.held !== undefined) {
-      // still frozen where an earlier marker left them: a later completion covers them as well
-      this.held = { marker, keys: this.held.keys };
-      return;
-    }
+    // still frozen where an earlier marker left them: the gate opens for that one (a later
+    // checkpoint's completion covers it as well)
+    if (this.held !== undefined) return;
     const count = surplusShare(this.snapshot.state, this.readerId);
     if (count === 0) return;
     const keys = [...this.segments.values()]
