@@ -21,12 +21,12 @@ import { fmt } from './support.js';
  * stateless-worker.ts, parallelism 1 each, checkpoints every second) against one real Pravega
  * server started here. Every worker joins first, then the input (8 segments) is written as fast
  * as this process can; a run is timed from the first write until the output holds every byte of
- * the input (committed). Per worker
- * count: the median events/s over `--rounds` rounds (counts alternated: 1 2 4, 4 2 1, …), and the
- * CPU per event of the workers together and of the server — on this 2-core machine the server
- * competes with the workers for the cores. Then the hand-off times with 3 workers under a steady
- * input: SIGKILL of a worker → its segments owned by the others, and a worker added → it owns
- * segments (from its process start, and from its joining the cluster).
+ * the input (committed). Per worker count (heartbeat 500 ms, dead after 5 s): the median events/s
+ * over `--rounds` rounds (counts alternated: 1 2 4, 4 2 1, …), and the CPU per event of the
+ * workers together and of the server — on this 2-core machine the server competes with the
+ * workers for the cores. Then the hand-off times with 3 workers (heartbeat 250 ms, dead after
+ * 2.5 s) under a steady input: SIGKILL of a worker → its segments owned by the others, and a
+ * worker added → it owns segments (from its process start, and from its joining the cluster).
  * `npm run bench:cluster [-- --events N] [--rounds R] [--kills K] [--uri tcp://host:port]`
  */
 
@@ -77,6 +77,7 @@ async function setUp(
   uri: string,
   tag: string,
   parallelism: number,
+  liveness: { heartbeatMs: number; deadAfterMs: number },
 ): Promise<Setup> {
   const scope = `benchcluster${tag}${Date.now() % 1_000_000}`;
   await client.createScope(scope);
@@ -94,8 +95,7 @@ async function setUp(
       output: `${scope}/out`,
       parallelism,
       checkpointIntervalMs: 1_000,
-      heartbeatMs: 250,
-      deadAfterMs: 2_500,
+      ...liveness,
     },
   };
 }
@@ -125,7 +125,8 @@ async function throughput(
   n: number,
   serverPid: number | undefined,
 ): Promise<Run> {
-  const s = await setUp(client, uri, `w${n}`, 1);
+  // the members' default liveness (heartbeat 500 ms, dead after 5 s): no leader changes under load
+  const s = await setUp(client, uri, `w${n}`, 1, { heartbeatMs: 500, deadAfterMs: 5_000 });
   // every worker a member first, then the input, as fast as this process writes it
   const workers = await startWorkers(s.args, n);
   const pids = workers.map((w) => w.child.pid);
@@ -160,7 +161,7 @@ async function throughput(
 }
 
 async function handOff(client: PravegaClient, uri: string): Promise<void> {
-  const s = await setUp(client, uri, 'handoff', 2);
+  const s = await setUp(client, uri, 'handoff', 2, { heartbeatMs: 250, deadAfterMs: 2_500 });
   const live = await startWorkers(s.args, 3);
   const all = [...live];
   let producing = true;

@@ -324,6 +324,15 @@ export class ClusterWorker {
         break;
       case 'member-dead':
         this.deadQueue.push({ workerId: event.workerId, epoch: event.epoch });
+        // its readers may be in the pending checkpoint's reader-group checkpoint even if it is
+        // no participant (it joined the table after the proposal): that one would wait for them
+        // until its timeout, and the dead worker is handled only once nothing is pending
+        if (this.pending !== undefined) {
+          this.member.abandonCheckpoint(
+            this.pending.id,
+            `worker ${event.workerId} died while it was pending`,
+          );
+        }
         break;
       case 'leader-elected':
         if (event.workerId === this.member?.workerId) this.pending = undefined;
