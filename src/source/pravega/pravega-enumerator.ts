@@ -9,6 +9,9 @@ import { checkpointName, readerId } from './names.js';
 import type { PravegaEnumeratorState, PravegaReaderSplit } from './pravega-split.js';
 import type { ReadStats } from './read-stats.js';
 
+/** Reader timeout of a reader group shared by the workers of a cluster job (10 min). */
+const CLUSTER_READER_TIMEOUT_MS = 600_000;
+
 export interface EnumeratorSettings {
   readonly scope: string;
   readonly group: string;
@@ -49,7 +52,15 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
   async start(): Promise<void> {
     this.shared = await acquireClient(this.settings.pravega ?? this.ctx.connectors.pravega);
     const client = this.shared.client;
-    const { scope, group: name, config } = this.settings;
+    const { scope, group: name } = this.settings;
+    const cluster = this.ctx.connectors.cluster;
+    // in a cluster job the leader takes dead workers' readers offline at the job's last completed
+    // checkpoint; the group's own sweep (at the group's last checkpoint, which may be ahead of
+    // the job's) must not come first
+    const config =
+      cluster === undefined
+        ? this.settings.config
+        : { ...this.settings.config, readerTimeoutMs: CLUSTER_READER_TIMEOUT_MS };
     let group: ReaderGroup;
     try {
       group = await ReaderGroup.get(client, scope, name);
@@ -57,7 +68,6 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
       if (!TributaryError.is(err, 'READER_GROUP_NOT_FOUND')) throw err;
       group = await ReaderGroup.create(client, scope, name, config);
     }
-    const cluster = this.ctx.connectors.cluster;
     if (cluster !== undefined) {
       // one worker of several: the group is shared, and only where the whole job starts over
       // is it moved (the workers that run go on reading)
