@@ -57,6 +57,12 @@ export interface CheckpointCoordinatorSetup {
   readonly onCompleted: (data: CheckpointData) => void;
   /** The final checkpoint completed and every participant has been notified. */
   readonly onFinalCompleted: () => void;
+  /**
+   * Completion decided outside this process (see runtime/external-checkpoints.ts): called when
+   * every task acknowledged, before the checkpoint is stored; a rejection aborts it. With it,
+   * checkpoints are started only by {@link CheckpointCoordinator.triggerExternal}.
+   */
+  readonly externalCompletion?: ((id: number, piece: CheckpointData) => Promise<void>) | undefined;
 }
 
 interface PendingCheckpoint {
@@ -98,6 +104,8 @@ export class CheckpointCoordinator {
   private consecutiveFailures = 0;
   private completion: Promise<void> = Promise.resolve();
   private readonly manualWaiters: PendingCheckpoint['waiters'] = [];
+  /** external checkpoints: acknowledgements that came before their trigger, by id and task */
+  private readonly early = new Map<number, Map<number, Record<string, OperatorSubtaskState>>>();
 
   constructor(private readonly setup: CheckpointCoordinatorSetup) {
     this.nextId = setup.firstCheckpointId;
@@ -159,12 +167,47 @@ export class CheckpointCoordinator {
     this.tryTrigger();
   }
 
+  /**
+   * External checkpoints: starts checkpoint `id` (see ExternalCheckpointControl.trigger). Older
+   * ones still pending here are aborted: the outside has given up on them.
+   */
+  triggerExternal(id: number): void {
+    if (this.stopped || id < this.nextId) return;
+    for (const older of [...this.pending.values()]) {
+      this.abort(older, `superseded by checkpoint ${id}`, false);
+    }
+    this.nextId = id;
+    this.trigger(false);
+    const early = this.early.get(id);
+    for (const key of [...this.early.keys()]) if (key <= id) this.early.delete(key);
+    for (const [taskIndex, states] of early ?? []) this.acknowledge(id, taskIndex, states);
+  }
+
+  /** External checkpoints: aborts `id` if it is still collecting acknowledgements here. */
+  abortExternal(id: number, reason: string): void {
+    const pending = this.pending.get(id);
+    if (pending !== undefined) this.abort(pending, reason);
+    this.early.delete(id);
+  }
+
   acknowledge(
     checkpointId: number,
     taskIndex: number,
     states: Record<string, OperatorSubtaskState>,
   ): void {
     const pending = this.pending.get(checkpointId);
+    if (
+      pending === undefined &&
+      this.setup.externalCompletion !== undefined &&
+      checkpointId >= this.nextId
+    ) {
+      // a marker reached a reader before the outside told this process of the checkpoint
+      const acks =
+        this.early.get(checkpointId) ?? new Map<number, Record<string, OperatorSubtaskState>>();
+      acks.set(taskIndex, states);
+      this.early.set(checkpointId, acks);
+      return;
+    }
     if (pending === undefined || pending.taskStates[taskIndex] !== undefined) return;
     pending.taskStates[taskIndex] = states;
     pending.acks++;
@@ -194,6 +237,7 @@ export class CheckpointCoordinator {
 
   private tryTrigger(periodic = false): void {
     if (this.stopped || this.finalDone) return;
+    if (this.setup.externalCompletion !== undefined) return; // only triggerExternal starts one
     if (this.pending.size + this.completing >= this.setup.options.maxConcurrent) return; // retried when one ends
     if (this.finalWanted) {
       // once every source ended, only the final checkpoint is taken (no minimum pause)
@@ -271,6 +315,15 @@ export class CheckpointCoordinator {
   private async complete(pending: PendingCheckpoint): Promise<void> {
     if (this.stopped || pending.id <= this.latestCompleted) return;
     const data = this.assemble(pending);
+    if (this.setup.externalCompletion !== undefined) {
+      try {
+        await this.setup.externalCompletion(pending.id, data);
+      } catch (err) {
+        this.finishAborted(pending, errorMessage(err));
+        return;
+      }
+      if (this.stopped || pending.id <= this.latestCompleted) return;
+    }
     let path: string | undefined;
     let stateBytes: number;
     try {
@@ -340,7 +393,9 @@ export class CheckpointCoordinator {
     for (const w of pending.waiters) w.reject(error);
     if (this.stopped) return;
     const tolerable = this.setup.options.tolerableFailures;
-    if (failed && tolerable !== undefined && ++this.consecutiveFailures > tolerable) {
+    // externally decided checkpoints fail for the outside's reasons (a worker died): not this job's
+    const counted = failed && this.setup.externalCompletion === undefined;
+    if (counted && tolerable !== undefined && ++this.consecutiveFailures > tolerable) {
       this.setup.onFailure(
         new TributaryError(
           'CHECKPOINT_FAILED',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TributaryError } from '../errors.js';
-import { decideCheckpoint } from './checkpoint-decision.js';
+import { decideCheckpoint, type CheckpointDecision } from './checkpoint-decision.js';
 import type { CoordinationTable, TableWrite, VersionedRecord } from './coordination-table.js';
 import { withDeadline } from './deadline.js';
 import { VersionWatch, monotonicMs } from './liveness.js';
@@ -163,6 +163,8 @@ export class ClusterMember {
   private readyAck: { id: number; piece: unknown } | undefined;
   private readonly acked = new Set<number>();
   private readonly producing = new Set<number>();
+  /** a pending checkpoint the leader gave up (see abandonCheckpoint) */
+  private abandoned: { id: number; reason: string } | undefined;
 
   private timer: NodeJS.Timeout | undefined;
   private serial: Promise<unknown> = Promise.resolve();
@@ -329,6 +331,15 @@ export class ClusterMember {
       }
       await new Promise((r) => setTimeout(r, this.opts.pollMs));
     }
+  }
+
+  /**
+   * Leader only: gives up pending checkpoint `id` (its own part failed): it is aborted at the next
+   * round instead of waiting for its timeout. Ignored for any other id.
+   */
+  abandonCheckpoint(id: number, reason: string): void {
+    if (this.leader === undefined) return;
+    this.abandoned = { id, reason };
   }
 
   /** Leaves for good: marks the record `left` and hands the leadership back at once. */
@@ -820,14 +831,18 @@ export class ClusterMember {
     this.stats.reads++;
     const entries = await this.table.get(cp.members.map((p) => ackKey(cp.id, p.workerId)));
     const acks = entries.flatMap((e) => (e === undefined ? [] : [parseAck(e.key, e.value)]));
-    const decision = decideCheckpoint({
-      checkpoint: cp,
-      term: lead.term,
-      acks,
-      members: this.membersView,
-      pendingMs: now - this.pendingSince.at,
-      timeoutMs: this.opts.checkpointTimeoutMs,
-    });
+    const abandoned = this.abandoned;
+    const decision: CheckpointDecision =
+      abandoned?.id === cp.id
+        ? { kind: 'abort', reason: abandoned.reason }
+        : decideCheckpoint({
+            checkpoint: cp,
+            term: lead.term,
+            acks,
+            members: this.membersView,
+            pendingMs: now - this.pendingSince.at,
+            timeoutMs: this.opts.checkpointTimeoutMs,
+          });
     if (decision.kind === 'wait') return;
     const writes: TableWrite[] =
       decision.kind === 'complete'

@@ -22,3 +22,9 @@ export type {
   Participant,
 } from './records.js';
 export { withDeadline, waitUntil } from './deadline.js';
+export {
+  ClusterWorker,
+  type ClusterWorkerEvent,
+  type ClusterWorkerOptions,
+} from './cluster-worker.js';
+export { pieceOf, asWorkerPiece, type WorkerPiece, type SinkTransactions } from './worker-piece.js';

@@ -18,6 +18,7 @@ import {
   type SubtaskCounts,
 } from './metrics-registry.js';
 import { EdgeOutput, TaskOutput, type Partitioning } from './network-output.js';
+import type { ExternalCheckpointing } from './external-checkpoints.js';
 import { SourceCoordinator } from './source-coordinator.js';
 import { SourceTask } from './source-task.js';
 import { StreamTask } from './stream-task.js';
@@ -46,6 +47,8 @@ export interface AttemptSetup {
   readonly warn: (message: string, details?: Record<string, unknown>) => void;
   readonly count: (uid: string, metric: string, delta: number) => void;
   readonly report: (event: JobEvent) => void;
+  /** Checkpoints decided outside this process (one worker of several). */
+  readonly external?: ExternalCheckpointing | undefined;
 }
 
 /**
@@ -78,6 +81,13 @@ export class ExecutionAttempt implements MetricsSource {
     try {
       await this.build();
       this.checkpoints?.start();
+      const checkpoints = this.checkpoints;
+      if (this.setup.external !== undefined && checkpoints !== undefined) {
+        this.setup.external.attach({
+          trigger: (id) => checkpoints.triggerExternal(id),
+          abort: (id, reason) => checkpoints.abortExternal(id, reason),
+        });
+      }
       this.markRunning();
       let remaining = this.tasks.length;
       this.taskRuns = this.tasks.map((task) =>
@@ -92,6 +102,7 @@ export class ExecutionAttempt implements MetricsSource {
       this.fail(err);
     }
     const outcome = await this.settled;
+    this.setup.external?.attach(undefined);
     await Promise.allSettled(this.taskRuns);
     return outcome;
   }
@@ -217,7 +228,7 @@ export class ExecutionAttempt implements MetricsSource {
       dir: options.checkpoint.dir,
       keyedState: options.state,
     };
-    const connectors = { pravega: options.pravega };
+    const connectors = { pravega: options.pravega, ...this.setup.external?.connectors };
     // channels[edge][producer][consumer]
     const outgoing = new Map<JobVertex, EdgeOutput[][]>(); // vertex → per subtask edge outputs
     const incoming = new Map<JobVertex, Channel[][]>(); // vertex → per subtask input channels
@@ -330,9 +341,15 @@ export class ExecutionAttempt implements MetricsSource {
       coordinator?.attachTasks(sourceTasks);
     }
 
+    const external = this.setup.external;
     this.checkpoints = new CheckpointCoordinator({
       jobName: this.setup.jobName,
-      options: options.checkpoint,
+      // decided outside: no periodic trigger here
+      options:
+        external === undefined
+          ? options.checkpoint
+          : { ...options.checkpoint, intervalMs: undefined },
+      externalCompletion: external && ((id, piece) => external.externalCompletion(id, piece)),
       store: this.setup.store,
       firstCheckpointId: this.setup.firstCheckpointId,
       lineageStart: this.setup.lineageStart,

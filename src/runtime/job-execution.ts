@@ -11,6 +11,7 @@ import { decodeState } from '../checkpoint/state-codec.js';
 import { TributaryError, errorMessage, isPermanentFailure } from '../errors.js';
 import type { Preflight, PreflightResult } from '../source/source.js';
 import { ExecutionAttempt, type AttemptOutcome } from './execution-attempt.js';
+import type { ExternalCheckpointing } from './external-checkpoints.js';
 import { fileJobLock } from './file-lease-store.js';
 import type {
   JobEvent,
@@ -32,6 +33,8 @@ export interface StartOptions {
   readonly startFrom: 'latest' | 'scratch';
   readonly allowDuplicates: boolean;
   readonly stopOnSignals: boolean;
+  /** One worker of several: checkpoints decided outside, no job lease, no restarts here. */
+  readonly external?: ExternalCheckpointing | undefined;
 }
 
 /** A source or sink of the job, for the checks before the first task starts. */
@@ -163,7 +166,8 @@ export class JobExecution {
       let nextCheckpointId: number;
       try {
         const locks = await this.preflight(holds);
-        lock = await this.acquireLock(locks);
+        // the workers of one job run at once on purpose: their membership replaces the lease
+        if (this.start.external === undefined) lock = await this.acquireLock(locks);
         store = await this.openStore();
         nextCheckpointId = Math.max(await store.highestId(), this.latest?.checkpointId ?? 0) + 1;
         lineageStart =
@@ -206,6 +210,7 @@ export class JobExecution {
           warn: (message, details) => this.warn(message, details),
           count: (uid, metric, delta) => this.metrics.count(uid, metric, delta),
           report: (event) => this.events.next(event),
+          external: this.start.external,
         });
         this.attempt = attempt;
         this.metrics.attach(attempt);
@@ -228,7 +233,7 @@ export class JobExecution {
         }
         const permanent = isPermanentFailure(ended.error);
         const delay =
-          this.cancelled || permanent
+          this.cancelled || permanent || this.start.external !== undefined
             ? undefined
             : restartDelay(this.options.restart, attemptNumber + 1);
         await attempt.close(
@@ -378,8 +383,9 @@ export class JobExecution {
    */
   private async openStore(): Promise<CheckpointStore> {
     const { dir, retained } = this.options.checkpoint;
+    // a worker of several keeps its checkpoints in the cluster's record, never restores its own
     const store =
-      dir === undefined
+      dir === undefined || this.start.external !== undefined
         ? new InMemoryCheckpointStore(retained)
         : await FileCheckpointStore.open(dir, retained);
     const { restoreFrom, startFrom, allowDuplicates } = this.start;
@@ -392,7 +398,7 @@ export class JobExecution {
       this.announceRestore(data, 'restoreFrom', restoreFrom);
       return store;
     }
-    if (dir === undefined) return store;
+    if (dir === undefined || this.start.external !== undefined) return store;
     const { data, skipped } = await store.latest();
     if (startFrom === 'scratch') {
       if ((data !== undefined || skipped.length > 0) && !allowDuplicates) {

@@ -9,6 +9,7 @@ import { ObservableSource } from '../source/interop/observable-source.js';
 import type { Source, SourceSplit } from '../source/source.js';
 import { parseConfig } from '../config.js';
 import { DataStream } from './data-stream.js';
+import type { ExternalCheckpointing } from './external-checkpoints.js';
 import { buildJobGraph, describeGraph } from './job-graph.js';
 import type { JobGraphDescription } from './job-events.js';
 import { JobExecution, type JobConnector } from './job-execution.js';
@@ -52,6 +53,11 @@ export interface ExecuteOptions {
    * `false` for embedders that handle signals themselves (call `handle.stop()`).
    */
   readonly stopOnSignals?: boolean;
+  /**
+   * Run as one worker of several (docs/scale-out.md): checkpoints are triggered and completed
+   * outside this process. Set by src/cluster (`tributary run --workers`), not by hand.
+   */
+  readonly external?: ExternalCheckpointing;
 }
 
 const executeSchema = z
@@ -60,6 +66,16 @@ const executeSchema = z
     startFrom: z.enum(['latest', 'scratch']).default('latest'),
     allowDuplicates: z.boolean().default(false),
     stopOnSignals: z.boolean().default(true),
+    external: z
+      .custom<ExternalCheckpointing>(
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          typeof (v as ExternalCheckpointing).attach === 'function' &&
+          typeof (v as ExternalCheckpointing).externalCompletion === 'function',
+        { message: 'must be an ExternalCheckpointing (attach, externalCompletion)' },
+      )
+      .optional(),
   })
   .strict()
   .refine((o) => !(o.restoreFrom !== undefined && o.startFrom === 'scratch'), {

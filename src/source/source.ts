@@ -51,6 +51,36 @@ export interface SourceJobInfo {
  */
 export interface ConnectorSettings {
   readonly pravega?: unknown;
+  /** Set when the job runs as one worker of several (docs/scale-out.md §10). */
+  readonly cluster?: ClusterConnectorContext;
+}
+
+/**
+ * What a connector needs to know when its job runs in several worker processes that share its
+ * reader groups: who this worker is, whether it triggers the groups' checkpoints, which
+ * checkpoints are complete for good, and where a group starts.
+ */
+export interface ClusterConnectorContext {
+  /** This worker's id: reader ids are `<workerId>-<subtask>`. */
+  readonly workerId: string;
+  /** This worker leads the job now: it initiates the reader groups' checkpoints. */
+  isLeader(): boolean;
+  /** The highest checkpoint id complete across the workers whose output this worker commits. */
+  completedThrough(): number;
+  /**
+   * How a shared reader group starts: `join` (other workers run: leave it as it is), `fresh`
+   * (first worker of a new run: reset to the configured start), or a reader-group checkpoint
+   * (`Checkpoint.toText()`) of the job's last completed checkpoint (the whole job restarts).
+   */
+  groupStart(scopedGroup: string): 'join' | 'fresh' | { readonly checkpoint: string };
+  /**
+   * A reader joined its group as `readerId`. It must take no segment until {@link mayAcquire}:
+   * the others must know this worker before it reads anything they would have to act for.
+   */
+  readerJoined(readerId: string): void;
+  mayAcquire(): boolean;
+  /** A transactional sink names the stream its transactions are on (`scope/stream`). */
+  transactionStream(sinkUid: string, stream: string): void;
 }
 
 /** What a source or sink may check before any task of the job starts (see `preflight`). */

@@ -4,6 +4,12 @@ import type { JobOptionsInput } from '../../runtime/job-options.js';
 import type { JobResult } from '../../runtime/job-events.js';
 import { StreamEnvironment } from '../../runtime/stream-environment.js';
 import { intOption } from '../args.js';
+import {
+  DEFAULT_CLUSTER_SCOPE,
+  checkClusterController,
+  runAsWorker,
+  spawnWorkers,
+} from '../cluster-run.js';
 import { contextOf } from '../context.js';
 import { reportJob } from '../job-reporter.js';
 import {
@@ -33,6 +39,10 @@ interface RunOptions {
   readonly statusPort?: number;
   readonly metricsPort?: number;
   readonly logLevel?: string;
+  readonly workers?: number;
+  readonly join?: string;
+  readonly workerId?: string;
+  readonly clusterScope?: string;
 }
 
 /** The job options the CLI runs with: the module's, with connection and checkpoints filled in. */
@@ -103,6 +113,20 @@ export function registerRun(program: Command): void {
       intOption('--metrics-port', 0, 65_535),
     )
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)')
+    .option(
+      '--workers <n>',
+      'run the job in n worker processes on this machine, sharing its reader groups (needs a Pravega server)',
+      intOption('--workers', 1, 256),
+    )
+    .option(
+      '--join <job>',
+      'run this process as one more worker of the running job <job> (on any machine that reaches the controller)',
+    )
+    .option('--worker-id <id>', "this worker's id with --join (default: host-pid-random)")
+    .option(
+      '--cluster-scope <scope>',
+      `scope of the workers' coordination table (default: ${DEFAULT_CLUSTER_SCOPE}, created if missing)`,
+    )
     .action(async (job: string, args: string[], opts: RunOptions, command: Command) => {
       const { out, controller } = contextOf(command);
       const mode = startMode(opts);
@@ -118,8 +142,14 @@ export function registerRun(program: Command): void {
         return;
       }
       const module = await loadJobModule(path);
-      const name = opts.name ?? module.name ?? defaultJobName(path);
+      const name = opts.join ?? opts.name ?? module.name ?? defaultJobName(path);
       const choice = controller();
+      if (opts.workers !== undefined && opts.workers > 1) {
+        if (opts.join !== undefined) throw usageError('--workers and --join exclude each other');
+        checkClusterController(choice.config);
+        process.exitCode = await spawnWorkers(opts.workers, name, out);
+        return;
+      }
       const base = { name, pravega: choice.config, args };
       const moduleOptions = module.options(base);
       const checkpointDir = resolve(
@@ -136,6 +166,21 @@ export function registerRun(program: Command): void {
       );
       const ctx: JobContext = { ...base, checkpointDir };
       await module.build(env, ctx);
+      if (opts.join !== undefined) {
+        process.exitCode = await runAsWorker({
+          env,
+          name,
+          pravega: choice.config,
+          scope: opts.clusterScope,
+          workerId: opts.workerId,
+          checkpointIntervalMs:
+            opts.checkpointInterval ??
+            moduleOptions.checkpoint?.intervalMs ??
+            DEFAULT_CHECKPOINT_INTERVAL_MS,
+          out,
+        });
+        return;
+      }
       const plan = await startOptions(mode, checkpointDir, opts.allowDuplicates === true);
       const start = {
         type: 'start',

@@ -140,6 +140,8 @@ export class PravegaSink<T> implements Sink<T> {
       acquireClient(this.settings.pravega ?? ctx.connectors.pravega);
     if (this.settings.guarantee !== 'exactly-once')
       return new EventWriterSinkWriter(this.settings, connect);
+    const { scope, stream } = this.settings.stream;
+    ctx.connectors.cluster?.transactionStream(ctx.sinkUid, `${scope}/${stream}`);
     const leaseMs = transactionLease(this.settings.leaseMs, ctx.checkpointing);
     checkLease(`Pravega sink ${ctx.sinkUid}`, leaseMs, true, undefined, ctx.checkpointing);
     return new TransactionalSinkWriter(ctx, { ...this.settings, leaseMs }, connect);

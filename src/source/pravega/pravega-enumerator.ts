@@ -9,6 +9,9 @@ import { checkpointName, readerId } from './names.js';
 import type { PravegaEnumeratorState, PravegaReaderSplit } from './pravega-split.js';
 import type { ReadStats } from './read-stats.js';
 
+/** Reader timeout of a reader group shared by the workers of a cluster job (10 min). */
+const CLUSTER_READER_TIMEOUT_MS = 600_000;
+
 export interface EnumeratorSettings {
   readonly scope: string;
   readonly group: string;
@@ -49,13 +52,30 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
   async start(): Promise<void> {
     this.shared = await acquireClient(this.settings.pravega ?? this.ctx.connectors.pravega);
     const client = this.shared.client;
-    const { scope, group: name, config } = this.settings;
+    const { scope, group: name } = this.settings;
+    const cluster = this.ctx.connectors.cluster;
+    // in a cluster job the leader takes dead workers' readers offline at the job's last completed
+    // checkpoint; the group's own sweep (at the group's last checkpoint, which may be ahead of
+    // the job's) must not come first
+    const config =
+      cluster === undefined
+        ? this.settings.config
+        : { ...this.settings.config, readerTimeoutMs: CLUSTER_READER_TIMEOUT_MS };
     let group: ReaderGroup;
     try {
       group = await ReaderGroup.get(client, scope, name);
     } catch (err) {
       if (!TributaryError.is(err, 'READER_GROUP_NOT_FOUND')) throw err;
       group = await ReaderGroup.create(client, scope, name, config);
+    }
+    if (cluster !== undefined) {
+      // one worker of several: the group is shared, and only where the whole job starts over
+      // is it moved (the workers that run go on reading)
+      const start = cluster.groupStart(group.scopedName);
+      if (start === 'fresh') await group.reset(config);
+      else if (start !== 'join') await group.resetToCheckpoint(Checkpoint.parse(start.checkpoint));
+      this.group = group;
+      return;
     }
     const checkpoint = this.restored?.checkpoint;
     if (checkpoint) {
@@ -71,7 +91,11 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
   addReader(subtask: number): void {
     if (this.assigned.has(subtask)) return;
     this.assigned.add(subtask);
-    const id = readerId(this.settings.group, subtask);
+    const cluster = this.ctx.connectors.cluster;
+    const id =
+      cluster === undefined
+        ? readerId(this.settings.group, subtask)
+        : `${cluster.workerId}-${subtask}`;
     this.ctx.assignSplits(subtask, [
       {
         splitId: id,
@@ -92,6 +116,11 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
   async snapshotState(checkpointId: number): Promise<PravegaEnumeratorState | undefined> {
     const group = this.group;
     if (group === undefined) return undefined;
+    const cluster = this.ctx.connectors.cluster;
+    if (cluster !== undefined && !cluster.isLeader()) {
+      // the leader initiates the group's checkpoint; its markers reach this worker's readers too
+      return { checkpoint: null };
+    }
     if (this.ctx.finishedReaders().size >= this.ctx.parallelism) {
       // every reader is done (the final checkpoint of a bounded job): the group's positions are the ends
       const cuts = await group.getStreamCuts();
@@ -154,7 +183,12 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
     for (const w of this.waits.values()) w.abort();
     try {
       // the job is over for good: the reader group goes with it
-      if ((reason === 'finished' || reason === 'cancelled') && this.group)
+      // (shared by the workers of a cluster job: the cluster deletes it when the job ends)
+      if (
+        (reason === 'finished' || reason === 'cancelled') &&
+        this.group &&
+        this.ctx.connectors.cluster === undefined
+      )
         await this.group.delete();
     } finally {
       await this.shared?.release();

@@ -104,6 +104,16 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     );
     const reader = await group.createReader(split.readerId, bytesSerializer);
     this.reader = reader;
+    const cluster = this.ctx.connectors.cluster;
+    if (cluster !== undefined) {
+      // segments go to another worker only where this worker's output is committed for good
+      reader.gateReleases((name) => {
+        const id = checkpointIdOf(name);
+        return id !== undefined && id <= cluster.completedThrough();
+      });
+      reader.gateAcquisitions(() => cluster.mayAcquire());
+      cluster.readerJoined(split.readerId);
+    }
     const rate = this.settings.maxEventsPerSecond;
     const maxEvents =
       rate === undefined

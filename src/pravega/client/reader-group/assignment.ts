@@ -80,7 +80,13 @@ export function acquireCount(state: GroupState, reader: string): number {
 
 /** How many segments `reader` should give back now. */
 export function surplusCount(state: GroupState, reader: string): number {
-  if (!state.members.has(reader) || pendingCheckpointFor(state, reader) !== undefined) return 0;
+  if (pendingCheckpointFor(state, reader) !== undefined) return 0;
+  return surplusShare(state, reader);
+}
+
+/** {@link surplusCount} whether or not a checkpoint waits for `reader`. */
+export function surplusShare(state: GroupState, reader: string): number {
+  if (!state.members.has(reader)) return 0;
   const { owned, min, max } = shareOf(state, reader);
   if (owned > max) return owned - max;
   if (owned > min && deficitOfOthers(state, reader, min) > state.unassigned.size) return 1;

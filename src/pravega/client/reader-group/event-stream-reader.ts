@@ -5,7 +5,13 @@ import { parseSegmentName, segmentName } from '../../protocol/index.js';
 import type { SegmentStore } from '../../segment/segment-store.js';
 import { parseConfig } from '../../../config.js';
 import type { Serializer } from '../serializer.js';
-import { acquireCount, acquireSegments, releaseSegments, surplusCount } from './assignment.js';
+import {
+  acquireCount,
+  acquireSegments,
+  releaseSegments,
+  surplusCount,
+  surplusShare,
+} from './assignment.js';
 import { pendingCheckpointFor, recordCheckpoint } from './checkpoints.js';
 import {
   completeSegments,
@@ -157,6 +163,12 @@ export class EventStreamReader<T> {
   /** the marker returned last; its part is recorded when the reader is called again */
   private passedMarker: Marker | undefined;
   private readonly toRecord: Marker[] = [];
+  /** see {@link EventStreamReader.gateAcquisitions} */
+  private acquireGate: (() => boolean) | undefined;
+  /** see {@link EventStreamReader.gateReleases} */
+  private releaseGate: ((checkpoint: string) => boolean) | undefined;
+  /** segments to give back, frozen at the positions of `marker` until the gate opens for it */
+  private held: { marker: string; keys: SegmentKey[] } | undefined;
 
   private maintenance: Promise<void> | undefined;
   private nextMaintenanceAt = 0;
@@ -203,6 +215,26 @@ export class EventStreamReader<T> {
     return out;
   }
 
+  /**
+   * From now on, segments above this reader's fair share are given back only at the position of
+   * a checkpoint marker this reader returned, and only once `gate(markerName)` says that the
+   * caller's output up to that marker is durable for good (e.g. the checkpoint completed across
+   * every process of a job). Meanwhile they are frozen there: nothing more is handed out of them.
+   * Without a gate, surplus is given back between checkpoints at the current position — which is
+   * only exactly-once when the caller's output up to any moment survives the caller's crash.
+   */
+  gateReleases(gate: (checkpoint: string) => boolean): void {
+    this.releaseGate = gate;
+  }
+
+  /**
+   * This reader takes unassigned segments only while `gate()` says yes (e.g. once the process it
+   * runs in is known to the others, who must be able to act for it if it dies).
+   */
+  gateAcquisitions(gate: () => boolean): void {
+    this.acquireGate = gate;
+  }
+
   /** Segments this reader owns now. */
   get ownedSegments(): string[] {
     return [...this.segments.keys()];
@@ -240,6 +272,7 @@ export class EventStreamReader<T> {
           const name = this.pendingMarker;
           this.pendingMarker = undefined;
           this.passedMarker = { name, positions: this.getPosition() };
+          if (this.releaseGate !== undefined) this.holdSurplusAt(name);
           return { kind: 'checkpoint', name };
         }
         const gap = this.takeTruncation();
@@ -402,8 +435,9 @@ export class EventStreamReader<T> {
       }
     } else if (this.pendingMarker === undefined && this.passedMarker === undefined) {
       await this.completeFinished();
-      await this.releaseSurplus();
-      await this.acquire();
+      if (this.releaseGate === undefined) await this.releaseSurplus();
+      else await this.releaseHeld(this.releaseGate);
+      if (this.acquireGate?.() !== false) await this.acquire();
     }
     this.endOfData = isEndOfData(this.snapshot.state);
     const now = Date.now();
@@ -538,6 +572,53 @@ export class EventStreamReader<T> {
     } finally {
       for (const s of candidates) s.frozen = false;
     }
+  }
+
+  /** At a marker (gated releases): freezes the segments to give back at their marker positions. */
+  private holdSurplusAt(marker: string): void {
+    // still frozen where an earlier marker left them: the gate opens for that one (a later
+    // checkpoint's completion covers it as well)
+    if (this.held !== undefined) return;
+    const count = surplusShare(this.snapshot.state, this.readerId);
+    if (count === 0) return;
+    const keys = [...this.segments.values()]
+      .filter((s) => !s.finished)
+      .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0))
+      .slice(0, count)
+      .map((s) => s.key);
+    if (keys.length === 0) return;
+    for (const key of keys) this.segments.get(key)!.frozen = true;
+    this.held = { marker, keys };
+  }
+
+  private unfreezeHeld(): void {
+    for (const key of this.held?.keys ?? []) {
+      const seg = this.segments.get(key);
+      if (seg !== undefined) seg.frozen = false;
+    }
+    this.held = undefined;
+  }
+
+  /** Gives back the held segments once the gate opens for their marker (see gateReleases). */
+  private async releaseHeld(gate: (checkpoint: string) => boolean): Promise<void> {
+    const held = this.held;
+    if (held === undefined) return;
+    if (surplusCount(this.snapshot.state, this.readerId) === 0) {
+      this.unfreezeHeld(); // the share changed meanwhile: nothing to give back
+      return;
+    }
+    if (!gate(held.marker)) return;
+    const candidates = held.keys
+      .map((key) => this.segments.get(key))
+      .filter((seg) => seg !== undefined)
+      .map((seg) => ({ key: seg.key, offset: seg.position }));
+    const out = await this.table.update(
+      (s) => releaseSegments(s, this.readerId, this.session, candidates),
+      { cached: this.snapshot },
+    );
+    this.snapshot = out.snapshot;
+    this.forget(out.result);
+    this.unfreezeHeld();
   }
 
   private async acquire(): Promise<void> {

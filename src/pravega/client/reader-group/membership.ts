@@ -109,7 +109,14 @@ export function removeReader(
   const effects = noEffects();
   const released = new Map<SegmentKey, bigint>();
   for (const key of segmentsOf(state, reader)) {
-    released.set(key, lastPositions?.get(key) ?? fallbackPosition(state, key));
+    const given = lastPositions?.get(key);
+    const acquiredAt = state.assigned.get(key)!.acquiredAt;
+    // never before the offset at which the reader took the segment over: what came before was
+    // handed out by an earlier owner
+    released.set(
+      key,
+      given === undefined ? fallbackPosition(state, key) : given > acquiredAt ? given : acquiredAt,
+    );
   }
   d.checkpoints.forEach((c, i) => {
     if (c.waitingFor.includes(reader)) recordPart(d, i, reader, released);

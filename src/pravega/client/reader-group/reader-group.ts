@@ -15,7 +15,13 @@ import {
   type EventReaderOptions,
   type ReaderPosition,
 } from './event-stream-reader.js';
-import { positionsOf, unchanged, type GroupState, type SegmentKey } from './group-state.js';
+import {
+  positionsOf,
+  segmentsOf,
+  unchanged,
+  type GroupState,
+  type SegmentKey,
+} from './group-state.js';
 import { LivenessTracker } from './liveness.js';
 import { addReader, initialState, resetState } from './membership.js';
 import { takeDeadReadersOffline, takeReaderOffline } from './offline.js';
@@ -115,6 +121,18 @@ export class ReaderGroup {
     return [...(await this.state()).members.keys()].sort();
   }
 
+  /** Who reads what now: segment (qualified name) → reader, and the segments nobody owns. */
+  async getAssignments(): Promise<{
+    readonly assigned: ReadonlyMap<string, string>;
+    readonly unassigned: readonly string[];
+  }> {
+    const state = await this.state();
+    return {
+      assigned: new Map([...state.assigned].map(([key, a]) => [key, a.reader])),
+      unassigned: [...state.unassigned.keys()],
+    };
+  }
+
   /** Names of the checkpoints initiated and neither completed nor cancelled, oldest first. */
   async getOutstandingCheckpoints(): Promise<string[]> {
     return (await this.state()).checkpoints.map((c) => c.name);
@@ -176,12 +194,21 @@ export class ReaderGroup {
    * Declares a reader offline (it crashed, or will not be called again): its segments go back to
    * the group at `lastPosition` (segment → offset, e.g. a `getPosition()` it reported) or, for
    * segments not in it, at the last completed checkpoint — never before the offset at which the
-   * reader took a segment over. Checkpoints waiting for it get its part filled with the same
+   * reader took a segment over (`'where-acquired'`: exactly there). Checkpoints waiting for it get its part filled with the same
    * positions. A reader still running fails with READER_NOT_IN_GROUP at its next state update.
    * @returns false if it was not online
    */
-  async readerOffline(readerId: string, lastPosition?: ReaderPosition): Promise<boolean> {
-    const out = await takeReaderOffline(this.table, readerId, { lastPositions: lastPosition });
+  async readerOffline(
+    readerId: string,
+    lastPosition?: ReaderPosition | 'where-acquired',
+  ): Promise<boolean> {
+    let positions = lastPosition;
+    if (positions === 'where-acquired') {
+      // a dead reader takes no segment: what it owns now is what it will own in the update
+      const state = await this.state();
+      positions = new Map(segmentsOf(state, readerId).map((key) => [key, 0n]));
+    }
+    const out = await takeReaderOffline(this.table, readerId, { lastPositions: positions });
     return out.result;
   }
 

@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ClusterWorker, type ClusterWorkerEvent } from '../cluster/cluster-worker.js';
+import { acquireClient } from '../pravega/client/client-registry.js';
+import type { ClientConfig } from '../pravega/client/pravega-client.js';
+import type { StreamEnvironment } from '../runtime/stream-environment.js';
+import type { Output } from './output.js';
+import { usageError } from './usage-error.js';
+
+/**
+ * `tributary run job.ts --workers N` and `--join <job>` (docs/scale-out.md §1, §10): a worker
+ * process runs the job as one {@link ClusterWorker}; `--workers N` starts N of them on this
+ * machine (the first one sets the job's reader groups up, then the others join).
+ */
+
+/** Scope of the coordination tables unless `--cluster-scope` names another (created if missing). */
+export const DEFAULT_CLUSTER_SCOPE = 'tributary';
+
+const STARTED = /^worker (\S+) of job .* started/m;
+
+export function checkClusterController(config: ClientConfig): void {
+  if (config.controllerUri.startsWith('embedded:')) {
+    throw usageError(
+      `--workers and --join need a Pravega server every worker reaches (--controller tcp://...); the embedded store ${config.controllerUri} belongs to one process`,
+    );
+  }
+}
+
+function describe(event: ClusterWorkerEvent): string | undefined {
+  switch (event.type) {
+    case 'leader-elected':
+      return `leader: ${event.workerId} (term ${event.term})`;
+    case 'member-dead':
+      return `worker ${event.workerId} declared dead`;
+    case 'dead-worker-handled':
+      return `worker ${event.workerId}: ${event.readers.length} reader(s) taken offline at checkpoint ${event.completedId ?? '(none yet)'}, ${event.committed} transaction(s) committed, ${event.aborted} aborted`;
+    case 'fenced':
+      return `fenced: ${event.error.message}`;
+    case 'error':
+      return `cluster error: ${String(event.error)}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Runs this process as one worker of job `name` until it ends or a signal closes it. */
+export async function runAsWorker(args: {
+  readonly env: StreamEnvironment;
+  readonly name: string;
+  readonly pravega: ClientConfig;
+  readonly scope: string | undefined;
+  readonly workerId: string | undefined;
+  readonly checkpointIntervalMs: number;
+  readonly out: Output;
+}): Promise<number> {
+  checkClusterController(args.pravega);
+  const scope = args.scope ?? DEFAULT_CLUSTER_SCOPE;
+  const shared = await acquireClient(args.pravega);
+  try {
+    await shared.client.createScope(scope);
+  } finally {
+    await shared.release();
+  }
+  const { out } = args;
+  const worker = await ClusterWorker.start(args.env, args.name, {
+    pravega: args.pravega,
+    scope,
+    checkpointIntervalMs: args.checkpointIntervalMs,
+    ...(args.workerId !== undefined ? { workerId: args.workerId } : {}),
+    onEvent: (event) => {
+      if (out.json) {
+        if (event.type !== 'checkpoint-completed' && event.type !== 'checkpoint-proposed')
+          out.jsonLine({
+            ...event,
+            ...(event.type === 'fenced' ? { error: event.error.message } : {}),
+            ...(event.type === 'error' ? { error: String(event.error) } : {}),
+          });
+        return;
+      }
+      const text = describe(event);
+      if (text !== undefined) out.line(text);
+    },
+  });
+  if (out.json) out.jsonLine({ type: 'worker', job: args.name, workerId: worker.workerId });
+  else
+    out.line(
+      `worker ${worker.workerId} of job ${args.name} started (coordination table in scope ${scope}); Ctrl-C stops this worker`,
+    );
+  const onSignal = (): void => {
+    void worker.close();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await worker.handle.result;
+    out.line(`worker ${worker.workerId}: job ${result.status}`);
+    return 0;
+  } catch (err) {
+    out.line(`worker ${worker.workerId}: ${String(err)}`);
+    return 1;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/** The command line of this process with `--workers N` replaced by `--join <name>`. */
+export function workerArgv(argv: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--workers') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('--workers=')) continue;
+    out.push(a);
+  }
+  const dashes = out.indexOf('--');
+  const join = ['--join', name];
+  if (dashes < 0) out.push(...join);
+  else out.splice(dashes, 0, ...join);
+  return out;
+}
+
+/**
+ * Starts `n` worker processes of job `name` on this machine (this command line with `--join`),
+ * their output prefixed `[w<i>]`; the first one first, the others once it runs. Signals go to
+ * every worker. @returns the exit code once every worker ended.
+ */
+export async function spawnWorkers(n: number, name: string, out: Output): Promise<number> {
+  const argv = workerArgv(process.argv.slice(2), name);
+  const script = process.argv[1]!;
+  const children: ChildProcess[] = [];
+  const exits: Promise<number>[] = [];
+  const start = (index: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let seen = '';
+      const forward = (chunk: Buffer): void => {
+        const text = chunk.toString();
+        seen += text;
+        if (STARTED.test(seen)) resolve();
+        for (const line of text.split('\n')) if (line !== '') out.line(`[w${index}] ${line}`);
+      };
+      child.stdout?.on('data', forward);
+      child.stderr?.on('data', forward);
+      exits.push(
+        new Promise<number>((done) =>
+          child.on('exit', (code, signal) => {
+            out.line(`[w${index}] exited (${code ?? signal})`);
+            resolve();
+            done(code ?? 1);
+          }),
+        ),
+      );
+    });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const c of children) if (c.exitCode === null) c.kill(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    out.line(`starting ${n} workers of job ${name}`);
+    await start(0);
+    await Promise.all(Array.from({ length: n - 1 }, (_, i) => start(i + 1)));
+    const codes = await Promise.all(exits);
+    return Math.max(0, ...codes);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

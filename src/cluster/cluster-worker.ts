@@ -1,0 +1,593 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { CheckpointData } from '../checkpoint/checkpoint-data.js';
+import { TributaryError, errorMessage, hasErrorCode } from '../errors.js';
+import { acquireClient, type SharedClient } from '../pravega/client/client-registry.js';
+import { Checkpoint } from '../pravega/client/reader-group/checkpoint.js';
+import { ReaderGroup } from '../pravega/client/reader-group/reader-group.js';
+import { bytesSerializer } from '../pravega/client/serializer.js';
+import { segmentName } from '../pravega/protocol/segment-name.js';
+import type {
+  ExternalCheckpointControl,
+  ExternalCheckpointing,
+} from '../runtime/external-checkpoints.js';
+import type { JobHandle } from '../runtime/job-handle.js';
+import type { StreamEnvironment } from '../runtime/stream-environment.js';
+import type { ClusterConnectorContext } from '../source/source.js';
+import { ClusterMember, type ClusterEvent } from './cluster-member.js';
+import { SegmentCoordinationTable } from './coordination-table.js';
+import {
+  COMPLETED_KEY,
+  MEMBER_PREFIX,
+  parseCompleted,
+  parseMember,
+  type CompletedRecord,
+} from './records.js';
+import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
+
+/**
+ * One worker process of a job run by several (docs/scale-out.md §10, the stateless slice): it
+ * runs the whole job graph with its readers in the job's shared reader groups (reader ids
+ * `<workerId>-<subtask>`), and is a {@link ClusterMember} of the job's coordination table.
+ *
+ * - The leader proposes checkpoint N in the table and starts it in its own job: its source
+ *   enumerators initiate the reader groups' checkpoint N, whose markers reach every worker's
+ *   readers. Every worker starts N in its job when it sees the proposal (or acks that arrived
+ *   with the markers wait for it).
+ * - When a worker's tasks all acked N, its piece (pre-committed and open transactions; the
+ *   reader-group checkpoints, from the leader) is written as its ack; N is complete when the
+ *   leader completed it in the table, and only then does the worker's job commit.
+ * - Readers give segments to other workers only at a marker whose checkpoint completed (their
+ *   output up to there is committed for good), so a segment never changes hands over data a
+ *   dead worker could take with it.
+ * - A dead worker (declared by the leader): once no checkpoint is pending, the leader takes its
+ *   readers offline at their positions in the last completed checkpoint (never before where they
+ *   took a segment over), commits the transactions of its piece there and aborts the one open
+ *   at it. The survivors' readers pick the segments up; nothing else restarts.
+ */
+
+export interface ClusterWorkerOptions {
+  /** The Pravega controller (or client config) holding the coordination table. */
+  readonly pravega: string | Readonly<Record<string, unknown>>;
+  /** Scope of the coordination table `_tributary-cluster-<job>`. */
+  readonly scope: string;
+  /** Default: host-pid-random (a restart with the same id takes the next epoch). */
+  readonly workerId?: string;
+  /** How often the leader proposes a checkpoint. Default 1000 ms. */
+  readonly checkpointIntervalMs?: number;
+  readonly heartbeatMs?: number;
+  readonly deadAfterMs?: number;
+  /** Default 20 s. */
+  readonly checkpointTimeoutMs?: number;
+  /** Every cluster event this worker sees, and what it did about dead workers. */
+  readonly onEvent?: (event: ClusterWorkerEvent) => void;
+}
+
+export type ClusterWorkerEvent =
+  | ClusterEvent
+  | {
+      readonly type: 'worker-started';
+      readonly workerId: string;
+      readonly epoch: number;
+      readonly start: 'fresh' | 'join' | 'restore';
+    }
+  | {
+      readonly type: 'dead-worker-handled';
+      readonly workerId: string;
+      readonly epoch: number;
+      readonly readers: readonly string[];
+      readonly committed: number;
+      readonly aborted: number;
+      readonly completedId: number | undefined;
+    };
+
+/** How long a worker's source readers may take to join their reader groups. */
+const JOIN_TIMEOUT_MS = 60_000;
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class ClusterWorker {
+  private member!: ClusterMember;
+  private readonly workerIdValue: string;
+  private readonly joinedReaders = new Set<string>();
+  private expectedReaders = Infinity;
+  private allJoined: (() => void) | undefined;
+  /** the worker is a member: its readers may take segments */
+  private acquiring = false;
+  private jobHandle!: JobHandle;
+  private control: ExternalCheckpointControl | undefined;
+  private completedThroughId = 0;
+  private lastCompleted: CompletedRecord | undefined;
+  private readonly abortedIds = new Map<number, string>();
+  private readonly waiters = new Map<number, Waiter>();
+  /** the checkpoint this worker proposed as leader, until decided */
+  private pending: { id: number; at: number } | undefined;
+  private readonly deadQueue: { workerId: string; epoch: number }[] = [];
+  /** sink uid → `scope/stream` of its transactions */
+  private readonly streams = new Map<string, string>();
+  /** `scope/group` of the job's reader groups */
+  private readonly groups = new Set<string>();
+  private groupStartValue: 'fresh' | 'join' | ReadonlyMap<string, string> = 'join';
+  private nextCheckpointAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private rounding = false;
+  private closed = false;
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+
+  private constructor(
+    private readonly shared: SharedClient,
+    private readonly table: SegmentCoordinationTable,
+    readonly jobName: string,
+    private readonly options: ClusterWorkerOptions,
+  ) {
+    this.workerIdValue =
+      options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    this.intervalMs = options.checkpointIntervalMs ?? 1000;
+    this.timeoutMs = options.checkpointTimeoutMs ?? 20_000;
+    if (!Number.isFinite(this.intervalMs) || this.intervalMs <= 0) {
+      throw new TributaryError(
+        'ILLEGAL_ARGUMENT',
+        `cluster option checkpointIntervalMs must be a positive number of ms, got ${String(options.checkpointIntervalMs)}`,
+      );
+    }
+  }
+
+  /** Joins the job's cluster and starts the job graph of `env` as one of its workers. */
+  static async start(
+    env: StreamEnvironment,
+    jobName: string,
+    options: ClusterWorkerOptions,
+  ): Promise<ClusterWorker> {
+    const shared = await acquireClient(options.pravega);
+    try {
+      const table = SegmentCoordinationTable.forJob(
+        shared.client.segmentStore,
+        options.scope,
+        jobName,
+      );
+      const worker = new ClusterWorker(shared, table, jobName, options);
+      await worker.begin(env);
+      return worker;
+    } catch (err) {
+      await shared.release();
+      throw err;
+    }
+  }
+
+  get workerId(): string {
+    return this.workerIdValue;
+  }
+
+  get epoch(): number {
+    return this.member.epoch;
+  }
+
+  get isLeader(): boolean {
+    return this.member.isLeader;
+  }
+
+  /** The job running in this worker (events, metrics; awaitable). */
+  get handle(): JobHandle {
+    return this.jobHandle;
+  }
+
+  /** The highest checkpoint complete across the workers that this worker committed with. */
+  get completedThrough(): number {
+    return this.completedThroughId;
+  }
+
+  private async begin(env: StreamEnvironment): Promise<void> {
+    const me = this.workerIdValue;
+    // how the job's reader groups start, from the table as it is before this worker joins
+    const others = (await this.table.list(MEMBER_PREFIX))
+      .map((r) => parseMember(r.key, r.value))
+      .filter((m) => m.state === 'alive' && m.workerId !== me);
+    const [done] = await this.table.get([COMPLETED_KEY]);
+    const completed = done === undefined ? undefined : parseCompleted(done.key, done.value);
+    this.lastCompleted = completed;
+    this.completedThroughId = completed?.id ?? 0;
+    let start: 'fresh' | 'join' | 'restore' = 'join';
+    if (others.length === 0 && completed !== undefined) {
+      // the whole job starts over: from its last completed checkpoint, as one process would
+      start = 'restore';
+      const groups = new Map<string, string>();
+      for (const p of completed.pieces) {
+        for (const [g, text] of Object.entries(asWorkerPiece(p.piece).readerGroups))
+          groups.set(g, text);
+      }
+      this.groupStartValue = groups;
+      for (const p of completed.pieces) await this.settleTransactions(asWorkerPiece(p.piece));
+    } else if (others.length === 0) {
+      start = 'fresh';
+      this.groupStartValue = 'fresh';
+    }
+    const external: ExternalCheckpointing = {
+      connectors: { cluster: this.connectorContext() },
+      attach: (control) => {
+        this.control = control;
+      },
+      externalCompletion: (id, data) => this.completeHere(id, data),
+    };
+    this.jobHandle = env.execute(this.jobName, { external, stopOnSignals: false });
+    const ended = this.jobHandle.result.then(
+      () => 'ended' as const,
+      () => 'ended' as const,
+    );
+    // its readers join their groups holding no segment; then this worker joins the table, and
+    // only then do they take segments: every reader in a group is in every checkpoint from then
+    // on, and the leader can act for whatever this worker reads
+    const expected = this.jobHandle
+      .describe()
+      .vertices.filter((v) => v.source !== undefined)
+      .reduce((n, v) => n + v.parallelism, 0);
+    const joined = new Promise<'joined'>((resolve) => (this.allJoined = () => resolve('joined')));
+    if (this.joinedReaders.size >= expected) this.allJoined?.();
+    this.expectedReaders = expected;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), JOIN_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([joined, ended, timeout]);
+    clearTimeout(timer);
+    if (outcome !== 'joined') {
+      await this.jobHandle.cancel().catch(() => undefined);
+      const result = await this.jobHandle.result.catch((err: unknown) => err);
+      throw new TributaryError(
+        'JOB_FAILED',
+        outcome === 'timeout'
+          ? `worker ${me}: its ${expected} source readers did not join their reader groups within ${JOIN_TIMEOUT_MS} ms`
+          : `worker ${me}: the job ended before its readers joined: ${errorMessage(result)}`,
+        { cause: result },
+      );
+    }
+    this.member = await ClusterMember.join(this.table, {
+      workerId: me,
+      ...(this.options.heartbeatMs !== undefined ? { heartbeatMs: this.options.heartbeatMs } : {}),
+      ...(this.options.deadAfterMs !== undefined ? { deadAfterMs: this.options.deadAfterMs } : {}),
+      checkpointTimeoutMs: this.timeoutMs,
+      info: { job: this.jobName },
+      onEvent: (event) => this.onClusterEvent(event),
+    });
+    this.acquiring = true;
+    this.jobHandle.events$.subscribe((event) => {
+      // the leader's own part of its checkpoint failed: do not wait for the timeout
+      if (
+        event.type === 'checkpoint-aborted' &&
+        this.member.isLeader &&
+        this.pending?.id === event.checkpointId
+      ) {
+        this.member.abandonCheckpoint(event.checkpointId, `the leader's part: ${event.reason}`);
+      }
+    });
+    void ended.then(() => this.shutdown());
+    this.timer = setInterval(() => void this.round(), Math.min(100, this.intervalMs));
+    this.emit({ type: 'worker-started', workerId: me, epoch: this.member.epoch, start });
+  }
+
+  private connectorContext(): ClusterConnectorContext {
+    return {
+      workerId: this.workerIdValue,
+      isLeader: () => this.member?.isLeader === true,
+      readerJoined: (readerId) => {
+        this.joinedReaders.add(readerId);
+        if (this.joinedReaders.size >= this.expectedReaders) this.allJoined?.();
+      },
+      mayAcquire: () => this.acquiring,
+      completedThrough: () => this.completedThroughId,
+      groupStart: (group) => {
+        this.groups.add(group);
+        const s = this.groupStartValue;
+        if (typeof s === 'string') return s;
+        const text = s.get(group);
+        return text === undefined ? 'fresh' : { checkpoint: text };
+      },
+      transactionStream: (uid, stream) => {
+        this.streams.set(uid, stream);
+      },
+    };
+  }
+
+  private emit(event: ClusterWorkerEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // an observer must not break the worker
+    }
+  }
+
+  private onClusterEvent(event: ClusterEvent): void {
+    this.emit(event);
+    switch (event.type) {
+      case 'checkpoint-proposed':
+        this.control?.trigger(event.id);
+        break;
+      case 'checkpoint-completed': {
+        const record = event.record;
+        this.lastCompleted = record;
+        if (this.pending !== undefined && this.pending.id <= record.id) this.pending = undefined;
+        for (const id of [...this.waiters.keys()]) if (id <= record.id) this.decide(id);
+        break;
+      }
+      case 'checkpoint-aborted':
+        this.abortedIds.set(event.id, event.reason);
+        if (this.abortedIds.size > 100) {
+          this.abortedIds.delete(this.abortedIds.keys().next().value as number);
+        }
+        if (this.pending?.id === event.id) this.pending = undefined;
+        this.control?.abort(event.id, `cluster checkpoint aborted: ${event.reason}`);
+        this.decide(event.id);
+        break;
+      case 'member-dead':
+        this.deadQueue.push({ workerId: event.workerId, epoch: event.epoch });
+        // its readers may be in the pending checkpoint's reader-group checkpoint even if it is
+        // no participant (it joined the table after the proposal): that one would wait for them
+        // until its timeout, and the dead worker is handled only once nothing is pending
+        if (this.pending !== undefined) {
+          this.member.abandonCheckpoint(
+            this.pending.id,
+            `worker ${event.workerId} died while it was pending`,
+          );
+        }
+        break;
+      case 'leader-elected':
+        if (event.workerId === this.member?.workerId) this.pending = undefined;
+        break;
+      case 'leadership-lost':
+        this.pending = undefined;
+        break;
+      case 'fenced':
+        // declared dead while alive: its readers and transactions are the leader's now
+        void this.jobHandle?.cancel();
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Checkpoint `id` acked by every task here: ack it in the table, wait for the leader. */
+  private completeHere(id: number, data: CheckpointData): Promise<void> {
+    const piece: WorkerPiece = pieceOf(data, this.streams);
+    this.member.ack(id, piece);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        reject(
+          new TributaryError(
+            'TIMEOUT',
+            `cluster checkpoint ${id} was neither completed nor aborted within ${2 * this.timeoutMs} ms`,
+          ),
+        );
+      }, 2 * this.timeoutMs);
+      this.waiters.set(id, { resolve, reject, timer });
+      this.decide(id);
+    });
+  }
+
+  /** Settles the wait for `id` if the table has decided it. */
+  private decide(id: number): void {
+    const waiter = this.waiters.get(id);
+    if (waiter === undefined) return;
+    const done = this.lastCompleted;
+    const aborted = this.abortedIds.get(id);
+    let outcome: 'completed' | Error | undefined;
+    if (done !== undefined && done.id === id) {
+      const mine = done.pieces.some(
+        (p) => p.workerId === this.member.workerId && p.epoch === this.member.epoch,
+      );
+      outcome = mine
+        ? 'completed'
+        : new TributaryError(
+            'CHECKPOINT_FAILED',
+            `cluster checkpoint ${id} completed without worker ${this.member.workerId} (it joined after it was proposed)`,
+          );
+    } else if (aborted !== undefined) {
+      outcome = new TributaryError('CHECKPOINT_FAILED', `cluster checkpoint ${id}: ${aborted}`);
+    } else if (done !== undefined && done.id > id) {
+      outcome = new TributaryError(
+        'CHECKPOINT_FAILED',
+        `cluster checkpoint ${id} was superseded by ${done.id}`,
+      );
+    }
+    if (outcome === undefined) return;
+    this.waiters.delete(id);
+    clearTimeout(waiter.timer);
+    if (outcome === 'completed') {
+      this.completedThroughId = Math.max(this.completedThroughId, id);
+      waiter.resolve();
+    } else waiter.reject(outcome);
+  }
+
+  /** The leader's duties: dead workers first (no checkpoint pending), then the next checkpoint. */
+  private async round(): Promise<void> {
+    if (this.rounding || this.closed) return;
+    this.rounding = true;
+    try {
+      const member = this.member;
+      if (!member.isLeader || this.control === undefined) return;
+      if (this.pending !== undefined) {
+        // decided by the table (events); a lost event must not stall the job for good
+        if (Date.now() - this.pending.at < 2 * this.timeoutMs) return;
+        this.pending = undefined;
+      }
+      while (this.deadQueue.length > 0) {
+        await this.handleDead(this.deadQueue[0]!);
+        this.deadQueue.shift();
+      }
+      if (Date.now() < this.nextCheckpointAt) return;
+      this.nextCheckpointAt = Date.now() + this.intervalMs;
+      let id: number;
+      try {
+        id = await member.triggerCheckpoint();
+      } catch (err) {
+        // one still pending (an earlier term's, aborted at the next round), or leadership lost
+        if (hasErrorCode(err, 'CHECKPOINT_LIMIT', 'CHECKPOINT_FAILED', 'ILLEGAL_STATE')) return;
+        throw err;
+      }
+      this.pending = { id, at: Date.now() };
+      this.control?.trigger(id);
+    } catch (err) {
+      this.emit({ type: 'error', error: err });
+    } finally {
+      this.rounding = false;
+    }
+  }
+
+  /**
+   * A dead worker's readers go offline at the last completed checkpoint, its transactions there
+   * are committed, the one open there aborted (docs/scale-out.md §7).
+   */
+  private async handleDead(dead: { workerId: string; epoch: number }): Promise<void> {
+    const completed = await this.member.latestCompleted();
+    const checkpoints = new Map<string, Checkpoint>();
+    for (const p of completed?.pieces ?? []) {
+      for (const [group, text] of Object.entries(asWorkerPiece(p.piece).readerGroups)) {
+        checkpoints.set(group, Checkpoint.parse(text));
+      }
+    }
+    const readers: string[] = [];
+    const prefix = `${dead.workerId}-`;
+    for (const scoped of this.groups) {
+      const slash = scoped.indexOf('/');
+      const group = await ReaderGroup.get(
+        this.shared.client,
+        scoped.slice(0, slash),
+        scoped.slice(slash + 1),
+      );
+      const checkpoint = checkpoints.get(scoped);
+      const positions = checkpoint === undefined ? 'where-acquired' : segmentPositions(checkpoint);
+      for (const reader of await group.getOnlineReaders()) {
+        if (!reader.startsWith(prefix) || !/^\d+$/.test(reader.slice(prefix.length))) continue;
+        if (await group.readerOffline(reader, positions)) readers.push(reader);
+      }
+    }
+    const own = completed?.pieces.find(
+      (p) => p.workerId === dead.workerId && p.epoch === dead.epoch,
+    );
+    const settled =
+      own === undefined
+        ? { committed: 0, aborted: 0 }
+        : await this.settleTransactions(asWorkerPiece(own.piece));
+    this.emit({
+      type: 'dead-worker-handled',
+      workerId: dead.workerId,
+      epoch: dead.epoch,
+      readers,
+      ...settled,
+      completedId: completed?.id,
+    });
+  }
+
+  /** Commits a piece's pre-committed transactions (idempotent) and aborts its open ones. */
+  private async settleTransactions(
+    piece: WorkerPiece,
+  ): Promise<{ committed: number; aborted: number }> {
+    let committed = 0;
+    let aborted = 0;
+    for (const sink of piece.sinks) {
+      const writer = this.shared.client.createTransactionalWriter(sink.stream, bytesSerializer);
+      try {
+        for (const txnId of sink.commit) {
+          await writer.resumeTxn(txnId).commit();
+          committed++;
+        }
+        for (const txnId of sink.open) {
+          try {
+            await writer.resumeTxn(txnId).abort();
+            aborted++;
+          } catch (err) {
+            // never begun on the server, or gone already
+            if (!hasErrorCode(err, 'TXN_NOT_FOUND', 'TXN_STATE')) throw err;
+          }
+        }
+      } finally {
+        await writer.close();
+      }
+    }
+    return { committed, aborted };
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    for (const [id, w] of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new TributaryError('CANCELLED', `worker ended before checkpoint ${id} completed`));
+    }
+    this.waiters.clear();
+    // to the others this worker now looks dead: the leader takes its readers offline at the last
+    // completed checkpoint and settles its transactions (a `left` record would leave them be)
+    this.member?.halt();
+    await this.shared.release();
+  }
+
+  /**
+   * Ends this worker: its job is cancelled and it stops heart-beating; the leader hands its
+   * segments to the others after `deadAfterMs` (as for a crash: its uncommitted output is void).
+   */
+  async close(): Promise<void> {
+    await this.jobHandle.cancel().catch(() => undefined);
+    await this.shutdown();
+  }
+
+  /**
+   * The job ended for good (every worker closed): deletes its reader groups and its
+   * coordination table. Call from one process, after the workers have ended.
+   */
+  static async purge(
+    pravega: ClusterWorkerOptions['pravega'],
+    scope: string,
+    jobName: string,
+    groups: readonly string[],
+  ): Promise<void> {
+    const shared = await acquireClient(pravega);
+    try {
+      for (const scoped of groups) {
+        const slash = scoped.indexOf('/');
+        try {
+          const group = await ReaderGroup.get(
+            shared.client,
+            scoped.slice(0, slash),
+            scoped.slice(slash + 1),
+          );
+          await group.delete();
+        } catch (err) {
+          if (!TributaryError.is(err, 'READER_GROUP_NOT_FOUND')) throw err;
+        }
+      }
+      await SegmentCoordinationTable.forJob(shared.client.segmentStore, scope, jobName)
+        .destroy()
+        .catch((err: unknown) => {
+          throw new TributaryError(
+            'INTERNAL',
+            `deleting the coordination table of ${jobName} failed: ${errorMessage(err)}`,
+            { cause: err },
+          );
+        });
+    } finally {
+      await shared.release();
+    }
+  }
+
+  /** `scope/group` of the job's reader groups this worker uses. */
+  get readerGroups(): string[] {
+    return [...this.groups];
+  }
+}
+
+/** Every segment of a reader-group checkpoint (qualified name) → offset. */
+function segmentPositions(checkpoint: Checkpoint): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const [stream, segments] of checkpoint.positions) {
+    const slash = stream.indexOf('/');
+    for (const [id, offset] of segments) {
+      out.set(segmentName(stream.slice(0, slash), stream.slice(slash + 1), id), offset);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { checkClusterController, workerArgv } from '../../../src/cli/cluster-run.js';
+
+describe('tributary run --workers', () => {
+  it('each worker runs the same command line with --join <job> instead of --workers N', () => {
+    expect(
+      workerArgv(['run', 'job.ts', '--workers', '3', '--controller', 'tcp://h:9090'], 'orders'),
+    ).toEqual(['run', 'job.ts', '--controller', 'tcp://h:9090', '--join', 'orders']);
+    expect(workerArgv(['run', '--workers=4', 'job.ts', '--', '--workers', '9'], 'j')).toEqual([
+      'run',
+      'job.ts',
+      '--join',
+      'j',
+      '--',
+      '--workers',
+      '9',
+    ]);
+  });
+
+  it('needs a server every worker reaches: the embedded store is refused with the reason', () => {
+    expect(() => checkClusterController({ controllerUri: 'embedded:./data' })).toThrow(
+      /embedded store embedded:\.\/data belongs to one process/,
+    );
+    expect(() => checkClusterController({ controllerUri: 'tcp://h:9090' })).not.toThrow();
+  });
+});
