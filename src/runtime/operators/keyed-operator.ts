@@ -170,5 +170,6 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
 
   override close(): void {
     this.timerService?.close();
+    this.incremental?.close();
   }
 }
