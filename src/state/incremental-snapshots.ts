@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { syncDirectory } from '../durable-fs.js';
 import { TributaryError, errorMessage } from '../errors.js';
 import type { StateValue } from '../checkpoint/state-codec.js';
+import type { Key } from '../runtime/key-groups.js';
 import type { ChangedKeys, KeyedStateBackend } from '../runtime/keyed-state.js';
 import { foldPieces, planFolds, type FoldJob } from './chain-folds.js';
 import { FoldFailure, foldThread } from './fold-thread.js';
@@ -13,13 +14,15 @@ import {
   writePieceFile,
   type PieceRef,
 } from './state-pieces.js';
-import { packSection, unpackSection } from './state-sections.js';
+import { packSection, unpackSection, type SectionTables } from './state-sections.js';
 
 /** What the barrier captured, to be written off the hot path. */
 interface Capture {
   readonly checkpointId: number;
   readonly generation: number;
   readonly changed: ChangedKeys;
+  /** keys whose timers changed */
+  readonly timerKeys: readonly Key[];
   /** encoded changes per key group */
   readonly deltas: Map<number, Buffer>;
   /** extra per-key-group data recorded inline in the checkpoint (timers) */
@@ -34,6 +37,14 @@ export interface IncrementalSnapshotsSetup {
   /** a chain is consolidated after about this many pieces */
   readonly consolidateEvery: number;
   readonly backend: KeyedStateBackend;
+  /** the subtask's timers, checkpointed incrementally in the same pieces */
+  readonly timers?: TimerChanges;
+}
+
+/** Timers as a participant of incremental snapshots (see `KeyedTimerService`). */
+export interface TimerChanges {
+  captureChanges(): { keys: Key[]; groups: Map<number, SectionTables> };
+  markChanged(keys: readonly Key[]): void;
 }
 
 /** Folds done in the background, waiting to be taken into the next checkpoint. */
@@ -105,9 +116,22 @@ export class IncrementalSnapshots {
     inline: Map<number, StateValue>,
   ): Promise<ReadonlyMap<number, StateValue>> {
     const { changed, groups } = this.setup.backend.captureChanges();
+    const timers = this.setup.timers?.captureChanges();
+    for (const [group, tables] of timers?.groups ?? []) {
+      const state = groups.get(group);
+      if (state === undefined) groups.set(group, tables);
+      else Object.assign(state, tables);
+    }
     const deltas = new Map<number, Buffer>();
     for (const [group, tables] of groups) deltas.set(group, packSection(tables));
-    const capture: Capture = { checkpointId, generation: this.generation, changed, deltas, inline };
+    const capture: Capture = {
+      checkpointId,
+      generation: this.generation,
+      changed,
+      timerKeys: timers?.keys ?? [],
+      deltas,
+      inline,
+    };
     const written = this.writes.then(() => this.write(capture));
     this.writes = written.catch(() => undefined);
     return written;
@@ -115,7 +139,7 @@ export class IncrementalSnapshots {
 
   private async write(capture: Capture): Promise<ReadonlyMap<number, StateValue>> {
     if (capture.generation !== this.generation) {
-      this.setup.backend.markChanged(capture.changed);
+      this.declined(capture);
       throw new TributaryError(
         'CHECKPOINT_FAILED',
         `state of ${this.setup.uid}[${this.setup.subtask}] not written: an earlier state write failed`,
@@ -171,13 +195,19 @@ export class IncrementalSnapshots {
       return keyGroups;
     } catch (err) {
       this.generation++;
-      this.setup.backend.markChanged(capture.changed);
+      this.declined(capture);
       throw new TributaryError(
         'CHECKPOINT_FAILED',
         `writing the state of ${this.setup.uid}[${this.setup.subtask}] for checkpoint ${capture.checkpointId} failed: ${errorMessage(err)}`,
         { cause: err },
       );
     }
+  }
+
+  /** The capture's changes count as changes again: the next checkpoint carries them. */
+  private declined(capture: Capture): void {
+    this.setup.backend.markChanged(capture.changed);
+    this.setup.timers?.markChanged(capture.timerKeys);
   }
 
   private what(group: number): string {

@@ -3,7 +3,7 @@ import type { Key } from '../key-groups.js';
 import { KeyedStateBackend } from '../keyed-state.js';
 import { BatchCollector, StreamOperator, type OperatorSnapshot } from '../operator.js';
 import { MIN_WATERMARK } from '../stream-element.js';
-import { KeyedTimerService, type TimeDomain } from '../timer-service.js';
+import { KeyedTimerService, TIMERS_TABLE, type TimeDomain } from '../timer-service.js';
 import { join } from 'node:path';
 import type { StateValue } from '../../checkpoint/state-codec.js';
 import { STATE_PIECES_DIR } from '../../checkpoint/checkpoint-storage.js';
@@ -78,12 +78,14 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     const dir = this.ctx.checkpointing.dir;
     if (settings?.snapshots === 'incremental' && dir !== undefined) {
       this.backend.trackChanges();
+      this.timerService.trackChanges();
       this.incremental = new IncrementalSnapshots({
         dir: join(dir, STATE_PIECES_DIR),
         uid: this.ctx.uid,
         subtask: this.ctx.subtask,
         consolidateEvery: settings.consolidateEvery,
         backend: this.backend,
+        timers: this.timerService,
       });
     }
     const restored = this.ctx.restored;
@@ -110,6 +112,9 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
       }
       if (group.timers !== undefined) this.timerService.restore(group.timers);
     }
+    // timers that were checkpointed incrementally came back as a table of the chains
+    const timers = this.backend.takeTable(TIMERS_TABLE);
+    if (timers !== undefined) this.timerService.restoreTable(timers);
   }
 
   protected abstract processElement(value: I, ctx: KeyedContext<K>, out: Collector<O>): void;
@@ -151,12 +156,10 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
   }
 
   override snapshotState(checkpointId: number): OperatorSnapshot {
+    // incremental: timers ride in the pieces (changed keys only)
+    if (this.incremental !== undefined)
+      return { pending: this.incremental.snapshot(checkpointId, new Map()) };
     const timers = this.timerService.snapshot();
-    if (this.incremental !== undefined) {
-      const inline = new Map<number, StateValue>();
-      for (const [group, t] of timers) inline.set(group, { timers: t });
-      return { pending: this.incremental.snapshot(checkpointId, inline) };
-    }
     const state = this.backend.snapshot();
     const groups = new Map<number, StateValue>();
     for (const group of new Set([...state.keys(), ...timers.keys()])) {
