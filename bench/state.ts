@@ -9,7 +9,7 @@
  * measured side by side under the same machine load.
  *
  *   npm run bench:state -- [--keys 10000,1000000,4000000] [--records N] [--changed 0.05]
- *                          [--modes full,incremental] [--backend heap]
+ *                          [--modes full,incremental] [--backend heap] [--rounds 1]
  *   (STATE_BENCH_VERBOSE=1 prints every checkpoint's duration and size)
  */
 import { fork } from 'node:child_process';
@@ -53,6 +53,8 @@ interface RunResult extends RunSpec {
   readonly liveStateBytes: number;
   readonly cpuSeconds: number;
   readonly checkpointMs: number[];
+  /** durations of the checkpoints whose interval came after every key existed (≤ `changed`) */
+  readonly steadyMs: number[];
   readonly largestCheckpointBytes: number;
   readonly totalCheckpointBytes: number;
   readonly dirBytes: number;
@@ -75,6 +77,7 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
       metricsIntervalMs: 0,
     });
     let sunk = 0;
+    let seen = 0; // records the keyed operator processed (both subtasks run in this process)
     const sink: Sink<number> = {
       createWriter: () => ({
         initialize: async () => {},
@@ -90,6 +93,7 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
       .keyBy((n) => (n < spec.keys ? n : n % hot))
       .process<number>(
         (n, ctx, out) => {
+          seen++;
           const state = ctx.valueState<{ s: string; c: number }>('v');
           const prev = state.value();
           state.update({
@@ -102,12 +106,19 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
       )
       .sinkTo(sink, { name: 'discard', uid: 'discard' });
     const checkpointMs: number[] = [];
+    const steadyMs: number[] = [];
+    // records seen when each checkpoint completed: checkpoint N's interval starts at barrier
+    // N-1, taken after checkpoint N-2 completed; if every key existed by then, only hot keys
+    // changed in that interval
+    const seenAt: number[] = [];
     let largest = 0;
     let total = 0;
     const handle = env.execute(`statebench-${spec.mode}`);
     handle.events$.subscribe((e) => {
       if (e.type !== 'checkpoint-completed') return;
       if (!e.final) checkpointMs.push(e.durationMs);
+      if (!e.final && (seenAt.at(-2) ?? 0) >= spec.keys) steadyMs.push(e.durationMs);
+      seenAt.push(seen);
       if (process.env['STATE_BENCH_VERBOSE'] !== undefined) {
         const m = process.memoryUsage();
         console.error(
@@ -137,6 +148,7 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
       liveStateBytes: live,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       checkpointMs: checkpointMs.sort((a, b) => a - b),
+      steadyMs: steadyMs.sort((a, b) => a - b),
       largestCheckpointBytes: largest,
       totalCheckpointBytes: total,
       dirBytes: await dirSize(dir),
@@ -222,9 +234,12 @@ if (argv[0] === '--child') {
     `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints to local disk, ${changed * 100} % of keys hot after the first pass, backend ${backend}`,
   );
   console.log(
-    'keys       mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  largest ckpt  total written  peak RSS  live state  RSS/live  restore ms  restore reads',
+    'keys       mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  steady: n  p50 ms  p99 ms  largest ckpt  total written  peak RSS  live state  RSS/live  restore ms  restore reads',
   );
-  for (const keys of keysList) {
+  const rounds = Number(arg('--rounds') ?? 1);
+  // rounds alternate the modes (A/B/A/B) so that both see the same drift in machine load
+  for (let round = 0; round < rounds * keysList.length; round++) {
+    const keys = keysList[Math.floor(round / rounds)] as number;
     const records = Number(recordsFlag ?? Math.max(5 * keys, 10_000_000));
     for (const mode of modes) {
       const r = await inChild({ keys, records, changed, mode, backend });
@@ -240,6 +255,9 @@ if (argv[0] === '--child') {
           fmt(percentile(c, 50)).padStart(7),
           fmt(percentile(c, 99)).padStart(7),
           fmt(c.at(-1) ?? NaN).padStart(7),
+          String(r.steadyMs.length).padStart(10),
+          fmt(percentile(r.steadyMs, 50)).padStart(7),
+          fmt(percentile(r.steadyMs, 99)).padStart(7),
           mib(r.largestCheckpointBytes).padStart(13),
           mib(r.totalCheckpointBytes).padStart(14),
           mib(r.peakRssBytes).padStart(9),
