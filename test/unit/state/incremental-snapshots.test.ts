@@ -2,7 +2,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StateValue } from '../../../src/checkpoint/state-codec.js';
-import { TributaryError } from '../../../src/errors.js';
+import { TributaryError, hasErrorCode } from '../../../src/errors.js';
 import { keyGroupOf } from '../../../src/runtime/key-groups.js';
 import { KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
 import { IncrementalSnapshots, readChain } from '../../../src/state/incremental-snapshots.js';
@@ -135,6 +135,37 @@ describe('incremental snapshots of heap keyed state', () => {
     const missing = await restore(new Map([[group, chain]])).catch((e: unknown) => e);
     expect(TributaryError.is(missing, 'STATE_CORRUPT')).toBe(true);
     expect((missing as Error).message).toContain(`${delta.path} (key group ${group}) is missing`);
+    snapshots.close();
+  });
+
+  it('a corrupt piece met by a background fold fails the next checkpoint, naming the piece', async () => {
+    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    backend.trackChanges();
+    const snapshots = new IncrementalSnapshots({
+      dir: dir.path,
+      uid: 'op',
+      subtask: 0,
+      consolidateEvery: 2,
+      backend,
+    });
+    for (let key = 0; key < 50; key++) write(backend, key, 0);
+    await snapshots.snapshot(1, new Map());
+    write(backend, 7, 1);
+    const chains = chainsOf(await snapshots.snapshot(2, new Map()), dir.path);
+    const [, chain] = [...chains].find(([, c]) => c.length === 2) as [number, PieceRef[]];
+    const delta = chain[1] as PieceRef;
+    const bytes = await readFile(delta.path);
+    bytes[delta.offset] = (bytes[delta.offset] as number) ^ 0xff;
+    await writeFile(delta.path, bytes);
+    write(backend, 7, 2); // a second delta: the chain is folded in the background
+    await snapshots.snapshot(3, new Map());
+    await snapshots.foldsSettled();
+    write(backend, 8, 3);
+    const failed = await snapshots.snapshot(4, new Map()).catch((e: unknown) => e);
+    expect(TributaryError.is(failed, 'CHECKPOINT_FAILED')).toBe(true);
+    expect(hasErrorCode(failed, 'STATE_CORRUPT')).toBe(true);
+    expect((failed as Error).message).toContain(`state piece ${delta.path}`);
+    expect((failed as Error).message).toContain('SHA-256 mismatch');
     snapshots.close();
   });
 
