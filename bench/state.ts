@@ -23,8 +23,8 @@ import type { StateValue } from '../src/checkpoint/state-codec.js';
 import { keyGroupRange } from '../src/runtime/key-groups.js';
 import { KeyedStateBackend } from '../src/runtime/keyed-state.js';
 import { StreamEnvironment } from '../src/runtime/stream-environment.js';
-import { readChain } from '../src/state/incremental-snapshots.js';
-import { fromStoredRef } from '../src/state/state-pieces.js';
+import { readChains } from '../src/state/incremental-snapshots.js';
+import { fromStoredRef, type PieceRef } from '../src/state/state-pieces.js';
 import type { Sink } from '../src/sink/sink.js';
 import { SequenceSource } from '../src/source/sequence/sequence-source.js';
 import { fmt, percentile } from './support.js';
@@ -180,17 +180,19 @@ async function restoreKeyedState(dir: string): Promise<{ ms: number; bytes: numb
     const range = keyGroupRange(subtask, MAX_PARALLELISM, PARALLELISM);
     const restored = restoreSubtask(data, 'state', subtask, PARALLELISM, range);
     const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const chains: { chain: PieceRef[]; what: string }[] = [];
     for (const [group, state] of restored?.keyGroups ?? []) {
       const { chain, state: inline } = state as { chain?: unknown[]; state?: StateValue };
       if (chain !== undefined) {
         const what = `key group ${group}`;
         const refs = chain.map((r) => fromStoredRef(r, join(dir, STATE_PIECES_DIR), what));
         for (const ref of refs) bytes += ref.bytes;
-        await readChain(backend, refs, what);
+        chains.push({ chain: refs, what });
       } else if (inline !== undefined) {
         backend.restoreKeyGroup(inline);
       }
     }
+    await readChains(backend, chains);
   }
   if (names.length > 0 && bytes === 0) bytes = (await stat(join(dir, last))).size;
   return { ms: performance.now() - started, bytes };

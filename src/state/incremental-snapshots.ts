@@ -364,14 +364,39 @@ export async function readChain(
   chain: readonly PieceRef[],
   what: string,
 ): Promise<void> {
-  if (chain.length > 0 && chain[0]?.kind !== 'full')
-    throw new TributaryError(
-      'STATE_CORRUPT',
-      `${what}: the chain of state pieces does not start with a full piece (${chain[0]?.path})`,
-    );
-  for (const ref of chain) {
-    backend.applySection(
-      unpackSection(await readPieceSection(ref, what), `state piece ${ref.path} (${what})`),
+  await readChains(backend, [{ chain, what }]);
+}
+
+/**
+ * Reads key groups' chains into the backend; every piece is verified. The next chain's pieces
+ * are read (and hashed, on the thread pool) while the current one is decoded.
+ */
+export async function readChains(
+  backend: KeyedStateBackend,
+  chains: readonly { readonly chain: readonly PieceRef[]; readonly what: string }[],
+): Promise<void> {
+  const read = (i: number): Promise<Buffer[]> | undefined => {
+    const entry = chains[i];
+    if (entry === undefined) return undefined;
+    const { chain, what } = entry;
+    const reads = (async () => {
+      if (chain.length > 0 && chain[0]?.kind !== 'full')
+        throw new TributaryError(
+          'STATE_CORRUPT',
+          `${what}: the chain of state pieces does not start with a full piece (${chain[0]?.path})`,
+        );
+      return Promise.all(chain.map((ref) => readPieceSection(ref, what)));
+    })();
+    reads.catch(() => undefined); // awaited in turn; a failure ahead is not unhandled meanwhile
+    return reads;
+  };
+  let next = read(0);
+  for (let i = 0; i < chains.length; i++) {
+    const { chain, what } = chains[i] as (typeof chains)[number];
+    const pieces = (await next) as Buffer[];
+    next = read(i + 1);
+    chain.forEach((ref, j) =>
+      backend.applySection(unpackSection(pieces[j] as Buffer, `state piece ${ref.path} (${what})`)),
     );
   }
 }

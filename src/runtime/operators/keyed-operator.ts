@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { StateValue } from '../../checkpoint/state-codec.js';
 import { STATE_PIECES_DIR } from '../../checkpoint/checkpoint-storage.js';
 import { TributaryError } from '../../errors.js';
-import { IncrementalSnapshots, readChain } from '../../state/incremental-snapshots.js';
-import { fromStoredRef } from '../../state/state-pieces.js';
+import { IncrementalSnapshots, readChains } from '../../state/incremental-snapshots.js';
+import { fromStoredRef, type PieceRef } from '../../state/state-pieces.js';
 
 /**
  * Base of operators on keyed streams: keyed state, keyed timers, and a context object reused for
@@ -89,6 +89,7 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
       });
     }
     const restored = this.ctx.restored;
+    const chains: { chain: PieceRef[]; what: string }[] = [];
     for (const [keyGroup, state] of restored?.keyGroups ?? []) {
       const group = state as {
         state?: StateValue;
@@ -104,7 +105,7 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
           );
         const piecesDir = restored.piecesDir;
         const chain = group.chain.map((ref) => fromStoredRef(ref, piecesDir, what));
-        await readChain(this.backend, chain, what);
+        chains.push({ chain, what });
         // without incremental snapshots now, the next (full) snapshot takes it all from the heap
         this.incremental?.restoreChain(keyGroup, chain);
       } else if (group.state !== undefined) {
@@ -112,6 +113,7 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
       }
       if (group.timers !== undefined) this.timerService.restore(group.timers);
     }
+    await readChains(this.backend, chains);
     // timers that were checkpointed incrementally came back as a table of the chains
     const timers = this.backend.takeTable(TIMERS_TABLE);
     if (timers !== undefined) this.timerService.restoreTable(timers);
