@@ -122,7 +122,7 @@ class FoldThread {
 function spawnFoldWorker(): Worker {
   // a fold holds one key group at a time; a fold too big for this fails (the chain is then
   // folded inline when it gets long) instead of growing the process without bound
-  const resourceLimits = { maxOldGenerationSizeMb: 512 };
+  const resourceLimits = { maxOldGenerationSizeMb: 256 };
   if (import.meta.url.endsWith('.js'))
     return new Worker(new URL('./fold-worker.js', import.meta.url), { resourceLimits });
   const entry = new URL('./fold-worker.ts', import.meta.url).href;

@@ -56,7 +56,7 @@ interface FinishedFolds {
 }
 
 /** A background fold batch reads at most about this much. */
-const FOLD_BUDGET_BYTES = 32 * 2 ** 20;
+const FOLD_BUDGET_BYTES = 16 * 2 ** 20;
 /** A background fold batch taking longer than this is abandoned. */
 const FOLD_TIMEOUT_MS = 300_000;
 
