@@ -67,7 +67,7 @@ export class KeyedStateBackend {
   }
 
   valueState<T>(name: string): ValueState<T> {
-    const table = this.table(name, 'value', true);
+    const table = this.table(name, 'value');
     return (table.handle ??= {
       value: () => table.data.get(this.currentKey) as T | undefined,
       update: (value: T) => void table.data.set(this.touch(table), value),
@@ -76,7 +76,7 @@ export class KeyedStateBackend {
   }
 
   listState<T>(name: string): ListState<T> {
-    const table = this.table(name, 'list', true);
+    const table = this.table(name, 'list');
     const list = (create: boolean): T[] | undefined => {
       let values = table.data.get(this.currentKey) as T[] | undefined;
       if (values === undefined && create) table.data.set(this.currentKey, (values = []));
@@ -94,7 +94,7 @@ export class KeyedStateBackend {
   }
 
   mapState<K, V>(name: string): MapState<K, V> {
-    const table = this.table(name, 'map', true);
+    const table = this.table(name, 'map');
     const map = (create: boolean): Map<K, V> | undefined => {
       let m = table.data.get(this.currentKey) as Map<K, V> | undefined;
       if (m === undefined && create) table.data.set(this.currentKey, (m = new Map()));
@@ -184,16 +184,6 @@ export class KeyedStateBackend {
     }
   }
 
-  /**
-   * Removes a table read back by `applySection` that holds no user state (the timers of
-   * incremental checkpoints) and returns its entries.
-   */
-  takeTable(name: string): Map<Key, unknown> | undefined {
-    const table = this.tables.get(name);
-    this.tables.delete(name);
-    return table?.data;
-  }
-
   /** Number of keys with some state (all tables). */
   keyCount(): number {
     const keys = new Set<Key>();
@@ -230,12 +220,7 @@ export class KeyedStateBackend {
     }
   }
 
-  private table(name: string, kind: StateKind, user = false): Table {
-    if (user && name.startsWith('\u0000'))
-      throw new TributaryError(
-        'ILLEGAL_ARGUMENT',
-        `state name ${JSON.stringify(name)} is reserved: names starting with "\\u0000" are internal`,
-      );
+  private table(name: string, kind: StateKind): Table {
     let table = this.tables.get(name);
     if (table === undefined) {
       table = {

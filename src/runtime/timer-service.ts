@@ -1,11 +1,5 @@
-import type { SectionTables } from '../state/state-sections.js';
+import { TIMERS_TABLE, type SectionTables } from '../state/state-sections.js';
 import { keyGroupOf, keyText, type Key } from './key-groups.js';
-
-/**
- * The state table that carries timers in incremental checkpoints (a name no user state can
- * have: state names are checked against it).
- */
-export const TIMERS_TABLE = '\u0000timers';
 
 /** One key's timers as checkpointed: event-time and processing-time timestamps. */
 interface KeyTimers {

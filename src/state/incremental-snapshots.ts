@@ -14,7 +14,7 @@ import {
   writePieceFile,
   type PieceRef,
 } from './state-pieces.js';
-import { packSection, unpackSection, type SectionTables } from './state-sections.js';
+import { TIMERS_TABLE, packSection, unpackSection, type SectionTables } from './state-sections.js';
 
 /** What the barrier captured, to be written off the hot path. */
 interface Capture {
@@ -363,17 +363,20 @@ export async function readChain(
   backend: KeyedStateBackend,
   chain: readonly PieceRef[],
   what: string,
+  timers?: Map<Key, unknown>,
 ): Promise<void> {
-  await readChains(backend, [{ chain, what }]);
+  await readChains(backend, [{ chain, what }], timers);
 }
 
 /**
  * Reads key groups' chains into the backend; every piece is verified. The next chain's pieces
- * are read (and hashed, on the thread pool) while the current one is decoded.
+ * are read (and hashed, on the thread pool) while the current one is decoded. Timers
+ * (`TIMERS_TABLE`) go into `timers`, per key, never into the backend.
  */
 export async function readChains(
   backend: KeyedStateBackend,
   chains: readonly { readonly chain: readonly PieceRef[]; readonly what: string }[],
+  timers?: Map<Key, unknown>,
 ): Promise<void> {
   const read = (i: number): Promise<Buffer[]> | undefined => {
     const entry = chains[i];
@@ -395,9 +398,17 @@ export async function readChains(
     const { chain, what } = chains[i] as (typeof chains)[number];
     const pieces = (await next) as Buffer[];
     next = read(i + 1);
-    chain.forEach((ref, j) =>
-      backend.applySection(unpackSection(pieces[j] as Buffer, `state piece ${ref.path} (${what})`)),
-    );
+    chain.forEach((ref, j) => {
+      const section = unpackSection(pieces[j] as Buffer, `state piece ${ref.path} (${what})`);
+      const timerTable = section[TIMERS_TABLE];
+      if (timerTable !== undefined) {
+        delete section[TIMERS_TABLE];
+        const [, puts, deletes] = timerTable;
+        for (const key of deletes) timers?.delete(key);
+        for (let k = 0; k < puts.length; k += 2) timers?.set(puts[k] as Key, puts[k + 1]);
+      }
+      backend.applySection(section);
+    });
   }
 }
 

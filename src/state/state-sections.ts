@@ -5,6 +5,22 @@ import type { Key } from '../runtime/key-groups.js';
 export type StateKind = 'value' | 'list' | 'map';
 
 /**
+ * The table of a section that carries a keyed operator's timers (incremental checkpoints): not
+ * user state, never applied to a state backend. User state cannot take the name.
+ */
+export const TIMERS_TABLE = '\u0000timers';
+
+/** A user's state name, refused when it is one reserved for internal tables. */
+export function checkUserStateName(name: string): string {
+  if (name.startsWith('\u0000'))
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `state name ${JSON.stringify(name)} is reserved: names starting with "\\u0000" are internal`,
+    );
+  return name;
+}
+
+/**
  * One key group's state, or its changes, per state table: `[kind, puts, deletes]`, where `puts`
  * is flat (`key, value, key, value, …`) and `deletes` lists keys whose state was cleared. A full
  * section has no deletes.

@@ -3,13 +3,14 @@ import type { Key } from '../key-groups.js';
 import { KeyedStateBackend } from '../keyed-state.js';
 import { BatchCollector, StreamOperator, type OperatorSnapshot } from '../operator.js';
 import { MIN_WATERMARK } from '../stream-element.js';
-import { KeyedTimerService, TIMERS_TABLE, type TimeDomain } from '../timer-service.js';
+import { KeyedTimerService, type TimeDomain } from '../timer-service.js';
 import { join } from 'node:path';
 import type { StateValue } from '../../checkpoint/state-codec.js';
 import { STATE_PIECES_DIR } from '../../checkpoint/checkpoint-storage.js';
 import { TributaryError } from '../../errors.js';
 import { IncrementalSnapshots, readChains } from '../../state/incremental-snapshots.js';
 import { fromStoredRef, type PieceRef } from '../../state/state-pieces.js';
+import { checkUserStateName } from '../../state/state-sections.js';
 
 /**
  * Base of operators on keyed streams: keyed state, keyed timers, and a context object reused for
@@ -61,9 +62,9 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
         return self.domain;
       },
       timers,
-      valueState: (name) => self.backend.valueState(name),
-      listState: (name) => self.backend.listState(name),
-      mapState: (name) => self.backend.mapState(name),
+      valueState: (name) => self.backend.valueState(checkUserStateName(name)),
+      listState: (name) => self.backend.listState(checkUserStateName(name)),
+      mapState: (name) => self.backend.mapState(checkUserStateName(name)),
     };
   }
 
@@ -113,10 +114,10 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
       }
       if (group.timers !== undefined) this.timerService.restore(group.timers);
     }
-    await readChains(this.backend, chains);
-    // timers that were checkpointed incrementally came back as a table of the chains
-    const timers = this.backend.takeTable(TIMERS_TABLE);
-    if (timers !== undefined) this.timerService.restoreTable(timers);
+    // timers that were checkpointed incrementally come back from the chains too
+    const timers = new Map<Key, unknown>();
+    await readChains(this.backend, chains, timers);
+    this.timerService.restoreTable(timers);
   }
 
   protected abstract processElement(value: I, ctx: KeyedContext<K>, out: Collector<O>): void;

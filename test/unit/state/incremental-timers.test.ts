@@ -1,10 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Key } from '../../../src/runtime/key-groups.js';
 import { KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
-import { KeyedTimerService, TIMERS_TABLE } from '../../../src/runtime/timer-service.js';
+import { KeyedTimerService } from '../../../src/runtime/timer-service.js';
 import { IncrementalSnapshots, readChain } from '../../../src/state/incremental-snapshots.js';
 import { fromStoredRef } from '../../../src/state/state-pieces.js';
-import { unpackSection } from '../../../src/state/state-sections.js';
+import {
+  TIMERS_TABLE,
+  checkUserStateName,
+  unpackSection,
+} from '../../../src/state/state-sections.js';
 import { readFile } from 'node:fs/promises';
 import { tempDir } from '../helpers/files.js';
 
@@ -32,17 +36,18 @@ async function restore(
   dir: string,
 ): Promise<{ backend: KeyedStateBackend; timers: KeyedTimerService }> {
   const backend = new KeyedStateBackend(MAX_PARALLELISM);
+  const table = new Map<Key, unknown>();
   for (const [group, chain] of chains) {
     const what = `key group ${group}`;
     await readChain(
       backend,
       chain.map((r) => fromStoredRef(r, dir, what)),
       what,
+      table,
     );
   }
   const timers = timerService();
-  const table = backend.takeTable(TIMERS_TABLE);
-  if (table !== undefined) timers.restoreTable(table);
+  timers.restoreTable(table);
   return { backend, timers };
 }
 
@@ -100,9 +105,8 @@ describe('timers in incremental snapshots', () => {
   });
 
   it('refuses user state named like an internal table', () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
-    backend.setCurrentKey(1);
-    expect(() => backend.valueState(TIMERS_TABLE)).toThrow(/reserved/);
+    expect(() => checkUserStateName(TIMERS_TABLE)).toThrow(/is reserved/);
+    expect(checkUserStateName('timers')).toBe('timers');
   });
 });
 
