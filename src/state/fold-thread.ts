@@ -33,6 +33,8 @@ export class FoldFailure extends TributaryError {
 }
 
 interface Pending {
+  /** the worker serving it */
+  readonly worker: Worker;
   readonly resolve: (refs: PieceRef[]) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -58,8 +60,9 @@ class FoldThread {
     this.holders = 0;
     const worker = this.worker;
     this.worker = undefined;
-    this.failAll(new TributaryError('CANCELLED', 'state fold worker stopped'));
-    void worker?.terminate();
+    if (worker === undefined) return;
+    this.failAll(worker, new TributaryError('CANCELLED', 'state fold worker stopped'));
+    void worker.terminate();
   }
 
   /** Runs the folds and writes them into `path` (fsynced); rejects after `timeoutMs`. */
@@ -71,13 +74,14 @@ class FoldThread {
         // a stuck fold: the worker is replaced, the request abandoned (chains are folded inline
         // when they get too long, so nothing depends on it)
         this.failAll(
+          worker,
           new TributaryError('TIMEOUT', `state fold of ${path} took more than ${timeoutMs} ms`),
         );
         if (this.worker === worker) this.worker = undefined;
         void worker.terminate();
       }, timeoutMs);
       timer.unref();
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { worker, resolve, reject, timer });
       worker.postMessage({ id, path, jobs } satisfies FoldRequest);
     });
   }
@@ -99,7 +103,7 @@ class FoldThread {
     });
     const gone = (err: Error): void => {
       if (this.worker === worker) this.worker = undefined;
-      this.failAll(err);
+      this.failAll(worker, err);
     };
     worker.on('error', (err) => gone(err));
     worker.on('exit', (code) =>
@@ -109,8 +113,10 @@ class FoldThread {
     return worker;
   }
 
-  private failAll(err: Error): void {
+  /** Fails the requests `worker` was serving (not those of a worker started since). */
+  private failAll(worker: Worker, err: Error): void {
     for (const [id, pending] of this.pending) {
+      if (pending.worker !== worker) continue;
       clearTimeout(pending.timer);
       this.pending.delete(id);
       pending.reject(err);
