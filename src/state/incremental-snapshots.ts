@@ -377,6 +377,8 @@ export async function readChains(
   backend: KeyedStateBackend,
   chains: readonly { readonly chain: readonly PieceRef[]; readonly what: string }[],
   timers?: Map<Key, unknown>,
+  /** awaited after each chain (a backend that writes behind can apply backpressure) */
+  afterChain?: () => Promise<void> | undefined,
 ): Promise<void> {
   const read = (i: number): Promise<Buffer[]> | undefined => {
     const entry = chains[i];
@@ -409,6 +411,7 @@ export async function readChains(
       }
       backend.applySection(section);
     });
+    await afterChain?.();
   }
 }
 
