@@ -9,7 +9,7 @@
  * measured side by side under the same machine load.
  *
  *   npm run bench:state -- [--keys 10000,1000000,4000000] [--records N] [--changed 0.05]
- *                          [--modes full,incremental] [--backend heap]
+ *                          [--modes full,incremental] [--backend heap] [--rounds 1]
  *   (STATE_BENCH_VERBOSE=1 prints every checkpoint's duration and size)
  */
 import { fork } from 'node:child_process';
@@ -17,7 +17,14 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { STATE_PIECES_DIR, readCheckpointFile } from '../src/checkpoint/checkpoint-storage.js';
+import { restoreSubtask } from '../src/checkpoint/restore.js';
+import type { StateValue } from '../src/checkpoint/state-codec.js';
+import { keyGroupRange } from '../src/runtime/key-groups.js';
+import { KeyedStateBackend } from '../src/runtime/keyed-state.js';
 import { StreamEnvironment } from '../src/runtime/stream-environment.js';
+import { readChains } from '../src/state/incremental-snapshots.js';
+import { fromStoredRef, type PieceRef } from '../src/state/state-pieces.js';
 import type { Sink } from '../src/sink/sink.js';
 import { SequenceSource } from '../src/source/sequence/sequence-source.js';
 import { fmt, percentile } from './support.js';
@@ -38,8 +45,16 @@ interface RunSpec {
 
 interface RunResult extends RunSpec {
   readonly seconds: number;
+  /** restoring the last checkpoint's keyed state into fresh backends (both subtasks) */
+  readonly restoreMs: number;
+  /** bytes of keyed state read by that restore (inline state or the pieces of the chains) */
+  readonly restoreBytes: number;
+  /** a V8 heap's worth of the live state: heap used after a full GC with the state vs without */
+  readonly liveStateBytes: number;
   readonly cpuSeconds: number;
   readonly checkpointMs: number[];
+  /** durations of the checkpoints whose interval came after every key existed (≤ `changed`) */
+  readonly steadyMs: number[];
   readonly largestCheckpointBytes: number;
   readonly totalCheckpointBytes: number;
   readonly dirBytes: number;
@@ -47,18 +62,22 @@ interface RunResult extends RunSpec {
 }
 
 const PAD = 'x'.repeat(56);
+const PARALLELISM = 2;
+const MAX_PARALLELISM = 128;
 
 async function runJob(spec: RunSpec): Promise<RunResult> {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-statebench-'));
   try {
     const env = StreamEnvironment.create({
-      parallelism: 2,
+      parallelism: PARALLELISM,
+      maxParallelism: MAX_PARALLELISM,
       checkpoint: { intervalMs: 1_000, dir, timeoutMs: 600_000 },
       state: { backend: 'heap', snapshots: spec.mode },
       restart: { type: 'none' },
       metricsIntervalMs: 0,
     });
     let sunk = 0;
+    let seen = 0; // records the keyed operator processed (both subtasks run in this process)
     const sink: Sink<number> = {
       createWriter: () => ({
         initialize: async () => {},
@@ -74,6 +93,7 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
       .keyBy((n) => (n < spec.keys ? n : n % hot))
       .process<number>(
         (n, ctx, out) => {
+          seen++;
           const state = ctx.valueState<{ s: string; c: number }>('v');
           const prev = state.value();
           state.update({
@@ -86,30 +106,49 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
       )
       .sinkTo(sink, { name: 'discard', uid: 'discard' });
     const checkpointMs: number[] = [];
+    const steadyMs: number[] = [];
+    // records seen when each checkpoint completed: checkpoint N's interval starts at barrier
+    // N-1, taken after checkpoint N-2 completed; if every key existed by then, only hot keys
+    // changed in that interval
+    const seenAt: number[] = [];
     let largest = 0;
     let total = 0;
     const handle = env.execute(`statebench-${spec.mode}`);
     handle.events$.subscribe((e) => {
       if (e.type !== 'checkpoint-completed') return;
       if (!e.final) checkpointMs.push(e.durationMs);
-      if (process.env['STATE_BENCH_VERBOSE'] !== undefined)
+      if (!e.final && (seenAt.at(-2) ?? 0) >= spec.keys) steadyMs.push(e.durationMs);
+      seenAt.push(seen);
+      if (process.env['STATE_BENCH_VERBOSE'] !== undefined) {
+        const m = process.memoryUsage();
         console.error(
-          `  [${spec.mode} ${spec.keys}] checkpoint ${e.checkpointId}: ${e.durationMs} ms, ${e.stateBytes} B`,
+          `  [${spec.mode} ${spec.keys}] checkpoint ${e.checkpointId}: ${e.durationMs} ms, ${e.stateBytes} B, rss ${mib(m.rss)}, heap ${mib(m.heapUsed)}`,
         );
+      }
+      // the live state's size once every key exists (at the final checkpoint the job still
+      // holds it): the V8 heap it takes, after a full GC
+      if (e.final) live = settledHeapUsed() - heapBefore;
       largest = Math.max(largest, e.stateBytes);
       total += e.stateBytes;
     });
+    const heapBefore = settledHeapUsed();
+    let live = 0;
     const cpu0 = process.cpuUsage();
     const started = performance.now();
     await handle;
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpu0);
     if (sunk === 0) throw new Error('the sink saw nothing');
+    const restore = await restoreKeyedState(dir);
     return {
       ...spec,
       seconds,
+      restoreMs: restore.ms,
+      restoreBytes: restore.bytes,
+      liveStateBytes: live,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       checkpointMs: checkpointMs.sort((a, b) => a - b),
+      steadyMs: steadyMs.sort((a, b) => a - b),
       largestCheckpointBytes: largest,
       totalCheckpointBytes: total,
       dirBytes: await dirSize(dir),
@@ -118,6 +157,45 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Heap used after a full GC (needs --expose-gc; the bench starts its children with it). */
+function settledHeapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+/**
+ * Restores the keyed operator's state from the last checkpoint into fresh backends, the way a
+ * restarted job's operators do (chains of pieces read and verified, or inline state decoded).
+ */
+async function restoreKeyedState(dir: string): Promise<{ ms: number; bytes: number }> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.ckpt')).sort();
+  const last = names.at(-1);
+  if (last === undefined) return { ms: NaN, bytes: 0 };
+  const started = performance.now();
+  const data = await readCheckpointFile(join(dir, last));
+  let bytes = 0;
+  for (let subtask = 0; subtask < PARALLELISM; subtask++) {
+    const range = keyGroupRange(subtask, MAX_PARALLELISM, PARALLELISM);
+    const restored = restoreSubtask(data, 'state', subtask, PARALLELISM, range);
+    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const chains: { chain: PieceRef[]; what: string }[] = [];
+    for (const [group, state] of restored?.keyGroups ?? []) {
+      const { chain, state: inline } = state as { chain?: unknown[]; state?: StateValue };
+      if (chain !== undefined) {
+        const what = `key group ${group}`;
+        const refs = chain.map((r) => fromStoredRef(r, join(dir, STATE_PIECES_DIR), what));
+        for (const ref of refs) bytes += ref.bytes;
+        chains.push({ chain: refs, what });
+      } else if (inline !== undefined) {
+        backend.restoreKeyGroup(inline);
+      }
+    }
+    await readChains(backend, chains);
+  }
+  if (names.length > 0 && bytes === 0) bytes = (await stat(join(dir, last))).size;
+  return { ms: performance.now() - started, bytes };
 }
 
 async function dirSize(dir: string): Promise<number> {
@@ -132,7 +210,7 @@ async function dirSize(dir: string): Promise<number> {
 function inChild(spec: RunSpec): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], {
-      execArgv: process.execArgv,
+      execArgv: [...process.execArgv, '--expose-gc'],
     });
     let result: RunResult | undefined;
     child.on('message', (m) => (result = m as RunResult));
@@ -158,9 +236,12 @@ if (argv[0] === '--child') {
     `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints to local disk, ${changed * 100} % of keys hot after the first pass, backend ${backend}`,
   );
   console.log(
-    'keys       mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  largest ckpt  total written  peak RSS',
+    'keys       mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  steady: n  p50 ms  p99 ms  largest ckpt  total written  peak RSS  live state  RSS/live  restore ms  restore reads',
   );
-  for (const keys of keysList) {
+  const rounds = Number(arg('--rounds') ?? 1);
+  // rounds alternate the modes (A/B/A/B) so that both see the same drift in machine load
+  for (let round = 0; round < rounds * keysList.length; round++) {
+    const keys = keysList[Math.floor(round / rounds)] as number;
     const records = Number(recordsFlag ?? Math.max(5 * keys, 10_000_000));
     for (const mode of modes) {
       const r = await inChild({ keys, records, changed, mode, backend });
@@ -176,9 +257,16 @@ if (argv[0] === '--child') {
           fmt(percentile(c, 50)).padStart(7),
           fmt(percentile(c, 99)).padStart(7),
           fmt(c.at(-1) ?? NaN).padStart(7),
+          String(r.steadyMs.length).padStart(10),
+          fmt(percentile(r.steadyMs, 50)).padStart(7),
+          fmt(percentile(r.steadyMs, 99)).padStart(7),
           mib(r.largestCheckpointBytes).padStart(13),
           mib(r.totalCheckpointBytes).padStart(14),
           mib(r.peakRssBytes).padStart(9),
+          mib(r.liveStateBytes).padStart(11),
+          fmt(r.peakRssBytes / r.liveStateBytes, 2).padStart(9),
+          fmt(r.restoreMs).padStart(11),
+          mib(r.restoreBytes).padStart(14),
         ].join(' '),
       );
     }

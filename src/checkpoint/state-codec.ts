@@ -106,9 +106,50 @@ function encodeAt(value: unknown, path: string, seen: Set<object>): EncodedState
  * encodes the value itself); throws the same error as {@link encodeState}, naming the path.
  */
 export function checkStateValue(value: unknown): void {
-  if (typeof value === 'object' && value !== null) checkAt(value, '$', new Set());
-  else if (typeof value === 'function' || typeof value === 'symbol')
+  if (typeof value === 'object' && value !== null) {
+    // fast walk without paths (called for every changed key at a checkpoint); the slow one only
+    // to name the path of what it refused
+    if (!isStateValue(value, 0)) checkAt(value, '$', new Set());
+  } else if (typeof value === 'function' || typeof value === 'symbol')
     throw notSerialisable('$', typeof value);
+}
+
+/** Depth beyond which a value is taken for a cycle (checked, with paths, by `checkAt`). */
+const MAX_FAST_DEPTH = 64;
+
+function isStateValue(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'number':
+    case 'bigint':
+    case 'undefined':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null || value instanceof Uint8Array || value instanceof Date) return true;
+  if (depth >= MAX_FAST_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isStateValue(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value as Map<unknown, unknown>)
+      if (!isStateValue(k, depth + 1) || !isStateValue(v, depth + 1)) return false;
+    return true;
+  }
+  if (value instanceof Set) {
+    for (const item of value as Set<unknown>) if (!isStateValue(item, depth + 1)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in value)
+    if (!isStateValue((value as Record<string, unknown>)[k], depth + 1)) return false;
+  return true;
 }
 
 function checkAt(value: unknown, path: string, seen: Set<object>): void {

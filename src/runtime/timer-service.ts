@@ -1,4 +1,11 @@
+import { TIMERS_TABLE, type SectionTables } from '../state/state-sections.js';
 import { keyGroupOf, keyText, type Key } from './key-groups.js';
+
+/** One key's timers as checkpointed: event-time and processing-time timestamps. */
+interface KeyTimers {
+  readonly e: number[];
+  readonly p: number[];
+}
 
 export type TimeDomain = 'event-time' | 'processing-time';
 
@@ -12,6 +19,8 @@ interface Timer {
 class TimerQueue {
   private heap: Timer[] = [];
   readonly live = new Map<string, Timer>();
+  /** live timestamps per key (to checkpoint one key's timers) */
+  private readonly byKey = new Map<Key, Set<number>>();
 
   add(key: Key, timestamp: number): boolean {
     const id = `${keyText(key)}@${timestamp}`;
@@ -20,11 +29,26 @@ class TimerQueue {
     this.live.set(id, timer);
     this.heap.push(timer);
     this.up(this.heap.length - 1);
+    let timestamps = this.byKey.get(key);
+    if (timestamps === undefined) this.byKey.set(key, (timestamps = new Set()));
+    timestamps.add(timestamp);
     return true;
   }
 
   delete(key: Key, timestamp: number): void {
-    this.live.delete(`${keyText(key)}@${timestamp}`);
+    if (this.live.delete(`${keyText(key)}@${timestamp}`)) this.unindex(key, timestamp);
+  }
+
+  /** Live timestamps of `key`, ascending. */
+  of(key: Key): number[] {
+    const timestamps = this.byKey.get(key);
+    return timestamps === undefined ? [] : [...timestamps].sort((a, b) => a - b);
+  }
+
+  private unindex(key: Key, timestamp: number): void {
+    const timestamps = this.byKey.get(key);
+    timestamps?.delete(timestamp);
+    if (timestamps?.size === 0) this.byKey.delete(key);
   }
 
   /** Earliest live timer's timestamp. */
@@ -40,6 +64,7 @@ class TimerQueue {
     if (top === undefined || top.timestamp > limit) return undefined;
     this.pop();
     this.live.delete(top.id);
+    this.unindex(top.key, top.timestamp);
     return top;
   }
 
@@ -94,6 +119,8 @@ export class KeyedTimerService {
   private wakeup: NodeJS.Timeout | undefined;
   private wakeupAt = Infinity;
   private closed = false;
+  /** keys whose timers changed since the last capture, when changes are tracked */
+  private changed: Set<Key> | undefined;
 
   constructor(
     private readonly maxParallelism: number,
@@ -103,6 +130,7 @@ export class KeyedTimerService {
   ) {}
 
   register(domain: TimeDomain, key: Key, timestamp: number): void {
+    this.changed?.add(key);
     if (domain === 'event-time') {
       this.event.add(key, timestamp);
     } else if (this.processing.add(key, timestamp)) {
@@ -111,7 +139,56 @@ export class KeyedTimerService {
   }
 
   delete(domain: TimeDomain, key: Key, timestamp: number): void {
+    this.changed?.add(key);
     (domain === 'event-time' ? this.event : this.processing).delete(key, timestamp);
+  }
+
+  /** From now on remember which keys' timers change (for incremental snapshots). */
+  trackChanges(): void {
+    this.changed ??= new Set();
+  }
+
+  /**
+   * The timers of every key whose timers changed since the previous capture, per key group, as
+   * a section table `TIMERS_TABLE` of value state (`{ e: [ts…], p: [ts…] }` per key, a delete
+   * where it has none left): timers are checkpointed incrementally, in the chains of pieces,
+   * like any keyed state. Costs in proportion to the changed keys.
+   */
+  captureChanges(): { keys: Key[]; groups: Map<number, SectionTables> } {
+    const keys = this.changed === undefined ? [] : [...this.changed];
+    this.changed?.clear();
+    const groups = new Map<number, SectionTables>();
+    for (const key of keys) {
+      const group = keyGroupOf(key, this.maxParallelism);
+      let tables = groups.get(group);
+      if (tables === undefined) groups.set(group, (tables = {}));
+      const entry = (tables[TIMERS_TABLE] ??= ['value', [], []]);
+      const e = this.event.of(key);
+      const p = this.processing.of(key);
+      if (e.length === 0 && p.length === 0) entry[2].push(key);
+      else entry[1].push(key, { e, p } satisfies KeyTimers);
+    }
+    return { keys, groups };
+  }
+
+  /** Marks keys' timers as changed again (their last captured changes were not written). */
+  markChanged(keys: readonly Key[]): void {
+    if (this.changed !== undefined) for (const key of keys) this.changed.add(key);
+  }
+
+  /** Registers the timers read back from checkpointed pieces (`TIMERS_TABLE`): not changes. */
+  restoreTable(table: ReadonlyMap<Key, unknown>): void {
+    const changed = this.changed;
+    this.changed = undefined;
+    try {
+      for (const [key, timers] of table) {
+        const { e, p } = timers as KeyTimers;
+        for (const ts of e) this.register('event-time', key, ts);
+        for (const ts of p) this.register('processing-time', key, ts);
+      }
+    } finally {
+      this.changed = changed;
+    }
   }
 
   /** Fires, in timestamp order, every event timer ≤ watermark. */
@@ -121,6 +198,7 @@ export class KeyedTimerService {
       timer !== undefined;
       timer = this.event.pollUpTo(watermark)
     ) {
+      this.changed?.add(timer.key);
       fire(timer.key, timer.timestamp);
     }
   }
@@ -132,6 +210,7 @@ export class KeyedTimerService {
       timer !== undefined;
       timer = this.processing.pollUpTo(now)
     ) {
+      this.changed?.add(timer.key);
       fire(timer.key, timer.timestamp);
     }
     const next = this.processing.peek();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { syncDirectory } from '../durable-fs.js';
@@ -49,6 +49,12 @@ export function fromStoredRef(ref: unknown, piecesDir: string, what: string): Pi
   return { path: join(piecesDir, r.f), offset: r.o, bytes: r.n, sha256: r.h, kind: r.k };
 }
 
+/** `<checkpoint id>-<subtask>-<uid>-<random>.piece`: the id lets retention keep in-flight pieces. */
+export function pieceFileName(checkpointId: number, subtask: number, uid: string): string {
+  const safeUid = uid.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+  return `${String(checkpointId).padStart(12, '0')}-${subtask}-${safeUid}-${randomBytes(4).toString('hex')}.piece`;
+}
+
 /**
  * Writes the sections of one piece file durably (temp file, fsync, rename, directory fsync) and
  * returns a reference per section, in order.
@@ -61,32 +67,54 @@ export async function writePieceFile(
   sections: readonly { readonly bytes: Buffer; readonly kind: 'full' | 'delta' }[],
 ): Promise<PieceRef[]> {
   await mkdir(dir, { recursive: true });
-  const safeUid = uid.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
-  const name = `${String(checkpointId).padStart(12, '0')}-${subtask}-${safeUid}-${randomBytes(4).toString('hex')}.piece`;
+  const name = pieceFileName(checkpointId, subtask, uid);
   const path = join(dir, name);
-  const refs: PieceRef[] = [];
-  let offset = 0;
-  for (const { bytes, kind } of sections) {
-    refs.push({
-      path,
-      offset,
-      bytes: bytes.length,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-      kind,
-    });
-    offset += bytes.length;
-  }
   const temp = join(dir, `.tmp-${name}`);
-  const file = await open(temp, 'w');
+  const refs = await writeSections(temp, sections);
+  await rename(temp, path);
+  await syncDirectory(dir);
+  return refs.map((ref) => ({ ...ref, path }));
+}
+
+/**
+ * Writes sections into a new file at `path`, each as soon as it is produced, and fsyncs it (no
+ * rename, no directory sync: the caller gives it its final name). Returns a reference per
+ * section, in order.
+ */
+export async function writeSections(
+  path: string,
+  sections:
+    | Iterable<{ readonly bytes: Buffer; readonly kind: 'full' | 'delta' }>
+    | AsyncIterable<{ readonly bytes: Buffer; readonly kind: 'full' | 'delta' }>,
+): Promise<PieceRef[]> {
+  const refs: Promise<PieceRef>[] = [];
+  const file = await open(path, 'w');
   try {
-    await file.writev(sections.map((s) => s.bytes));
+    let offset = 0;
+    for await (const { bytes, kind } of sections) {
+      const at = offset;
+      refs.push(
+        sha256(bytes).then((hash) => ({
+          path,
+          offset: at,
+          bytes: bytes.length,
+          sha256: hash,
+          kind,
+        })),
+      );
+      await file.write(bytes, 0, bytes.length, at);
+      offset += bytes.length;
+    }
     await file.sync();
   } finally {
     await file.close();
   }
-  await rename(temp, path);
-  await syncDirectory(dir);
-  return refs;
+  return Promise.all(refs);
+}
+
+/** SHA-256 (hex) on the thread pool, not on the task's thread. */
+async function sha256(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
 /**
@@ -116,7 +144,7 @@ export async function readPieceSection(ref: PieceRef, what: string): Promise<Buf
     const { bytesRead } = await file.read(buffer, 0, ref.bytes, ref.offset);
     if (bytesRead !== ref.bytes)
       throw fail(`is truncated: ${bytesRead} of ${ref.bytes} bytes at offset ${ref.offset}`);
-    if (createHash('sha256').update(buffer).digest('hex') !== ref.sha256)
+    if ((await sha256(buffer)) !== ref.sha256)
       throw fail(`is corrupt: SHA-256 mismatch at offset ${ref.offset}`);
     return buffer;
   } finally {

@@ -5,6 +5,22 @@ import type { Key } from '../runtime/key-groups.js';
 export type StateKind = 'value' | 'list' | 'map';
 
 /**
+ * The table of a section that carries a keyed operator's timers (incremental checkpoints): not
+ * user state, never applied to a state backend. User state cannot take the name.
+ */
+export const TIMERS_TABLE = '\u0000timers';
+
+/** A user's state name, refused when it is one reserved for internal tables. */
+export function checkUserStateName(name: string): string {
+  if (name.startsWith('\u0000'))
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `state name ${JSON.stringify(name)} is reserved: names starting with "\\u0000" are internal`,
+    );
+  return name;
+}
+
+/**
  * One key group's state, or its changes, per state table: `[kind, puts, deletes]`, where `puts`
  * is flat (`key, value, key, value, …`) and `deletes` lists keys whose state was cleared. A full
  * section has no deletes.
@@ -51,22 +67,37 @@ export function unpackSection(bytes: Uint8Array, what: string): SectionTables {
   return tables as SectionTables;
 }
 
-/** Folds sections (oldest first) into one full section: later puts win, deletes remove. */
-export function mergeSections(sections: readonly SectionTables[]): SectionTables {
+const DELETED: unique symbol = Symbol('deleted');
+
+/**
+ * Folds sections (oldest first) into one: later puts win, deletes remove. Into a `full` section
+ * (a whole key group's state: deletes are dropped) or a `delta` (changes of several increments as
+ * one: a key whose last change is a delete stays a delete, the earlier base may still hold it).
+ */
+export function mergeSections(
+  sections: readonly SectionTables[],
+  into: 'full' | 'delta' = 'full',
+): SectionTables {
   const merged = new Map<string, { kind: StateKind; values: Map<Key, unknown> }>();
   for (const section of sections) {
     for (const [name, [kind, puts, deletes]] of Object.entries(section)) {
       let table = merged.get(name);
       if (table === undefined) merged.set(name, (table = { kind, values: new Map() }));
-      for (const key of deletes) table.values.delete(key);
-      for (let i = 0; i < puts.length; i += 2) table.values.set(puts[i] as Key, puts[i + 1]);
+      const values = table.values;
+      if (into === 'full') for (const key of deletes) values.delete(key);
+      else for (const key of deletes) values.set(key, DELETED);
+      for (let i = 0; i < puts.length; i += 2) values.set(puts[i] as Key, puts[i + 1]);
     }
   }
   const out: SectionTables = {};
   for (const [name, { kind, values }] of merged) {
     const puts: unknown[] = [];
-    for (const [k, v] of values) puts.push(k, v);
-    out[name] = [kind, puts, []];
+    const deletes: Key[] = [];
+    for (const [k, v] of values) {
+      if (v === DELETED) deletes.push(k);
+      else puts.push(k, v);
+    }
+    out[name] = [kind, puts, deletes];
   }
   return out;
 }

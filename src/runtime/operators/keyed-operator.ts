@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { StateValue } from '../../checkpoint/state-codec.js';
 import { STATE_PIECES_DIR } from '../../checkpoint/checkpoint-storage.js';
 import { TributaryError } from '../../errors.js';
-import { IncrementalSnapshots, readChain } from '../../state/incremental-snapshots.js';
-import { fromStoredRef } from '../../state/state-pieces.js';
+import { IncrementalSnapshots, readChains } from '../../state/incremental-snapshots.js';
+import { fromStoredRef, type PieceRef } from '../../state/state-pieces.js';
+import { checkUserStateName } from '../../state/state-sections.js';
 
 /**
  * Base of operators on keyed streams: keyed state, keyed timers, and a context object reused for
@@ -61,9 +62,9 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
         return self.domain;
       },
       timers,
-      valueState: (name) => self.backend.valueState(name),
-      listState: (name) => self.backend.listState(name),
-      mapState: (name) => self.backend.mapState(name),
+      valueState: (name) => self.backend.valueState(checkUserStateName(name)),
+      listState: (name) => self.backend.listState(checkUserStateName(name)),
+      mapState: (name) => self.backend.mapState(checkUserStateName(name)),
     };
   }
 
@@ -78,15 +79,18 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     const dir = this.ctx.checkpointing.dir;
     if (settings?.snapshots === 'incremental' && dir !== undefined) {
       this.backend.trackChanges();
+      this.timerService.trackChanges();
       this.incremental = new IncrementalSnapshots({
         dir: join(dir, STATE_PIECES_DIR),
         uid: this.ctx.uid,
         subtask: this.ctx.subtask,
         consolidateEvery: settings.consolidateEvery,
         backend: this.backend,
+        timers: this.timerService,
       });
     }
     const restored = this.ctx.restored;
+    const chains: { chain: PieceRef[]; what: string }[] = [];
     for (const [keyGroup, state] of restored?.keyGroups ?? []) {
       const group = state as {
         state?: StateValue;
@@ -102,7 +106,7 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
           );
         const piecesDir = restored.piecesDir;
         const chain = group.chain.map((ref) => fromStoredRef(ref, piecesDir, what));
-        await readChain(this.backend, chain, what);
+        chains.push({ chain, what });
         // without incremental snapshots now, the next (full) snapshot takes it all from the heap
         this.incremental?.restoreChain(keyGroup, chain);
       } else if (group.state !== undefined) {
@@ -110,6 +114,10 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
       }
       if (group.timers !== undefined) this.timerService.restore(group.timers);
     }
+    // timers that were checkpointed incrementally come back from the chains too
+    const timers = new Map<Key, unknown>();
+    await readChains(this.backend, chains, timers);
+    this.timerService.restoreTable(timers);
   }
 
   protected abstract processElement(value: I, ctx: KeyedContext<K>, out: Collector<O>): void;
@@ -151,12 +159,10 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
   }
 
   override snapshotState(checkpointId: number): OperatorSnapshot {
+    // incremental: timers ride in the pieces (changed keys only)
+    if (this.incremental !== undefined)
+      return { pending: this.incremental.snapshot(checkpointId, new Map()) };
     const timers = this.timerService.snapshot();
-    if (this.incremental !== undefined) {
-      const inline = new Map<number, StateValue>();
-      for (const [group, t] of timers) inline.set(group, { timers: t });
-      return { pending: this.incremental.snapshot(checkpointId, inline) };
-    }
     const state = this.backend.snapshot();
     const groups = new Map<number, StateValue>();
     for (const group of new Set([...state.keys(), ...timers.keys()])) {
@@ -170,5 +176,6 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
 
   override close(): void {
     this.timerService?.close();
+    this.incremental?.close();
   }
 }

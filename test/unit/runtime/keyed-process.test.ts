@@ -1,5 +1,5 @@
 import { NEVER } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { KeyedProcessFunction } from '../../../src/runtime/functions.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
@@ -57,58 +57,63 @@ describe('keyed process: state and timers', () => {
     await dir.remove();
   });
 
-  it('fires event-time timers from the watermark, with map and list state, exactly once across a restart', async () => {
-    const total = 8_000; // value = timestamp (ms)
-    const env = StreamEnvironment.create({
-      parallelism: 2,
-      checkpoint: { intervalMs: 25 },
-      restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 },
-    });
-    let completed = 0;
-    let armed = false;
-    let failed = false;
-    // the source pauses after 3 000 records until two checkpoints completed; the map fails on the
-    // next record: after those checkpoints and mid-input, however fast or slow the machine is
-    const numbers = gatedSource(
-      SequenceSource.bounded(0, total, { ratePerSecond: 3_000, batchSize: 50 }),
-      [{ afterRecords: 3_000, until: () => (armed ||= completed >= 2) }],
-    );
-    env
-      .fromSource(numbers, {
-        uid: 'numbers',
-        watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<number>(
-          0,
-        ).withTimestampAssigner((v) => v),
-      })
-      .map((v) => {
-        if (armed && !failed) {
-          failed = true;
-          throw new Error('intentional failure');
+  it.each(['inline, in memory', 'incremental, in pieces on disk'])(
+    'fires event-time timers from the watermark, with map and list state, exactly once across a restart (checkpoints %s)',
+    async (how) => {
+      const total = 8_000; // value = timestamp (ms)
+      const ckpt = how.startsWith('incremental') ? await tempDir('keyed-ckpt') : undefined;
+      onTestFinished(() => ckpt?.remove());
+      const env = StreamEnvironment.create({
+        parallelism: 2,
+        checkpoint: { intervalMs: 25, ...(ckpt === undefined ? {} : { dir: ckpt.path }) },
+        restart: { type: 'fixed-delay', maxAttempts: 1, delayMs: 0 },
+      });
+      let completed = 0;
+      let armed = false;
+      let failed = false;
+      // the source pauses after 3 000 records until two checkpoints completed; the map fails on the
+      // next record: after those checkpoints and mid-input, however fast or slow the machine is
+      const numbers = gatedSource(
+        SequenceSource.bounded(0, total, { ratePerSecond: 3_000, batchSize: 50 }),
+        [{ afterRecords: 3_000, until: () => (armed ||= completed >= 2) }],
+      );
+      env
+        .fromSource(numbers, {
+          uid: 'numbers',
+          watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<number>(
+            0,
+          ).withTimestampAssigner((v) => v),
+        })
+        .map((v) => {
+          if (armed && !failed) {
+            failed = true;
+            throw new Error('intentional failure');
+          }
+          return v;
+        })
+        .keyBy((v) => v % 5)
+        .process(bucketing, { uid: 'buckets' })
+        .sinkTo(FileSink.jsonLines<Bucket>(dir.path), { uid: 'files' });
+      const handle = env.execute('timers');
+      handle.events$.subscribe((e) => {
+        if (e.type === 'checkpoint-completed') completed++;
+      });
+      const result = await handle;
+      expect(result.restarts).toBe(1);
+      const out = await readCommitted<Bucket>(dir.path);
+      out.sort((a, b) => a.key - b.key || a.bucket - b.bucket);
+      const expected: Bucket[] = [];
+      for (let key = 0; key < 5; key++) {
+        for (let bucket = 0; bucket < 8; bucket++) {
+          let sum = 0;
+          for (let v = bucket * 1000; v < bucket * 1000 + 1000; v++) if (v % 5 === key) sum += v;
+          expected.push({ key, bucket, sum, items: 200, distinct: 200 });
         }
-        return v;
-      })
-      .keyBy((v) => v % 5)
-      .process(bucketing, { uid: 'buckets' })
-      .sinkTo(FileSink.jsonLines<Bucket>(dir.path), { uid: 'files' });
-    const handle = env.execute('timers');
-    handle.events$.subscribe((e) => {
-      if (e.type === 'checkpoint-completed') completed++;
-    });
-    const result = await handle;
-    expect(result.restarts).toBe(1);
-    const out = await readCommitted<Bucket>(dir.path);
-    out.sort((a, b) => a.key - b.key || a.bucket - b.bucket);
-    const expected: Bucket[] = [];
-    for (let key = 0; key < 5; key++) {
-      for (let bucket = 0; bucket < 8; bucket++) {
-        let sum = 0;
-        for (let v = bucket * 1000; v < bucket * 1000 + 1000; v++) if (v % 5 === key) sum += v;
-        expected.push({ key, bucket, sum, items: 200, distinct: 200 });
       }
-    }
-    expect(out).toEqual(expected);
-    expect(await inProgressFiles(dir.path)).toEqual([]);
-  });
+      expect(out).toEqual(expected);
+      expect(await inProgressFiles(dir.path)).toEqual([]);
+    },
+  );
 
   it('fires processing-time timers and can delete timers', async () => {
     const env = StreamEnvironment.create();

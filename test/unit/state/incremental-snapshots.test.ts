@@ -2,7 +2,8 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StateValue } from '../../../src/checkpoint/state-codec.js';
-import { TributaryError } from '../../../src/errors.js';
+import { TributaryError, hasErrorCode } from '../../../src/errors.js';
+import { keyGroupOf } from '../../../src/runtime/key-groups.js';
 import { KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
 import { IncrementalSnapshots, readChain } from '../../../src/state/incremental-snapshots.js';
 import { fromStoredRef, type PieceRef } from '../../../src/state/state-pieces.js';
@@ -77,6 +78,7 @@ describe('incremental snapshots of heap keyed state', () => {
       backend.setCurrentKey(round + 100);
       backend.valueState('v').clear(); // a delete travels as a delete
       groups = await snapshots.snapshot(round + 1, new Map([[0, { timers: { e: [], p: [] } }]]));
+      await snapshots.foldsSettled(); // folded in the worker: taken into the next checkpoint
       for (const entry of groups.values()) {
         const chain = (entry as unknown as Stored).chain;
         longest = Math.max(longest, chain.length);
@@ -93,7 +95,10 @@ describe('incremental snapshots of heap keyed state', () => {
     expect(kinds.has('full,delta')).toBe(true); // increments
     expect(longest).toBeGreaterThan(1);
     expect(folded).toBeGreaterThan(0); // consolidations happened
-    expect(longest).toBeLessThanOrEqual(3 + MAX_PARALLELISM); // chains are folded: bounded reads
+    expect(longest).toBeLessThanOrEqual(4); // folded in the background as soon as 3 deltas pile up
+    // a few changed keys per round: the deltas were merged into one, the full piece left alone
+    expect(kinds.has('full,delta')).toBe(true);
+    snapshots.close();
     // the inline part (timers) rides along with the chain
     expect((groups.get(0) as { timers?: unknown }).timers).toEqual({ e: [], p: [] });
   });
@@ -130,6 +135,38 @@ describe('incremental snapshots of heap keyed state', () => {
     const missing = await restore(new Map([[group, chain]])).catch((e: unknown) => e);
     expect(TributaryError.is(missing, 'STATE_CORRUPT')).toBe(true);
     expect((missing as Error).message).toContain(`${delta.path} (key group ${group}) is missing`);
+    snapshots.close();
+  });
+
+  it('a corrupt piece met by a background fold fails the next checkpoint, naming the piece', async () => {
+    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    backend.trackChanges();
+    const snapshots = new IncrementalSnapshots({
+      dir: dir.path,
+      uid: 'op',
+      subtask: 0,
+      consolidateEvery: 2,
+      backend,
+    });
+    for (let key = 0; key < 50; key++) write(backend, key, 0);
+    await snapshots.snapshot(1, new Map());
+    write(backend, 7, 1);
+    const chains = chainsOf(await snapshots.snapshot(2, new Map()), dir.path);
+    const [, chain] = [...chains].find(([, c]) => c.length === 2) as [number, PieceRef[]];
+    const delta = chain[1] as PieceRef;
+    const bytes = await readFile(delta.path);
+    bytes[delta.offset] = (bytes[delta.offset] as number) ^ 0xff;
+    await writeFile(delta.path, bytes);
+    write(backend, 7, 2); // a second delta: the chain is folded in the background
+    await snapshots.snapshot(3, new Map());
+    await snapshots.foldsSettled();
+    write(backend, 8, 3);
+    const failed = await snapshots.snapshot(4, new Map()).catch((e: unknown) => e);
+    expect(TributaryError.is(failed, 'CHECKPOINT_FAILED')).toBe(true);
+    expect(hasErrorCode(failed, 'STATE_CORRUPT')).toBe(true);
+    expect((failed as Error).message).toContain(`state piece ${delta.path}`);
+    expect((failed as Error).message).toContain('SHA-256 mismatch');
+    snapshots.close();
   });
 
   it('a failed write declines the checkpoint and the next one carries its changes', async () => {
@@ -158,9 +195,10 @@ describe('incremental snapshots of heap keyed state', () => {
     );
     expect(changed.length).toBe(1); // key 3's group, written again at checkpoint 3
     expect((await readdir(piecesDir)).length).toBe(1);
+    snapshots.close();
   });
 
-  it('after a restore from another directory, the first checkpoint rewrites those chains as full pieces of its own', async () => {
+  it('after a restore from another directory, the first checkpoint makes those chains its own (linked, not rewritten)', async () => {
     const before = new KeyedStateBackend(MAX_PARALLELISM);
     before.trackChanges();
     const old = new IncrementalSnapshots({
@@ -188,8 +226,20 @@ describe('incremental snapshots of heap keyed state', () => {
     const groups = await fresh.snapshot(3, new Map()); // nothing changed since the restore
     const newChains = chainsOf(groups, join(dir.path, 'new'));
     expect(newChains.size).toBe(oldChains.size);
-    for (const chain of newChains.values()) expect(chain.map((r) => r.kind)).toEqual(['full']);
+    for (const [group, chain] of newChains) {
+      // the same pieces (kinds, hashes), now files of the new directory named for checkpoint 3
+      expect(chain.map((r) => [r.kind, r.sha256])).toEqual(
+        oldChains.get(group)?.map((r) => [r.kind, r.sha256]),
+      );
+      for (const ref of chain) expect(ref.path).toMatch(/\/new\/000000000003-0-op-/);
+    }
+    expect(newChains.get(keyGroupOf(5, MAX_PARALLELISM))?.map((r) => r.kind)).toEqual([
+      'full',
+      'delta',
+    ]);
     await rm(join(dir.path, 'old'), { recursive: true });
     expect((await restore(newChains)).snapshot()).toEqual(before.snapshot());
+    old.close();
+    fresh.close();
   });
 });
