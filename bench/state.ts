@@ -9,7 +9,11 @@
  * measured side by side under the same machine load.
  *
  *   npm run bench:state -- [--keys 10000,1000000,4000000] [--records N] [--changed 0.05]
- *                          [--modes full,incremental] [--backend heap]
+ *                          [--modes full,incremental] [--backend heap|lmdb|heap,lmdb]
+ *                          [--heap-mb 512] [--restore]
+ *   (--backend takes a list: each (keys, mode) runs once per backend, side by side; --heap-mb caps
+ *   the Node heap of the job processes; --restore then resumes each finished job from its last
+ *   checkpoint with parallelism 3 — key groups move — and prints how long restoring took)
  *   (STATE_BENCH_VERBOSE=1 prints every checkpoint's duration and size)
  */
 import { fork } from 'node:child_process';
@@ -33,7 +37,8 @@ interface RunSpec {
   readonly records: number;
   readonly changed: number;
   readonly mode: 'full' | 'incremental';
-  readonly backend: string;
+  readonly backend: 'heap' | 'lmdb';
+  readonly restore: boolean;
 }
 
 interface RunResult extends RunSpec {
@@ -44,6 +49,8 @@ interface RunResult extends RunSpec {
   readonly totalCheckpointBytes: number;
   readonly dirBytes: number;
   readonly peakRssBytes: number;
+  /** wall time of resuming the finished job from its last checkpoint (parallelism 3) */
+  readonly restoreSeconds: number | undefined;
 }
 
 const PAD = 'x'.repeat(56);
@@ -54,7 +61,7 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
     const env = StreamEnvironment.create({
       parallelism: 2,
       checkpoint: { intervalMs: 1_000, dir, timeoutMs: 600_000 },
-      state: { backend: 'heap', snapshots: spec.mode },
+      state: { backend: spec.backend, snapshots: spec.mode },
       restart: { type: 'none' },
       metricsIntervalMs: 0,
     });
@@ -89,6 +96,23 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
     let largest = 0;
     let total = 0;
     const handle = env.execute(`statebench-${spec.mode}`);
+    const restoreJob = async (): Promise<number> => {
+      const again = StreamEnvironment.create({
+        parallelism: 3,
+        checkpoint: { dir, timeoutMs: 600_000 },
+        state: { backend: spec.backend, snapshots: spec.mode },
+        restart: { type: 'none' },
+        metricsIntervalMs: 0,
+      });
+      again
+        .fromSource(SequenceSource.bounded(0, spec.records), { name: 'numbers', uid: 'numbers' })
+        .keyBy((n) => n)
+        .process<number>(() => {}, { name: 'state', uid: 'state' })
+        .sinkTo(sink, { name: 'discard', uid: 'discard' });
+      const t0 = performance.now();
+      await again.execute(`statebench-${spec.mode}`);
+      return (performance.now() - t0) / 1000;
+    };
     handle.events$.subscribe((e) => {
       if (e.type !== 'checkpoint-completed') return;
       if (!e.final) checkpointMs.push(e.durationMs);
@@ -105,15 +129,18 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpu0);
     if (sunk === 0) throw new Error('the sink saw nothing');
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const dirBytes = await dirSize(dir);
     return {
       ...spec,
       seconds,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      cpuSeconds,
       checkpointMs: checkpointMs.sort((a, b) => a - b),
       largestCheckpointBytes: largest,
       totalCheckpointBytes: total,
-      dirBytes: await dirSize(dir),
+      dirBytes,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      restoreSeconds: spec.restore ? await restoreJob() : undefined,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -132,7 +159,10 @@ async function dirSize(dir: string): Promise<number> {
 function inChild(spec: RunSpec): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], {
-      execArgv: process.execArgv,
+      execArgv: [
+        ...process.execArgv,
+        ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`]),
+      ],
     });
     let result: RunResult | undefined;
     child.on('message', (m) => (result = m as RunResult));
@@ -143,6 +173,7 @@ function inChild(spec: RunSpec): Promise<RunResult> {
   });
 }
 
+const heapMb = arg('--heap-mb');
 const mib = (b: number): string => `${fmt(b / 2 ** 20, 1)} MiB`;
 
 if (argv[0] === '--child') {
@@ -152,35 +183,40 @@ if (argv[0] === '--child') {
   const keysList = (arg('--keys') ?? '10000,1000000,4000000').split(',').map(Number);
   const modes = (arg('--modes') ?? 'full,incremental').split(',') as RunSpec['mode'][];
   const changed = Number(arg('--changed') ?? 0.05);
-  const backend = arg('--backend') ?? 'heap';
+  const backends = (arg('--backend') ?? 'heap').split(',') as RunSpec['backend'][];
+  const restore = argv.includes('--restore');
   const recordsFlag = arg('--records');
   console.log(
-    `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints to local disk, ${changed * 100} % of keys hot after the first pass, backend ${backend}`,
+    `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints to local disk, ${changed * 100} % of keys hot after the first pass, backend(s) ${backends.join(', ')}${heapMb === undefined ? '' : `, Node heap capped at ${heapMb} MiB`}`,
   );
   console.log(
-    'keys       mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  largest ckpt  total written  peak RSS',
+    'keys       backend mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  largest ckpt  total written  peak RSS  restore s',
   );
   for (const keys of keysList) {
     const records = Number(recordsFlag ?? Math.max(5 * keys, 10_000_000));
     for (const mode of modes) {
-      const r = await inChild({ keys, records, changed, mode, backend });
-      const c = r.checkpointMs;
-      console.log(
-        [
-          fmt(keys).padEnd(10),
-          mode.padEnd(12),
-          fmt(records).padStart(8),
-          fmt(records / r.seconds).padStart(11),
-          fmt(r.cpuSeconds, 1).padStart(7),
-          String(c.length).padStart(7),
-          fmt(percentile(c, 50)).padStart(7),
-          fmt(percentile(c, 99)).padStart(7),
-          fmt(c.at(-1) ?? NaN).padStart(7),
-          mib(r.largestCheckpointBytes).padStart(13),
-          mib(r.totalCheckpointBytes).padStart(14),
-          mib(r.peakRssBytes).padStart(9),
-        ].join(' '),
-      );
+      for (const backend of backends) {
+        const r = await inChild({ keys, records, changed, mode, backend, restore });
+        const c = r.checkpointMs;
+        console.log(
+          [
+            fmt(keys).padEnd(10),
+            backend.padEnd(7),
+            mode.padEnd(12),
+            fmt(records).padStart(8),
+            fmt(records / r.seconds).padStart(11),
+            fmt(r.cpuSeconds, 1).padStart(7),
+            String(c.length).padStart(7),
+            fmt(percentile(c, 50)).padStart(7),
+            fmt(percentile(c, 99)).padStart(7),
+            fmt(c.at(-1) ?? NaN).padStart(7),
+            mib(r.largestCheckpointBytes).padStart(13),
+            mib(r.totalCheckpointBytes).padStart(14),
+            mib(r.peakRssBytes).padStart(9),
+            (r.restoreSeconds === undefined ? '-' : fmt(r.restoreSeconds, 1)).padStart(10),
+          ].join(' '),
+        );
+      }
     }
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StateValue } from '../../../src/checkpoint/state-codec.js';
 import { TributaryError } from '../../../src/errors.js';
-import { KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
+import { HeapKeyedStateBackend, type KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
 import { IncrementalSnapshots, readChain } from '../../../src/state/incremental-snapshots.js';
 import { fromStoredRef, type PieceRef } from '../../../src/state/state-pieces.js';
 import { tempDir } from '../helpers/files.js';
@@ -26,7 +26,7 @@ function chainsOf(groups: ReadonlyMap<number, StateValue>, dir: string): Map<num
 }
 
 async function restore(chains: Map<number, PieceRef[]>): Promise<KeyedStateBackend> {
-  const backend = new KeyedStateBackend(MAX_PARALLELISM);
+  const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
   for (const [group, chain] of chains) await readChain(backend, chain, `key group ${group}`);
   return backend;
 }
@@ -53,7 +53,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('writes only changed keys as deltas, consolidates chains, and restores exactly the live state', async () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     backend.trackChanges();
     const snapshots = new IncrementalSnapshots({
       dir: dir.path,
@@ -99,7 +99,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('a missing or corrupt piece is an error naming the file, never empty state', async () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     backend.trackChanges();
     const snapshots = new IncrementalSnapshots({
       dir: dir.path,
@@ -133,7 +133,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('a failed write declines the checkpoint and the next one carries its changes', async () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     backend.trackChanges();
     const piecesDir = join(dir.path, 'pieces');
     const snapshots = new IncrementalSnapshots({
@@ -161,7 +161,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('after a restore from another directory, the first checkpoint rewrites those chains as full pieces of its own', async () => {
-    const before = new KeyedStateBackend(MAX_PARALLELISM);
+    const before = new HeapKeyedStateBackend(MAX_PARALLELISM);
     before.trackChanges();
     const old = new IncrementalSnapshots({
       dir: join(dir.path, 'old'),
