@@ -77,6 +77,8 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
             maxParallelism: this.ctx.maxParallelism,
             dir: settings.dir ?? join(tmpdir(), 'tributary-state'),
             label: `${this.ctx.uid}-${this.ctx.subtask}`,
+            flushEntries: settings.writeBatchEntries,
+            cacheEntries: settings.cacheEntries,
           })
         : new HeapKeyedStateBackend(this.ctx.maxParallelism);
     this.timerService = new KeyedTimerService(

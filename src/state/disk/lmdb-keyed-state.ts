@@ -13,30 +13,34 @@ import type {
   ValueState,
 } from '../../runtime/keyed-state.js';
 import type { SectionTables, StateKind } from '../state-sections.js';
-import { decodeStoredKey, encodeStoredKey, packValue, unpackValue } from './stored-entries.js';
+import { STATE_VALUE_ENCODER, decodeStoredKey, encodeStoredKey } from './stored-entries.js';
 
 /** A key's slot in a write layer when its state was cleared. */
 const DELETED: unique symbol = Symbol('deleted');
 /** What `find` returns for a key without state. */
 const ABSENT: unique symbol = Symbol('absent');
-
-type Layer = Map<Key, unknown>;
+/** An `undefined` state value in memory (so that one `Map.get` tells all). */
+const UNDEFINED: unique symbol = Symbol('undefined');
 
 interface DiskTable {
   readonly name: string;
   readonly id: number;
   readonly kind: StateKind;
   handle: unknown;
-  /** writes since the last flush (newest state of each key; `DELETED` for cleared keys) */
-  current: Layer;
+  /**
+   * The newest state of the keys held in memory (`DELETED` for cleared keys), oldest first: keys
+   * written and not yet in LMDB, and a bounded cache of keys read or written before.
+   */
+  readonly memory: Map<Key, unknown>;
+  /** keys written since the last flush */
+  unflushed: Set<Key>;
   /** keys written since the last capture, when changes are tracked */
   dirty: Set<Key> | undefined;
 }
 
-/** One flushed write layer: the tables' layers, kept readable until written and then as cache. */
+/** One batch of writes handed to LMDB: its keys stay in memory until LMDB has them. */
 interface Flush {
-  readonly layers: Map<DiskTable, Layer>;
-  readonly entries: number;
+  readonly keys: Map<DiskTable, Set<Key>>;
   committed: boolean;
   /** settles once written (or failed: then `failure` is set) */
   readonly done: Promise<void>;
@@ -52,9 +56,9 @@ export interface LmdbKeyedStateOptions {
   /** names the environment's folder (operator uid and subtask) */
   readonly label: string;
   /** entries written to LMDB in one batch (default 65 536) */
-  readonly flushEntries?: number;
-  /** written entries kept in memory as a read cache (default 262 144) */
-  readonly cacheEntries?: number;
+  readonly flushEntries?: number | undefined;
+  /** entries kept in memory as a read cache, per state table (default 262 144) */
+  readonly cacheEntries?: number | undefined;
 }
 
 /**
@@ -62,11 +66,13 @@ export interface LmdbKeyedStateOptions {
  * LMDB environment under the job's `state.dir`.
  *
  * Entries are stored under `[key group][table][key]` (see `stored-entries.ts`), so a key group's
- * state is one contiguous key range. Writes go to an in-memory layer; every `flushEntries` writes
- * the layer is frozen, encoded and written to LMDB by lmdb's write thread while the task goes on,
- * and kept readable (newest layer first) until written, then as a bounded read cache. Reads miss
- * into LMDB synchronously (memory-mapped, no copy until decoded). When writes run ahead of LMDB by
- * more than two layers, the task waits (`pendingWork`): memory stays bounded.
+ * state is one contiguous key range. Each state table keeps the newest state of recently read or
+ * written keys in memory; after `flushEntries` distinct keys were written they are encoded and
+ * handed to lmdb's write thread, which commits them while the task goes on. A key stays in memory
+ * until LMDB has its newest state; beyond that, at most `cacheEntries` keys per table are kept
+ * (the least recently loaded or first written go first). Reads of other keys go to LMDB
+ * synchronously (memory-mapped, decoded on read). When more than two flushes wait for LMDB, the
+ * task waits (`pendingWork`): memory stays bounded.
  *
  * The LMDB environment is working storage only, not durable: checkpoints record the changed keys
  * per key group as pieces (the same changelog chain as the heap backend, see
@@ -80,10 +86,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, DiskTable>();
   private readonly tablesById: DiskTable[] = [];
   private tracking = false;
-  /** frozen layers, oldest first */
+  /** flushes not yet in LMDB, oldest first */
   private readonly flushes: Flush[] = [];
   private currentEntries = 0;
-  private cachedEntries = 0;
   private failure: unknown;
   private closed = false;
   private readonly flushEntries: number;
@@ -91,7 +96,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   private constructor(
     private readonly maxParallelism: number,
-    private readonly db: RootDatabase<Buffer, Buffer>,
+    private readonly db: RootDatabase<unknown, Buffer>,
     private readonly path: string,
     options: LmdbKeyedStateOptions,
   ) {
@@ -105,12 +110,13 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     await removeStaleEnvironments(options.dir);
     const label = options.label.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
     const path = await mkdtemp(join(options.dir, `lmdb-${process.pid}-${label}-`));
-    let db: RootDatabase<Buffer, Buffer>;
+    let db: RootDatabase<unknown, Buffer>;
     try {
-      db = open<Buffer, Buffer>({
+      db = open<unknown, Buffer>({
         path,
         keyEncoding: 'binary',
-        encoding: 'binary',
+        encoding: 'msgpack',
+        encoder: { ...STATE_VALUE_ENCODER },
         // working storage, rebuilt from checkpoint pieces on restore: no fsync
         noSync: true,
         noMetaSync: true,
@@ -281,18 +287,24 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   /** The newest state of `key`, or `ABSENT`. */
   private find(table: DiskTable, key: Key): unknown {
-    let value = table.current.get(key);
-    if (value !== undefined || table.current.has(key)) return value === DELETED ? ABSENT : value;
-    for (let i = this.flushes.length - 1; i >= 0; i--) {
-      const layer = (this.flushes[i] as Flush).layers.get(table);
-      if (layer === undefined) continue;
-      value = layer.get(key);
-      if (value !== undefined || layer.has(key)) return value === DELETED ? ABSENT : value;
+    let value = table.memory.get(key);
+    if (value === undefined) {
+      const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
+      try {
+        value = this.db.get(stored) ?? DELETED;
+      } catch (err) {
+        throw new TributaryError(
+          'STATE_CORRUPT',
+          `${this.describe(table, key)} cannot be read: ${errorMessage(err)}`,
+          { cause: err },
+        );
+      }
+      if (this.cacheEntries > 0) {
+        table.memory.set(key, value);
+        if (table.memory.size > this.cacheEntries) this.evict(table);
+      }
     }
-    const bytes = this.db.getBinaryFast(
-      this.storedKey(table, keyGroupOf(key, this.maxParallelism), key),
-    );
-    return bytes === undefined ? ABSENT : unpackValue(bytes, () => this.describe(table, key));
+    return value === DELETED ? ABSENT : value === UNDEFINED ? undefined : value;
   }
 
   private get(table: DiskTable, key: Key): unknown {
@@ -302,34 +314,60 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   private write(table: DiskTable, key: Key, value: unknown, changed: boolean): void {
     if (this.closed) throw new TributaryError('ILLEGAL_STATE', 'keyed state used after close');
-    const size = table.current.size;
-    table.current.set(key, value);
+    const memory = table.memory;
     if (changed) table.dirty?.add(key);
-    if (table.current.size > size && ++this.currentEntries >= this.flushEntries) this.flush();
+    const unflushed = table.unflushed.size;
+    table.unflushed.add(key);
+    if (table.unflushed.size > unflushed) {
+      // first write since the last flush: the key becomes the newest in memory
+      memory.delete(key);
+      memory.set(key, value === undefined ? UNDEFINED : value);
+      if (++this.currentEntries >= this.flushEntries) this.flush();
+      else if (memory.size > this.cacheEntries) this.evict(table);
+    } else {
+      memory.set(key, value === undefined ? UNDEFINED : value);
+    }
   }
 
   /**
-   * Freezes the current layers and hands them to lmdb's write thread (writes commit in the order
-   * they are issued, so a newer layer always lands after an older one).
+   * Drops the oldest keys of `table` from memory down to the cache budget (in steps of 1/16 of
+   * it), except keys whose newest state LMDB does not have yet (written keys are the newest in
+   * memory, so few of them are passed over).
+   */
+  private evict(table: DiskTable): void {
+    let excess = table.memory.size - this.cacheEntries + (this.cacheEntries >>> 4);
+    const inflight = this.flushes.flatMap((f) => f.keys.get(table) ?? []);
+    for (const key of table.memory.keys()) {
+      if (excess <= 0) break;
+      if (table.unflushed.has(key) || inflight.some((keys) => keys.has(key))) continue;
+      table.memory.delete(key);
+      excess--;
+    }
+  }
+
+  /**
+   * Encodes the keys written since the last flush and hands them to lmdb's write thread (writes
+   * commit in the order they are issued, so newer state always lands after older state).
    */
   private flush(): void {
-    const layers = new Map<DiskTable, Layer>();
-    let entries = 0;
+    const keys = new Map<DiskTable, Set<Key>>();
     let last: Promise<boolean> | undefined;
     for (const table of this.tables.values()) {
-      if (table.current.size === 0) continue;
-      layers.set(table, table.current);
-      for (const [key, value] of table.current) {
+      if (table.unflushed.size === 0) continue;
+      keys.set(table, table.unflushed);
+      for (const key of table.unflushed) {
+        const value = table.memory.get(key);
         const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key, true);
-        last = value === DELETED ? this.db.remove(stored) : this.db.put(stored, packValue(value));
-        entries++;
+        last =
+          value === DELETED
+            ? this.db.remove(stored)
+            : this.db.put(stored, value === UNDEFINED ? undefined : value);
       }
-      table.current = new Map();
+      table.unflushed = new Set();
     }
     this.currentEntries = 0;
     const flush: Flush = {
-      layers,
-      entries,
+      keys,
       committed: false,
       done: Promise.resolve(last).then(
         () => this.committed(flush),
@@ -355,36 +393,28 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     return count > MAX_PENDING_FLUSHES ? waiting?.done : undefined;
   }
 
-  /** A layer is in LMDB: older committed layers beyond the cache budget are dropped. */
+  /** A flush is in LMDB: its keys may leave memory. */
   private committed(flush: Flush): void {
     flush.committed = true;
-    this.cachedEntries += flush.entries;
-    while (this.cachedEntries > this.cacheEntries && this.flushes[0]?.committed === true) {
-      this.cachedEntries -= (this.flushes.shift() as Flush).entries;
-    }
+    while (this.flushes[0]?.committed === true) this.flushes.shift();
+    for (const table of flush.keys.keys())
+      if (table.memory.size > this.cacheEntries) this.evict(table);
   }
 
-  /** Every entry with state: LMDB, overlaid by the layers not yet dropped. */
+  /** Every entry with state: LMDB, overlaid by the newest state held in memory. */
   private *scan(): Generator<[DiskTable, number, Key, unknown]> {
     const overlay = new Map<DiskTable, Map<Key, unknown>>();
-    const layersOf = (table: DiskTable): Layer[] => [
-      ...this.flushes.flatMap((f) => f.layers.get(table) ?? []),
-      table.current,
-    ];
-    for (const table of this.tables.values()) {
-      const merged = new Map<Key, unknown>();
-      for (const layer of layersOf(table)) for (const [k, v] of layer) merged.set(k, v);
-      overlay.set(table, merged);
-    }
+    for (const table of this.tables.values()) overlay.set(table, new Map(table.memory));
     for (const { key, value } of this.db.getRange({})) {
       const [group, tableId, k] = decodeStoredKey(key);
       const table = this.tablesById[tableId];
       if (table === undefined || overlay.get(table)?.has(k) === true) continue;
-      yield [table, group, k, unpackValue(value, () => this.describe(table, k))];
+      yield [table, group, k, value];
     }
     for (const [table, merged] of overlay) {
       for (const [k, v] of merged) {
-        if (v !== DELETED) yield [table, keyGroupOf(k, this.maxParallelism), k, v];
+        if (v !== DELETED)
+          yield [table, keyGroupOf(k, this.maxParallelism), k, v === UNDEFINED ? undefined : v];
       }
     }
   }
@@ -417,7 +447,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         id: this.tablesById.length,
         kind,
         handle: undefined,
-        current: new Map(),
+        memory: new Map(),
+        unflushed: new Set(),
         dirty: this.tracking ? new Set() : undefined,
       };
       this.tables.set(name, table);

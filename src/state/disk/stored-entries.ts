@@ -1,5 +1,4 @@
-import { Packr } from 'msgpackr';
-import { TributaryError, errorMessage } from '../../errors.js';
+import { TributaryError } from '../../errors.js';
 import { keyText, type Key } from '../../runtime/key-groups.js';
 
 /**
@@ -7,7 +6,7 @@ import { keyText, type Key } from '../../runtime/key-groups.js';
  *
  * Key: `[key group: u16 BE][table id: u16 BE][key's canonical text (type tag + text), UTF-8]`, so
  * one key group's state is one contiguous, sorted key range (moving key groups = moving ranges).
- * Value: the state value in the binary state codec (msgpack records, as `state-sections.ts`).
+ * Value: the state value in msgpack with the binary state codec's options (see below).
  */
 
 /** LMDB's largest key (its default build) less the 4-byte prefix. */
@@ -54,26 +53,14 @@ export function decodeStoredKey(stored: Buffer): [number, number, Key] {
   }
 }
 
-/** Same options as the section codec: Map, Set, Date, bigint, bytes and plain objects round-trip. */
-const packr = new Packr({
+/**
+ * msgpackr options of stored values, the same as the section codec's (`state-sections.ts`): Map,
+ * Set, Date, bigint, bytes and plain objects round-trip. lmdb encodes with them straight into its
+ * write buffer.
+ */
+export const STATE_VALUE_ENCODER = {
   useRecords: true,
   mapsAsObjects: false,
   moreTypes: true,
   int64AsType: 'bigint',
-});
-
-/** Encodes one state value into a buffer of its own. */
-export function packValue(value: unknown): Buffer {
-  return Buffer.from(packr.pack(value));
-}
-
-/** Decodes one state value; `what` names it in the STATE_CORRUPT error. */
-export function unpackValue(bytes: Uint8Array, what: () => string): unknown {
-  try {
-    return packr.unpack(bytes);
-  } catch (err) {
-    throw new TributaryError('STATE_CORRUPT', `${what()} is corrupt: ${errorMessage(err)}`, {
-      cause: err,
-    });
-  }
-}
+} as const;
