@@ -10,7 +10,7 @@
  *
  *   npm run bench:state -- [--keys 10000,1000000,4000000] [--records N] [--changed 0.05]
  *                          [--modes full,incremental] [--backend heap|lmdb|heap,lmdb]
- *                          [--heap-mb 512] [--restore]
+ *                          [--heap-mb 512] [--restore] [--records-per-key N]
  *   (--backend takes a list: each (keys, mode) runs once per backend, side by side; --heap-mb caps
  *   the Node heap of the job processes; --restore then resumes each finished job from its last
  *   checkpoint with parallelism 3 — key groups move — and prints how long restoring took)
@@ -167,8 +167,10 @@ function inChild(spec: RunSpec): Promise<RunResult> {
     let result: RunResult | undefined;
     child.on('message', (m) => (result = m as RunResult));
     child.on('error', reject);
-    child.on('exit', (code) =>
-      result !== undefined ? resolve(result) : reject(new Error(`bench child exited with ${code}`)),
+    child.on('exit', (code, signal) =>
+      result !== undefined
+        ? resolve(result)
+        : reject(new Error(`bench child exited with ${code ?? signal}`)),
     );
   });
 }
@@ -193,10 +195,23 @@ if (argv[0] === '--child') {
     'keys       backend mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  largest ckpt  total written  peak RSS  restore s',
   );
   for (const keys of keysList) {
-    const records = Number(recordsFlag ?? Math.max(5 * keys, 10_000_000));
+    const perKey = arg('--records-per-key');
+    const records = Number(
+      recordsFlag ??
+        (perKey !== undefined ? Number(perKey) * keys : Math.max(5 * keys, 10_000_000)),
+    );
     for (const mode of modes) {
       for (const backend of backends) {
-        const r = await inChild({ keys, records, changed, mode, backend, restore });
+        const r = await inChild({ keys, records, changed, mode, backend, restore }).catch(
+          (err: unknown) => err as Error,
+        );
+        if (r instanceof Error) {
+          // e.g. heap state that does not fit under --heap-mb: say so and go on with the others
+          console.log(
+            `${fmt(keys).padEnd(10)} ${backend.padEnd(7)} ${mode.padEnd(12)} ${fmt(records).padStart(8)}   failed: ${r.message}`,
+          );
+          continue;
+        }
         const c = r.checkpointMs;
         console.log(
           [

@@ -108,7 +108,7 @@ describe.each(
         const run = await runChild(
           { ...args, parallelism: round % 2 === 0 ? 2 : 3 },
           {
-            checkpoints: 4,
+            checkpoints: 2,
             ms: Math.floor(Math.random() * 400),
           },
         );
