@@ -55,8 +55,8 @@ interface RunResult extends RunSpec {
 
 const PAD = 'x'.repeat(56);
 
-async function runJob(spec: RunSpec): Promise<RunResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'tributary-statebench-'));
+/** Runs in the child; `dir` (the checkpoint directory) is made and removed by the parent. */
+async function runJob(spec: RunSpec, dir: string): Promise<RunResult> {
   try {
     const env = StreamEnvironment.create({
       parallelism: 2,
@@ -156,9 +156,19 @@ async function dirSize(dir: string): Promise<number> {
   return bytes;
 }
 
-function inChild(spec: RunSpec): Promise<RunResult> {
+/** Runs one job in a child process; its checkpoint directory goes even if the child dies (OOM). */
+async function inChild(spec: RunSpec): Promise<RunResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-statebench-'));
+  try {
+    return await forkChild(spec, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function forkChild(spec: RunSpec, dir: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], {
+    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec), dir], {
       execArgv: [
         ...process.execArgv,
         ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`]),
@@ -179,7 +189,9 @@ const heapMb = arg('--heap-mb');
 const mib = (b: number): string => `${fmt(b / 2 ** 20, 1)} MiB`;
 
 if (argv[0] === '--child') {
-  const result = await runJob(JSON.parse(argv[1] ?? '{}') as RunSpec);
+  const dir = argv[2];
+  if (dir === undefined) throw new Error('bench child: no checkpoint directory given');
+  const result = await runJob(JSON.parse(argv[1] ?? '{}') as RunSpec, dir);
   process.send?.(result);
 } else {
   const keysList = (arg('--keys') ?? '10000,1000000,4000000').split(',').map(Number);
