@@ -9,7 +9,13 @@
  * measured side by side under the same machine load.
  *
  *   npm run bench:state -- [--keys 10000,1000000,4000000] [--records N] [--changed 0.05]
- *                          [--modes full,incremental] [--backend heap] [--rounds 1]
+ *                          [--modes full,incremental] [--backend heap|lmdb|heap,lmdb]
+ *                          [--heap-mb 512] [--restore] [--records-per-key N] [--rounds 1]
+ *   (--backend takes a list: each (keys, mode) runs once per backend, side by side; --heap-mb caps
+ *   the Node heap of the job processes; --restore then resumes each finished job from its last
+ *   checkpoint with parallelism 3 — key groups move — and prints how long restoring took;
+ *   --rounds R repeats each keys count R times, alternating the modes A/B/A/B; heap runs also
+ *   time restoring the last checkpoint's keyed state in-process: "restore ms", "restore reads")
  *   (STATE_BENCH_VERBOSE=1 prints every checkpoint's duration and size)
  */
 import { fork } from 'node:child_process';
@@ -21,7 +27,7 @@ import { STATE_PIECES_DIR, readCheckpointFile } from '../src/checkpoint/checkpoi
 import { restoreSubtask } from '../src/checkpoint/restore.js';
 import type { StateValue } from '../src/checkpoint/state-codec.js';
 import { keyGroupRange } from '../src/runtime/key-groups.js';
-import { KeyedStateBackend } from '../src/runtime/keyed-state.js';
+import { HeapKeyedStateBackend } from '../src/runtime/keyed-state.js';
 import { StreamEnvironment } from '../src/runtime/stream-environment.js';
 import { readChains } from '../src/state/incremental-snapshots.js';
 import { fromStoredRef, type PieceRef } from '../src/state/state-pieces.js';
@@ -40,7 +46,8 @@ interface RunSpec {
   readonly records: number;
   readonly changed: number;
   readonly mode: 'full' | 'incremental';
-  readonly backend: string;
+  readonly backend: 'heap' | 'lmdb';
+  readonly restore: boolean;
 }
 
 interface RunResult extends RunSpec {
@@ -59,20 +66,22 @@ interface RunResult extends RunSpec {
   readonly totalCheckpointBytes: number;
   readonly dirBytes: number;
   readonly peakRssBytes: number;
+  /** wall time of resuming the finished job from its last checkpoint (parallelism 3) */
+  readonly restoreSeconds: number | undefined;
 }
 
 const PAD = 'x'.repeat(56);
 const PARALLELISM = 2;
 const MAX_PARALLELISM = 128;
 
-async function runJob(spec: RunSpec): Promise<RunResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'tributary-statebench-'));
+/** Runs in the child; `dir` (the checkpoint directory) is made and removed by the parent. */
+async function runJob(spec: RunSpec, dir: string): Promise<RunResult> {
   try {
     const env = StreamEnvironment.create({
       parallelism: PARALLELISM,
       maxParallelism: MAX_PARALLELISM,
       checkpoint: { intervalMs: 1_000, dir, timeoutMs: 600_000 },
-      state: { backend: 'heap', snapshots: spec.mode },
+      state: { backend: spec.backend, snapshots: spec.mode },
       restart: { type: 'none' },
       metricsIntervalMs: 0,
     });
@@ -114,6 +123,23 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
     let largest = 0;
     let total = 0;
     const handle = env.execute(`statebench-${spec.mode}`);
+    const restoreJob = async (): Promise<number> => {
+      const again = StreamEnvironment.create({
+        parallelism: 3,
+        checkpoint: { dir, timeoutMs: 600_000 },
+        state: { backend: spec.backend, snapshots: spec.mode },
+        restart: { type: 'none' },
+        metricsIntervalMs: 0,
+      });
+      again
+        .fromSource(SequenceSource.bounded(0, spec.records), { name: 'numbers', uid: 'numbers' })
+        .keyBy((n) => n)
+        .process<number>(() => {}, { name: 'state', uid: 'state' })
+        .sinkTo(sink, { name: 'discard', uid: 'discard' });
+      const t0 = performance.now();
+      await again.execute(`statebench-${spec.mode}`);
+      return (performance.now() - t0) / 1000;
+    };
     handle.events$.subscribe((e) => {
       if (e.type !== 'checkpoint-completed') return;
       if (!e.final) checkpointMs.push(e.durationMs);
@@ -139,20 +165,25 @@ async function runJob(spec: RunSpec): Promise<RunResult> {
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpu0);
     if (sunk === 0) throw new Error('the sink saw nothing');
-    const restore = await restoreKeyedState(dir);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const dirBytes = await dirSize(dir);
+    // into heap backends: only where the state fits the heap (not a disk backend's)
+    const restore =
+      spec.backend === 'heap' ? await restoreKeyedState(dir) : { ms: NaN, bytes: NaN };
     return {
       ...spec,
       seconds,
       restoreMs: restore.ms,
       restoreBytes: restore.bytes,
       liveStateBytes: live,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      cpuSeconds,
       checkpointMs: checkpointMs.sort((a, b) => a - b),
       steadyMs: steadyMs.sort((a, b) => a - b),
       largestCheckpointBytes: largest,
       totalCheckpointBytes: total,
-      dirBytes: await dirSize(dir),
+      dirBytes,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      restoreSeconds: spec.restore ? await restoreJob() : undefined,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -179,7 +210,7 @@ async function restoreKeyedState(dir: string): Promise<{ ms: number; bytes: numb
   for (let subtask = 0; subtask < PARALLELISM; subtask++) {
     const range = keyGroupRange(subtask, MAX_PARALLELISM, PARALLELISM);
     const restored = restoreSubtask(data, 'state', subtask, PARALLELISM, range);
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     const chains: { chain: PieceRef[]; what: string }[] = [];
     for (const [group, state] of restored?.keyGroups ?? []) {
       const { chain, state: inline } = state as { chain?: unknown[]; state?: StateValue };
@@ -207,68 +238,105 @@ async function dirSize(dir: string): Promise<number> {
   return bytes;
 }
 
-function inChild(spec: RunSpec): Promise<RunResult> {
+/** Runs one job in a child process; its checkpoint directory goes even if the child dies (OOM). */
+async function inChild(spec: RunSpec): Promise<RunResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-statebench-'));
+  try {
+    return await forkChild(spec, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function forkChild(spec: RunSpec, dir: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], {
-      execArgv: [...process.execArgv, '--expose-gc'],
+    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec), dir], {
+      execArgv: [
+        ...process.execArgv,
+        '--expose-gc',
+        ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`]),
+      ],
     });
     let result: RunResult | undefined;
     child.on('message', (m) => (result = m as RunResult));
     child.on('error', reject);
-    child.on('exit', (code) =>
-      result !== undefined ? resolve(result) : reject(new Error(`bench child exited with ${code}`)),
+    child.on('exit', (code, signal) =>
+      result !== undefined
+        ? resolve(result)
+        : reject(new Error(`bench child exited with ${code ?? signal}`)),
     );
   });
 }
 
+const heapMb = arg('--heap-mb');
 const mib = (b: number): string => `${fmt(b / 2 ** 20, 1)} MiB`;
 
 if (argv[0] === '--child') {
-  const result = await runJob(JSON.parse(argv[1] ?? '{}') as RunSpec);
+  const dir = argv[2];
+  if (dir === undefined) throw new Error('bench child: no checkpoint directory given');
+  const result = await runJob(JSON.parse(argv[1] ?? '{}') as RunSpec, dir);
   process.send?.(result);
 } else {
   const keysList = (arg('--keys') ?? '10000,1000000,4000000').split(',').map(Number);
   const modes = (arg('--modes') ?? 'full,incremental').split(',') as RunSpec['mode'][];
   const changed = Number(arg('--changed') ?? 0.05);
-  const backend = arg('--backend') ?? 'heap';
+  const backends = (arg('--backend') ?? 'heap').split(',') as RunSpec['backend'][];
+  const restore = argv.includes('--restore');
   const recordsFlag = arg('--records');
   console.log(
-    `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints to local disk, ${changed * 100} % of keys hot after the first pass, backend ${backend}`,
+    `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints to local disk, ${changed * 100} % of keys hot after the first pass, backend(s) ${backends.join(', ')}${heapMb === undefined ? '' : `, Node heap capped at ${heapMb} MiB`}`,
   );
   console.log(
-    'keys       mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  steady: n  p50 ms  p99 ms  largest ckpt  total written  peak RSS  live state  RSS/live  restore ms  restore reads',
+    'keys       backend mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  steady: n  p50 ms  p99 ms  largest ckpt  total written  peak RSS  live state  RSS/live  restore ms  restore reads  resume s',
   );
   const rounds = Number(arg('--rounds') ?? 1);
+  const perKey = arg('--records-per-key');
   // rounds alternate the modes (A/B/A/B) so that both see the same drift in machine load
   for (let round = 0; round < rounds * keysList.length; round++) {
     const keys = keysList[Math.floor(round / rounds)] as number;
-    const records = Number(recordsFlag ?? Math.max(5 * keys, 10_000_000));
+    const records = Number(
+      recordsFlag ??
+        (perKey !== undefined ? Number(perKey) * keys : Math.max(5 * keys, 10_000_000)),
+    );
     for (const mode of modes) {
-      const r = await inChild({ keys, records, changed, mode, backend });
-      const c = r.checkpointMs;
-      console.log(
-        [
-          fmt(keys).padEnd(10),
-          mode.padEnd(12),
-          fmt(records).padStart(8),
-          fmt(records / r.seconds).padStart(11),
-          fmt(r.cpuSeconds, 1).padStart(7),
-          String(c.length).padStart(7),
-          fmt(percentile(c, 50)).padStart(7),
-          fmt(percentile(c, 99)).padStart(7),
-          fmt(c.at(-1) ?? NaN).padStart(7),
-          String(r.steadyMs.length).padStart(10),
-          fmt(percentile(r.steadyMs, 50)).padStart(7),
-          fmt(percentile(r.steadyMs, 99)).padStart(7),
-          mib(r.largestCheckpointBytes).padStart(13),
-          mib(r.totalCheckpointBytes).padStart(14),
-          mib(r.peakRssBytes).padStart(9),
-          mib(r.liveStateBytes).padStart(11),
-          fmt(r.peakRssBytes / r.liveStateBytes, 2).padStart(9),
-          fmt(r.restoreMs).padStart(11),
-          mib(r.restoreBytes).padStart(14),
-        ].join(' '),
-      );
+      for (const backend of backends) {
+        const r = await inChild({ keys, records, changed, mode, backend, restore }).catch(
+          (err: unknown) => err as Error,
+        );
+        if (r instanceof Error) {
+          // e.g. heap state that does not fit under --heap-mb: say so and go on with the others
+          console.log(
+            `${fmt(keys).padEnd(10)} ${backend.padEnd(7)} ${mode.padEnd(12)} ${fmt(records).padStart(8)}   failed: ${r.message}`,
+          );
+          continue;
+        }
+        const c = r.checkpointMs;
+        console.log(
+          [
+            fmt(keys).padEnd(10),
+            backend.padEnd(7),
+            mode.padEnd(12),
+            fmt(records).padStart(8),
+            fmt(records / r.seconds).padStart(11),
+            fmt(r.cpuSeconds, 1).padStart(7),
+            String(c.length).padStart(7),
+            fmt(percentile(c, 50)).padStart(7),
+            fmt(percentile(c, 99)).padStart(7),
+            fmt(c.at(-1) ?? NaN).padStart(7),
+            String(r.steadyMs.length).padStart(10),
+            fmt(percentile(r.steadyMs, 50)).padStart(7),
+            fmt(percentile(r.steadyMs, 99)).padStart(7),
+            mib(r.largestCheckpointBytes).padStart(13),
+            mib(r.totalCheckpointBytes).padStart(14),
+            mib(r.peakRssBytes).padStart(9),
+            mib(r.liveStateBytes).padStart(11),
+            fmt(r.peakRssBytes / r.liveStateBytes, 2).padStart(9),
+            fmt(r.restoreMs).padStart(11),
+            (Number.isNaN(r.restoreBytes) ? '-' : mib(r.restoreBytes)).padStart(14),
+            (r.restoreSeconds === undefined ? '-' : fmt(r.restoreSeconds, 1)).padStart(9),
+          ].join(' '),
+        );
+      }
     }
   }
 }

@@ -58,8 +58,20 @@ const channelSchema = z
 
 const stateSchema = z
   .object({
-    /** Where keyed state lives while the job runs. */
-    backend: z.literal('heap').default('heap'),
+    /**
+     * Where keyed state lives while the job runs: `heap` (JS objects) or `lmdb` (on local disk in
+     * an LMDB environment per operator subtask under `dir`, for state larger than memory).
+     */
+    backend: z.enum(['heap', 'lmdb']).default('heap'),
+    /**
+     * Local working directory of a disk backend (default `<os temp dir>/tributary-state`). Not
+     * durable storage: checkpoints keep the state (as pieces under `checkpoint.dir`).
+     */
+    dir: z.string().min(1).optional(),
+    /** Disk backend: changed entries collected in memory and then written in one batch. */
+    writeBatchEntries: z.number().int().min(1).max(10_000_000).default(65_536),
+    /** Disk backend: entries already written kept in memory as a read cache (about). */
+    cacheEntries: z.number().int().min(0).max(100_000_000).default(262_144),
     /**
      * `incremental`: a checkpoint writes only the keys changed since the previous one, off the
      * task's hot path, as pieces under `checkpoint.dir` (without a dir: `full`); `full`: every

@@ -42,13 +42,52 @@ interface Table {
 /** Keys changed per state table (to be carried by the next capture again). */
 export type ChangedKeys = ReadonlyMap<string, readonly Key[]>;
 
+/** A key group's state in a full snapshot: per table its kind and `[key, value]` entries. */
+export type KeyedStateSnapshot = Record<string, { kind: StateKind; entries: [Key, unknown][] }>;
+
+/**
+ * Keyed state of one operator subtask, where it lives while the job runs (the job's
+ * `state.backend`): `HeapKeyedStateBackend` below, or the disk backend in `src/state/disk/`.
+ * Checkpoints take either its changes (`captureChanges`, for incremental snapshots) or all of it
+ * (`snapshot`).
+ */
+export interface KeyedStateBackend {
+  setCurrentKey(key: Key): void;
+  readonly currentKey: Key;
+  valueState<T>(name: string): ValueState<T>;
+  listState<T>(name: string): ListState<T>;
+  mapState<K, V>(name: string): MapState<K, V>;
+  /** From now on remember which keys change (for incremental snapshots). */
+  trackChanges(): void;
+  /** Marks keys as changed again (their last captured changes were not written). */
+  markChanged(changed: ChangedKeys): void;
+  /**
+   * The changes since the previous capture, per key group: the current state of every changed
+   * key (a delete where it has none left), checked against the `StateValue` rules; cost ∝ changed
+   * keys. Values must be encoded before the task goes on.
+   */
+  captureChanges(): { changed: ChangedKeys; groups: Map<number, SectionTables> };
+  /** Applies a section (full state or changes) read from a checkpoint. */
+  applySection(section: SectionTables): void;
+  /** Number of keys with some state (all tables). */
+  keyCount(): number;
+  /** All state grouped by key group (full snapshots). */
+  snapshot(): Map<number, KeyedStateSnapshot>;
+  /** Loads one key group's full snapshot (decoded); its keys count as changed when tracking. */
+  restoreKeyGroup(state: StateValue): void;
+  /** Writes the task must wait for before its next input (backpressure), or undefined. */
+  pendingWork?(): Promise<void> | undefined;
+  /** Releases what the backend holds (files, handles); the heap backend has nothing to release. */
+  close?(): Promise<void>;
+}
+
 /**
  * Heap keyed state of one operator subtask: named tables of value, list or map state, each a map
  * from the current key to its value. Handles read the key set by `setCurrentKey`. Values are
  * stored by reference and deep-copied (encoded) at snapshot time; they must follow the
  * `StateValue` rules.
  */
-export class KeyedStateBackend {
+export class HeapKeyedStateBackend implements KeyedStateBackend {
   private key: Key | undefined;
   private readonly tables = new Map<string, Table>();
   /** Whether tables remember changed keys (for incremental snapshots). */

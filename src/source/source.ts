@@ -125,7 +125,14 @@ export interface CheckpointSettings {
 
 /** The job's `state` options as keyed operators see them. */
 export interface KeyedStateSettings {
-  readonly backend: 'heap';
+  /** `heap`, or `lmdb` (on local disk under `dir`) */
+  readonly backend: 'heap' | 'lmdb';
+  /** Local working directory of a disk backend. */
+  readonly dir?: string | undefined;
+  /** Disk backend: changed entries written to the store in one batch. */
+  readonly writeBatchEntries?: number;
+  /** Disk backend: written entries kept in memory as a read cache. */
+  readonly cacheEntries?: number;
   /** `incremental` (needs `checkpoint.dir`): only changed keys, in pieces; `full`: all state inline. */
   readonly snapshots: 'full' | 'incremental';
   /** A key group's chain of pieces is consolidated into one full piece after this many. */

@@ -1,13 +1,15 @@
 import type { Collector, KeyedContext, OnTimerContext, TimerService } from '../functions.js';
 import type { Key } from '../key-groups.js';
-import { KeyedStateBackend } from '../keyed-state.js';
+import { HeapKeyedStateBackend, type KeyedStateBackend } from '../keyed-state.js';
 import { BatchCollector, StreamOperator, type OperatorSnapshot } from '../operator.js';
 import { MIN_WATERMARK } from '../stream-element.js';
 import { KeyedTimerService, type TimeDomain } from '../timer-service.js';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StateValue } from '../../checkpoint/state-codec.js';
 import { STATE_PIECES_DIR } from '../../checkpoint/checkpoint-storage.js';
 import { TributaryError } from '../../errors.js';
+import { LmdbKeyedStateBackend } from '../../state/disk/lmdb-keyed-state.js';
 import { IncrementalSnapshots, readChains } from '../../state/incremental-snapshots.js';
 import { fromStoredRef, type PieceRef } from '../../state/state-pieces.js';
 import { checkUserStateName } from '../../state/state-sections.js';
@@ -69,13 +71,22 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
   }
 
   override async open(): Promise<void> {
-    this.backend = new KeyedStateBackend(this.ctx.maxParallelism);
+    const settings = this.ctx.checkpointing.keyedState;
+    this.backend =
+      settings?.backend === 'lmdb'
+        ? await LmdbKeyedStateBackend.open({
+            maxParallelism: this.ctx.maxParallelism,
+            dir: settings.dir ?? join(tmpdir(), 'tributary-state'),
+            label: `${this.ctx.uid}-${this.ctx.subtask}`,
+            flushEntries: settings.writeBatchEntries,
+            cacheEntries: settings.cacheEntries,
+          })
+        : new HeapKeyedStateBackend(this.ctx.maxParallelism);
     this.timerService = new KeyedTimerService(
       this.ctx.maxParallelism,
       (action) => this.ctx.post(action),
       (now) => this.fireProcessingTimers(now),
     );
-    const settings = this.ctx.checkpointing.keyedState;
     const dir = this.ctx.checkpointing.dir;
     if (settings?.snapshots === 'incremental' && dir !== undefined) {
       this.backend.trackChanges();
@@ -113,10 +124,11 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
         this.backend.restoreKeyGroup(group.state);
       }
       if (group.timers !== undefined) this.timerService.restore(group.timers);
+      await this.backend.pendingWork?.(); // a disk backend's writes stay within bounds
     }
     // timers that were checkpointed incrementally come back from the chains too
     const timers = new Map<Key, unknown>();
-    await readChains(this.backend, chains, timers);
+    await readChains(this.backend, chains, timers, () => this.backend.pendingWork?.());
     this.timerService.restoreTable(timers);
   }
 
@@ -174,8 +186,14 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     return { keyGroups: groups };
   }
 
-  override close(): void {
+  /** A disk backend's writes that ran ahead of its store (the task waits for them). */
+  override pendingWork(): Promise<void> | undefined {
+    return this.backend.pendingWork?.();
+  }
+
+  override async close(): Promise<void> {
     this.timerService?.close();
     this.incremental?.close();
+    await this.backend?.close?.();
   }
 }

@@ -57,9 +57,13 @@ function runChild(
   });
 }
 
-describe.each(BACKENDS.map((b) => [b().name, b] as const))(
-  'keyed state with incremental checkpoints, killed and restored, on %s',
-  (name, makeBackend) => {
+const STATE_BACKENDS = ['heap', 'lmdb'] as const;
+
+describe.each(
+  BACKENDS.flatMap((b) => STATE_BACKENDS.map((state) => [b().name, state, b] as const)),
+)(
+  'keyed state with incremental checkpoints, killed and restored, on %s with the %s state backend',
+  (name, stateBackend, makeBackend) => {
     const backend = makeBackend();
     const checkpointDir = mkdtempSync(join(tmpdir(), 'tributary-keyed-crash-ckpt-'));
 
@@ -93,20 +97,25 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         checkpointDir,
         ratePerSecond: 6_000,
         parallelism: 2,
+        backend: stateBackend,
       };
       const log: string[] = [];
       let kills = 0;
       let finished = false;
       let lastOutput = '';
       for (let round = 0; round < KILLS; round++) {
-        const run = await runChild(args, {
-          checkpoints: 4,
-          ms: Math.floor(Math.random() * 400),
-        });
+        // every restart after a kill changes the parallelism (2 → 3 → 2): key groups move
+        const run = await runChild(
+          { ...args, parallelism: round % 2 === 0 ? 2 : 3 },
+          {
+            checkpoints: 2,
+            ms: Math.floor(Math.random() * 400),
+          },
+        );
         lastOutput = run.output;
         const checkpoints = (run.output.match(/^checkpoint \d+/gm) ?? []).length;
         log.push(
-          `round ${round}: ${run.killed ? 'killed' : `exit ${run.code}`} after ${checkpoints} checkpoint(s)`,
+          `round ${round} (parallelism ${round % 2 === 0 ? 2 : 3}): ${run.killed ? 'killed' : `exit ${run.code}`} after ${checkpoints} checkpoint(s)`,
         );
         if (run.killed) kills++;
         else {
@@ -121,12 +130,12 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         : [];
       expect(pieces.length, `${log.join(' | ')}\n${lastOutput}`).toBeGreaterThan(0);
       if (!finished) {
-        // key groups move: 2 → 3 subtasks read the chains written by the 2 before
+        // key groups move again: 3 subtasks read the chains written by the 2 before
         const last = await runChild({ ...args, parallelism: 3 }, undefined);
         log.push(`final (parallelism 3): exit ${last.code}`);
         expect(last.code, last.output).toBe(0);
       }
-      console.log(`[${name}] ${log.join(' | ')}`);
+      console.log(`[${name}, ${stateBackend}] ${log.join(' | ')}`);
       expect(kills).toBeGreaterThanOrEqual(1);
 
       shared = await acquireClient(backend.uri());

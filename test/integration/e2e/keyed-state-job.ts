@@ -2,7 +2,7 @@
  * Child process of the keyed-state crash test: Pravega source → keyBy(key) → keyed value and map
  * state (a running count, and the last 200 sequence numbers of the key with a payload each) →
  * Pravega exactly-once sink. Keyed state is checkpointed incrementally with short chains
- * (consolidated every 2 pieces). It resumes from its checkpoint directory by itself, with the
+ * (consolidated every 2 pieces), on the heap or LMDB backend. It resumes from its checkpoint directory by itself, with the
  * parallelism it is given. Exits 0 once the bounded job finished.
  */
 import { parseStreamCut } from '../../../src/pravega/client/stream-cut.js';
@@ -19,6 +19,8 @@ interface Args {
   checkpointDir: string;
   ratePerSecond: number;
   parallelism: number;
+  /** keyed state backend (default heap) */
+  backend?: 'heap' | 'lmdb';
 }
 
 /** What the job writes: the event, its count in the key's state, and the kept window's size. */
@@ -34,7 +36,14 @@ const env = StreamEnvironment.create({
   parallelism: args.parallelism,
   pravega: args.pravega,
   checkpoint: { intervalMs: 100, timeoutMs: 30_000, dir: args.checkpointDir, retained: 3 },
-  state: { snapshots: 'incremental', consolidateEvery: 2 },
+  state: {
+    backend: args.backend ?? 'heap',
+    snapshots: 'incremental',
+    consolidateEvery: 2,
+    // LMDB: tiny write batches and cache, so that state is read back from LMDB all the time
+    writeBatchEntries: 4,
+    cacheEntries: 4,
+  },
   restart: { type: 'fixed-delay', maxAttempts: 3, delayMs: 100 },
 });
 const payload = 'p'.repeat(64);

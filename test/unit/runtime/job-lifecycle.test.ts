@@ -207,7 +207,13 @@ describe('job lifecycle', () => {
         timeoutMs: 5678,
         minPauseMs: 0,
         tolerableFailures: 3,
-        keyedState: { backend: 'heap', snapshots: 'incremental', consolidateEvery: 8 },
+        keyedState: {
+          backend: 'heap',
+          snapshots: 'incremental',
+          consolidateEvery: 8,
+          writeBatchEntries: 65_536,
+          cacheEntries: 262_144,
+        },
       },
     ]);
   });

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StateValue } from '../../../src/checkpoint/state-codec.js';
 import { TributaryError, hasErrorCode } from '../../../src/errors.js';
 import { keyGroupOf } from '../../../src/runtime/key-groups.js';
-import { KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
+import { HeapKeyedStateBackend, type KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
 import { IncrementalSnapshots, readChain } from '../../../src/state/incremental-snapshots.js';
 import { fromStoredRef, type PieceRef } from '../../../src/state/state-pieces.js';
 import { tempDir } from '../helpers/files.js';
@@ -27,7 +27,7 @@ function chainsOf(groups: ReadonlyMap<number, StateValue>, dir: string): Map<num
 }
 
 async function restore(chains: Map<number, PieceRef[]>): Promise<KeyedStateBackend> {
-  const backend = new KeyedStateBackend(MAX_PARALLELISM);
+  const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
   for (const [group, chain] of chains) await readChain(backend, chain, `key group ${group}`);
   return backend;
 }
@@ -54,7 +54,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('writes only changed keys as deltas, consolidates chains, and restores exactly the live state', async () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     backend.trackChanges();
     const snapshots = new IncrementalSnapshots({
       dir: dir.path,
@@ -104,7 +104,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('a missing or corrupt piece is an error naming the file, never empty state', async () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     backend.trackChanges();
     const snapshots = new IncrementalSnapshots({
       dir: dir.path,
@@ -139,7 +139,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('a corrupt piece met by a background fold fails the next checkpoint, naming the piece', async () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     backend.trackChanges();
     const snapshots = new IncrementalSnapshots({
       dir: dir.path,
@@ -170,7 +170,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('a failed write declines the checkpoint and the next one carries its changes', async () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     backend.trackChanges();
     const piecesDir = join(dir.path, 'pieces');
     const snapshots = new IncrementalSnapshots({
@@ -199,7 +199,7 @@ describe('incremental snapshots of heap keyed state', () => {
   });
 
   it('after a restore from another directory, the first checkpoint makes those chains its own (linked, not rewritten)', async () => {
-    const before = new KeyedStateBackend(MAX_PARALLELISM);
+    const before = new HeapKeyedStateBackend(MAX_PARALLELISM);
     before.trackChanges();
     const old = new IncrementalSnapshots({
       dir: join(dir.path, 'old'),

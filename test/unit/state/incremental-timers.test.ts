@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Key } from '../../../src/runtime/key-groups.js';
-import { KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
+import { HeapKeyedStateBackend, type KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
 import { KeyedTimerService } from '../../../src/runtime/timer-service.js';
 import { IncrementalSnapshots, readChain } from '../../../src/state/incremental-snapshots.js';
 import { fromStoredRef } from '../../../src/state/state-pieces.js';
@@ -35,7 +35,7 @@ async function restore(
   chains: Chains,
   dir: string,
 ): Promise<{ backend: KeyedStateBackend; timers: KeyedTimerService }> {
-  const backend = new KeyedStateBackend(MAX_PARALLELISM);
+  const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
   const table = new Map<Key, unknown>();
   for (const [group, chain] of chains) {
     const what = `key group ${group}`;
@@ -61,7 +61,7 @@ describe('timers in incremental snapshots', () => {
   });
 
   it('checkpoints only the keys whose timers changed, and restores every live timer', async () => {
-    const backend = new KeyedStateBackend(MAX_PARALLELISM);
+    const backend = new HeapKeyedStateBackend(MAX_PARALLELISM);
     backend.trackChanges();
     const timers = timerService();
     timers.trackChanges();

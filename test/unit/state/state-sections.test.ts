@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../../src/errors.js';
-import { KeyedStateBackend } from '../../../src/runtime/keyed-state.js';
+import { HeapKeyedStateBackend } from '../../../src/runtime/keyed-state.js';
 import { mergeSections, packSection, unpackSection } from '../../../src/state/state-sections.js';
 
 describe('binary state sections (msgpack)', () => {
@@ -56,7 +56,7 @@ describe('binary state sections (msgpack)', () => {
   });
 
   it('capturing changes checks values against the StateValue rules, naming the path', () => {
-    const backend = new KeyedStateBackend(4);
+    const backend = new HeapKeyedStateBackend(4);
     backend.trackChanges();
     backend.setCurrentKey('k');
     backend.valueState<unknown>('v').update({ when: new (class Custom {})() });

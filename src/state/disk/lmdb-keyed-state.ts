@@ -1,0 +1,482 @@
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { TributaryError, errorMessage } from '../../errors.js';
+import { checkStateValue, type StateValue } from '../../checkpoint/state-codec.js';
+import { keyGroupOf, keyText, type Key } from '../../runtime/key-groups.js';
+import type {
+  ChangedKeys,
+  KeyedStateBackend,
+  KeyedStateSnapshot,
+  ListState,
+  MapState,
+  ValueState,
+} from '../../runtime/keyed-state.js';
+import type { SectionTables, StateKind } from '../state-sections.js';
+import { STATE_VALUE_ENCODER, decodeStoredKey, encodeStoredKey } from './stored-entries.js';
+
+/** A key's slot in a write layer when its state was cleared. */
+const DELETED: unique symbol = Symbol('deleted');
+/** What `find` returns for a key without state. */
+const ABSENT: unique symbol = Symbol('absent');
+/** An `undefined` state value in memory (so that one `Map.get` tells all). */
+const UNDEFINED: unique symbol = Symbol('undefined');
+
+interface DiskTable {
+  readonly name: string;
+  readonly id: number;
+  readonly kind: StateKind;
+  handle: unknown;
+  /**
+   * The newest state of the keys held in memory (`DELETED` for cleared keys), oldest first: keys
+   * written and not yet in LMDB, and a bounded cache of keys read or written before.
+   */
+  readonly memory: Map<Key, unknown>;
+  /** keys written since the last flush */
+  unflushed: Set<Key>;
+  /** keys written since the last capture, when changes are tracked */
+  dirty: Set<Key> | undefined;
+}
+
+/** One batch of writes handed to LMDB: its keys stay in memory until LMDB has them. */
+interface Flush {
+  readonly keys: Map<DiskTable, Set<Key>>;
+  committed: boolean;
+  /** settles once written (or failed: then `failure` is set) */
+  readonly done: Promise<void>;
+}
+
+/** Flushed layers that may wait for LMDB before the task waits too. */
+const MAX_PENDING_FLUSHES = 2;
+
+export interface LmdbKeyedStateOptions {
+  readonly maxParallelism: number;
+  /** working directory; a fresh LMDB environment is created under it per operator subtask */
+  readonly dir: string;
+  /** names the environment's folder (operator uid and subtask) */
+  readonly label: string;
+  /** entries written to LMDB in one batch (default 65 536) */
+  readonly flushEntries?: number | undefined;
+  /** entries kept in memory as a read cache, per state table (default 262 144) */
+  readonly cacheEntries?: number | undefined;
+}
+
+/**
+ * Disk-backed keyed state on LMDB (`lmdb`): state larger than memory, one operator subtask per
+ * LMDB environment under the job's `state.dir`.
+ *
+ * Entries are stored under `[key group][table][key]` (see `stored-entries.ts`), so a key group's
+ * state is one contiguous key range. Each state table keeps the newest state of recently read or
+ * written keys in memory; after `flushEntries` distinct keys were written they are encoded and
+ * handed to lmdb's write thread, which commits them while the task goes on. A key stays in memory
+ * until LMDB has its newest state; beyond that, at most `cacheEntries` keys per table are kept
+ * (the least recently loaded or first written go first). Reads of other keys go to LMDB
+ * synchronously (memory-mapped, decoded on read). When more than two flushes wait for LMDB, the
+ * task waits (`pendingWork`): memory stays bounded.
+ *
+ * The LMDB environment is working storage only, not durable: checkpoints record the changed keys
+ * per key group as pieces (the same changelog chain as the heap backend, see
+ * `incremental-snapshots.ts`), and a restore — with any parallelism — reads the chains of the key
+ * groups a subtask owns into a fresh environment. Values follow the `StateValue` rules and are
+ * copied on write (a value changed after `update` without another `update` is not stored), as in
+ * Flink's RocksDB backend. Timers stay on the heap (Flink's `HEAP` timer service option).
+ */
+export class LmdbKeyedStateBackend implements KeyedStateBackend {
+  private key: Key | undefined;
+  private readonly tables = new Map<string, DiskTable>();
+  private readonly tablesById: DiskTable[] = [];
+  private tracking = false;
+  /** flushes not yet in LMDB, oldest first */
+  private readonly flushes: Flush[] = [];
+  private currentEntries = 0;
+  private failure: unknown;
+  private closed = false;
+  private readonly flushEntries: number;
+  private readonly cacheEntries: number;
+
+  private constructor(
+    private readonly maxParallelism: number,
+    private readonly db: RootDatabase<unknown, Buffer>,
+    private readonly path: string,
+    options: LmdbKeyedStateOptions,
+  ) {
+    this.flushEntries = options.flushEntries ?? 65_536;
+    this.cacheEntries = options.cacheEntries ?? 262_144;
+  }
+
+  /** Creates a fresh environment under `options.dir` (and removes ones left by dead processes). */
+  static async open(options: LmdbKeyedStateOptions): Promise<LmdbKeyedStateBackend> {
+    await mkdir(options.dir, { recursive: true });
+    await removeStaleEnvironments(options.dir);
+    const label = options.label.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+    const path = await mkdtemp(join(options.dir, `lmdb-${process.pid}-${label}-`));
+    let db: RootDatabase<unknown, Buffer>;
+    try {
+      db = open<unknown, Buffer>({
+        path,
+        keyEncoding: 'binary',
+        encoding: 'msgpack',
+        encoder: { ...STATE_VALUE_ENCODER },
+        // working storage, rebuilt from checkpoint pieces on restore: no fsync
+        noSync: true,
+        noMetaSync: true,
+        mapSize: 2 ** 36,
+      });
+    } catch (err) {
+      await rm(path, { recursive: true, force: true });
+      throw new TributaryError(
+        'ILLEGAL_STATE',
+        `cannot open the LMDB keyed state environment in ${path}: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    return new LmdbKeyedStateBackend(options.maxParallelism, db, path, options);
+  }
+
+  setCurrentKey(key: Key): void {
+    this.key = key;
+  }
+
+  get currentKey(): Key {
+    if (this.key === undefined)
+      throw new TributaryError('ILLEGAL_STATE', 'keyed state used outside a keyed context');
+    return this.key;
+  }
+
+  valueState<T>(name: string): ValueState<T> {
+    const table = this.table(name, 'value');
+    return (table.handle ??= {
+      value: () => this.get(table, this.currentKey) as T | undefined,
+      update: (value: T) => this.write(table, this.currentKey, value, true),
+      clear: () => this.write(table, this.currentKey, DELETED, true),
+    } satisfies ValueState<T>) as ValueState<T>;
+  }
+
+  listState<T>(name: string): ListState<T> {
+    const table = this.table(name, 'list');
+    return (table.handle ??= {
+      get: () => (this.get(table, this.currentKey) as T[] | undefined) ?? [],
+      add: (value: T) => {
+        const key = this.currentKey;
+        const list = (this.get(table, key) as T[] | undefined) ?? [];
+        list.push(value);
+        this.write(table, key, list, true);
+      },
+      update: (values: readonly T[]) => this.write(table, this.currentKey, [...values], true),
+      clear: () => this.write(table, this.currentKey, DELETED, true),
+    } satisfies ListState<T>) as ListState<T>;
+  }
+
+  mapState<K, V>(name: string): MapState<K, V> {
+    const table = this.table(name, 'map');
+    const map = (): Map<K, V> | undefined => this.get(table, this.currentKey) as Map<K, V>;
+    const empty = new Map<K, V>();
+    return (table.handle ??= {
+      get: (k: K) => map()?.get(k),
+      put: (k: K, v: V) => {
+        const key = this.currentKey;
+        const m = (this.get(table, key) as Map<K, V> | undefined) ?? new Map<K, V>();
+        m.set(k, v);
+        this.write(table, key, m, true);
+      },
+      remove: (k: K) => {
+        const key = this.currentKey;
+        const m = this.get(table, key) as Map<K, V> | undefined;
+        if (m === undefined || !m.has(k)) return;
+        m.delete(k);
+        this.write(table, key, m.size === 0 ? DELETED : m, true);
+      },
+      contains: (k: K) => map()?.has(k) ?? false,
+      entries: () => (map() ?? empty).entries(),
+      keys: () => (map() ?? empty).keys(),
+      values: () => (map() ?? empty).values(),
+      size: () => map()?.size ?? 0,
+      clear: () => this.write(table, this.currentKey, DELETED, true),
+    } satisfies MapState<K, V>) as MapState<K, V>;
+  }
+
+  trackChanges(): void {
+    this.tracking = true;
+    for (const table of this.tables.values()) table.dirty ??= new Set();
+  }
+
+  markChanged(changed: ChangedKeys): void {
+    for (const [name, keys] of changed) {
+      const dirty = this.tables.get(name)?.dirty;
+      if (dirty !== undefined) for (const key of keys) dirty.add(key);
+    }
+  }
+
+  /**
+   * The current state of every key changed since the previous capture, per key group (reads
+   * through the layers into LMDB: cost ∝ changed keys). A failed LMDB write fails the capture.
+   */
+  captureChanges(): { changed: ChangedKeys; groups: Map<number, SectionTables> } {
+    this.throwIfFailed();
+    const changed = new Map<string, Key[]>();
+    const groups = new Map<number, SectionTables>();
+    for (const [name, table] of this.tables) {
+      if (table.dirty === undefined || table.dirty.size === 0) continue;
+      const keys = [...table.dirty];
+      table.dirty.clear();
+      changed.set(name, keys);
+      for (const key of keys) {
+        const group = keyGroupOf(key, this.maxParallelism);
+        let tables = groups.get(group);
+        if (tables === undefined) groups.set(group, (tables = {}));
+        const entry = (tables[name] ??= [table.kind, [], []]);
+        const value = this.find(table, key);
+        if (value === ABSENT) {
+          entry[2].push(key);
+        } else {
+          checkStateValue(value);
+          entry[1].push(key, value);
+        }
+      }
+    }
+    return { changed, groups };
+  }
+
+  applySection(section: SectionTables): void {
+    for (const [name, [kind, puts, deletes]] of Object.entries(section)) {
+      const table = this.table(name, kind);
+      for (const key of deletes) this.write(table, key, DELETED, false);
+      for (let i = 0; i < puts.length; i += 2)
+        this.write(table, puts[i] as Key, puts[i + 1], false);
+    }
+  }
+
+  keyCount(): number {
+    const keys = new Set<Key>();
+    for (const [, , key] of this.scan()) keys.add(key);
+    return keys.size;
+  }
+
+  /** All state (full snapshots): a scan of LMDB merged with the layers not yet written. */
+  snapshot(): Map<number, KeyedStateSnapshot> {
+    this.throwIfFailed();
+    const groups = new Map<number, KeyedStateSnapshot>();
+    for (const [table, group, key, value] of this.scan()) {
+      let tables = groups.get(group);
+      if (tables === undefined) groups.set(group, (tables = {}));
+      (tables[table.name] ??= { kind: table.kind, entries: [] }).entries.push([key, value]);
+    }
+    return groups;
+  }
+
+  restoreKeyGroup(state: StateValue): void {
+    const tables = state as KeyedStateSnapshot;
+    for (const [name, { kind, entries }] of Object.entries(tables)) {
+      const table = this.table(name, kind);
+      for (const [key, value] of entries) this.write(table, key, value, true);
+    }
+  }
+
+  /** Waits for pending LMDB writes, closes the environment and deletes it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.db.committed;
+    } catch {
+      // a failed write was reported to the task already; the environment is dropped anyway
+    }
+    await this.db.close();
+    await rm(this.path, { recursive: true, force: true });
+  }
+
+  /** The newest state of `key`, or `ABSENT`. */
+  private find(table: DiskTable, key: Key): unknown {
+    let value = table.memory.get(key);
+    if (value === undefined) {
+      const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
+      try {
+        value = this.db.get(stored) ?? DELETED;
+      } catch (err) {
+        throw new TributaryError(
+          'STATE_CORRUPT',
+          `${this.describe(table, key)} cannot be read: ${errorMessage(err)}`,
+          { cause: err },
+        );
+      }
+      if (this.cacheEntries > 0) {
+        table.memory.set(key, value);
+        if (table.memory.size > this.cacheEntries) this.evict(table);
+      }
+    }
+    return value === DELETED ? ABSENT : value === UNDEFINED ? undefined : value;
+  }
+
+  private get(table: DiskTable, key: Key): unknown {
+    const value = this.find(table, key);
+    return value === ABSENT ? undefined : value;
+  }
+
+  private write(table: DiskTable, key: Key, value: unknown, changed: boolean): void {
+    if (this.closed) throw new TributaryError('ILLEGAL_STATE', 'keyed state used after close');
+    const memory = table.memory;
+    if (changed) table.dirty?.add(key);
+    const unflushed = table.unflushed.size;
+    table.unflushed.add(key);
+    if (table.unflushed.size > unflushed) {
+      // first write since the last flush: the key becomes the newest in memory
+      memory.delete(key);
+      memory.set(key, value === undefined ? UNDEFINED : value);
+      if (++this.currentEntries >= this.flushEntries) this.flush();
+      else if (memory.size > this.cacheEntries) this.evict(table);
+    } else {
+      memory.set(key, value === undefined ? UNDEFINED : value);
+    }
+  }
+
+  /**
+   * Drops the oldest keys of `table` from memory down to the cache budget (in steps of 1/16 of
+   * it), except keys whose newest state LMDB does not have yet (written keys are the newest in
+   * memory, so few of them are passed over).
+   */
+  private evict(table: DiskTable): void {
+    let excess = table.memory.size - this.cacheEntries + (this.cacheEntries >>> 4);
+    const inflight = this.flushes.flatMap((f) => f.keys.get(table) ?? []);
+    for (const key of table.memory.keys()) {
+      if (excess <= 0) break;
+      if (table.unflushed.has(key) || inflight.some((keys) => keys.has(key))) continue;
+      table.memory.delete(key);
+      excess--;
+    }
+  }
+
+  /**
+   * Encodes the keys written since the last flush and hands them to lmdb's write thread (writes
+   * commit in the order they are issued, so newer state always lands after older state).
+   */
+  private flush(): void {
+    const keys = new Map<DiskTable, Set<Key>>();
+    let last: Promise<boolean> | undefined;
+    for (const table of this.tables.values()) {
+      if (table.unflushed.size === 0) continue;
+      keys.set(table, table.unflushed);
+      for (const key of table.unflushed) {
+        const value = table.memory.get(key);
+        const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key, true);
+        last =
+          value === DELETED
+            ? this.db.remove(stored)
+            : this.db.put(stored, value === UNDEFINED ? undefined : value);
+      }
+      table.unflushed = new Set();
+    }
+    this.currentEntries = 0;
+    const flush: Flush = {
+      keys,
+      committed: false,
+      done: Promise.resolve(last).then(
+        () => this.committed(flush),
+        (err: unknown) => void (this.failure ??= err),
+      ),
+    };
+    this.flushes.push(flush);
+  }
+
+  /**
+   * While more than two flushed layers wait for LMDB, a promise for the oldest: the task awaits
+   * it before its next input (backpressure), so writes never run away from LMDB.
+   */
+  pendingWork(): Promise<void> | undefined {
+    let waiting: Flush | undefined;
+    let count = 0;
+    for (const flush of this.flushes) {
+      if (flush.committed) continue;
+      waiting ??= flush;
+      count++;
+    }
+    if (this.failure !== undefined) return Promise.reject(this.writeFailed(this.failure));
+    return count > MAX_PENDING_FLUSHES ? waiting?.done : undefined;
+  }
+
+  /** A flush is in LMDB: its keys may leave memory. */
+  private committed(flush: Flush): void {
+    flush.committed = true;
+    while (this.flushes[0]?.committed === true) this.flushes.shift();
+    for (const table of flush.keys.keys())
+      if (table.memory.size > this.cacheEntries) this.evict(table);
+  }
+
+  /** Every entry with state: LMDB, overlaid by the newest state held in memory. */
+  private *scan(): Generator<[DiskTable, number, Key, unknown]> {
+    const overlay = new Map<DiskTable, Map<Key, unknown>>();
+    for (const table of this.tables.values()) overlay.set(table, new Map(table.memory));
+    for (const { key, value } of this.db.getRange({})) {
+      const [group, tableId, k] = decodeStoredKey(key);
+      const table = this.tablesById[tableId];
+      if (table === undefined || overlay.get(table)?.has(k) === true) continue;
+      yield [table, group, k, value];
+    }
+    for (const [table, merged] of overlay) {
+      for (const [k, v] of merged) {
+        if (v !== DELETED)
+          yield [table, keyGroupOf(k, this.maxParallelism), k, v === UNDEFINED ? undefined : v];
+      }
+    }
+  }
+
+  private storedKey(table: DiskTable, group: number, key: Key, copy = false): Buffer {
+    return encodeStoredKey(group, table.id, key, copy);
+  }
+
+  private describe(table: DiskTable, key: Key): string {
+    return `state "${table.name}" of key ${keyText(key)} in ${this.path}`;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.writeFailed(this.failure);
+  }
+
+  private writeFailed(err: unknown): TributaryError {
+    return new TributaryError(
+      'CHECKPOINT_FAILED',
+      `writing keyed state to LMDB in ${this.path} failed: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+
+  private table(name: string, kind: StateKind): DiskTable {
+    let table = this.tables.get(name);
+    if (table === undefined) {
+      table = {
+        name,
+        id: this.tablesById.length,
+        kind,
+        handle: undefined,
+        memory: new Map(),
+        unflushed: new Set(),
+        dirty: this.tracking ? new Set() : undefined,
+      };
+      this.tables.set(name, table);
+      this.tablesById.push(table);
+    } else if (table.kind !== kind) {
+      throw new TributaryError(
+        'ILLEGAL_ARGUMENT',
+        `state "${name}" is ${table.kind} state and cannot be used as ${kind} state`,
+      );
+    }
+    return table;
+  }
+}
+
+/** Removes `lmdb-<pid>-…` environments of processes that no longer run (killed jobs). */
+async function removeStaleEnvironments(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/^lmdb-(\d+)-/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
