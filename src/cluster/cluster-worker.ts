@@ -143,6 +143,7 @@ export class ClusterWorker {
     jobName: string,
     options: ClusterWorkerOptions,
   ): Promise<ClusterWorker> {
+    refuseKeyedJob(env, jobName);
     const shared = await acquireClient(options.pravega);
     try {
       const table = SegmentCoordinationTable.forJob(
@@ -590,4 +591,20 @@ function segmentPositions(checkpoint: Checkpoint): Map<string, bigint> {
     }
   }
   return out;
+}
+
+/**
+ * Several workers each run the whole graph: a keyBy would split a key's records (and its state)
+ * over the workers. That needs the keyBy exchange through Pravega (docs/scale-out.md §6), which
+ * workers do not use yet, so a keyed job is refused rather than giving wrong results.
+ */
+function refuseKeyedJob(env: StreamEnvironment, jobName: string): void {
+  const graph = env.describe();
+  const keyed = graph.edges.find((e) => e.partitioning === 'hash');
+  if (keyed === undefined) return;
+  const into = graph.vertices.find((v) => v.id === keyed.to);
+  throw new TributaryError(
+    'CONFIG_INVALID',
+    `job "${jobName}" keys its records (keyBy into ${into?.name ?? `vertex ${keyed.to}`}): several workers run only jobs without keyBy for now; run it as one process (without --workers/--join)`,
+  );
 }
