@@ -52,3 +52,10 @@ export * from './observe/index.js';
 // The `tributary run` job-module contract (see src/cli/job-module.ts)
 export type { JobContext, JobBuilder } from './cli/job-module.js';
 export * from './table/index.js';
+
+// One worker of a job run in several processes (docs/scale-out.md §10; stateless jobs for now)
+export {
+  ClusterWorker,
+  type ClusterWorkerEvent,
+  type ClusterWorkerOptions,
+} from './cluster/index.js';
