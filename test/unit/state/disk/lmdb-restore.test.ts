@@ -3,24 +3,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readCheckpointFile } from '../../../../src/checkpoint/checkpoint-storage.js';
 import { TributaryError } from '../../../../src/errors.js';
-import {
-  startExactlyOnceJob,
-  verifyExactlyOnce,
-  type Output,
-} from '../../helpers/exactly-once-job.js';
-import { readCommitted, tempDir } from '../../helpers/files.js';
-
-/** Chains (piece kinds) of the keyed operator in a checkpoint file. */
-async function chains(path: string): Promise<string[][]> {
-  const data = await readCheckpointFile(path);
-  const out: string[][] = [];
-  for (const subtask of data.operators['count']?.subtasks ?? []) {
-    for (const [, entry] of subtask.keyGroups) {
-      out.push(((entry as { chain: { k: string }[] }).chain ?? []).map((r) => r.k));
-    }
-  }
-  return out;
-}
+import { startExactlyOnceJob } from '../../helpers/exactly-once-job.js';
+import { tempDir } from '../../helpers/files.js';
+import { restoreThroughFailuresAndRescale } from '../../helpers/incremental-restore.js';
 
 describe('LMDB keyed state with incremental checkpoints: exactly once across failures and rescaling', () => {
   let out: { path: string; remove: () => Promise<void> };
@@ -35,7 +20,6 @@ describe('LMDB keyed state with incremental checkpoints: exactly once across fai
   });
 
   it('restores from chains of several increments and consolidations after failures, then with another parallelism', async () => {
-    const total = 12_000;
     const work = join(ckpt.path, '..', `${ckpt.path.split('/').at(-1)}-lmdb`);
     const state = {
       backend: 'lmdb',
@@ -46,54 +30,7 @@ describe('LMDB keyed state with incremental checkpoints: exactly once across fai
       writeBatchEntries: 2,
       cacheEntries: 1,
     } as const;
-    // run 1: two failures (each after several checkpoints), restarts read the chains back
-    let waiting = false;
-    const first = startExactlyOnceJob({
-      records: total,
-      outDir: out.path,
-      failures: [
-        { atRead: 2_000, afterCheckpoints: 4 },
-        { atRead: 4_000, afterCheckpoints: 9 },
-      ],
-      options: {
-        parallelism: 2,
-        checkpoint: { intervalMs: 25, dir: ckpt.path },
-        restart: { type: 'fixed-delay', maxAttempts: 3, delayMs: 0 },
-        state,
-      },
-      ratePerSecond: 6_000,
-      gates: [{ afterRecords: 6_000, until: () => ((waiting = true), false) }],
-    });
-    let afterPause = 0;
-    const seen: Promise<string[][] | undefined>[] = [];
-    await new Promise<void>((resolve) => {
-      first.handle.events$.subscribe((e) => {
-        if (e.type !== 'checkpoint-completed') return;
-        // read as it completes (older files are pruned: retained 3)
-        if (e.path !== undefined) seen.push(chains(e.path).catch(() => undefined));
-        if (waiting && ++afterPause === 3) resolve();
-      });
-    });
-    expect(first.remainingFailures()).toBe(0);
-    const all = (await Promise.all(seen)).flatMap((c) => c ?? []);
-    expect(all.length).toBeGreaterThan(0);
-    expect(all.every((c) => c[0] === 'full')).toBe(true);
-    expect(all.some((c) => c.includes('delta'))).toBe(true); // increments
-    // consolidateEvery 2: over many checkpoints chains stay short (never 3 × 2 pieces or more)
-    expect(Math.max(...all.map((c) => c.length))).toBeLessThan(6);
-    expect((await first.handle.cancel()).status).toBe('cancelled');
-    expect(first.events.filter((e) => e.type === 'restart').length).toBe(2);
-
-    // run 2: parallelism 3, key groups move to other subtasks and read their chains there
-    const second = startExactlyOnceJob({
-      records: total,
-      outDir: out.path,
-      failures: [],
-      options: { parallelism: 3, checkpoint: { intervalMs: 25, dir: ckpt.path }, state },
-      restoreFrom: ckpt.path,
-    });
-    expect((await second.handle).status).toBe('finished');
-    expect(verifyExactlyOnce(await readCommitted<Output>(out.path), total)).toEqual([]);
+    await restoreThroughFailuresAndRescale(state, out.path, ckpt.path);
     // every subtask's LMDB environment was closed and deleted (restarts included)
     expect(await readdir(work)).toEqual([]);
     await rm(work, { recursive: true, force: true });
