@@ -140,12 +140,6 @@ export class SharedTransactions<T> {
     this.inputEnded = true;
   }
 
-  /** Every commit of the group requested so far, merged (or failed). */
-  async allMerged(): Promise<void> {
-    await this.requests;
-    await Promise.all([...this.byId.values()].filter((e) => e.sent).map((e) => e.merged.promise));
-  }
-
   get commitFailure(): Error | undefined {
     return this.failure;
   }
