@@ -58,4 +58,6 @@ export {
   ClusterWorker,
   type ClusterWorkerEvent,
   type ClusterWorkerOptions,
+  type ClusterView,
+  type ClusterMemberView,
 } from './cluster/index.js';

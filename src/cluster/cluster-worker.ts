@@ -16,6 +16,7 @@ import type { StreamEnvironment } from '../runtime/stream-environment.js';
 import type { ClusterConnectorContext } from '../source/source.js';
 import { ClusterMember, type ClusterEvent } from './cluster-member.js';
 import { SegmentCoordinationTable } from './coordination-table.js';
+import { readClusterView, type ClusterView } from './cluster-view.js';
 import {
   COMPLETED_KEY,
   MEMBER_PREFIX,
@@ -175,6 +176,39 @@ export class ClusterWorker {
   /** The job running in this worker (events, metrics; awaitable). */
   get handle(): JobHandle {
     return this.jobHandle;
+  }
+
+  /** The job's workers as the coordination table holds them now (two table calls). */
+  describeCluster(): Promise<ClusterView> {
+    return readClusterView(this.table, this.jobName);
+  }
+
+  /**
+   * The workers of job `jobName` whose coordination table is in `scope`, read from outside (the
+   * table is never created). Rejects with NO_SUCH_SEGMENT when the job has no table there.
+   */
+  static async describe(
+    pravega: ClusterWorkerOptions['pravega'],
+    scope: string,
+    jobName: string,
+  ): Promise<ClusterView> {
+    const shared = await acquireClient(pravega);
+    try {
+      const table = SegmentCoordinationTable.existing(shared.client.segmentStore, scope, jobName);
+      try {
+        return await readClusterView(table, jobName);
+      } catch (err) {
+        if (TributaryError.is(err, 'NO_SUCH_SEGMENT'))
+          throw new TributaryError(
+            'NO_SUCH_SEGMENT',
+            `no scaled-out job ${JSON.stringify(jobName)} in scope ${scope}: it has no coordination table (${table.where}); check the job name and --cluster-scope`,
+            { cause: err },
+          );
+        throw err;
+      }
+    } finally {
+      await shared.release();
+    }
   }
 
   /** The highest checkpoint complete across the workers that this worker committed with. */

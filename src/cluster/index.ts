@@ -27,4 +27,5 @@ export {
   type ClusterWorkerEvent,
   type ClusterWorkerOptions,
 } from './cluster-worker.js';
+export { readClusterView, type ClusterView, type ClusterMemberView } from './cluster-view.js';
 export { pieceOf, asWorkerPiece, type WorkerPiece, type SinkTransactions } from './worker-piece.js';

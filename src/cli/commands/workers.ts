@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { ClusterWorker } from '../../cluster/cluster-worker.js';
+import { DEFAULT_CLUSTER_SCOPE, checkClusterController } from '../cluster-run.js';
+import { contextOf } from '../context.js';
+
+/** `tributary workers <job>`: the workers of a job run with `--workers` / `--join`. */
+export function registerWorkers(program: Command): void {
+  program
+    .command('workers')
+    .description(
+      'list the worker processes of a job run with --workers / --join: state, leader, last completed checkpoint',
+    )
+    .argument('<job>', 'the job name')
+    .option(
+      '--cluster-scope <scope>',
+      `scope of the job's coordination table (default: ${DEFAULT_CLUSTER_SCOPE})`,
+    )
+    .action(async (job: string, opts: { clusterScope?: string }, command: Command) => {
+      const { out, controller } = contextOf(command);
+      const choice = controller();
+      checkClusterController(choice.config);
+      const view = await ClusterWorker.describe(
+        choice.config,
+        opts.clusterScope ?? DEFAULT_CLUSTER_SCOPE,
+        job,
+      );
+      out.result(view, () => {
+        const alive = view.members.filter((m) => m.state === 'alive').length;
+        out.line(
+          `job ${job}: ${alive} worker(s) alive of ${view.members.length} recorded; leader ${
+            view.leader === undefined
+              ? 'none'
+              : `${view.leader.workerId} (term ${view.leader.term})`
+          }; last completed checkpoint ${view.completedCheckpoint ?? 'none'}${
+            view.pendingCheckpoint !== undefined
+              ? `; checkpoint ${view.pendingCheckpoint} pending`
+              : ''
+          }`,
+        );
+        out.table(
+          ['worker', 'state', 'epoch', 'host', 'pid', 'beats', 'joined'],
+          view.members.map((m) => ({
+            worker: `${m.workerId}${m.leader ? ' (leader)' : ''}`,
+            state: m.deadBy !== undefined ? `${m.state} (by ${m.deadBy})` : m.state,
+            epoch: m.epoch,
+            host: m.host,
+            pid: m.pid,
+            beats: m.beat,
+            joined: new Date(m.joinedAt).toISOString(),
+          })),
+        );
+      });
+    });
+}
