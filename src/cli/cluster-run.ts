@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ClusterWorker, type ClusterWorkerEvent } from '../cluster/cluster-worker.js';
+import { DEFAULT_CLUSTER_SCOPE } from '../cluster/launch-workers.js';
 import { acquireClient } from '../pravega/client/client-registry.js';
 import type { ClientConfig } from '../pravega/client/pravega-client.js';
 import type { StreamEnvironment } from '../runtime/stream-environment.js';
@@ -14,7 +15,7 @@ import { usageError } from './usage-error.js';
  */
 
 /** Scope of the coordination tables unless `--cluster-scope` names another (created if missing). */
-export const DEFAULT_CLUSTER_SCOPE = 'tributary';
+export { DEFAULT_CLUSTER_SCOPE } from '../cluster/launch-workers.js';
 
 const STARTED = /^worker (\S+) of job .* started/m;
 

@@ -60,6 +60,8 @@ export interface ClusterWorkerOptions {
   readonly deadAfterMs?: number;
   /** Default 20 s. */
   readonly checkpointTimeoutMs?: number;
+  /** Create `scope` if it is missing (default false: it must exist). */
+  readonly createScope?: boolean;
   /** Every cluster event this worker sees, and what it did about dead workers. */
   readonly onEvent?: (event: ClusterWorkerEvent) => void;
 }
@@ -120,9 +122,11 @@ export class ClusterWorker {
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
 
+  private shared: SharedClient | undefined;
+  private table!: SegmentCoordinationTable;
+  private startValue: 'fresh' | 'join' | 'restore' = 'join';
+
   private constructor(
-    private readonly shared: SharedClient,
-    private readonly table: SegmentCoordinationTable,
     readonly jobName: string,
     private readonly options: ClusterWorkerOptions,
   ) {
@@ -145,20 +149,61 @@ export class ClusterWorker {
     options: ClusterWorkerOptions,
   ): Promise<ClusterWorker> {
     refuseKeyedJob(env, jobName);
-    const shared = await acquireClient(options.pravega);
+    const worker = new ClusterWorker(jobName, options);
+    await worker.connect();
     try {
-      const table = SegmentCoordinationTable.forJob(
-        shared.client.segmentStore,
-        options.scope,
-        jobName,
-      );
-      const worker = new ClusterWorker(shared, table, jobName, options);
-      await worker.begin(env);
+      await worker.readTable();
+      worker.jobHandle = env.execute(jobName, {
+        external: worker.externalCheckpointing(),
+        stopOnSignals: false,
+      });
+      await worker.join();
       return worker;
     } catch (err) {
-      await shared.release();
+      await worker.shared?.release();
       throw err;
     }
+  }
+
+  /**
+   * Starts the job graph of `env` at once as one worker of job `jobName` and joins the cluster
+   * in the background (what `execute(name, { workers })` does): the handle is returned before
+   * anything is read; a failure to read the table fails the job before it starts, a failure to
+   * join fails it. `ready` resolves once this worker is a member (its readers may take segments).
+   */
+  static launch(
+    env: StreamEnvironment,
+    jobName: string,
+    options: ClusterWorkerOptions,
+  ): { readonly worker: ClusterWorker; readonly ready: Promise<void> } {
+    refuseKeyedJob(env, jobName);
+    const worker = new ClusterWorker(jobName, options);
+    let connected = false;
+    worker.jobHandle = env.execute(jobName, {
+      external: worker.externalCheckpointing(async () => {
+        await worker.connect();
+        connected = true;
+        await worker.readTable();
+      }),
+      stopOnSignals: false,
+    });
+    const ready = worker.join().catch(async (err: unknown) => {
+      if (connected) await worker.shutdown();
+      throw err;
+    });
+    ready.catch(() => undefined);
+    return { worker, ready };
+  }
+
+  private async connect(): Promise<void> {
+    const shared = await acquireClient(this.options.pravega);
+    this.shared = shared;
+    if (this.options.createScope === true) await shared.client.createScope(this.options.scope);
+    this.table = SegmentCoordinationTable.forJob(
+      shared.client.segmentStore,
+      this.options.scope,
+      this.jobName,
+    );
   }
 
   get workerId(): string {
@@ -180,6 +225,10 @@ export class ClusterWorker {
 
   /** The job's workers as the coordination table holds them now (two table calls). */
   describeCluster(): Promise<ClusterView> {
+    if (this.shared === undefined)
+      return Promise.reject(
+        new TributaryError('ILLEGAL_STATE', `worker ${this.workerIdValue} is not connected`),
+      );
     return readClusterView(this.table, this.jobName);
   }
 
@@ -211,12 +260,19 @@ export class ClusterWorker {
     }
   }
 
+  private get client(): SharedClient['client'] {
+    if (this.shared === undefined)
+      throw new TributaryError('ILLEGAL_STATE', `worker ${this.workerIdValue} is not connected`);
+    return this.shared.client;
+  }
+
   /** The highest checkpoint complete across the workers that this worker committed with. */
   get completedThrough(): number {
     return this.completedThroughId;
   }
 
-  private async begin(env: StreamEnvironment): Promise<void> {
+  /** How the job's reader groups start, from the table as it is before this worker joins. */
+  private async readTable(): Promise<void> {
     const me = this.workerIdValue;
     // how the job's reader groups start, from the table as it is before this worker joins
     const others = (await this.table.list(MEMBER_PREFIX))
@@ -226,10 +282,9 @@ export class ClusterWorker {
     const completed = done === undefined ? undefined : parseCompleted(done.key, done.value);
     this.lastCompleted = completed;
     this.completedThroughId = completed?.id ?? 0;
-    let start: 'fresh' | 'join' | 'restore' = 'join';
     if (others.length === 0 && completed !== undefined) {
       // the whole job starts over: from its last completed checkpoint, as one process would
-      start = 'restore';
+      this.startValue = 'restore';
       const groups = new Map<string, string>();
       for (const p of completed.pieces) {
         for (const [g, text] of Object.entries(asWorkerPiece(p.piece).readerGroups))
@@ -238,17 +293,28 @@ export class ClusterWorker {
       this.groupStartValue = groups;
       for (const p of completed.pieces) await this.settleTransactions(asWorkerPiece(p.piece));
     } else if (others.length === 0) {
-      start = 'fresh';
+      this.startValue = 'fresh';
       this.groupStartValue = 'fresh';
     }
-    const external: ExternalCheckpointing = {
+  }
+
+  private externalCheckpointing(prepare?: () => Promise<void>): ExternalCheckpointing {
+    return {
+      ...(prepare !== undefined ? { prepare } : {}),
       connectors: { cluster: this.connectorContext() },
       attach: (control) => {
         this.control = control;
       },
       externalCompletion: (id, data) => this.completeHere(id, data),
     };
-    this.jobHandle = env.execute(this.jobName, { external, stopOnSignals: false });
+  }
+
+  /**
+   * Once the job runs: its readers join their groups holding no segment; then this worker joins
+   * the table, and only then do they take segments.
+   */
+  private async join(): Promise<void> {
+    const me = this.workerIdValue;
     const ended = this.jobHandle.result.then(
       () => 'ended' as const,
       () => 'ended' as const,
@@ -270,13 +336,21 @@ export class ClusterWorker {
     const outcome = await Promise.race([joined, ended, timeout]);
     clearTimeout(timer);
     if (outcome !== 'joined') {
-      await this.jobHandle.cancel().catch(() => undefined);
+      if (outcome === 'timeout') {
+        const error = new TributaryError(
+          'JOB_FAILED',
+          `worker ${me}: its ${expected} source readers did not join their reader groups within ${JOIN_TIMEOUT_MS} ms`,
+        );
+        // the job fails with this error (a launched worker's handle reports it)
+        if (this.control !== undefined) this.control.fail(error);
+        else await this.jobHandle.cancel().catch(() => undefined);
+        await this.jobHandle.result.catch(() => undefined);
+        throw error;
+      }
       const result = await this.jobHandle.result.catch((err: unknown) => err);
       throw new TributaryError(
         'JOB_FAILED',
-        outcome === 'timeout'
-          ? `worker ${me}: its ${expected} source readers did not join their reader groups within ${JOIN_TIMEOUT_MS} ms`
-          : `worker ${me}: the job ended before its readers joined: ${errorMessage(result)}`,
+        `worker ${me}: the job ended before its readers joined: ${errorMessage(result)}`,
         { cause: result },
       );
     }
@@ -301,7 +375,12 @@ export class ClusterWorker {
     });
     void ended.then(() => this.shutdown());
     this.timer = setInterval(() => void this.round(), Math.min(100, this.intervalMs));
-    this.emit({ type: 'worker-started', workerId: me, epoch: this.member.epoch, start });
+    this.emit({
+      type: 'worker-started',
+      workerId: me,
+      epoch: this.member.epoch,
+      start: this.startValue,
+    });
   }
 
   private connectorContext(): ClusterConnectorContext {
@@ -489,7 +568,7 @@ export class ClusterWorker {
     for (const scoped of this.groups) {
       const slash = scoped.indexOf('/');
       const group = await ReaderGroup.get(
-        this.shared.client,
+        this.client,
         scoped.slice(0, slash),
         scoped.slice(slash + 1),
       );
@@ -524,7 +603,7 @@ export class ClusterWorker {
     let committed = 0;
     let aborted = 0;
     for (const sink of piece.sinks) {
-      const writer = this.shared.client.createTransactionalWriter(sink.stream, bytesSerializer);
+      const writer = this.client.createTransactionalWriter(sink.stream, bytesSerializer);
       try {
         for (const txnId of sink.commit) {
           await writer.resumeTxn(txnId).commit();
@@ -558,7 +637,8 @@ export class ClusterWorker {
     // to the others this worker now looks dead: the leader takes its readers offline at the last
     // completed checkpoint and settles its transactions (a `left` record would leave them be)
     this.member?.halt();
-    await this.shared.release();
+    await this.shared?.release();
+    this.shared = undefined;
   }
 
   /**
