@@ -35,6 +35,13 @@ export const launchWorkers: ScaleOutLauncher = (env, jobName, { workers, cluster
     );
   }
   const spawned = isSpawnedWorker();
+  const script = process.argv[1];
+  if (!spawned && script === undefined) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      'execute: workers > 1 starts this script again in each worker process, but this process runs no script file (node -e / a REPL): run the job from a file',
+    );
+  }
   const { worker, ready } = ClusterWorker.launch(env, jobName, {
     pravega: pravega!,
     scope: clusterScope ?? DEFAULT_CLUSTER_SCOPE,
@@ -56,7 +63,9 @@ export const launchWorkers: ScaleOutLauncher = (env, jobName, { workers, cluster
     process.channel.unref();
     process.once('disconnect', onDisconnect);
   }
+  let ending = false;
   const killChildren = (): void => {
+    ending = true;
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   };
   process.once('exit', killChildren);
@@ -64,7 +73,22 @@ export const launchWorkers: ScaleOutLauncher = (env, jobName, { workers, cluster
     void ready.then(
       () => {
         if (handle.status === 'running' || handle.status === 'created')
-          for (let i = 1; i < workers; i++) children.push(spawnWorker(jobName));
+          for (let i = 1; i < workers; i++) {
+            const child = spawnWorker(script!, jobName);
+            children.push(child);
+            child.on('error', (err) =>
+              process.emitWarning(
+                `job ${jobName}: a worker process failed to start: ${err.message}`,
+              ),
+            );
+            // the others take its segments over; the job goes on with fewer workers
+            child.on('exit', (code, signal) => {
+              if (!ending)
+                process.emitWarning(
+                  `job ${jobName}: worker process ${child.pid} exited (${code ?? signal}); the other workers take over its segments`,
+                );
+            });
+          }
       },
       () => undefined, // the handle reports it
     );
@@ -80,14 +104,7 @@ export const launchWorkers: ScaleOutLauncher = (env, jobName, { workers, cluster
   return handle;
 };
 
-function spawnWorker(jobName: string): ChildProcess {
-  const script = process.argv[1];
-  if (script === undefined) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      'execute: workers > 1 starts this script again, but this process runs no script file',
-    );
-  }
+function spawnWorker(script: string, jobName: string): ChildProcess {
   const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2)], {
     env: { ...process.env, [WORKER_OF_ENV]: jobName },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
