@@ -597,32 +597,8 @@ export class ClusterWorker {
   }
 
   /** Commits a piece's pre-committed transactions (idempotent) and aborts its open ones. */
-  private async settleTransactions(
-    piece: WorkerPiece,
-  ): Promise<{ committed: number; aborted: number }> {
-    let committed = 0;
-    let aborted = 0;
-    for (const sink of piece.sinks) {
-      const writer = this.client.createTransactionalWriter(sink.stream, bytesSerializer);
-      try {
-        for (const txnId of sink.commit) {
-          await writer.resumeTxn(txnId).commit();
-          committed++;
-        }
-        for (const txnId of sink.open) {
-          try {
-            await writer.resumeTxn(txnId).abort();
-            aborted++;
-          } catch (err) {
-            // never begun on the server, or gone already
-            if (!hasErrorCode(err, 'TXN_NOT_FOUND', 'TXN_STATE')) throw err;
-          }
-        }
-      } finally {
-        await writer.close();
-      }
-    }
-    return { committed, aborted };
+  private settleTransactions(piece: WorkerPiece): Promise<{ committed: number; aborted: number }> {
+    return settleTransactions(this.client, piece);
   }
 
   private async shutdown(): Promise<void> {
@@ -689,6 +665,68 @@ export class ClusterWorker {
     }
   }
 
+  /**
+   * Ends a scaled-out job for good once every worker has stopped (`tributary workers <job>
+   * --purge`): the transactions of its last completed checkpoint are committed (a worker may have
+   * stopped before committing its own) and the open ones there aborted, then its reader groups
+   * and its coordination table are deleted — a later run starts from the sources' configured
+   * start. Refused with ILLEGAL_STATE while a worker still beats: members recorded `alive` are
+   * watched for `quietMs` (default 6 s, above the default heartbeat of 500 ms × 10) and any whose
+   * beat moves is running.
+   */
+  static async endJob(
+    pravega: ClusterWorkerOptions['pravega'],
+    scope: string,
+    jobName: string,
+    options: { readonly quietMs?: number } = {},
+  ): Promise<{
+    readerGroups: string[];
+    committed: number;
+    aborted: number;
+    checkpoint: number | undefined;
+  }> {
+    const quietMs = options.quietMs ?? 6_000;
+    const shared = await acquireClient(pravega);
+    try {
+      const table = SegmentCoordinationTable.existing(shared.client.segmentStore, scope, jobName);
+      const first = await ClusterWorker.describe(pravega, scope, jobName);
+      const alive = first.members.filter((m) => m.state === 'alive');
+      if (alive.length > 0) {
+        await new Promise((resolve) => setTimeout(resolve, quietMs));
+        const again = await readClusterView(table, jobName);
+        const running = again.members.filter((m) => {
+          const before = alive.find((a) => a.workerId === m.workerId);
+          return (
+            m.state === 'alive' &&
+            (before === undefined || before.epoch !== m.epoch || before.beat !== m.beat)
+          );
+        });
+        if (running.length > 0) {
+          throw new TributaryError(
+            'ILLEGAL_STATE',
+            `job ${jobName} still runs: worker(s) ${running.map((m) => `${m.workerId} (pid ${m.pid} on ${m.host})`).join(', ')} beat within ${quietMs} ms; stop every worker first (Ctrl-C), then purge`,
+          );
+        }
+      }
+      const [done] = await table.get([COMPLETED_KEY]);
+      const completed = done === undefined ? undefined : parseCompleted(done.key, done.value);
+      let committed = 0;
+      let aborted = 0;
+      const groups = new Set<string>();
+      for (const p of completed?.pieces ?? []) {
+        const piece = asWorkerPiece(p.piece);
+        const settled = await settleTransactions(shared.client, piece);
+        committed += settled.committed;
+        aborted += settled.aborted;
+        for (const g of Object.keys(piece.readerGroups)) groups.add(g);
+      }
+      await ClusterWorker.purge(pravega, scope, jobName, [...groups]);
+      return { readerGroups: [...groups], committed, aborted, checkpoint: completed?.id };
+    } finally {
+      await shared.release();
+    }
+  }
+
   /** `scope/group` of the job's reader groups this worker uses. */
   get readerGroups(): string[] {
     return [...this.groups];
@@ -721,4 +759,37 @@ function refuseKeyedJob(env: StreamEnvironment, jobName: string): void {
     'CONFIG_INVALID',
     `job "${jobName}" keys its records (keyBy into ${into?.name ?? `vertex ${keyed.to}`}): several workers run only jobs without keyBy for now; run it as one process (without --workers/--join)`,
   );
+}
+
+/**
+ * The transactions of a worker's piece in a completed checkpoint: those it pre-committed are
+ * committed (idempotent), the one it had open is aborted.
+ */
+async function settleTransactions(
+  client: SharedClient['client'],
+  piece: WorkerPiece,
+): Promise<{ committed: number; aborted: number }> {
+  let committed = 0;
+  let aborted = 0;
+  for (const sink of piece.sinks) {
+    const writer = client.createTransactionalWriter(sink.stream, bytesSerializer);
+    try {
+      for (const txnId of sink.commit) {
+        await writer.resumeTxn(txnId).commit();
+        committed++;
+      }
+      for (const txnId of sink.open) {
+        try {
+          await writer.resumeTxn(txnId).abort();
+          aborted++;
+        } catch (err) {
+          // never begun on the server, or gone already
+          if (!hasErrorCode(err, 'TXN_NOT_FOUND', 'TXN_STATE')) throw err;
+        }
+      }
+    } finally {
+      await writer.close();
+    }
+  }
+  return { committed, aborted };
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
+import { ReaderGroup } from '../../../src/pravega/client/reader-group/reader-group.js';
 import { launchChromium } from '../../support/chromium.js';
 import { produce, readOutput } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
@@ -155,10 +156,41 @@ describe('tributary run --workers with status pages, and tributary workers (real
       expect(missing.stderr.trim().split('\n')).toHaveLength(1);
       expect(missing.stderr).toMatch(/no scaled-out job "no-such-job" in scope/);
 
+      // no purge while a worker beats
+      const early = await cli(
+        ['--controller', uri, 'workers', 'copy', '--cluster-scope', scope, '--purge'],
+        { cwd },
+      );
+      expect(early.code).toBe(1);
+      expect(early.stderr).toMatch(
+        /job copy still runs: worker\(s\) .* beat within \d+ ms; stop every worker first/,
+      );
+
       running.signal('SIGINT');
       const ended = await running.exit(WAIT_MS);
       expect(ended.stdout).toMatch(/\[w0\] exited/);
       expect(ended.stdout).toMatch(/\[w1\] exited/);
+
+      // the job ends for good: its reader group and coordination table are deleted
+      const purged = await cli(
+        ['--controller', uri, 'workers', 'copy', '--cluster-scope', scope, '--purge'],
+        { cwd },
+      );
+      expect(purged.code, purged.stderr).toBe(0);
+      expect(purged.stdout).toMatch(
+        new RegExp(
+          `job copy ended for good: \\d+ transaction\\(s\\) of checkpoint \\d+ committed, \\d+ aborted; deleted reader group\\(s\\) ${scope}/\\S+ and the coordination table`,
+        ),
+      );
+      const gone = await cli(['--controller', uri, 'workers', 'copy', '--cluster-scope', scope], {
+        cwd,
+      });
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toMatch(/no scaled-out job "copy"/);
+      const group = /deleted reader group\(s\) \S+?\/(\S+) and/.exec(purged.stdout)![1]!;
+      await expect(ReaderGroup.get(client, scope, group)).rejects.toMatchObject({
+        code: 'READER_GROUP_NOT_FOUND',
+      });
     } finally {
       running.signal('SIGKILL');
       await client.close();
