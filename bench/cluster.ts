@@ -27,7 +27,7 @@ import { fmt } from './support.js';
  * workers for the cores. Then the hand-off times with 3 workers (heartbeat 250 ms, dead after
  * 2.5 s) under a steady input: SIGKILL of a worker → its segments owned by the others, and a
  * worker added → it owns segments (from its process start, and from its joining the cluster).
- * `npm run bench:cluster [-- --events N] [--rounds R] [--kills K] [--uri tcp://host:port]`
+ * `npm run bench:cluster [-- --events N] [--rounds R] [--kills K] [--adds A] [--uri tcp://host:port]`
  */
 
 const argv = process.argv.slice(2);
@@ -38,6 +38,7 @@ const arg = (name: string): string | undefined => {
 const EVENTS = Number(arg('--events') ?? 200_000);
 const ROUNDS = Number(arg('--rounds') ?? 2);
 const KILLS = Number(arg('--kills') ?? 4);
+const ADDS = Number(arg('--adds') ?? 3);
 const KEYS = 64;
 const COUNTS = [1, 2, 4];
 
@@ -192,21 +193,39 @@ async function handOff(client: PravegaClient, uri: string): Promise<void> {
       await replacement.whenStarted(120_000);
       live.push(replacement);
     }
-    const spawnedAt = Date.now();
-    const added = WorkerProcess.spawn(s.args);
-    all.push(added);
-    const id = await added.whenStarted(120_000);
-    const joinedAt = Date.now();
-    const owning = await timeUntil(
-      async () => ((await ownership(client, s.group)).byWorker.get(id) ?? 0) > 0,
-      joinedAt,
-      60_000,
-    );
     console.log(
       `  killed → its segments owned by the others: ${killed.map((ms) => fmt(ms)).join(', ')} ms (median ${fmt(median(killed))} ms; deadAfterMs 2 500, heartbeat 250, checkpoints every 1 000 ms)`,
     );
+    // a fourth worker added, then killed again (its segments go back), ADDS times
+    const owning: number[] = [];
+    const starting: number[] = [];
+    for (let a = 0; a < ADDS; a++) {
+      await sleep(2_000);
+      const spawnedAt = Date.now();
+      const added = WorkerProcess.spawn(s.args);
+      all.push(added);
+      const id = await added.whenStarted(120_000);
+      const joinedAt = Date.now();
+      starting.push(joinedAt - spawnedAt);
+      const ms = await timeUntil(
+        async () => ((await ownership(client, s.group)).byWorker.get(id) ?? 0) > 0,
+        joinedAt,
+        60_000,
+      );
+      owning.push(ms ?? NaN);
+      added.kill();
+      await added.gone();
+      await timeUntil(
+        async () => {
+          const o = await ownership(client, s.group);
+          return !o.byWorker.has(id) && o.unassigned === 0;
+        },
+        Date.now(),
+        60_000,
+      );
+    }
     console.log(
-      `  added → owns segments: ${fmt(owning ?? NaN)} ms after it joined the cluster (${fmt(joinedAt - spawnedAt)} ms from process start to joined)`,
+      `  added → owns segments: ${owning.map((ms) => fmt(ms)).join(', ')} ms after it joined the cluster (median ${fmt(median(owning))} ms; process start to joined: median ${fmt(median(starting))} ms)`,
     );
   } finally {
     producing = false;

@@ -7,6 +7,9 @@
  * - Connectors: {@link PravegaSource} (checkpoints delegated to a reader group) and
  *   {@link PravegaSink} (best-effort, at-least-once, exactly-once with Pravega transactions).
  */
+import { launchWorkers } from './cluster/launch-workers.js';
+import { registerScaleOut } from './runtime/scale-out-hook.js';
+
 export {
   TributaryError,
   ERROR_CODES,
@@ -58,4 +61,10 @@ export {
   ClusterWorker,
   type ClusterWorkerEvent,
   type ClusterWorkerOptions,
+  type ClusterView,
+  type ClusterMemberView,
+  isSpawnedWorker,
 } from './cluster/index.js';
+
+// execute(name, { workers: N }) runs the job in N worker processes through the scale-out module
+registerScaleOut(launchWorkers);

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ClusterWorker, type ClusterWorkerEvent } from '../cluster/cluster-worker.js';
+import { DEFAULT_CLUSTER_SCOPE } from '../cluster/launch-workers.js';
 import { acquireClient } from '../pravega/client/client-registry.js';
 import type { ClientConfig } from '../pravega/client/pravega-client.js';
 import type { StreamEnvironment } from '../runtime/stream-environment.js';
+import { observeJob, type ObserveOptions } from './observe-adapter.js';
 import type { Output } from './output.js';
 import { usageError } from './usage-error.js';
 
@@ -13,7 +15,7 @@ import { usageError } from './usage-error.js';
  */
 
 /** Scope of the coordination tables unless `--cluster-scope` names another (created if missing). */
-export const DEFAULT_CLUSTER_SCOPE = 'tributary';
+export { DEFAULT_CLUSTER_SCOPE } from '../cluster/launch-workers.js';
 
 const STARTED = /^worker (\S+) of job .* started/m;
 
@@ -51,6 +53,8 @@ export async function runAsWorker(args: {
   readonly workerId: string | undefined;
   readonly checkpointIntervalMs: number;
   readonly out: Output;
+  /** the status page, metrics and logs of this worker (`--status-port`, `--metrics-port`, `--log-level`) */
+  readonly observe?: ObserveOptions;
 }): Promise<number> {
   checkClusterController(args.pravega);
   const scope = args.scope ?? DEFAULT_CLUSTER_SCOPE;
@@ -85,6 +89,18 @@ export async function runAsWorker(args: {
     out.line(
       `worker ${worker.workerId} of job ${args.name} started (coordination table in scope ${scope}); Ctrl-C stops this worker`,
     );
+  const observation = await observeJob(worker.handle, args.observe ?? {}, {
+    workerId: worker.workerId,
+    read: () => worker.describeCluster(),
+  });
+  if (observation.statusUrl !== undefined) {
+    if (out.json) out.jsonLine({ type: 'status-page', url: observation.statusUrl });
+    else out.line(`status page: ${observation.statusUrl}`);
+  }
+  if (observation.metricsUrl !== undefined) {
+    if (out.json) out.jsonLine({ type: 'metrics-endpoint', url: observation.metricsUrl });
+    else out.line(`Prometheus metrics: ${observation.metricsUrl}`);
+  }
   const onSignal = (): void => {
     void worker.close();
   };
@@ -100,12 +116,23 @@ export async function runAsWorker(args: {
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    await observation.close();
   }
 }
 
-/** The command line of this process with `--workers N` replaced by `--join <name>`. */
-export function workerArgv(argv: readonly string[], name: string): string[] {
+const PORT_OPTIONS = ['--status-port', '--metrics-port'];
+
+/**
+ * The command line of this process with `--workers N` replaced by `--join <name>`, for worker
+ * `index` (0-based): a `--status-port` / `--metrics-port` P other than 0 becomes P + index, so
+ * that the workers on one machine each serve their own page (0 stays 0: a free port each).
+ */
+export function workerArgv(argv: readonly string[], name: string, index = 0): string[] {
   const out: string[] = [];
+  const shift = (value: string): string => {
+    const port = Number(value);
+    return Number.isInteger(port) && port > 0 ? String(port + index) : value;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') {
@@ -117,6 +144,15 @@ export function workerArgv(argv: readonly string[], name: string): string[] {
       continue;
     }
     if (a.startsWith('--workers=')) continue;
+    if (PORT_OPTIONS.includes(a) && i + 1 < argv.length) {
+      out.push(a, shift(argv[++i]!));
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (eq > 0 && PORT_OPTIONS.includes(a.slice(0, eq))) {
+      out.push(`${a.slice(0, eq)}=${shift(a.slice(eq + 1))}`);
+      continue;
+    }
     out.push(a);
   }
   const dashes = out.indexOf('--');
@@ -132,12 +168,12 @@ export function workerArgv(argv: readonly string[], name: string): string[] {
  * every worker. @returns the exit code once every worker ended.
  */
 export async function spawnWorkers(n: number, name: string, out: Output): Promise<number> {
-  const argv = workerArgv(process.argv.slice(2), name);
   const script = process.argv[1]!;
   const children: ChildProcess[] = [];
   const exits: Promise<number>[] = [];
   const start = (index: number): Promise<void> =>
     new Promise<void>((resolve) => {
+      const argv = workerArgv(process.argv.slice(2), name, index);
       const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -40,7 +40,11 @@ export function checkObserveOptions(options: ObserveOptions): void {
   }
 }
 
-export async function observeJob(handle: JobHandle, options: ObserveOptions): Promise<Observation> {
+export async function observeJob(
+  handle: JobHandle,
+  options: ObserveOptions,
+  cluster?: Options['cluster'],
+): Promise<Observation> {
   checkObserveOptions(options);
   const { statusPort, metricsPort, logLevel } = options;
   const ports = [statusPort, metricsPort].filter((p): p is number => p !== undefined);
@@ -59,6 +63,7 @@ export async function observeJob(handle: JobHandle, options: ObserveOptions): Pr
             pretty: process.stderr.isTTY === true,
           },
     closeWhenJobEnds: true,
+    ...(cluster !== undefined ? { cluster } : {}),
   };
   const observer = await observe(handle, config);
   const urlOf = (port: number | undefined): string | undefined =>

@@ -8,6 +8,7 @@ import { registerServer } from './commands/server.js';
 import { registerSql } from './commands/sql.js';
 import { registerStreams } from './commands/streams.js';
 import { registerTail } from './commands/tail.js';
+import { registerWorkers } from './commands/workers.js';
 import { registerWrite } from './commands/write.js';
 import { CONTROLLER_ENV, DEFAULT_EMBEDDED_DIR } from './connection.js';
 
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
       },
     });
   registerRun(program);
+  registerWorkers(program);
   registerSql(program);
   registerStreams(program);
   registerScopes(program);

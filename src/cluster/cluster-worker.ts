@@ -16,6 +16,7 @@ import type { StreamEnvironment } from '../runtime/stream-environment.js';
 import type { ClusterConnectorContext } from '../source/source.js';
 import { ClusterMember, type ClusterEvent } from './cluster-member.js';
 import { SegmentCoordinationTable } from './coordination-table.js';
+import { readClusterView, type ClusterView } from './cluster-view.js';
 import {
   COMPLETED_KEY,
   MEMBER_PREFIX,
@@ -59,6 +60,8 @@ export interface ClusterWorkerOptions {
   readonly deadAfterMs?: number;
   /** Default 20 s. */
   readonly checkpointTimeoutMs?: number;
+  /** Create `scope` if it is missing (default false: it must exist). */
+  readonly createScope?: boolean;
   /** Every cluster event this worker sees, and what it did about dead workers. */
   readonly onEvent?: (event: ClusterWorkerEvent) => void;
 }
@@ -119,9 +122,11 @@ export class ClusterWorker {
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
 
+  private shared: SharedClient | undefined;
+  private table!: SegmentCoordinationTable;
+  private startValue: 'fresh' | 'join' | 'restore' = 'join';
+
   private constructor(
-    private readonly shared: SharedClient,
-    private readonly table: SegmentCoordinationTable,
     readonly jobName: string,
     private readonly options: ClusterWorkerOptions,
   ) {
@@ -144,20 +149,61 @@ export class ClusterWorker {
     options: ClusterWorkerOptions,
   ): Promise<ClusterWorker> {
     refuseKeyedJob(env, jobName);
-    const shared = await acquireClient(options.pravega);
+    const worker = new ClusterWorker(jobName, options);
+    await worker.connect();
     try {
-      const table = SegmentCoordinationTable.forJob(
-        shared.client.segmentStore,
-        options.scope,
-        jobName,
-      );
-      const worker = new ClusterWorker(shared, table, jobName, options);
-      await worker.begin(env);
+      await worker.readTable();
+      worker.jobHandle = env.execute(jobName, {
+        external: worker.externalCheckpointing(),
+        stopOnSignals: false,
+      });
+      await worker.join();
       return worker;
     } catch (err) {
-      await shared.release();
+      await worker.shared?.release();
       throw err;
     }
+  }
+
+  /**
+   * Starts the job graph of `env` at once as one worker of job `jobName` and joins the cluster
+   * in the background (what `execute(name, { workers })` does): the handle is returned before
+   * anything is read; a failure to read the table fails the job before it starts, a failure to
+   * join fails it. `ready` resolves once this worker is a member (its readers may take segments).
+   */
+  static launch(
+    env: StreamEnvironment,
+    jobName: string,
+    options: ClusterWorkerOptions,
+  ): { readonly worker: ClusterWorker; readonly ready: Promise<void> } {
+    refuseKeyedJob(env, jobName);
+    const worker = new ClusterWorker(jobName, options);
+    let connected = false;
+    worker.jobHandle = env.execute(jobName, {
+      external: worker.externalCheckpointing(async () => {
+        await worker.connect();
+        connected = true;
+        await worker.readTable();
+      }),
+      stopOnSignals: false,
+    });
+    const ready = worker.join().catch(async (err: unknown) => {
+      if (connected) await worker.shutdown();
+      throw err;
+    });
+    ready.catch(() => undefined);
+    return { worker, ready };
+  }
+
+  private async connect(): Promise<void> {
+    const shared = await acquireClient(this.options.pravega);
+    this.shared = shared;
+    if (this.options.createScope === true) await shared.client.createScope(this.options.scope);
+    this.table = SegmentCoordinationTable.forJob(
+      shared.client.segmentStore,
+      this.options.scope,
+      this.jobName,
+    );
   }
 
   get workerId(): string {
@@ -177,12 +223,56 @@ export class ClusterWorker {
     return this.jobHandle;
   }
 
+  /** The job's workers as the coordination table holds them now (two table calls). */
+  describeCluster(): Promise<ClusterView> {
+    if (this.shared === undefined)
+      return Promise.reject(
+        new TributaryError('ILLEGAL_STATE', `worker ${this.workerIdValue} is not connected`),
+      );
+    return readClusterView(this.table, this.jobName);
+  }
+
+  /**
+   * The workers of job `jobName` whose coordination table is in `scope`, read from outside (the
+   * table is never created). Rejects with NO_SUCH_SEGMENT when the job has no table there.
+   */
+  static async describe(
+    pravega: ClusterWorkerOptions['pravega'],
+    scope: string,
+    jobName: string,
+  ): Promise<ClusterView> {
+    const shared = await acquireClient(pravega);
+    try {
+      const table = SegmentCoordinationTable.existing(shared.client.segmentStore, scope, jobName);
+      try {
+        return await readClusterView(table, jobName);
+      } catch (err) {
+        if (TributaryError.is(err, 'NO_SUCH_SEGMENT'))
+          throw new TributaryError(
+            'NO_SUCH_SEGMENT',
+            `no scaled-out job ${JSON.stringify(jobName)} in scope ${scope}: it has no coordination table (${table.where}); check the job name and --cluster-scope`,
+            { cause: err },
+          );
+        throw err;
+      }
+    } finally {
+      await shared.release();
+    }
+  }
+
+  private get client(): SharedClient['client'] {
+    if (this.shared === undefined)
+      throw new TributaryError('ILLEGAL_STATE', `worker ${this.workerIdValue} is not connected`);
+    return this.shared.client;
+  }
+
   /** The highest checkpoint complete across the workers that this worker committed with. */
   get completedThrough(): number {
     return this.completedThroughId;
   }
 
-  private async begin(env: StreamEnvironment): Promise<void> {
+  /** How the job's reader groups start, from the table as it is before this worker joins. */
+  private async readTable(): Promise<void> {
     const me = this.workerIdValue;
     // how the job's reader groups start, from the table as it is before this worker joins
     const others = (await this.table.list(MEMBER_PREFIX))
@@ -192,10 +282,9 @@ export class ClusterWorker {
     const completed = done === undefined ? undefined : parseCompleted(done.key, done.value);
     this.lastCompleted = completed;
     this.completedThroughId = completed?.id ?? 0;
-    let start: 'fresh' | 'join' | 'restore' = 'join';
     if (others.length === 0 && completed !== undefined) {
       // the whole job starts over: from its last completed checkpoint, as one process would
-      start = 'restore';
+      this.startValue = 'restore';
       const groups = new Map<string, string>();
       for (const p of completed.pieces) {
         for (const [g, text] of Object.entries(asWorkerPiece(p.piece).readerGroups))
@@ -204,17 +293,28 @@ export class ClusterWorker {
       this.groupStartValue = groups;
       for (const p of completed.pieces) await this.settleTransactions(asWorkerPiece(p.piece));
     } else if (others.length === 0) {
-      start = 'fresh';
+      this.startValue = 'fresh';
       this.groupStartValue = 'fresh';
     }
-    const external: ExternalCheckpointing = {
+  }
+
+  private externalCheckpointing(prepare?: () => Promise<void>): ExternalCheckpointing {
+    return {
+      ...(prepare !== undefined ? { prepare } : {}),
       connectors: { cluster: this.connectorContext() },
       attach: (control) => {
         this.control = control;
       },
       externalCompletion: (id, data) => this.completeHere(id, data),
     };
-    this.jobHandle = env.execute(this.jobName, { external, stopOnSignals: false });
+  }
+
+  /**
+   * Once the job runs: its readers join their groups holding no segment; then this worker joins
+   * the table, and only then do they take segments.
+   */
+  private async join(): Promise<void> {
+    const me = this.workerIdValue;
     const ended = this.jobHandle.result.then(
       () => 'ended' as const,
       () => 'ended' as const,
@@ -236,13 +336,21 @@ export class ClusterWorker {
     const outcome = await Promise.race([joined, ended, timeout]);
     clearTimeout(timer);
     if (outcome !== 'joined') {
-      await this.jobHandle.cancel().catch(() => undefined);
+      if (outcome === 'timeout') {
+        const error = new TributaryError(
+          'JOB_FAILED',
+          `worker ${me}: its ${expected} source readers did not join their reader groups within ${JOIN_TIMEOUT_MS} ms`,
+        );
+        // the job fails with this error (a launched worker's handle reports it)
+        if (this.control !== undefined) this.control.fail(error);
+        else await this.jobHandle.cancel().catch(() => undefined);
+        await this.jobHandle.result.catch(() => undefined);
+        throw error;
+      }
       const result = await this.jobHandle.result.catch((err: unknown) => err);
       throw new TributaryError(
         'JOB_FAILED',
-        outcome === 'timeout'
-          ? `worker ${me}: its ${expected} source readers did not join their reader groups within ${JOIN_TIMEOUT_MS} ms`
-          : `worker ${me}: the job ended before its readers joined: ${errorMessage(result)}`,
+        `worker ${me}: the job ended before its readers joined: ${errorMessage(result)}`,
         { cause: result },
       );
     }
@@ -267,7 +375,12 @@ export class ClusterWorker {
     });
     void ended.then(() => this.shutdown());
     this.timer = setInterval(() => void this.round(), Math.min(100, this.intervalMs));
-    this.emit({ type: 'worker-started', workerId: me, epoch: this.member.epoch, start });
+    this.emit({
+      type: 'worker-started',
+      workerId: me,
+      epoch: this.member.epoch,
+      start: this.startValue,
+    });
   }
 
   private connectorContext(): ClusterConnectorContext {
@@ -455,7 +568,7 @@ export class ClusterWorker {
     for (const scoped of this.groups) {
       const slash = scoped.indexOf('/');
       const group = await ReaderGroup.get(
-        this.shared.client,
+        this.client,
         scoped.slice(0, slash),
         scoped.slice(slash + 1),
       );
@@ -484,32 +597,8 @@ export class ClusterWorker {
   }
 
   /** Commits a piece's pre-committed transactions (idempotent) and aborts its open ones. */
-  private async settleTransactions(
-    piece: WorkerPiece,
-  ): Promise<{ committed: number; aborted: number }> {
-    let committed = 0;
-    let aborted = 0;
-    for (const sink of piece.sinks) {
-      const writer = this.shared.client.createTransactionalWriter(sink.stream, bytesSerializer);
-      try {
-        for (const txnId of sink.commit) {
-          await writer.resumeTxn(txnId).commit();
-          committed++;
-        }
-        for (const txnId of sink.open) {
-          try {
-            await writer.resumeTxn(txnId).abort();
-            aborted++;
-          } catch (err) {
-            // never begun on the server, or gone already
-            if (!hasErrorCode(err, 'TXN_NOT_FOUND', 'TXN_STATE')) throw err;
-          }
-        }
-      } finally {
-        await writer.close();
-      }
-    }
-    return { committed, aborted };
+  private settleTransactions(piece: WorkerPiece): Promise<{ committed: number; aborted: number }> {
+    return settleTransactions(this.client, piece);
   }
 
   private async shutdown(): Promise<void> {
@@ -524,7 +613,8 @@ export class ClusterWorker {
     // to the others this worker now looks dead: the leader takes its readers offline at the last
     // completed checkpoint and settles its transactions (a `left` record would leave them be)
     this.member?.halt();
-    await this.shared.release();
+    await this.shared?.release();
+    this.shared = undefined;
   }
 
   /**
@@ -575,6 +665,68 @@ export class ClusterWorker {
     }
   }
 
+  /**
+   * Ends a scaled-out job for good once every worker has stopped (`tributary workers <job>
+   * --purge`): the transactions of its last completed checkpoint are committed (a worker may have
+   * stopped before committing its own) and the open ones there aborted, then its reader groups
+   * and its coordination table are deleted — a later run starts from the sources' configured
+   * start. Refused with ILLEGAL_STATE while a worker still beats: members recorded `alive` are
+   * watched for `quietMs` (default 6 s, above the default heartbeat of 500 ms × 10) and any whose
+   * beat moves is running.
+   */
+  static async endJob(
+    pravega: ClusterWorkerOptions['pravega'],
+    scope: string,
+    jobName: string,
+    options: { readonly quietMs?: number } = {},
+  ): Promise<{
+    readerGroups: string[];
+    committed: number;
+    aborted: number;
+    checkpoint: number | undefined;
+  }> {
+    const quietMs = options.quietMs ?? 6_000;
+    const shared = await acquireClient(pravega);
+    try {
+      const table = SegmentCoordinationTable.existing(shared.client.segmentStore, scope, jobName);
+      const first = await ClusterWorker.describe(pravega, scope, jobName);
+      const alive = first.members.filter((m) => m.state === 'alive');
+      if (alive.length > 0) {
+        await new Promise((resolve) => setTimeout(resolve, quietMs));
+        const again = await readClusterView(table, jobName);
+        const running = again.members.filter((m) => {
+          const before = alive.find((a) => a.workerId === m.workerId);
+          return (
+            m.state === 'alive' &&
+            (before === undefined || before.epoch !== m.epoch || before.beat !== m.beat)
+          );
+        });
+        if (running.length > 0) {
+          throw new TributaryError(
+            'ILLEGAL_STATE',
+            `job ${jobName} still runs: worker(s) ${running.map((m) => `${m.workerId} (pid ${m.pid} on ${m.host})`).join(', ')} beat within ${quietMs} ms; stop every worker first (Ctrl-C), then purge`,
+          );
+        }
+      }
+      const [done] = await table.get([COMPLETED_KEY]);
+      const completed = done === undefined ? undefined : parseCompleted(done.key, done.value);
+      let committed = 0;
+      let aborted = 0;
+      const groups = new Set<string>();
+      for (const p of completed?.pieces ?? []) {
+        const piece = asWorkerPiece(p.piece);
+        const settled = await settleTransactions(shared.client, piece);
+        committed += settled.committed;
+        aborted += settled.aborted;
+        for (const g of Object.keys(piece.readerGroups)) groups.add(g);
+      }
+      await ClusterWorker.purge(pravega, scope, jobName, [...groups]);
+      return { readerGroups: [...groups], committed, aborted, checkpoint: completed?.id };
+    } finally {
+      await shared.release();
+    }
+  }
+
   /** `scope/group` of the job's reader groups this worker uses. */
   get readerGroups(): string[] {
     return [...this.groups];
@@ -607,4 +759,37 @@ function refuseKeyedJob(env: StreamEnvironment, jobName: string): void {
     'CONFIG_INVALID',
     `job "${jobName}" keys its records (keyBy into ${into?.name ?? `vertex ${keyed.to}`}): several workers run only jobs without keyBy for now; run it as one process (without --workers/--join)`,
   );
+}
+
+/**
+ * The transactions of a worker's piece in a completed checkpoint: those it pre-committed are
+ * committed (idempotent), the one it had open is aborted.
+ */
+async function settleTransactions(
+  client: SharedClient['client'],
+  piece: WorkerPiece,
+): Promise<{ committed: number; aborted: number }> {
+  let committed = 0;
+  let aborted = 0;
+  for (const sink of piece.sinks) {
+    const writer = client.createTransactionalWriter(sink.stream, bytesSerializer);
+    try {
+      for (const txnId of sink.commit) {
+        await writer.resumeTxn(txnId).commit();
+        committed++;
+      }
+      for (const txnId of sink.open) {
+        try {
+          await writer.resumeTxn(txnId).abort();
+          aborted++;
+        } catch (err) {
+          // never begun on the server, or gone already
+          if (!hasErrorCode(err, 'TXN_NOT_FOUND', 'TXN_STATE')) throw err;
+        }
+      }
+    } finally {
+      await writer.close();
+    }
+  }
+  return { committed, aborted };
 }

@@ -75,6 +75,8 @@ export class SegmentCoordinationTable implements CoordinationTable {
     private readonly store: SegmentStore,
     private readonly segment: string,
     private readonly operationTimeoutMs = 30_000,
+    /** false: only read a table that exists (a call on a missing one fails), never create it */
+    private readonly createIfMissing = true,
   ) {}
 
   static forJob(
@@ -90,11 +92,27 @@ export class SegmentCoordinationTable implements CoordinationTable {
     );
   }
 
+  /** The job's table as it is, for reading: never created by this object. */
+  static existing(
+    store: SegmentStore,
+    scope: string,
+    jobName: string,
+    operationTimeoutMs?: number,
+  ): SegmentCoordinationTable {
+    return new SegmentCoordinationTable(
+      store,
+      clusterTableSegment(scope, jobName),
+      operationTimeoutMs,
+      false,
+    );
+  }
+
   get where(): string {
     return `table segment ${this.segment}`;
   }
 
   private ensure(): Promise<boolean> {
+    if (!this.createIfMissing) return Promise.resolve(false);
     this.created ??= this.call(this.store.createTableSegment(this.segment), 'create').catch(
       (err: unknown) => {
         this.created = undefined;

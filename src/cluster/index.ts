@@ -27,4 +27,11 @@ export {
   type ClusterWorkerEvent,
   type ClusterWorkerOptions,
 } from './cluster-worker.js';
+export {
+  launchWorkers,
+  isSpawnedWorker,
+  DEFAULT_CLUSTER_SCOPE,
+  WORKER_OF_ENV,
+} from './launch-workers.js';
+export { readClusterView, type ClusterView, type ClusterMemberView } from './cluster-view.js';
 export { pieceOf, asWorkerPiece, type WorkerPiece, type SinkTransactions } from './worker-piece.js';

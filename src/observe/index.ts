@@ -15,4 +15,11 @@ export {
   type Logger,
 } from './logger.js';
 export { Redactor, REDACTED, isSecretKey } from './redact.js';
-export type { StatusSnapshot, CheckpointRow, OperatorRow, TaskRow } from './job-state.js';
+export type {
+  StatusSnapshot,
+  CheckpointRow,
+  OperatorRow,
+  TaskRow,
+  ClusterStatus,
+  ClusterReading,
+} from './job-state.js';

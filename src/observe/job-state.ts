@@ -31,6 +31,37 @@ export interface TaskRow extends TaskMetrics {
   readonly backpressureRatio: number;
 }
 
+/**
+ * The workers of a job run in several processes (docs/scale-out.md), as its coordination table
+ * said at `measuredAt`; `workerId` is the worker this observer runs in.
+ */
+export interface ClusterStatus {
+  readonly workerId: string;
+  readonly measuredAt: number | undefined;
+  /** why the last read failed (the previous view stays on show) */
+  readonly error: string | undefined;
+  readonly members: readonly {
+    readonly workerId: string;
+    readonly state: 'alive' | 'left' | 'dead';
+    readonly epoch: number;
+    readonly host: string;
+    readonly pid: number;
+    readonly joinedAt: number;
+    readonly beat: number;
+    readonly leader: boolean;
+    readonly deadBy?: string;
+  }[];
+  readonly leader: { readonly workerId: string; readonly term: number } | undefined;
+  readonly completedCheckpoint: number | undefined;
+  readonly pendingCheckpoint: number | undefined;
+}
+
+/** What a cluster read gives the observer (a `ClusterView` from src/cluster is one). */
+export type ClusterReading = Pick<
+  ClusterStatus,
+  'members' | 'leader' | 'completedCheckpoint' | 'pendingCheckpoint'
+>;
+
 /** Everything the status page and `/api/status` show. JSON-safe. */
 export interface StatusSnapshot {
   readonly job: {
@@ -62,6 +93,8 @@ export interface StatusSnapshot {
   };
   /** Newest first. */
   readonly warnings: readonly { readonly message: string; readonly time: number }[];
+  /** Only for a worker of a job in several processes. */
+  readonly cluster: ClusterStatus | undefined;
 }
 
 /**
@@ -91,6 +124,7 @@ export class JobState {
   private committed = 0;
   private aborted = 0;
   private warnings: { message: string; time: number }[] = [];
+  private cluster: ClusterStatus | undefined;
 
   constructor(
     private readonly name: string,
@@ -181,6 +215,37 @@ export class JobState {
     this.lag = { measuredAt, sources };
   }
 
+  /** This observer runs in worker `workerId` of a job in several processes. */
+  setWorker(workerId: string): void {
+    this.cluster ??= {
+      workerId,
+      measuredAt: undefined,
+      error: undefined,
+      members: [],
+      leader: undefined,
+      completedCheckpoint: undefined,
+      pendingCheckpoint: undefined,
+    };
+  }
+
+  setCluster(reading: ClusterReading, measuredAt: number): void {
+    if (this.cluster === undefined) return;
+    this.cluster = {
+      workerId: this.cluster.workerId,
+      measuredAt,
+      error: undefined,
+      members: reading.members,
+      leader: reading.leader,
+      completedCheckpoint: reading.completedCheckpoint,
+      pendingCheckpoint: reading.pendingCheckpoint,
+    };
+  }
+
+  setClusterError(message: string): void {
+    if (this.cluster === undefined) return;
+    this.cluster = { ...this.cluster, error: this.format(message) };
+  }
+
   snapshot(): StatusSnapshot {
     return {
       job: {
@@ -209,6 +274,7 @@ export class JobState {
         aborted: this.aborted,
       },
       warnings: this.warnings,
+      cluster: this.cluster,
     };
   }
 

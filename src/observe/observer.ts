@@ -7,7 +7,7 @@ import { errorMessage } from '../errors.js';
 import type { JobHandle } from '../runtime/index.js';
 import { ObserverHttpServer, type HttpServerOptions } from './http-server.js';
 import { logEvent, logStart } from './job-log.js';
-import { JobState, type StatusSnapshot } from './job-state.js';
+import { JobState, type ClusterReading, type StatusSnapshot } from './job-state.js';
 import { createLogger, LOG_LEVELS, type LogOptions } from './logger.js';
 import { PrometheusMetrics } from './prometheus.js';
 import { Redactor } from './redact.js';
@@ -32,6 +32,17 @@ export interface ObserveOptions {
   readonly processMetrics?: boolean;
   /** Close the servers once the job has ended (default true; false keeps the last state on show). */
   readonly closeWhenJobEnds?: boolean;
+  /**
+   * The job runs in several worker processes and this is one of them (docs/scale-out.md): every
+   * metric carries `worker_id`, and the status page lists every worker, read with `read` every
+   * `intervalMs` (default 2000) — e.g. `{ workerId: w.workerId, read: () => w.describeCluster() }`
+   * for a `ClusterWorker` w.
+   */
+  readonly cluster?: {
+    readonly workerId: string;
+    readonly read: () => Promise<ClusterReading>;
+    readonly intervalMs?: number;
+  };
 }
 
 export interface Observer {
@@ -81,6 +92,17 @@ const optionsSchema = z
     lagIntervalMs: z.number().int().min(100).max(600_000).default(2_000),
     processMetrics: z.boolean().default(true),
     closeWhenJobEnds: z.boolean().default(true),
+    cluster: z
+      .object({
+        workerId: z.string().min(1),
+        read: z.custom<() => Promise<ClusterReading>>(
+          (v) => typeof v === 'function',
+          'must be a function',
+        ),
+        intervalMs: z.number().int().min(100).max(600_000).default(2_000),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -117,9 +139,11 @@ export async function observe(job: ObservedJob, options: ObserveOptions = {}): P
   const log = logger.child({ job: job.jobName });
   const graph = job.describe();
   const state = new JobState(job.jobName, graph, Date.now(), (t) => redactor.text(t));
+  if (o.cluster !== undefined) state.setWorker(o.cluster.workerId);
   const registry = new Registry();
   const metrics = new PrometheusMetrics(registry, job.jobName, job, state, {
     processMetrics: o.processMetrics,
+    ...(o.cluster !== undefined ? { workerId: o.cluster.workerId } : {}),
   });
   const listeners = new Set<() => void>();
   const changed = (): void => {
@@ -142,10 +166,34 @@ export async function observe(job: ObservedJob, options: ObserveOptions = {}): P
   });
   logStart(log, { name: job.jobName, options: job.options, graph });
 
-  const lag = new LagPoller(job, o.lagIntervalMs, log, (sources) => {
-    state.setLag(sources, Date.now());
-    changed();
-  });
+  const lag = new Poller(
+    { what: 'source lag', event: 'lag' },
+    () => job.sourceLag(),
+    o.lagIntervalMs,
+    log,
+    (sources) => {
+      state.setLag(sources, Date.now());
+      changed();
+    },
+  );
+  const cluster = o.cluster;
+  const workers =
+    cluster === undefined
+      ? undefined
+      : new Poller(
+          { what: 'the workers of the job', event: 'cluster-read' },
+          cluster.read,
+          cluster.intervalMs,
+          log,
+          (reading) => {
+            state.setCluster(reading, Date.now());
+            changed();
+          },
+          (message) => {
+            state.setClusterError(message);
+            changed();
+          },
+        );
   const started: ObserverHttpServer[] = [];
   try {
     for (const s of servers) {
@@ -169,16 +217,19 @@ export async function observe(job: ObservedJob, options: ObserveOptions = {}): P
     }
   } catch (err) {
     lag.stop();
+    workers?.stop();
     subscription.unsubscribe();
     await Promise.all(started.map((s) => s.close()));
     throw err;
   }
   lag.start();
+  workers?.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       lag.stop();
+      workers?.stop();
       subscription.unsubscribe();
       listeners.clear();
       await Promise.all(started.map((s) => s.close()));
@@ -186,6 +237,7 @@ export async function observe(job: ObservedJob, options: ObserveOptions = {}): P
 
   const settle = async (): Promise<void> => {
     lag.stop();
+    workers?.stop();
     // one last measurement is meaningless (no attempt runs); keep the last one on show
     if (o.closeWhenJobEnds) await close();
   };
@@ -205,17 +257,19 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/** Measures source lag every interval; one measurement at a time, each with a deadline. */
-class LagPoller {
+/** Reads something every interval (source lag, the workers); one read at a time, each with a deadline. */
+class Poller<T> {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastError: string | undefined;
 
   constructor(
-    private readonly job: Pick<ObservedJob, 'sourceLag'>,
+    private readonly name: { readonly what: string; readonly event: string },
+    private readonly read: () => Promise<T>,
     private readonly intervalMs: number,
     private readonly log: Logger,
-    private readonly onLag: (lag: Awaited<ReturnType<ObservedJob['sourceLag']>>) => void,
+    private readonly onValue: (value: T) => void,
+    private readonly onError?: (message: string) => void,
   ) {}
 
   start(): void {
@@ -236,10 +290,11 @@ class LagPoller {
 
   private async measure(): Promise<void> {
     const deadlineMs = Math.max(10_000, this.intervalMs * 5);
+    const { what, event } = this.name;
     let timeout: NodeJS.Timeout | undefined;
     try {
-      const lag = await Promise.race([
-        this.job.sourceLag(),
+      const value = await Promise.race([
+        this.read(),
         new Promise<never>((_, reject) => {
           timeout = setTimeout(
             () => reject(new Error(`no answer within ${deadlineMs} ms`)),
@@ -248,15 +303,17 @@ class LagPoller {
         }),
       ]);
       if (this.stopped) return;
-      this.onLag(lag);
+      this.onValue(value);
       if (this.lastError !== undefined)
-        this.log.info({ event: 'lag-ok' }, 'source lag measured again');
+        this.log.info({ event: `${event}-ok` }, `${what} read again`);
       this.lastError = undefined;
     } catch (err) {
       const message = errorMessage(err);
+      if (this.stopped) return;
+      this.onError?.(message);
       // once per distinct problem: a job that is restarting can fail this every time
       if (message !== this.lastError)
-        this.log.warn({ event: 'lag-failed', err }, `measuring source lag failed: ${message}`);
+        this.log.warn({ event: `${event}-failed`, err }, `reading ${what} failed: ${message}`);
       this.lastError = message;
     } finally {
       if (timeout !== undefined) clearTimeout(timeout);

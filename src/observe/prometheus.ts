@@ -44,9 +44,12 @@ export class PrometheusMetrics {
     jobName: string,
     job: MetricsInput,
     state: JobState,
-    options: { processMetrics: boolean },
+    options: { processMetrics: boolean; workerId?: string },
   ) {
-    registry.setDefaultLabels({ job_name: jobName });
+    registry.setDefaultLabels({
+      job_name: jobName,
+      ...(options.workerId !== undefined ? { worker_id: options.workerId } : {}),
+    });
     if (options.processMetrics) collectDefaultMetrics({ register: registry });
     const registers = [registry];
     const advance = this.advance.bind(this);
@@ -69,6 +72,7 @@ export class PrometheusMetrics {
         this.set((Date.now() - state.snapshot().job.startedAt) / 1000);
       },
     });
+    if (options.workerId !== undefined) this.clusterGauges(registers, state);
     this.restarts = new Counter({
       name: 'tributary_job_restarts_total',
       help: 'Restarts of the job (after a failure, from the latest completed checkpoint).',
@@ -322,6 +326,38 @@ export class PrometheusMetrics {
   }
 
   /** Brings a counter up to a cumulative value (never down; `resets`: a drop means it restarted at 0). */
+  /** A worker of a job in several processes: the workers as its last read of the table saw them. */
+  private clusterGauges(registers: Registry[], state: JobState): void {
+    new Gauge({
+      name: 'tributary_cluster_workers',
+      help: "The job's workers by state (alive, left, dead), as the coordination table last said.",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const members = state.snapshot().cluster?.members ?? [];
+        for (const s of ['alive', 'left', 'dead'] as const)
+          this.set({ state: s }, members.filter((m) => m.state === s).length);
+      },
+    });
+    new Gauge({
+      name: 'tributary_cluster_leader',
+      help: 'Whether this worker leads the job (triggers and completes its checkpoints): 1 or 0.',
+      registers,
+      collect() {
+        const c = state.snapshot().cluster;
+        this.set(c !== undefined && c.leader?.workerId === c.workerId ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tributary_cluster_completed_checkpoint',
+      help: 'Id of the latest checkpoint completed across all workers (0 before the first).',
+      registers,
+      collect() {
+        this.set(state.snapshot().cluster?.completedCheckpoint ?? 0);
+      },
+    });
+  }
+
   private advance<L extends string>(
     counter: Counter<L>,
     key: string,

@@ -86,6 +86,7 @@ export class ExecutionAttempt implements MetricsSource {
         this.setup.external.attach({
           trigger: (id) => checkpoints.triggerExternal(id),
           abort: (id, reason) => checkpoints.abortExternal(id, reason),
+          fail: (error) => this.fail(error),
         });
       }
       this.markRunning();

@@ -14,6 +14,11 @@ import type { ConnectorSettings } from '../source/source.js';
  * the job run on purpose).
  */
 export interface ExternalCheckpointing {
+  /**
+   * Awaited before the job's checks and its first task: a rejection fails the job before it
+   * starts (e.g. the worker could not read its coordination table).
+   */
+  prepare?(): Promise<void>;
   /** Settings merged into what the job hands its connectors (e.g. the worker's identity). */
   readonly connectors?: Partial<ConnectorSettings>;
   /** Each running attempt hands its control here once its tasks run; undefined when it ends. */
@@ -34,4 +39,6 @@ export interface ExternalCheckpointControl {
   trigger(id: number): void;
   /** Aborts checkpoint `id` here if it is still collecting acknowledgements. */
   abort(id: number, reason: string): void;
+  /** Fails the running attempt (and so the job: it never restarts itself) with `error`. */
+  fail(error: unknown): void;
 }

@@ -165,6 +165,7 @@ export class JobExecution {
       let lineageStart: number;
       let nextCheckpointId: number;
       try {
+        await this.start.external?.prepare?.();
         const locks = await this.preflight(holds);
         // the workers of one job run at once on purpose: their membership replaces the lease
         if (this.start.external === undefined) lock = await this.acquireLock(locks);

@@ -15,6 +15,7 @@ import type { JobGraphDescription } from './job-events.js';
 import { JobExecution, type JobConnector } from './job-execution.js';
 import { JobHandle } from './job-handle.js';
 import { parseJobOptions, type JobOptions, type JobOptionsInput } from './job-options.js';
+import { scaleOutLauncher } from './scale-out-hook.js';
 import { PipelineBuilder } from './transformation.js';
 import type { WatermarkStrategy } from './watermark-strategy.js';
 
@@ -58,6 +59,18 @@ export interface ExecuteOptions {
    * outside this process. Set by src/cluster (`tributary run --workers`), not by hand.
    */
   readonly external?: ExternalCheckpointing;
+  /**
+   * Run the job in this many worker processes on this machine (docs/scale-out.md; default 1 =
+   * this process alone, as always). With N > 1 this process is the first worker and starts N − 1
+   * more, each running this same script with the same arguments; in those, `execute` joins the
+   * job instead (`isSpawnedWorker()` is true there: guard one-time setup such as writing input
+   * with it). The workers share the job's reader groups through the Pravega server of the job's
+   * `pravega` option (a real server: the embedded store belongs to one process); the returned
+   * handle is this process's worker. Stateless jobs only for now (a keyed job is refused).
+   */
+  readonly workers?: number;
+  /** Scope of the workers' coordination table with `workers` > 1 (default `tributary`). */
+  readonly clusterScope?: string;
 }
 
 const executeSchema = z
@@ -76,8 +89,19 @@ const executeSchema = z
         { message: 'must be an ExternalCheckpointing (attach, externalCompletion)' },
       )
       .optional(),
+    workers: z.number().int().min(1).max(256).default(1),
+    clusterScope: z.string().min(1).optional(),
   })
   .strict()
+  .refine((o) => !(o.workers > 1 && o.external !== undefined), {
+    message: 'workers and external exclude each other',
+    path: ['workers'],
+  })
+  .refine((o) => !(o.workers > 1 && (o.restoreFrom !== undefined || o.startFrom === 'scratch')), {
+    message:
+      "with workers > 1 the job starts from its workers' last completed checkpoint: restoreFrom and startFrom: 'scratch' do not apply",
+    path: ['workers'],
+  })
   .refine((o) => !(o.restoreFrom !== undefined && o.startFrom === 'scratch'), {
     message: "restoreFrom and startFrom: 'scratch' exclude each other",
     path: ['startFrom'],
@@ -176,6 +200,16 @@ export class StreamEnvironment {
       throw new TributaryError('CONFIG_INVALID', 'execute: jobName must be a non-empty string');
     }
     const start = parseConfig(executeSchema, options, 'execute options');
+    if (start.workers > 1) {
+      const launch = scaleOutLauncher();
+      if (launch === undefined) {
+        throw new TributaryError(
+          'CONFIG_INVALID',
+          "execute: workers > 1 needs the scale-out module: import StreamEnvironment from the 'tributary' package entry (it registers it), or call registerScaleOut",
+        );
+      }
+      return launch(this, jobName, { workers: start.workers, clusterScope: start.clusterScope });
+    }
     const graph = buildJobGraph(this.builder.transformations, this.options.parallelism);
     const connectors: JobConnector[] = [];
     for (const t of this.builder.transformations) {

@@ -178,6 +178,7 @@ export function registerRun(program: Command): void {
             moduleOptions.checkpoint?.intervalMs ??
             DEFAULT_CHECKPOINT_INTERVAL_MS,
           out,
+          observe,
         });
         return;
       }

@@ -86,6 +86,40 @@
     });
   }
 
+  // only for a worker of a job run in several processes
+  function renderWorkers(cl) {
+    $('workers-section').hidden = !cl;
+    if (!cl) return;
+    const alive = cl.members.filter((m) => m.state === 'alive').length;
+    const parts = [
+      `this page: worker ${cl.workerId}`,
+      `${alive} alive of ${cl.members.length} recorded`,
+      `leader ${cl.leader ? `${cl.leader.workerId} (term ${cl.leader.term})` : 'none'}`,
+      `completed checkpoint ${cl.completedCheckpoint === undefined ? '–' : cl.completedCheckpoint}`,
+    ];
+    if (cl.pendingCheckpoint !== undefined)
+      parts.push(`checkpoint ${cl.pendingCheckpoint} pending`);
+    if (cl.measuredAt) parts.push(`read at ${time(cl.measuredAt)}`);
+    if (cl.error) parts.push(`last read failed: ${cl.error}`);
+    $('workers-summary').textContent = parts.join(' · ');
+    fillTable(
+      'workers',
+      cl.members,
+      (tr, m) => {
+        tr.dataset.worker = m.workerId;
+        const marks = `${m.leader ? ' ★ leader' : ''}${m.workerId === cl.workerId ? ' (this one)' : ''}`;
+        cell(tr, `${m.workerId}${marks}`);
+        cell(tr, m.deadBy ? `dead (declared by ${m.deadBy})` : m.state, m.state);
+        cell(tr, String(m.epoch), 'num');
+        cell(tr, m.host);
+        cell(tr, String(m.pid), 'num');
+        cell(tr, num(m.beat), 'num');
+        cell(tr, time(m.joinedAt));
+      },
+      'no worker record read yet',
+    );
+  }
+
   function render(s) {
     last = s;
     receivedAt = Date.now();
@@ -113,6 +147,7 @@
     const t = s.transactions;
     $('transactions').textContent =
       `${t.open} open · ${num(t.committed)} committed${t.aborted ? ` · ${t.aborted} aborted` : ''}`;
+    renderWorkers(s.cluster);
     renderGraph(s.graph);
     fillTable(
       'operators',

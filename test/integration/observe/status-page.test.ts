@@ -1,31 +1,15 @@
-import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observe } from '../../../src/observe/observer.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
+import { launchChromium } from '../../support/chromium.js';
 import { gatedSource } from '../../support/gated-source.js';
 import { CollectSink } from '../../unit/helpers/collect-sink.js';
 
 const WAIT_MS = 90_000;
 const TOKEN = 'page-token-0123456789';
-
-/** Debian's chromium (Playwright's own browser download cannot work here); CI installs it. */
-function chromiumPath(): string {
-  const fromEnv = process.env.TRIBUTARY_CHROMIUM;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
-    } catch {
-      // next
-    }
-  }
-  throw new Error(
-    'no chromium found: install it (apt-get install chromium, as .ci/run does) or set TRIBUTARY_CHROMIUM',
-  );
-}
 
 async function readCount(page: Page, selector: string): Promise<number> {
   const text = (await page.locator(selector).textContent()) ?? '';
@@ -35,11 +19,7 @@ async function readCount(page: Page, selector: string): Promise<number> {
 describe('status page in a headless browser', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-      timeout: WAIT_MS,
-    });
+    browser = await launchChromium(WAIT_MS);
   });
   afterAll(async () => {
     await browser?.close();

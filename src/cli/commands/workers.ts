@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { ClusterWorker } from '../../cluster/cluster-worker.js';
+import { DEFAULT_CLUSTER_SCOPE, checkClusterController } from '../cluster-run.js';
+import { contextOf } from '../context.js';
+
+/** `tributary workers <job>`: the workers of a job run with `--workers` / `--join`. */
+export function registerWorkers(program: Command): void {
+  program
+    .command('workers')
+    .description(
+      'list the worker processes of a job run with --workers / --join: state, leader, last completed checkpoint',
+    )
+    .argument('<job>', 'the job name')
+    .option(
+      '--cluster-scope <scope>',
+      `scope of the job's coordination table (default: ${DEFAULT_CLUSTER_SCOPE})`,
+    )
+    .option(
+      '--purge',
+      "end the job for good once every worker has stopped: commit its last completed checkpoint's transactions, delete its reader groups and coordination table (a later run starts from the sources' configured start)",
+    )
+    .action(
+      async (job: string, opts: { clusterScope?: string; purge?: boolean }, command: Command) => {
+        const { out, controller } = contextOf(command);
+        const choice = controller();
+        checkClusterController(choice.config);
+        const scope = opts.clusterScope ?? DEFAULT_CLUSTER_SCOPE;
+        if (opts.purge === true) {
+          if (!out.json) out.line(`checking that no worker of job ${job} still beats ...`);
+          const ended = await ClusterWorker.endJob(choice.config, scope, job);
+          out.result({ job, purged: true, ...ended }, () =>
+            out.line(
+              `job ${job} ended for good: ${ended.committed} transaction(s) of checkpoint ${ended.checkpoint ?? '(none completed)'} committed, ${ended.aborted} aborted; deleted reader group(s) ${ended.readerGroups.join(', ') || '(none recorded)'} and the coordination table`,
+            ),
+          );
+          return;
+        }
+        const view = await ClusterWorker.describe(choice.config, scope, job);
+        out.result(view, () => {
+          const alive = view.members.filter((m) => m.state === 'alive').length;
+          out.line(
+            `job ${job}: ${alive} worker(s) alive of ${view.members.length} recorded; leader ${
+              view.leader === undefined
+                ? 'none'
+                : `${view.leader.workerId} (term ${view.leader.term})`
+            }; last completed checkpoint ${view.completedCheckpoint ?? 'none'}${
+              view.pendingCheckpoint !== undefined
+                ? `; checkpoint ${view.pendingCheckpoint} pending`
+                : ''
+            }`,
+          );
+          out.table(
+            ['worker', 'state', 'epoch', 'host', 'pid', 'beats', 'joined'],
+            view.members.map((m) => ({
+              worker: `${m.workerId}${m.leader ? ' (leader)' : ''}`,
+              state: m.deadBy !== undefined ? `${m.state} (by ${m.deadBy})` : m.state,
+              epoch: m.epoch,
+              host: m.host,
+              pid: m.pid,
+              beats: m.beat,
+              joined: new Date(m.joinedAt).toISOString(),
+            })),
+          );
+        });
+      },
+    );
+}
