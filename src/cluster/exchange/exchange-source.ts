@@ -1,0 +1,173 @@
+import { errorMessage, TributaryError } from '../../errors.js';
+import { acquireClient } from '../../pravega/client/client-registry.js';
+import type {
+  Boundedness,
+  CloseReason,
+  SourceReader,
+  SourceReaderContext,
+  Source,
+  SplitEnumerator,
+  SplitEnumeratorContext,
+  StreamLag,
+} from '../../source/source.js';
+import { PravegaSplitEnumerator } from '../../source/pravega/pravega-enumerator.js';
+import { PravegaSourceReader } from '../../source/pravega/pravega-reader.js';
+import {
+  pravegaEnumeratorStateSerializer,
+  pravegaReaderSplitSerializer,
+  type PravegaEnumeratorState,
+  type PravegaReaderSplit,
+} from '../../source/pravega/pravega-split.js';
+import { ReadStats } from '../../source/pravega/read-stats.js';
+import { edgeReaderGroup, edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
+import { decodeEnvelope, type Envelope } from './envelope.js';
+
+/**
+ * The receiving side of an exchange edge: the Pravega source's reader and enumerator over the
+ * edge's internal stream, through the edge's own reader group `<job>-x-<edgeUid>` (checkpoints
+ * delegated to it, as for any Pravega source). Readers see only committed transactions, i.e. what
+ * completed checkpoints sent. Emits envelopes (record + sender's timestamp); `keyByExchange`
+ * unwraps them.
+ *
+ * Bounded when the sending side's sources are: the senders seal the stream after their last
+ * commit, and the reader group ends once every sealed segment is read. When the job ends for good
+ * (finished, or cancelled) the reader group and the internal stream are deleted; after a crash or
+ * a stop both stay, since a resume reads on from the checkpoint's positions.
+ */
+export class ExchangeSource<T> implements Source<
+  Envelope<T>,
+  PravegaReaderSplit,
+  PravegaEnumeratorState
+> {
+  readonly splitSerializer = pravegaReaderSplitSerializer;
+  readonly enumeratorStateSerializer = pravegaEnumeratorStateSerializer;
+  readonly externallyInducedCheckpoints = true;
+  private readonly stats = new ReadStats();
+
+  constructor(
+    private readonly edge: ExchangeEdge<T>,
+    readonly boundedness: Boundedness,
+  ) {}
+
+  createReader(ctx: SourceReaderContext): SourceReader<Envelope<T>, PravegaReaderSplit> {
+    const { serializer, eventTime } = this.edge;
+    return new PravegaSourceReader<Envelope<T>>(ctx, {
+      deserialize: (bytes) => decodeEnvelope(bytes, (p) => serializer.deserialize(p)),
+      onDeserializationError: 'fail',
+      // the edge's data is never truncated while the job runs: losing some is an error
+      onTruncatedData: 'fail',
+      timestamp: eventTime ? (e) => e.timestamp ?? Number.MIN_SAFE_INTEGER : undefined,
+      maxBatchEvents: 2048,
+      maxQueuedBatches: 2,
+      maxEventsPerSecond: undefined,
+      pravega: this.edge.pravega,
+      stats: this.stats,
+    });
+  }
+
+  createEnumerator(
+    ctx: SplitEnumeratorContext<PravegaReaderSplit>,
+  ): SplitEnumerator<PravegaReaderSplit, PravegaEnumeratorState> {
+    return new ExchangeEnumerator(ctx, this.edge, this.stats, undefined);
+  }
+
+  restoreEnumerator(
+    ctx: SplitEnumeratorContext<PravegaReaderSplit>,
+    state: PravegaEnumeratorState,
+  ): SplitEnumerator<PravegaReaderSplit, PravegaEnumeratorState> {
+    return new ExchangeEnumerator(ctx, this.edge, this.stats, state);
+  }
+}
+
+/** The Pravega source's enumerator, after making sure the edge's stream exists; cleans up at the end. */
+class ExchangeEnumerator<T> implements SplitEnumerator<PravegaReaderSplit, PravegaEnumeratorState> {
+  private readonly inner: PravegaSplitEnumerator;
+
+  constructor(
+    private readonly ctx: SplitEnumeratorContext<PravegaReaderSplit>,
+    private readonly edge: ExchangeEdge<T>,
+    stats: ReadStats,
+    restored: PravegaEnumeratorState | undefined,
+  ) {
+    const stream = edgeStream(edge, ctx.jobName);
+    this.inner = new PravegaSplitEnumerator(
+      ctx,
+      {
+        scope: edge.scope,
+        group: edgeReaderGroup(edge, ctx.jobName),
+        config: {
+          streams: [{ stream }],
+          maxOutstandingCheckpoints: 3,
+          handover: 'at-checkpoint',
+          readerTimeoutMs: 30_000,
+          heartbeatIntervalMs: 1_000,
+        },
+        pravega: edge.pravega,
+        stats,
+      },
+      restored,
+    );
+  }
+
+  async start(): Promise<void> {
+    const shared = await acquireClient(this.edge.pravega ?? this.ctx.connectors.pravega);
+    try {
+      await ensureEdgeStream(
+        shared.client,
+        edgeStream(this.edge, this.ctx.jobName),
+        this.edge.segments,
+      );
+    } finally {
+      await shared.release();
+    }
+    await this.inner.start();
+  }
+
+  addReader(subtask: number): void {
+    this.inner.addReader(subtask);
+  }
+
+  handleSplitRequest(subtask: number): void {
+    this.inner.handleSplitRequest();
+    void subtask;
+  }
+
+  addSplitsBack(splits: readonly PravegaReaderSplit[], subtask: number): void {
+    this.inner.addSplitsBack(splits, subtask);
+  }
+
+  snapshotState(checkpointId: number): Promise<PravegaEnumeratorState | undefined> {
+    return this.inner.snapshotState(checkpointId);
+  }
+
+  lag(): Promise<StreamLag[]> {
+    return this.inner.lag();
+  }
+
+  notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    return this.inner.notifyCheckpointAborted(checkpointId);
+  }
+
+  /** The job ended for good: the reader group (by the inner enumerator), then the stream. */
+  async close(reason: CloseReason): Promise<void> {
+    await this.inner.close(reason);
+    if (reason !== 'finished' && reason !== 'cancelled') return;
+    const stream = edgeStream(this.edge, this.ctx.jobName);
+    const shared = await acquireClient(this.edge.pravega ?? this.ctx.connectors.pravega);
+    try {
+      // a cancelled job's stream is still open; a stream is deleted only once sealed
+      await shared.client.controller.sealStream(stream);
+      await shared.client.controller.deleteStream(stream);
+    } catch (err) {
+      if (!TributaryError.is(err, 'STREAM_NOT_FOUND')) {
+        throw new TributaryError(
+          'INTERNAL',
+          `exchange ${this.edge.edgeUid}: deleting ${stream.scope}/${stream.stream} failed: ${errorMessage(err)}`,
+          { cause: err },
+        );
+      }
+    } finally {
+      await shared.release();
+    }
+  }
+}

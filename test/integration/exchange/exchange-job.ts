@@ -1,0 +1,103 @@
+/**
+ * Child process of the exchange crash test: Pravega source (event time = seq ms) → keyBy(key),
+ * either through a Pravega exchange edge (`exchange: true`) or the local channel → tumbling
+ * event-time windows of 50 ms per key, counting → exactly-once Pravega sink. Resumes from its
+ * checkpoint directory by itself. Exits 0 once the bounded job finished.
+ */
+import { keyByExchange } from '../../../src/cluster/exchange/index.js';
+import { parseStreamCut } from '../../../src/pravega/client/stream-cut.js';
+import type { DataStream } from '../../../src/runtime/data-stream.js';
+import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import type { TimeWindow } from '../../../src/runtime/functions.js';
+import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
+import { TumblingEventTimeWindows } from '../../../src/runtime/windows.js';
+import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
+import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
+import type { Seq } from '../../support/sequences.js';
+
+export interface ExchangeJobArgs {
+  pravega: string;
+  scope: string;
+  input: string;
+  output: string;
+  end: string;
+  checkpointDir: string;
+  ratePerSecond: number;
+  parallelism: number;
+  exchange: boolean;
+  jobName: string;
+}
+
+/** One window's count for one key. */
+export interface WindowCount {
+  key: string;
+  start: number;
+  count: number;
+}
+
+export const WINDOW_MS = 50;
+/** readers progress at the same rate: keys within a reader are never this far apart */
+const OUT_OF_ORDERNESS_MS = 1_000;
+
+const args = JSON.parse(process.argv[2] ?? '{}') as ExchangeJobArgs;
+const env = StreamEnvironment.create({
+  parallelism: args.parallelism,
+  pravega: args.pravega,
+  checkpoint: { intervalMs: 100, timeoutMs: 30_000, dir: args.checkpointDir, retained: 3 },
+  restart: { type: 'fixed-delay', maxAttempts: 3, delayMs: 100 },
+});
+const input: DataStream<Seq> = env.fromSource(
+  PravegaSource.forStream(args.input, { end: parseStreamCut(args.end) })
+    .json<Seq>()
+    .timestamps((s) => s.seq)
+    .rateLimit(args.ratePerSecond / args.parallelism),
+  {
+    name: 'input',
+    uid: 'input',
+    watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<Seq>(OUT_OF_ORDERNESS_MS),
+  },
+);
+const keyed = args.exchange
+  ? keyByExchange(env, input, (s) => s.key, {
+      scope: args.scope,
+      uid: 'by-key',
+      segments: 3,
+      watermarks: { outOfOrdernessMs: OUT_OF_ORDERNESS_MS },
+    })
+  : input.keyBy((s) => s.key);
+keyed
+  .window(TumblingEventTimeWindows.of(WINDOW_MS))
+  .aggregate(
+    {
+      createAccumulator: () => 0,
+      add: (_s: Seq, n: number) => n + 1,
+      getResult: (n: number) => n,
+    },
+    (key: string, window: TimeWindow, count: number, out) =>
+      out.collect({ key, start: window.start, count }),
+    { name: 'count', uid: 'count' },
+  )
+  .sinkTo(
+    PravegaSink.forStream(args.output)
+      .json<WindowCount>()
+      .routingKey((c) => c.key)
+      .exactlyOnce({ leaseMs: 120_000 }),
+    { name: 'output', uid: 'output' },
+  );
+
+const handle = env.execute(args.jobName);
+handle.events$.subscribe((e) => {
+  if (e.type === 'status') console.log(`status ${e.status}`);
+  if (e.type === 'checkpoint-completed') console.log(`checkpoint ${e.checkpointId}`);
+  if (e.type === 'warning') console.log(`warning ${e.message}`);
+});
+handle.result.then(
+  (result) => {
+    console.log(`done ${result.status}`);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error(`failed: ${String(err)}`);
+    process.exit(1);
+  },
+);
