@@ -12,8 +12,9 @@ import type { CloseReason, PreflightContext } from '../../source/source.js';
 import { TwoPhaseCommitSink } from '../../twophase/two-phase-commit-sink.js';
 import { edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
 import { senderFinished } from './edge-end.js';
-import { encodeEnvelope } from './envelope.js';
-import { routingKeysForKeyGroups } from './routing.js';
+import { encodeRecord, encodeWatermark } from './envelope.js';
+import { routingKeysForKeyGroups, routingKeysForSegments } from './routing.js';
+import { SenderWatermark } from './watermarks.js';
 
 /** An encoded record and the routing key of its key group's segment. */
 interface Routed {
@@ -77,7 +78,12 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
   private stream: StreamId | undefined;
   private txnWriter: TransactionalEventStreamWriter<Routed> | undefined;
   private readonly live = new Map<string, Transaction<Routed>>();
+  /** routing key of each key group */
   private readonly routingKeys: readonly string[];
+  /** routing key of each segment (for the watermark written into every segment) */
+  private readonly segmentKeys: readonly string[];
+  /** the latest watermark from upstream (event-time edges) */
+  private watermark: SenderWatermark | undefined;
   /** commits requested whose merge is still awaited */
   private readonly merging = new Set<Promise<void>>();
   private failure: Error | undefined;
@@ -94,6 +100,7 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
   ) {
     super(ctx, { transactionTimeoutMs: edge.transactionLeaseMs });
     this.routingKeys = routingKeysForKeyGroups(edge.segments, edge.keyGroups);
+    this.segmentKeys = routingKeysForSegments(edge.segments);
   }
 
   override async initialize(): Promise<void> {
@@ -137,14 +144,19 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
       );
     }
     const { keySelector, keyGroups, serializer } = this.edge;
-    const routed = new Array<Routed>(records.length);
+    const routed: Routed[] = [];
     for (let i = 0; i < records.length; i++) {
       const value = records[i] as T;
-      routed[i] = {
-        data: encodeEnvelope(serializer.serialize(value), timestamps?.[i]),
+      if (value instanceof SenderWatermark) {
+        this.watermark = value;
+        continue;
+      }
+      routed.push({
+        data: encodeRecord(serializer.serialize(value), timestamps?.[i]),
         routingKey: this.routingKeys[keyGroupOf(keySelector(value), keyGroups)]!,
-      };
+      });
     }
+    if (routed.length === 0) return;
     void txn.writeBatch(routed, (r) => r.routingKey).catch((err: unknown) => this.failed(err));
     await txn.ready(MAX_UNACKED_BYTES);
   }
@@ -152,7 +164,19 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
   protected async preCommit(txnId: string): Promise<void> {
     this.throwIfFailed();
     if (txnId === NO_TXN) return;
-    await this.live.get(txnId)!.flush();
+    const txn = this.live.get(txnId)!;
+    if (this.edge.eventTime && this.watermark !== undefined) {
+      // the sender's watermark follows its records in every segment (see watermarks.ts)
+      const { watermark, idle } = this.watermark;
+      const data = encodeWatermark(watermark, this.ctx.subtask, this.ctx.parallelism, idle);
+      void txn
+        .writeBatch(
+          this.segmentKeys.map((routingKey) => ({ data, routingKey })),
+          (r) => r.routingKey,
+        )
+        .catch((err: unknown) => this.failed(err));
+    }
+    await txn.flush();
   }
 
   /**

@@ -20,14 +20,14 @@ import {
 } from '../../source/pravega/pravega-split.js';
 import { ReadStats } from '../../source/pravega/read-stats.js';
 import { edgeReaderGroup, edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
-import { decodeEnvelope, type Envelope } from './envelope.js';
+import { decodeReceived, type Received } from './envelope.js';
 
 /**
  * The receiving side of an exchange edge: the Pravega source's reader and enumerator over the
  * edge's internal stream, through the edge's own reader group `<job>-x-<edgeUid>` (checkpoints
  * delegated to it, as for any Pravega source). Readers see only committed transactions, i.e. what
- * completed checkpoints sent. Emits envelopes (record + sender's timestamp); `keyByExchange`
- * unwraps them.
+ * completed checkpoints sent. Emits what it reads (records with the sender's timestamp, the senders'
+ * watermarks) and the reader's segments; `ReceiverWatermarks` after it unwraps the records.
  *
  * Bounded when the sending side's sources are: the senders seal the stream after their last
  * commit, and the reader group ends once every sealed segment is read. When the job ends for good
@@ -35,7 +35,7 @@ import { decodeEnvelope, type Envelope } from './envelope.js';
  * a stop both stay, since a resume reads on from the checkpoint's positions.
  */
 export class ExchangeSource<T> implements Source<
-  Envelope<T>,
+  Received<T>,
   PravegaReaderSplit,
   PravegaEnumeratorState
 > {
@@ -49,14 +49,22 @@ export class ExchangeSource<T> implements Source<
     readonly boundedness: Boundedness,
   ) {}
 
-  createReader(ctx: SourceReaderContext): SourceReader<Envelope<T>, PravegaReaderSplit> {
+  createReader(ctx: SourceReaderContext): SourceReader<Received<T>, PravegaReaderSplit> {
     const { serializer, eventTime } = this.edge;
-    return new PravegaSourceReader<Envelope<T>>(ctx, {
-      deserialize: (bytes) => decodeEnvelope(bytes, (p) => serializer.deserialize(p)),
+    const deserialize = (p: Buffer) => serializer.deserialize(p);
+    return new PravegaSourceReader<Received<T>>(ctx, {
+      deserialize: () => {
+        throw new TributaryError('INTERNAL', 'exchange events are read with their segment');
+      },
+      deserializeEvent: (bytes, event) => [decodeReceived(bytes, event.segment, deserialize)],
+      ...(eventTime ? { ownedSegments: (segments) => ({ kind: 'owned' as const, segments }) } : {}),
       onDeserializationError: 'fail',
       // the edge's data is never truncated while the job runs: losing some is an error
       onTruncatedData: 'fail',
-      timestamp: eventTime ? (e) => e.timestamp ?? Number.MIN_SAFE_INTEGER : undefined,
+      timestamp: eventTime
+        ? (e) =>
+            e.kind === 'record' ? (e.timestamp ?? Number.MIN_SAFE_INTEGER) : Number.MIN_SAFE_INTEGER
+        : undefined,
       maxBatchEvents: 2048,
       maxQueuedBatches: 2,
       maxEventsPerSecond: undefined,

@@ -4,12 +4,11 @@ import type { DataStream, KeyedStream } from '../../runtime/data-stream.js';
 import type { Key } from '../../runtime/key-groups.js';
 import type { StreamEnvironment } from '../../runtime/stream-environment.js';
 import type { Transformation } from '../../runtime/transformation.js';
-import { WatermarkStrategy } from '../../runtime/watermark-strategy.js';
 import { validateName } from '../../pravega/protocol/index.js';
 import type { ExchangeEdge } from './edge.js';
-import type { Envelope } from './envelope.js';
 import { ExchangeSink } from './exchange-sink.js';
 import { ExchangeSource } from './exchange-source.js';
+import { ReceiverWatermarks, SenderWatermarks } from './watermarks.js';
 
 export interface ExchangeOptions<T> {
   /** Scope of the internal stream `<scope>/_tributary-x-<job>-<edgeUid>` and its reader group. */
@@ -23,11 +22,11 @@ export interface ExchangeOptions<T> {
   /** Parallelism of the receiving side (default: the job's). */
   readonly parallelism?: number;
   /**
-   * Event time after the exchange: records keep the sender's timestamps and the receiving side
-   * generates watermarks from them (bounded out-of-orderness; the senders' interleaving in the
-   * stream is the disorder to allow for). Omitted: no timestamps, no watermarks.
+   * Event time across the edge (default true): records keep their timestamps and the senders'
+   * watermarks travel with them (see watermarks.ts), so windows after the edge fire as after a
+   * local `keyBy` — one checkpoint later. false: no timestamps, no watermarks after the edge.
    */
-  readonly watermarks?: { readonly outOfOrdernessMs: number; readonly idleTimeoutMs?: number };
+  readonly eventTime?: boolean;
   /** Lease of the sending side's transactions (default 120 000 ms). */
   readonly transactionLeaseMs?: number;
   /** Pravega connection (default: the job option `pravega`). */
@@ -89,20 +88,18 @@ export function keyByExchange<T, K extends Key>(
     serializer: options.serializer ?? jsonSerializer<T>(),
     pravega: options.pravega,
     transactionLeaseMs: lease,
-    eventTime: options.watermarks !== undefined,
+    eventTime: options.eventTime ?? true,
   };
-  stream.sinkTo(new ExchangeSink(edge), {
+  const sending = edge.eventTime
+    ? stream.transform<T>('exchange-watermarks', () => new SenderWatermarks(), {
+        name: `${options.uid}-watermarks`,
+        uid: `${options.uid}-watermarks`,
+      })
+    : stream;
+  sending.sinkTo(new ExchangeSink(edge), {
     name: `${options.uid}-send`,
     uid: `${options.uid}-send`,
   });
-  let strategy: WatermarkStrategy<Envelope<T>> | undefined;
-  if (options.watermarks !== undefined) {
-    strategy = WatermarkStrategy.forBoundedOutOfOrderness<Envelope<T>>(
-      options.watermarks.outOfOrdernessMs,
-    );
-    if (options.watermarks.idleTimeoutMs !== undefined)
-      strategy = strategy.withIdleness(options.watermarks.idleTimeoutMs);
-  }
   const source = new ExchangeSource(
     edge,
     upstreamBounded(stream.transformation) ? 'bounded' : 'unbounded',
@@ -112,8 +109,11 @@ export function keyByExchange<T, K extends Key>(
       name: `${options.uid}-receive`,
       uid: `${options.uid}-receive`,
       ...(options.parallelism !== undefined ? { parallelism: options.parallelism } : {}),
-      ...(strategy !== undefined ? { watermarkStrategy: strategy } : {}),
     })
-    .map((e) => e.value, { name: `${options.uid}-unwrap`, uid: `${options.uid}-unwrap` })
+    .transform<T>('exchange-receive', () => new ReceiverWatermarks<T>(), {
+      name: `${options.uid}-unwrap`,
+      uid: `${options.uid}-unwrap`,
+      ...(options.parallelism !== undefined ? { parallelism: options.parallelism } : {}),
+    })
     .keyBy(keySelector);
 }

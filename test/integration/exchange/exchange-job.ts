@@ -14,28 +14,8 @@ import { TumblingEventTimeWindows } from '../../../src/runtime/windows.js';
 import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import type { Seq } from '../../support/sequences.js';
+import { WINDOW_MS, type ExchangeJobArgs, type WindowCount } from './exchange-job-shared.js';
 
-export interface ExchangeJobArgs {
-  pravega: string;
-  scope: string;
-  input: string;
-  output: string;
-  end: string;
-  checkpointDir: string;
-  ratePerSecond: number;
-  parallelism: number;
-  exchange: boolean;
-  jobName: string;
-}
-
-/** One window's count for one key. */
-export interface WindowCount {
-  key: string;
-  start: number;
-  count: number;
-}
-
-export const WINDOW_MS = 50;
 /** readers progress at the same rate: keys within a reader are never this far apart */
 const OUT_OF_ORDERNESS_MS = 1_000;
 
@@ -62,7 +42,6 @@ const keyed = args.exchange
       scope: args.scope,
       uid: 'by-key',
       segments: 3,
-      watermarks: { outOfOrdernessMs: OUT_OF_ORDERNESS_MS },
     })
   : input.keyBy((s) => s.key);
 keyed
@@ -88,8 +67,12 @@ keyed
 const handle = env.execute(args.jobName);
 handle.events$.subscribe((e) => {
   if (e.type === 'status') console.log(`status ${e.status}`);
-  if (e.type === 'checkpoint-completed') console.log(`checkpoint ${e.checkpointId}`);
+  if (e.type === 'checkpoint-completed')
+    console.log(`checkpoint ${e.checkpointId} ${Date.now() % 100000}`);
   if (e.type === 'warning') console.log(`warning ${e.message}`);
+  if (e.type === 'restart') console.log(`restart: ${String(e.error)}`);
+  if (process.env.EXCHANGE_JOB_DEBUG && e.type !== 'metrics')
+    console.log(`${Date.now() % 100000} ${JSON.stringify(e).slice(0, 400)}`);
 });
 handle.result.then(
   (result) => {
