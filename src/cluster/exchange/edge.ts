@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError } from '../../errors.js';
+import { segmentName } from '../../pravega/protocol/index.js';
 import type { PravegaClient } from '../../pravega/client/pravega-client.js';
 import type { Serializer } from '../../pravega/client/serializer.js';
 import type { StreamId } from '../../pravega/controller/types.js';
@@ -24,6 +26,9 @@ export interface ExchangeEdge<T> {
   /** the receiver hands on the senders' event timestamps */
   readonly eventTime: boolean;
 }
+
+/** how long a stream that another side is creating may show no segments */
+const CREATION_WAIT_MS = 30_000;
 
 type EdgeName = Pick<ExchangeEdge<never>, 'scope' | 'edgeUid'>;
 
@@ -55,14 +60,34 @@ export async function ensureEdgeStream(
     scalingPolicy: { type: 'fixed', minSegments: segments },
   });
   if (created) return { sealed: false };
-  const current = await client.controller.getCurrentSegments(id);
-  if (current.length === 0) return { sealed: true };
-  if (current.length !== segments) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      `exchange ${streamText(id)}: the internal stream has ${current.length} segments, the edge wants ${segments}; the key-group mapping must not change while the job's checkpoints refer to it (delete the job's checkpoints and the stream to change it)`,
-      { details: { stream: streamText(id), segments, existing: current.length } },
-    );
+  // the stream exists, or is being created by the other side right now (the real controller then
+  // lists no current segments yet): sealed only when its own segments say so
+  const deadline = Date.now() + CREATION_WAIT_MS;
+  for (;;) {
+    const current = await client.controller.getCurrentSegments(id);
+    if (current.length > 0) {
+      if (current.length !== segments) {
+        throw new TributaryError(
+          'CONFIG_INVALID',
+          `exchange ${streamText(id)}: the internal stream has ${current.length} segments, the edge wants ${segments}; the key-group mapping must not change while the job's checkpoints refer to it (delete the job's checkpoints and the stream to change it)`,
+          { details: { stream: streamText(id), segments, existing: current.length } },
+        );
+      }
+      return { sealed: false };
+    }
+    const first = (await client.controller.getEpochSegments(id, 0).catch(() => []))[0];
+    if (first !== undefined) {
+      const name = segmentName(id.scope, id.stream, first.segment.segmentId);
+      const info = await client.segmentStore.getInfo(name).catch(() => undefined);
+      if (info?.sealed === true) return { sealed: true };
+    }
+    if (Date.now() > deadline) {
+      throw new TributaryError(
+        'TIMEOUT',
+        `exchange ${streamText(id)}: the internal stream has no segments after ${CREATION_WAIT_MS} ms and is not sealed`,
+        { retryable: true },
+      );
+    }
+    await sleep(50);
   }
-  return { sealed: false };
 }

@@ -136,13 +136,6 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
     timestamps: readonly number[] | undefined,
   ): Promise<void> {
     this.throwIfFailed();
-    const txn = this.live.get(txnId);
-    if (txn === undefined) {
-      throw new TributaryError(
-        'ILLEGAL_STATE',
-        `exchange ${this.edge.edgeUid}[${this.ctx.subtask}]: records after the edge ended (${this.sealed ? 'its stream is sealed' : 'after the end of input'})`,
-      );
-    }
     const { keySelector, keyGroups, serializer } = this.edge;
     const routed: Routed[] = [];
     for (let i = 0; i < records.length; i++) {
@@ -157,6 +150,13 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
       });
     }
     if (routed.length === 0) return;
+    const txn = this.live.get(txnId);
+    if (txn === undefined) {
+      throw new TributaryError(
+        'ILLEGAL_STATE',
+        `exchange ${this.edge.edgeUid}[${this.ctx.subtask}]: records after the edge ended (${this.sealed ? 'its stream is sealed' : 'after the end of input'})`,
+      );
+    }
     void txn.writeBatch(routed, (r) => r.routingKey).catch((err: unknown) => this.failed(err));
     await txn.ready(MAX_UNACKED_BYTES);
   }
