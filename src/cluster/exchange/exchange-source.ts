@@ -19,6 +19,7 @@ import {
   type PravegaReaderSplit,
 } from '../../source/pravega/pravega-split.js';
 import { ReadStats } from '../../source/pravega/read-stats.js';
+import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
 import { edgeReaderGroup, edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
 import { decodeReceived, type Received } from './envelope.js';
 
@@ -89,20 +90,24 @@ export class ExchangeSource<T> implements Source<
 
 /** The Pravega source's enumerator, after making sure the edge's stream exists; cleans up at the end. */
 class ExchangeEnumerator<T> implements SplitEnumerator<PravegaReaderSplit, PravegaEnumeratorState> {
-  private readonly inner: PravegaSplitEnumerator;
+  private inner: PravegaSplitEnumerator;
 
   constructor(
     private readonly ctx: SplitEnumeratorContext<PravegaReaderSplit>,
     private readonly edge: ExchangeEdge<T>,
-    stats: ReadStats,
-    restored: PravegaEnumeratorState | undefined,
+    private readonly stats: ReadStats,
+    private readonly restored: PravegaEnumeratorState | undefined,
   ) {
-    const stream = edgeStream(edge, ctx.jobName);
-    this.inner = new PravegaSplitEnumerator(
-      ctx,
+    this.inner = this.enumerator(restored);
+  }
+
+  private enumerator(restored: PravegaEnumeratorState | undefined): PravegaSplitEnumerator {
+    const stream = edgeStream(this.edge, this.ctx.jobName);
+    return new PravegaSplitEnumerator(
+      this.ctx,
       {
-        scope: edge.scope,
-        group: edgeReaderGroup(edge, ctx.jobName),
+        scope: this.edge.scope,
+        group: edgeReaderGroup(this.edge, this.ctx.jobName),
         config: {
           streams: [{ stream }],
           maxOutstandingCheckpoints: 3,
@@ -110,8 +115,8 @@ class ExchangeEnumerator<T> implements SplitEnumerator<PravegaReaderSplit, Prave
           readerTimeoutMs: 30_000,
           heartbeatIntervalMs: 1_000,
         },
-        pravega: edge.pravega,
-        stats,
+        pravega: this.edge.pravega,
+        stats: this.stats,
       },
       restored,
     );
@@ -120,11 +125,19 @@ class ExchangeEnumerator<T> implements SplitEnumerator<PravegaReaderSplit, Prave
   async start(): Promise<void> {
     const shared = await acquireClient(this.edge.pravega ?? this.ctx.connectors.pravega);
     try {
-      await ensureEdgeStream(
-        shared.client,
-        edgeStream(this.edge, this.ctx.jobName),
-        this.edge.segments,
-      );
+      const stream = edgeStream(this.edge, this.ctx.jobName);
+      const checkpoint = this.restored?.checkpoint;
+      if (
+        checkpoint &&
+        Checkpoint.parse(checkpoint).name.startsWith('final-') &&
+        !(await shared.client.controller.streamExists(stream))
+      ) {
+        // the job had finished (its final checkpoint) and was cleaning up when it stopped: the
+        // edge is gone with everything it carried, and the senders, at their end, send nothing
+        // more; the receivers start on the new, empty stream and end when the senders seal it
+        this.inner = this.enumerator(undefined);
+      }
+      await ensureEdgeStream(shared.client, stream, this.edge.segments);
     } finally {
       await shared.release();
     }

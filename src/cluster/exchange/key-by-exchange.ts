@@ -110,7 +110,7 @@ export function keyByExchange<T, K extends Key>(
       uid: `${options.uid}-receive`,
       ...(options.parallelism !== undefined ? { parallelism: options.parallelism } : {}),
     })
-    .transform<T>('exchange-receive', () => new ReceiverWatermarks<T>(), {
+    .transform<T>('exchange-receive', () => new ReceiverWatermarks<T>(segments), {
       name: `${options.uid}-unwrap`,
       uid: `${options.uid}-unwrap`,
       ...(options.parallelism !== undefined ? { parallelism: options.parallelism } : {}),

@@ -50,6 +50,16 @@ interface SegmentWatermarks {
 
 export class ReceiverWatermarks<T> extends StreamOperator {
   private readonly segments = new Map<string, SegmentWatermarks>();
+
+  /**
+   * `edgeSegments`: the edge's S. With no more receivers than segments every reader gets a segment
+   * once the group is balanced, so a reader that owns none yet holds the watermark back rather than
+   * going idle (going idle, then active behind the others, would make its records late).
+   */
+  constructor(private readonly edgeSegments: number) {
+    super();
+  }
+
   private owned: readonly string[] | undefined;
   private emitted = MIN_WATERMARK;
   private idle = false;
@@ -85,7 +95,7 @@ export class ReceiverWatermarks<T> extends StreamOperator {
     const owned = this.owned;
     if (owned === undefined || this.emitted === MAX_WATERMARK) return;
     if (owned.length === 0) {
-      this.setIdle(true);
+      if (this.ctx.parallelism > this.edgeSegments) this.setIdle(true);
       return;
     }
     this.setIdle(false);

@@ -52,10 +52,13 @@ const record = (value: string, timestamp: number): Received<string> => ({
 });
 const owned = (...segments: string[]): Received<string> => ({ kind: 'owned', segments });
 
-function receiver(): { op: ReceiverWatermarks<string>; out: Recorder } {
-  const op = new ReceiverWatermarks<string>();
+function receiver(
+  parallelism = 4,
+  segments = 3,
+): { op: ReceiverWatermarks<string>; out: Recorder } {
+  const op = new ReceiverWatermarks<string>(segments);
   const out = new Recorder();
-  op.setup({} as OperatorContext, out);
+  op.setup({ parallelism } as OperatorContext, out);
   return { op, out };
 }
 
@@ -124,8 +127,16 @@ describe('exchange watermarks', () => {
     expect(out.watermarks).toEqual([80, 90, 95, 130]);
   });
 
-  it('a reader without segments marks its output idle; the end of input passes', () => {
-    const { op, out } = receiver();
+  it('a reader without segments holds the watermark back while every reader can get one', () => {
+    const { op, out } = receiver(2, 3);
+    feed(op, [owned()]);
+    expect(out.idle).toEqual([]);
+    feed(op, [owned('A'), wm('A', 0, 1), wm('A', 1, 2)]);
+    expect(out.watermarks).toEqual([1]);
+  });
+
+  it('with more readers than segments, one without segments marks its output idle; the end of input passes', () => {
+    const { op, out } = receiver(4, 3);
     feed(op, [owned()]);
     expect(out.idle).toEqual([true]);
     feed(op, [owned('A'), wm('A', 0, 1), wm('A', 1, 2)]);
