@@ -292,5 +292,67 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         expect(outOfOrder.slice(0, 5)).toEqual([]);
       });
     }, 300_000);
+
+    it('is exactly once when its first checkpoint starts before the input readers joined their reader group (killed right after it), with the exchange and with a local keyBy', async () => {
+      // A slow machine or server: the readers join their reader group after the first checkpoints
+      // were triggered. A reader-group checkpoint started without a reader holds that reader's
+      // segments where they were at its start, while the reader, never shown its marker, cut its
+      // output only at its end of input: the checkpoint then counted everything read as sent, and
+      // a restore read it all again (every window twice, every event counted twice).
+      const scope = randomScope('xlate');
+      const perKey = 1_000; // 8 000 events at 2 500/s: over 3 s, the readers join after 1.5 s
+      const end = await withClient(backend.uri(), async (client) => {
+        await client.createScope(scope);
+        await client.createStream(`${scope}/in`, {
+          scalingPolicy: { type: 'fixed', minSegments: 4 },
+        });
+        for (const out of ['out-exchange', 'out-local'])
+          await client.createStream(`${scope}/${out}`, {
+            scalingPolicy: { type: 'fixed', minSegments: 2 },
+          });
+        await produce(client, `${scope}/in`, { keys: KEYS, perKey, ratePerSecond: 200_000 });
+        return tailCut(client.controller, client.segmentStore, { scope, stream: 'in' });
+      });
+      const expected = keysOf(KEYS).flatMap((key) =>
+        Array.from(
+          { length: perKey / WINDOW_MS },
+          (_, w) => `${key}@${w * WINDOW_MS}=${WINDOW_MS}`,
+        ),
+      );
+      expected.sort();
+      for (const exchange of [true, false]) {
+        const label = exchange ? 'exchange' : 'local';
+        const args: ExchangeJobArgs = {
+          pravega: backend.uri(),
+          scope,
+          input: `${scope}/in`,
+          output: `${scope}/out-${label}`,
+          end: streamCutToText(end),
+          checkpointDir: tempDir(`tributary-exchange-late-${label}-`),
+          ratePerSecond: 2_500,
+          parallelism: 2,
+          exchange,
+          jobName: `exchange-late-${label}`,
+          readerJoinDelayMs: 1_500,
+        };
+        // killed at once when its first checkpoint completed
+        const first = await runChild(args, { checkpoints: 1, ms: 0, latestMs: 0 });
+        if (process.env.EXCHANGE_TEST_LOG)
+          appendFileSync(process.env.EXCHANGE_TEST_LOG, `--- late ${label}\n${first.output}\n`);
+        expect(first.killed, first.output).toBe(true);
+        const last = await runChild(args, undefined);
+        if (process.env.EXCHANGE_TEST_LOG)
+          appendFileSync(
+            process.env.EXCHANGE_TEST_LOG,
+            `--- late ${label} final\n${last.output}\n`,
+          );
+        expect(last.code, last.output).toBe(0);
+        const counts = await withClient(backend.uri(), (client) =>
+          readCommitted(client, `${scope}/out-${label}`, jsonSerializer<WindowCount>()),
+        );
+        // every window of every key once, with every event counted once
+        expect(describeCounts(counts), label).toEqual(expected);
+      }
+    }, 300_000);
   },
 );

@@ -10,6 +10,12 @@ export interface ExchangeJobArgs {
   parallelism: number;
   exchange: boolean;
   jobName: string;
+  /**
+   * When set, each input reader joins its reader group this long after it got its split, so that
+   * the first checkpoints are triggered before the readers are in the group (a slow machine or
+   * server does the same).
+   */
+  readerJoinDelayMs?: number;
 }
 
 /** One window's count for one key. */

@@ -10,9 +10,14 @@ import type { DataStream } from '../../../src/runtime/data-stream.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import type { TimeWindow } from '../../../src/runtime/functions.js';
 import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
-import { TumblingEventTimeWindows } from '../../../src/runtime/windows.js';
+import { OutputTag, TumblingEventTimeWindows } from '../../../src/runtime/windows.js';
 import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
+import type { Source } from '../../../src/source/source.js';
+import type {
+  PravegaEnumeratorState,
+  PravegaReaderSplit,
+} from '../../../src/source/pravega/pravega-split.js';
 import type { Seq } from '../../support/sequences.js';
 import { WINDOW_MS, type ExchangeJobArgs, type WindowCount } from './exchange-job-shared.js';
 
@@ -23,6 +28,40 @@ import { WINDOW_MS, type ExchangeJobArgs, type WindowCount } from './exchange-jo
  */
 const OUT_OF_ORDERNESS_MS = 100_000;
 
+/**
+ * The source whose readers take their split (and with it join the reader group) `delayMs` late:
+ * checkpoints triggered meanwhile start while the readers are not in the group yet.
+ */
+function joinLate<T>(
+  source: PravegaSource<T>,
+  delayMs: number,
+): Source<T, PravegaReaderSplit, PravegaEnumeratorState> {
+  return {
+    boundedness: source.boundedness,
+    externallyInducedCheckpoints: source.externallyInducedCheckpoints,
+    splitSerializer: source.splitSerializer,
+    enumeratorStateSerializer: source.enumeratorStateSerializer,
+    preflight: (ctx) => source.preflight(ctx),
+    createEnumerator: (ctx) => source.createEnumerator(ctx),
+    restoreEnumerator: (ctx, state) => source.restoreEnumerator(ctx, state),
+    describeState: (state) => source.describeState(state),
+    createReader: (ctx) => {
+      const reader = source.createReader(ctx);
+      const addSplits = reader.addSplits.bind(reader);
+      const close = reader.close.bind(reader);
+      let timer: NodeJS.Timeout | undefined;
+      reader.addSplits = (splits) => {
+        timer = setTimeout(() => addSplits(splits), delayMs);
+      };
+      reader.close = (reason) => {
+        clearTimeout(timer);
+        return close(reason);
+      };
+      return reader;
+    },
+  };
+}
+
 const args = JSON.parse(process.argv[2] ?? '{}') as ExchangeJobArgs;
 const env = StreamEnvironment.create({
   parallelism: args.parallelism,
@@ -30,11 +69,12 @@ const env = StreamEnvironment.create({
   checkpoint: { intervalMs: 100, timeoutMs: 30_000, dir: args.checkpointDir, retained: 3 },
   restart: { type: 'fixed-delay', maxAttempts: 3, delayMs: 100 },
 });
+const source = PravegaSource.forStream(args.input, { end: parseStreamCut(args.end) })
+  .json<Seq>()
+  .timestamps((s) => s.seq)
+  .rateLimit(args.ratePerSecond / args.parallelism);
 const input: DataStream<Seq> = env.fromSource(
-  PravegaSource.forStream(args.input, { end: parseStreamCut(args.end) })
-    .json<Seq>()
-    .timestamps((s) => s.seq)
-    .rateLimit(args.ratePerSecond / args.parallelism),
+  args.readerJoinDelayMs === undefined ? source : joinLate(source, args.readerJoinDelayMs),
   {
     name: 'input',
     uid: 'input',
@@ -48,9 +88,13 @@ const keyed = args.exchange
       segments: 3,
     })
   : input.keyBy((s) => s.key);
-keyed
+// no record is ever late here (see OUT_OF_ORDERNESS_MS): one that is was read twice — after
+// its window fired with it — and goes to the output as `count: -1`, which the test refuses
+const late = new OutputTag<Seq>('late');
+const counted = keyed
   .window(TumblingEventTimeWindows.of(WINDOW_MS))
-  .aggregate(
+  .sideOutputLateData(late)
+  .aggregate<number, number, WindowCount>(
     {
       createAccumulator: () => 0,
       add: (_s: Seq, n: number) => n + 1,
@@ -59,6 +103,13 @@ keyed
     (key: string, window: TimeWindow, count: number, out) =>
       out.collect({ key, start: window.start, count }),
     { name: 'count', uid: 'count' },
+  );
+counted
+  .union(
+    counted.getSideOutput(late).map((s): WindowCount => ({ key: s.key, start: s.seq, count: -1 }), {
+      name: 'late',
+      uid: 'late',
+    }),
   )
   .sinkTo(
     PravegaSink.forStream(args.output)
