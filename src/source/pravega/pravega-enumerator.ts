@@ -138,7 +138,9 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
     this.waits.set(checkpointId, abort);
     const deadline = Date.now() + this.ctx.checkpointing.timeoutMs;
     try {
-      if (!(await this.readersJoined(group, deadline, abort.signal))) return undefined;
+      // (a cluster job's readers join under the cluster's own gating: see ClusterConnectorContext)
+      if (cluster === undefined && !(await this.readersJoined(group, deadline, abort.signal)))
+        return undefined;
       const checkpoint = await group.initiateCheckpoint(
         checkpointName(checkpointId, this.instance),
         {
