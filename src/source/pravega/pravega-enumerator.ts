@@ -44,6 +44,8 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
   private readonly instance = randomBytes(4).toString('hex');
   private readonly waits = new Map<number, AbortController>();
   private lastState: PravegaEnumeratorState;
+  /** every reader of the source has been online in the group (see readersJoined) */
+  private readersOnline = false;
 
   constructor(
     private readonly ctx: SplitEnumeratorContext<PravegaReaderSplit>,
@@ -189,9 +191,15 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
     for (let subtask = 0; subtask < this.ctx.parallelism; subtask++) {
       if (!finished.has(subtask)) expected.push(readerId(this.settings.group, subtask));
     }
+    // once all were online they stay until their end (a reader leaves only at the end of data,
+    // or fails the attempt, which starts a new enumerator): later checkpoints need no look
+    if (this.readersOnline) return true;
     for (;;) {
       const online = new Set(await group.getOnlineReaders());
-      if (expected.every((id) => online.has(id))) return true;
+      if (expected.every((id) => online.has(id))) {
+        this.readersOnline = true;
+        return true;
+      }
       if (await group.isEndOfData()) return true;
       const wait = Math.min(READERS_JOINED_POLL_MS, deadline - Date.now());
       if (wait <= 0 || signal.aborted) return false;
