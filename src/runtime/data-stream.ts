@@ -100,6 +100,19 @@ export class DataStream<T> {
     return new DataStream<S>(this.builder, t);
   }
 
+  /**
+   * A custom operator, one instance per subtask (Flink's `DataStream.transform`), for libraries
+   * that need what the operations here do not offer (e.g. src/cluster's exchange, which turns
+   * watermarks into records and back).
+   */
+  transform<O>(
+    operation: string,
+    create: () => StreamOperator,
+    options?: OperatorOptions,
+  ): DataStream<O> {
+    return this.oneInput(operation, options, create);
+  }
+
   /** Partitions by key: records with the same key go to the same subtask, in order. */
   keyBy<K extends Key>(keySelector: (value: T) => K): KeyedStream<T, K> {
     return new KeyedStream<T, K>(this.builder, this.transformation, keySelector);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError, errorMessage, hasErrorCode } from '../../errors.js';
 import { acquireClient, type SharedClient } from '../../pravega/client/client-registry.js';
 import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
@@ -8,6 +9,9 @@ import type { CloseReason, SplitEnumerator, SplitEnumeratorContext, StreamLag } 
 import { checkpointName, readerId } from './names.js';
 import type { PravegaEnumeratorState, PravegaReaderSplit } from './pravega-split.js';
 import type { ReadStats } from './read-stats.js';
+
+/** How often a checkpoint looks whether the readers it waits for have joined the group. */
+const READERS_JOINED_POLL_MS = 50;
 
 /** Reader timeout of a reader group shared by the workers of a cluster job (10 min). */
 const CLUSTER_READER_TIMEOUT_MS = 600_000;
@@ -40,6 +44,8 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
   private readonly instance = randomBytes(4).toString('hex');
   private readonly waits = new Map<number, AbortController>();
   private lastState: PravegaEnumeratorState;
+  /** every reader of the source has been online in the group (see readersJoined) */
+  private readersOnline = false;
 
   constructor(
     private readonly ctx: SplitEnumeratorContext<PravegaReaderSplit>,
@@ -132,11 +138,15 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
     }
     const abort = new AbortController();
     this.waits.set(checkpointId, abort);
+    const deadline = Date.now() + this.ctx.checkpointing.timeoutMs;
     try {
+      // (a cluster job's readers join under the cluster's own gating: see ClusterConnectorContext)
+      if (cluster === undefined && !(await this.readersJoined(group, deadline, abort.signal)))
+        return undefined;
       const checkpoint = await group.initiateCheckpoint(
         checkpointName(checkpointId, this.instance),
         {
-          timeoutMs: this.ctx.checkpointing.timeoutMs,
+          timeoutMs: Math.max(1, deadline - Date.now()),
           signal: abort.signal,
         },
       );
@@ -158,6 +168,43 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
       );
     } finally {
       this.waits.delete(checkpointId);
+    }
+  }
+
+  /**
+   * Waits until every reader of this source that has not ended is online in the group (or the
+   * group has read everything): a reader-group checkpoint waits only for the readers online when
+   * it starts and holds every other segment where it was then. A reader that joined later would
+   * read those segments without ever being shown the marker, and its task would place the
+   * barrier only at its end of input — so the checkpoint would count everything it read as
+   * emitted before the barrier while its positions say unread, and a restore would read it all
+   * again (duplicates downstream, even through an exactly-once sink). False when the deadline
+   * passed or the checkpoint was aborted first (the checkpoint is then declined).
+   */
+  private async readersJoined(
+    group: ReaderGroup,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const finished = this.ctx.finishedReaders();
+    const expected: string[] = [];
+    for (let subtask = 0; subtask < this.ctx.parallelism; subtask++) {
+      if (!finished.has(subtask)) expected.push(readerId(this.settings.group, subtask));
+    }
+    // once all were online they stay until their end (a reader leaves only at the end of data,
+    // or fails the attempt, which starts a new enumerator): later checkpoints need no look
+    if (this.readersOnline) return true;
+    for (;;) {
+      const online = new Set(await group.getOnlineReaders());
+      if (expected.every((id) => online.has(id))) {
+        this.readersOnline = true;
+        return true;
+      }
+      if (await group.isEndOfData()) return true;
+      const wait = Math.min(READERS_JOINED_POLL_MS, deadline - Date.now());
+      if (wait <= 0 || signal.aborted) return false;
+      await sleep(wait, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return false;
     }
   }
 

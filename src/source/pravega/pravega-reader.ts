@@ -33,6 +33,11 @@ export interface ReaderSettings<T> {
   readonly pravega: unknown;
   /** Shared with the enumerator (lag in events). */
   readonly stats?: ReadStats;
+  /**
+   * When set, a record made by this function from the reader's segments follows the events each
+   * time the segments it owns change (e.g. for per-segment watermarks).
+   */
+  readonly ownedSegments?: ((segments: readonly string[]) => T) | undefined;
 }
 
 type Item<T> =
@@ -121,6 +126,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         : Math.max(1, Math.min(this.settings.maxBatchEvents, Math.floor(rate / 20)));
     const started = Date.now();
     let handedOut = 0;
+    let owned: string | undefined;
     while (!this.closed) {
       if (rate !== undefined) {
         const ahead = handedOut / rate - (Date.now() - started) / 1000;
@@ -148,12 +154,21 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         await reader.close({ leaveGroup: true });
         return;
       }
+      const ownedSegments = this.settings.ownedSegments;
+      if (ownedSegments !== undefined) {
+        const now = reader.ownedSegments;
+        const text = now.join('\n');
+        if (text !== owned) {
+          owned = text;
+          this.pushRecords([ownedSegments(now)]);
+        }
+      }
       this.notifyTask();
     }
   }
 
   private pushEvents(events: readonly { value: Buffer; segment: string; offset: number }[]): void {
-    const { deserialize, deserializeEvent, onDeserializationError, timestamp } = this.settings;
+    const { deserialize, deserializeEvent, onDeserializationError } = this.settings;
     const stats = this.settings.stats;
     const records: T[] = [];
     let bytes = 0;
@@ -194,6 +209,11 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     }
     if (runSegment !== undefined) stats?.add(runSegment, runBytes, runEvents);
     this.ctx.count('bytesRead', bytes);
+    this.pushRecords(records);
+  }
+
+  private pushRecords(records: readonly T[]): void {
+    const { timestamp } = this.settings;
     if (records.length === 0) return;
     const batch: SourceBatch<T> =
       timestamp === undefined

@@ -189,6 +189,7 @@ export function parseReaderGroupConfig(input: unknown): ReaderGroupConfig {
 function toStreamId(stream: string | StreamId): StreamId {
   const id = parseStreamName(stream);
   validateName('scope', id.scope);
-  validateName('stream', id.stream);
+  // internal streams (`_` prefix, e.g. an exchange edge's `_tributary-x-…`) can be read too
+  validateName('stream', id.stream, true);
   return id;
 }

@@ -1,0 +1,132 @@
+import { StreamOperator } from '../../runtime/operator.js';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../../runtime/stream-element.js';
+import type { Received } from './envelope.js';
+
+/**
+ * Watermarks across an exchange edge, so that event time after it is what it would be after a
+ * local `keyBy`: the receiving side's watermark is the minimum over its senders' watermarks, as
+ * of the data it has read.
+ *
+ * Sending side: {@link SenderWatermarks} (chained in front of the exchange sink) hands the
+ * watermark and idleness it receives to the sink as a {@link SenderWatermark} marker; the sink
+ * writes the latest one into every segment of each transaction, after its records.
+ *
+ * Receiving side: {@link ReceiverWatermarks} unwraps the records and keeps, per segment, each
+ * sender's latest watermark; its watermark is the minimum over the segments its reader owns (a
+ * segment not yet heard from by every sender holds it back), over their non-idle senders. A reader
+ * that owns no segment marks its output idle, so keyed operators after it do not wait for it.
+ * Records reach the receiver per committed transaction, so its watermark advances per checkpoint.
+ */
+export class SenderWatermark {
+  constructor(
+    readonly watermark: number,
+    readonly idle: boolean,
+  ) {}
+}
+
+export class SenderWatermarks extends StreamOperator {
+  private watermark = MIN_WATERMARK;
+  private idle = false;
+
+  processBatch(values: readonly unknown[], timestamps: readonly number[] | undefined): void {
+    this.output.emitBatch(values, timestamps);
+  }
+
+  override processWatermark(timestamp: number): void {
+    this.watermark = timestamp;
+    this.output.emitBatch([new SenderWatermark(this.watermark, this.idle)], undefined);
+  }
+
+  override processIdle(idle: boolean): void {
+    this.idle = idle;
+    this.output.emitBatch([new SenderWatermark(this.watermark, this.idle)], undefined);
+  }
+}
+
+interface SegmentWatermarks {
+  senders: number;
+  readonly bySender: Map<number, { watermark: number; idle: boolean }>;
+}
+
+export class ReceiverWatermarks<T> extends StreamOperator {
+  private readonly segments = new Map<string, SegmentWatermarks>();
+
+  /**
+   * `edgeSegments`: the edge's S. With no more receivers than segments every reader gets a segment
+   * once the group is balanced, so a reader that owns none yet holds the watermark back rather than
+   * going idle (going idle, then active behind the others, would make its records late).
+   */
+  constructor(private readonly edgeSegments: number) {
+    super();
+  }
+
+  private owned: readonly string[] | undefined;
+  private emitted = MIN_WATERMARK;
+  private idle = false;
+
+  processBatch(values: readonly unknown[], timestamps: readonly number[] | undefined): void {
+    const out: T[] = [];
+    const outTs: number[] | undefined = timestamps === undefined ? undefined : [];
+    let changed = false;
+    for (let i = 0; i < values.length; i++) {
+      const item = values[i] as Received<T>;
+      if (item.kind === 'record') {
+        out.push(item.value);
+        outTs?.push(timestamps![i]!);
+      } else if (item.kind === 'watermark') {
+        let entry = this.segments.get(item.segment);
+        if (entry === undefined || entry.senders !== item.senders) {
+          // first news of this segment, or the senders were rescaled: start over
+          entry = { senders: item.senders, bySender: new Map() };
+          this.segments.set(item.segment, entry);
+        }
+        entry.bySender.set(item.sender, { watermark: item.watermark, idle: item.idle });
+        changed = true;
+      } else {
+        this.owned = item.segments;
+        changed = true;
+      }
+    }
+    if (out.length > 0) this.output.emitBatch(out, outTs);
+    if (changed) this.advance();
+  }
+
+  private advance(): void {
+    const owned = this.owned;
+    if (owned === undefined || this.emitted === MAX_WATERMARK) return;
+    if (owned.length === 0) {
+      if (this.ctx.parallelism > this.edgeSegments) this.setIdle(true);
+      return;
+    }
+    this.setIdle(false);
+    let watermark = Number.POSITIVE_INFINITY;
+    for (const segment of owned) {
+      const entry = this.segments.get(segment);
+      if (entry === undefined || entry.bySender.size < entry.senders) return;
+      for (const s of entry.bySender.values()) {
+        if (!s.idle && s.watermark < watermark) watermark = s.watermark;
+      }
+    }
+    if (Number.isFinite(watermark) && watermark > this.emitted) {
+      this.emitted = watermark;
+      this.output.emitWatermark(watermark);
+    }
+  }
+
+  private setIdle(idle: boolean): void {
+    if (this.idle === idle) return;
+    this.idle = idle;
+    this.output.emitIdle(idle);
+  }
+
+  override processWatermark(timestamp: number): void {
+    // the source's own watermarks do not apply; its end of input does
+    if (timestamp === MAX_WATERMARK && this.emitted < MAX_WATERMARK) {
+      this.setIdle(false);
+      this.emitted = MAX_WATERMARK;
+      this.output.emitWatermark(MAX_WATERMARK);
+    }
+  }
+
+  override processIdle(): void {}
+}
