@@ -23,13 +23,16 @@ export interface SkippedCheckpoint {
 export interface CheckpointStore {
   /**
    * Stores durably and atomically, then removes all but the newest `retained` of the same lineage
-   * (ids from `data.lineageStart` on): checkpoints of another run are never deleted.
+   * (ids from `data.lineageStart` on): checkpoints of another run are never deleted. State pieces
+   * no retained checkpoint needs any more may be removed in the background (`settled`).
    */
   store(data: CheckpointData): Promise<CheckpointRef>;
   /** The newest checkpoint that is intact; corrupt ones are listed in `skipped`, never used. */
   latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }>;
   /** Highest checkpoint id present (intact or not), so new ids never collide. */
   highestId(): Promise<number>;
+  /** Resolves once removals `store` started in the background are done; rejects if one failed. */
+  settled?(): Promise<void>;
 }
 
 /** Keeps the newest `retained` checkpoints in memory (checkpointing without a directory). */
@@ -79,8 +82,12 @@ export class FileCheckpointStore implements CheckpointStore {
 
   /** Pieces referenced by each checkpoint file present (read once, then kept). */
   private readonly referenced = new Map<number, Set<string>>();
+  /** Removal of state pieces no checkpoint needs, in the background, one after the other. */
+  private pruning: Promise<void> = Promise.resolve();
+  private pruneError: unknown;
 
   async store(data: CheckpointData): Promise<CheckpointRef> {
+    this.throwPruneError();
     const { location: _location, ...stored } = data;
     const body = Buffer.from(JSON.stringify(stored), 'utf8');
     const header = {
@@ -109,7 +116,14 @@ export class FileCheckpointStore implements CheckpointStore {
     await syncDirectory(this.dir);
     this.referenced.set(data.checkpointId, referencedPieces(data));
     await this.prune(data.lineageStart ?? 0);
-    await this.prunePieces(data.checkpointId);
+    // state pieces only older checkpoints needed are removed in the background (big files, many
+    // of them: not on the checkpoint's path); a checkpoint stored meanwhile only adds pieces with
+    // higher ids, which `prunePieces` leaves alone; a failure fails the next `store`
+    this.pruning = this.pruning
+      .then(() => this.prunePieces(data.checkpointId))
+      .catch((err: unknown) => {
+        this.pruneError = err;
+      });
     return {
       checkpointId: data.checkpointId,
       path: finalPath,
@@ -117,7 +131,24 @@ export class FileCheckpointStore implements CheckpointStore {
     };
   }
 
+  async settled(): Promise<void> {
+    await this.pruning;
+    this.throwPruneError();
+  }
+
+  private throwPruneError(): void {
+    const err = this.pruneError;
+    if (err === undefined) return;
+    this.pruneError = undefined;
+    throw new TributaryError(
+      'CHECKPOINT_FAILED',
+      `removing state pieces no checkpoint needs in ${this.dir} failed: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+
   async latest(): Promise<{ data: CheckpointData | undefined; skipped: SkippedCheckpoint[] }> {
+    await this.pruning; // not while unneeded pieces are being removed
     const skipped: SkippedCheckpoint[] = [];
     const ids = await this.ids();
     for (let i = ids.length - 1; i >= 0; i--) {
@@ -174,18 +205,24 @@ export class FileCheckpointStore implements CheckpointStore {
         try {
           refs = referencedPieces(await readCheckpointFile(join(this.dir, checkpointFileName(id))));
         } catch (err) {
-          if (!TributaryError.is(err, 'STATE_CORRUPT')) throw err;
-          refs = new Set(); // a corrupt checkpoint is never restored from
+          // a corrupt checkpoint is never restored from; one removed meanwhile (retention, while
+          // this ran in the background) is not retained
+          if (
+            !TributaryError.is(err, 'STATE_CORRUPT') &&
+            (err as NodeJS.ErrnoException).code !== 'ENOENT'
+          )
+            throw err;
+          refs = new Set();
         }
         this.referenced.set(id, refs);
       }
       for (const name of refs) needed.add(name);
     }
-    for (const name of names) {
+    const unneeded = names.filter((name) => {
       const match = PIECE_PATTERN.exec(name);
-      if (match?.[1] === undefined || Number(match[1]) > upTo || needed.has(name)) continue;
-      await rm(join(piecesDir, name), { force: true });
-    }
+      return match?.[1] !== undefined && Number(match[1]) <= upTo && !needed.has(name);
+    });
+    await Promise.all(unneeded.map((name) => rm(join(piecesDir, name), { force: true })));
   }
 }
 

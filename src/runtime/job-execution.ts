@@ -160,8 +160,8 @@ export class JobExecution {
     const removeSignals = this.start.stopOnSignals ? this.handleSignals() : () => undefined;
     let outcome: { status: JobResult['status']; checkpointId: number | undefined } | undefined;
     let failure: unknown;
+    let store: CheckpointStore | undefined;
     try {
-      let store: CheckpointStore;
       let lineageStart: number;
       let nextCheckpointId: number;
       try {
@@ -279,6 +279,8 @@ export class JobExecution {
     } finally {
       removeSignals();
       if (metricsTimer !== undefined) clearInterval(metricsTimer);
+      // state pieces no checkpoint needs are removed in the background: done before the lease goes
+      await store?.settled?.().catch((err: unknown) => this.warn(errorMessage(err)));
       if (lock !== undefined) {
         await lock.release().catch((err: unknown) => {
           this.warn(`releasing the job's lease in ${lock?.where} failed: ${errorMessage(err)}`);

@@ -1,13 +1,23 @@
 import { Worker } from 'node:worker_threads';
 import { TributaryError, type ErrorCode } from '../errors.js';
 import type { FoldJob } from './chain-folds.js';
-import type { PieceRef } from './state-pieces.js';
+import type { PieceFileWrite, PieceRef } from './state-pieces.js';
 
 export interface FoldRequest {
+  readonly type: 'fold';
   readonly id: number;
   /** the file to write (a temp name; the caller renames it when it adopts the folds) */
   readonly path: string;
   readonly jobs: readonly FoldJob[];
+}
+
+/** Makes a checkpoint's piece file and adopted folds durable (see `commitPieceFileSync`). */
+export interface CommitRequest {
+  readonly type: 'commit';
+  readonly id: number;
+  readonly dir: string;
+  readonly renames: readonly { readonly from: string; readonly to: string }[];
+  readonly file: PieceFileWrite | undefined;
 }
 
 export type FoldReply =
@@ -20,6 +30,10 @@ export type FoldReply =
       readonly code: ErrorCode | undefined;
       readonly message: string;
     };
+
+export type CommitReply =
+  | { readonly id: number; readonly ok: true; readonly renamed: boolean[]; refs: PieceRef[] }
+  | { readonly id: number; readonly ok: false; readonly message: string };
 
 /** A fold that failed in the worker; `failedJob` indexes the request's jobs. */
 export class FoldFailure extends TributaryError {
@@ -35,15 +49,15 @@ export class FoldFailure extends TributaryError {
 interface Pending {
   /** the worker serving it */
   readonly worker: Worker;
-  readonly resolve: (refs: PieceRef[]) => void;
+  readonly resolve: (reply: FoldReply | CommitReply) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
 
 /**
  * One worker thread per process that folds chains of state pieces for every keyed subtask
- * (requests are served one after the other). Started on first use, ended when no subtask holds
- * it; it does not keep the process alive.
+ * (requests are served one after the other) and makes checkpoints' piece files durable. Started
+ * on first use, ended when no subtask holds it; it does not keep the process alive.
  */
 class FoldThread {
   private worker: Worker | undefined;
@@ -66,23 +80,63 @@ class FoldThread {
   }
 
   /** Runs the folds and writes them into `path` (fsynced); rejects after `timeoutMs`. */
-  fold(path: string, jobs: readonly FoldJob[], timeoutMs: number): Promise<PieceRef[]> {
+  async fold(path: string, jobs: readonly FoldJob[], timeoutMs: number): Promise<PieceRef[]> {
+    const reply = (await this.request(
+      (id) => ({ type: 'fold', id, path, jobs }) satisfies FoldRequest,
+      `state fold of ${path}`,
+      timeoutMs,
+    )) as FoldReply;
+    if (reply.ok) return reply.refs;
+    throw new FoldFailure(reply.code ?? 'CHECKPOINT_FAILED', reply.message, reply.failedJob);
+  }
+
+  /**
+   * Renames finished folds and writes a piece file durably, off the task's thread and in one
+   * step (one event-loop turn here instead of one per file operation); rejects after `timeoutMs`.
+   * `file.bytes` is handed over to the worker: a buffer of its own is transferred (unusable here
+   * after), not copied.
+   */
+  async commit(
+    dir: string,
+    renames: CommitRequest['renames'],
+    file: PieceFileWrite | undefined,
+    timeoutMs: number,
+  ): Promise<{ renamed: boolean[]; refs: PieceRef[] }> {
+    // a buffer of its own is handed over; a view into a shared one (the pool) is copied
+    const own = file !== undefined && file.bytes.byteLength === file.bytes.buffer.byteLength;
+    const transfer = own ? [file.bytes.buffer as ArrayBuffer] : [];
+    const reply = (await this.request(
+      (id) => ({ type: 'commit', id, dir, renames, file }) satisfies CommitRequest,
+      `writing state pieces in ${dir}`,
+      timeoutMs,
+      transfer,
+    )) as CommitReply;
+    if (reply.ok) return reply;
+    throw new TributaryError('CHECKPOINT_FAILED', reply.message);
+  }
+
+  private request(
+    message: (id: number) => FoldRequest | CommitRequest,
+    what: string,
+    timeoutMs: number,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<FoldReply | CommitReply> {
     const worker = this.start();
     const id = this.nextId++;
-    return new Promise<PieceRef[]>((resolve, reject) => {
+    return new Promise<FoldReply | CommitReply>((resolve, reject) => {
       const timer = setTimeout(() => {
-        // a stuck fold: the worker is replaced, the request abandoned (chains are folded inline
-        // when they get too long, so nothing depends on it)
+        // a stuck request: the worker is replaced, its requests abandoned (chains are folded
+        // inline when they get too long; a checkpoint whose write is abandoned is declined)
         this.failAll(
           worker,
-          new TributaryError('TIMEOUT', `state fold of ${path} took more than ${timeoutMs} ms`),
+          new TributaryError('TIMEOUT', `${what} took more than ${timeoutMs} ms`),
         );
         if (this.worker === worker) this.worker = undefined;
         void worker.terminate();
       }, timeoutMs);
       timer.unref();
       this.pending.set(id, { worker, resolve, reject, timer });
-      worker.postMessage({ id, path, jobs } satisfies FoldRequest);
+      worker.postMessage(message(id), transfer);
     });
   }
 
@@ -90,16 +144,12 @@ class FoldThread {
     if (this.worker !== undefined) return this.worker;
     const worker = spawnFoldWorker();
     worker.unref();
-    worker.on('message', (reply: FoldReply) => {
+    worker.on('message', (reply: FoldReply | CommitReply) => {
       const pending = this.pending.get(reply.id);
       if (pending === undefined) return;
       this.pending.delete(reply.id);
       clearTimeout(pending.timer);
-      if (reply.ok) pending.resolve(reply.refs);
-      else
-        pending.reject(
-          new FoldFailure(reply.code ?? 'CHECKPOINT_FAILED', reply.message, reply.failedJob),
-        );
+      pending.resolve(reply);
     });
     const gone = (err: Error): void => {
       if (this.worker === worker) this.worker = undefined;

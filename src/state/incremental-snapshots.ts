@@ -11,7 +11,7 @@ import {
   pieceFileName,
   readPieceSection,
   toStoredRef,
-  writePieceFile,
+  type PieceFileWrite,
   type PieceRef,
 } from './state-pieces.js';
 import { TIMERS_TABLE, packSection, unpackSection, type SectionTables } from './state-sections.js';
@@ -47,6 +47,12 @@ export interface TimerChanges {
   markChanged(keys: readonly Key[]): void;
 }
 
+/** Finished folds taken into a checkpoint: their file's rename, and the folds. */
+interface Adoption {
+  readonly rename: { readonly from: string; readonly to: string };
+  readonly jobs: readonly FoldJob[];
+}
+
 /** Folds done in the background, waiting to be taken into the next checkpoint. */
 interface FinishedFolds {
   /** the temp file they were written to */
@@ -57,6 +63,8 @@ interface FinishedFolds {
 
 /** A background fold batch reads at most about this much. */
 const FOLD_BUDGET_BYTES = 16 * 2 ** 20;
+/** Writing a checkpoint's piece file taking longer than this fails the checkpoint. */
+const WRITE_TIMEOUT_MS = 120_000;
 /** A background fold batch taking longer than this is abandoned. */
 const FOLD_TIMEOUT_MS = 300_000;
 
@@ -152,16 +160,20 @@ export class IncrementalSnapshots {
         throw foldError;
       }
       const chains = new Map(this.chains);
-      await this.adoptFolds(chains, capture.checkpointId);
+      const adoption = await this.adoptFolds(chains, capture.checkpointId);
       await this.importForeign(chains, capture.checkpointId);
       const sections: { group: number; bytes: Buffer; kind: 'full' | 'delta' }[] = [];
+      let renames = adoption === undefined ? [] : [adoption.rename];
       for (const [group, delta] of capture.deltas) {
         const chain = chains.get(group) ?? [];
         if (chain.length === 0) {
           sections.push({ group, bytes: delta, kind: 'full' });
         } else if (chain.length + 1 >= 3 * this.setup.consolidateEvery) {
-          // the background folds fell behind: keep restore bounded
-          const job = { group, from: 0, refs: chain, what: this.what(group) };
+          // the background folds fell behind: keep restore bounded (reading the chain needs
+          // the adopted folds under their new name first)
+          if (renames.length > 0) await this.commitRenames(renames, adoption, chains);
+          renames = [];
+          const job = { group, from: 0, refs: chains.get(group) ?? [], what: this.what(group) };
           const captured = unpackSection(delta, 'captured changes');
           sections.push({ group, bytes: await foldPieces(job, captured), kind: 'full' });
           await yieldToLoop(); // merging is CPU work: let the task run between key groups
@@ -169,14 +181,15 @@ export class IncrementalSnapshots {
           sections.push({ group, bytes: delta, kind: 'delta' });
         }
       }
-      if (sections.length > 0) {
-        const refs = await writePieceFile(
+      if (sections.length > 0 || renames.length > 0) {
+        const file = sections.length === 0 ? undefined : this.pieceFile(capture, sections);
+        const { renamed, refs } = await foldThread.commit(
           this.dir,
-          capture.checkpointId,
-          this.setup.subtask,
-          this.setup.uid,
-          sections,
+          renames,
+          file,
+          WRITE_TIMEOUT_MS,
         );
+        if (renames.length > 0 && renamed[0] !== true) this.unadopt(adoption, chains);
         sections.forEach(({ group, kind }, i) => {
           const ref = refs[i] as PieceRef;
           chains.set(group, kind === 'full' ? [ref] : [...(chains.get(group) ?? []), ref]);
@@ -269,25 +282,24 @@ export class IncrementalSnapshots {
   /**
    * Takes finished background folds into `chains` where the folded pieces are still in place,
    * giving their file this checkpoint's id (retention then treats it like the checkpoint's own).
+   * The rename is returned, to be done with the checkpoint's piece file (`commitRenames` or
+   * `foldThread.commit`); `unadopt` takes the folds out again if it could not be done.
    */
-  private async adoptFolds(chains: Map<number, PieceRef[]>, checkpointId: number): Promise<void> {
+  private async adoptFolds(
+    chains: Map<number, PieceRef[]>,
+    checkpointId: number,
+  ): Promise<Adoption | undefined> {
     const finished = this.finished;
-    if (finished === undefined) return;
+    if (finished === undefined) return undefined;
     this.finished = undefined;
     const adopted = finished.jobs
       .map((job, i) => ({ job, ref: finished.refs[i] as PieceRef }))
       .filter(({ job }) => this.stillChained(job));
     if (adopted.length === 0) {
       await rm(finished.path, { force: true });
-      return;
+      return undefined;
     }
     const path = join(this.dir, pieceFileName(checkpointId, this.setup.subtask, this.setup.uid));
-    try {
-      await rename(finished.path, path);
-    } catch {
-      return; // removed meanwhile (a restart cleaned the directory): the fold is lost, not needed
-    }
-    await syncDirectory(this.dir);
     for (const { job, ref } of adopted) {
       const chain = chains.get(job.group) ?? [];
       chains.set(job.group, [
@@ -296,6 +308,55 @@ export class IncrementalSnapshots {
         ...chain.slice(job.from + job.refs.length),
       ]);
     }
+    return { rename: { from: finished.path, to: path }, jobs: adopted.map(({ job }) => job) };
+  }
+
+  /** Renames adopted folds now (before the checkpoint's piece file is written). */
+  private async commitRenames(
+    renames: readonly { readonly from: string; readonly to: string }[],
+    adoption: Adoption | undefined,
+    chains: Map<number, PieceRef[]>,
+  ): Promise<void> {
+    const { renamed } = await foldThread.commit(this.dir, renames, undefined, WRITE_TIMEOUT_MS);
+    if (renamed[0] !== true) this.unadopt(adoption, chains);
+  }
+
+  /**
+   * The folds' file was removed meanwhile (a restart cleaned the directory): the fold is lost,
+   * not needed — the folded pieces are put back into their chains.
+   */
+  private unadopt(adoption: Adoption | undefined, chains: Map<number, PieceRef[]>): void {
+    if (adoption === undefined) return;
+    for (const job of adoption.jobs) {
+      const chain = chains.get(job.group) ?? [];
+      if (chain[job.from]?.path !== adoption.rename.to) continue;
+      chains.set(job.group, [
+        ...chain.slice(0, job.from),
+        ...job.refs,
+        ...chain.slice(job.from + 1),
+      ]);
+    }
+  }
+
+  /** The captured sections as one piece file to write (one buffer, handed to the worker). */
+  private pieceFile(
+    capture: Capture,
+    sections: readonly { readonly bytes: Buffer; readonly kind: 'full' | 'delta' }[],
+  ): PieceFileWrite {
+    let total = 0;
+    for (const { bytes } of sections) total += bytes.length;
+    const bytes = Buffer.allocUnsafeSlow(total);
+    let offset = 0;
+    for (const section of sections) {
+      section.bytes.copy(bytes, offset);
+      offset += section.bytes.length;
+    }
+    const name = pieceFileName(capture.checkpointId, this.setup.subtask, this.setup.uid);
+    return {
+      path: join(this.dir, name),
+      bytes,
+      sections: sections.map(({ bytes, kind }) => ({ bytes: bytes.length, kind })),
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
-import { randomBytes, webcrypto } from 'node:crypto';
-import { mkdir, open, rename } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { syncDirectory } from '../durable-fs.js';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { TributaryError, errorMessage } from '../errors.js';
 
 /**
@@ -55,25 +55,73 @@ export function pieceFileName(checkpointId: number, subtask: number, uid: string
   return `${String(checkpointId).padStart(12, '0')}-${subtask}-${safeUid}-${randomBytes(4).toString('hex')}.piece`;
 }
 
+/** A piece file to write in one go (see `commitPieceFileSync`): its sections back to back. */
+export interface PieceFileWrite {
+  /** the final path (written as a temp file in the same directory, then renamed) */
+  readonly path: string;
+  /** every section's bytes, back to back */
+  readonly bytes: Uint8Array;
+  /** per section, in order: its length in `bytes` and its kind */
+  readonly sections: readonly { readonly bytes: number; readonly kind: 'full' | 'delta' }[];
+}
+
 /**
- * Writes the sections of one piece file durably (temp file, fsync, rename, directory fsync) and
- * returns a reference per section, in order.
+ * Makes piece files durable in one synchronous step, for a worker thread (the task's thread
+ * would pay an event-loop turn for every file operation): first the `renames` (finished
+ * background folds taking a checkpoint's name), then `file` (temp file, fsync, rename), then one
+ * directory fsync for all of them. Returns whether each rename was done (its source may have
+ * been cleaned away) and a reference per section of `file`.
  */
-export async function writePieceFile(
+export function commitPieceFileSync(
   dir: string,
-  checkpointId: number,
-  subtask: number,
-  uid: string,
-  sections: readonly { readonly bytes: Buffer; readonly kind: 'full' | 'delta' }[],
-): Promise<PieceRef[]> {
-  await mkdir(dir, { recursive: true });
-  const name = pieceFileName(checkpointId, subtask, uid);
-  const path = join(dir, name);
-  const temp = join(dir, `.tmp-${name}`);
-  const refs = await writeSections(temp, sections);
-  await rename(temp, path);
-  await syncDirectory(dir);
-  return refs.map((ref) => ({ ...ref, path }));
+  renames: readonly { readonly from: string; readonly to: string }[],
+  file: PieceFileWrite | undefined,
+): { renamed: boolean[]; refs: PieceRef[] } {
+  mkdirSync(dir, { recursive: true });
+  const renamed = renames.map(({ from, to }) => {
+    try {
+      renameSync(from, to);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const refs: PieceRef[] = [];
+  if (file !== undefined) {
+    const temp = join(dirname(file.path), `.tmp-${basename(file.path)}`);
+    const fd = openSync(temp, 'w');
+    try {
+      for (let done = 0; done < file.bytes.length;)
+        done += writeSync(fd, file.bytes, done, file.bytes.length - done, done);
+      fsyncSync(fd);
+    } catch (err) {
+      closeSync(fd);
+      rmSync(temp, { force: true });
+      throw err;
+    }
+    closeSync(fd);
+    let offset = 0;
+    for (const { bytes, kind } of file.sections) {
+      const section = file.bytes.subarray(offset, offset + bytes);
+      const sha256 = createHash('sha256').update(section).digest('hex');
+      refs.push({ path: file.path, offset, bytes, sha256, kind });
+      offset += bytes;
+    }
+    renameSync(temp, file.path);
+  }
+  syncDirectorySync(dir);
+  return { renamed, refs };
+}
+
+function syncDirectorySync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } catch {
+    // not supported here: the rename itself stays atomic
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
