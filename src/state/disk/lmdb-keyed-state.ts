@@ -31,11 +31,16 @@ interface DiskTable {
   handle: unknown;
   /** the newest state of keys written since the last flush (`DELETED` for cleared keys) */
   unflushed: Map<Key, unknown>;
+  /** state read from LMDB since the last commit (newer than every generation) */
+  reads: Map<Key, unknown>;
   /**
-   * A bounded read cache, oldest first: the state LMDB has of recently read or written keys (a
-   * layer of a flush not yet committed, or `unflushed`, may hold newer state: those come first).
+   * The read cache, oldest first: committed layers and earlier `reads`, each the state LMDB had
+   * of its keys then (a newer generation shadows an older one). Whole generations are dropped,
+   * oldest first, to keep at most `cacheEntries` entries: no per-key bookkeeping.
    */
-  readonly cache: Map<Key, unknown>;
+  readonly generations: Map<Key, unknown>[];
+  /** entries in `generations` */
+  cached: number;
   /**
    * The newest state of the keys written since the last capture, when changes are tracked (so a
    * capture reads no key back from LMDB); `UNKNOWN` for keys marked changed again.
@@ -63,7 +68,7 @@ export interface LmdbKeyedStateOptions {
   readonly label: string;
   /** entries written to LMDB in one batch (default 65 536) */
   readonly flushEntries?: number | undefined;
-  /** entries kept in memory as a read cache, per state table (default 262 144) */
+  /** entries kept in memory as a read cache, per state table (default 262 144; 0: none) */
   readonly cacheEntries?: number | undefined;
 }
 
@@ -74,10 +79,11 @@ export interface LmdbKeyedStateOptions {
  * Entries are stored under `[key group][table][key]` (see `stored-entries.ts`), so a key group's
  * state is one contiguous key range. Writes go to a layer per state table; after `flushEntries`
  * distinct keys were written the layer is encoded and handed to lmdb's write thread, which commits
- * it while the task goes on. A layer stays in memory until LMDB has it, then its state moves into
- * a read cache of at most `cacheEntries` keys per table (the least recently loaded or committed go
- * first). A read looks at the layers (newest first), the cache, then LMDB (synchronously:
- * memory-mapped, decoded on read). When more than two flushes wait for LMDB, the task waits
+ * it while the task goes on. A layer stays in memory until LMDB has it, then becomes a generation
+ * of the read cache (with the state read from LMDB since the previous commit); the oldest
+ * generations go once the cache holds more than `cacheEntries` entries per table. A read looks
+ * at the layers and generations (newest first), then LMDB (synchronously: memory-mapped, decoded
+ * on read). When more than two flushes wait for LMDB, the task waits
  * (`pendingWork`): memory stays bounded. Values are stored in msgpack with record structures
  * shared in memory (the environment lives as long as the backend), so a value carries no field
  * names.
@@ -308,7 +314,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     let value = table.unflushed.get(key);
     for (let i = this.flushes.length - 1; value === undefined && i >= 0; i--)
       value = (this.flushes[i] as Flush).layers.get(table)?.get(key);
-    value ??= table.cache.get(key);
+    value ??= table.reads.get(key);
+    for (let i = table.generations.length - 1; value === undefined && i >= 0; i--)
+      value = (table.generations[i] as Map<Key, unknown>).get(key);
     if (value === undefined) {
       const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
       try {
@@ -322,8 +330,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       }
       if (value === undefined) return ABSENT;
       if (this.cacheEntries > 0) {
-        table.cache.set(key, value);
-        if (table.cache.size > this.cacheEntries) this.evict(table);
+        table.reads.set(key, value);
+        // reads without writes (no commits) still age out
+        if (table.reads.size >= this.cacheEntries >>> 2) this.age(table);
       }
     }
     return value === DELETED ? ABSENT : value === UNDEFINED ? undefined : value;
@@ -344,13 +353,22 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (unflushed.size > size && ++this.currentEntries >= this.flushEntries) this.flush();
   }
 
-  /** Drops the oldest keys of `table`'s cache down to its budget (less 1/16 of it). */
-  private evict(table: DiskTable): void {
-    let excess = table.cache.size - this.cacheEntries + (this.cacheEntries >>> 4);
-    for (const key of table.cache.keys()) {
-      if (excess-- <= 0) break;
-      table.cache.delete(key);
+  /**
+   * Makes `layer` (state LMDB now has) the newest generation of `table`'s cache, after the state
+   * read since the previous one, and drops the oldest generations beyond the cache's budget.
+   */
+  private age(table: DiskTable, layer?: Map<Key, unknown>): void {
+    if (table.reads.size > 0) {
+      table.generations.push(table.reads);
+      table.cached += table.reads.size;
+      table.reads = new Map();
     }
+    if (layer !== undefined) {
+      table.generations.push(layer);
+      table.cached += layer.size;
+    }
+    while (table.cached > this.cacheEntries && table.generations.length > 0)
+      table.cached -= (table.generations.shift() as Map<Key, unknown>).size;
   }
 
   /**
@@ -395,22 +413,14 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   /**
-   * A flush is in LMDB: the layers of the committed flushes, oldest first, move into the caches
-   * (in order, so that a newer layer always wins over an older one).
+   * A flush is in LMDB: the layers of the committed flushes, oldest first, become the newest
+   * generations of the caches (in order, so that a newer layer always shadows an older one).
    */
   private committed(flush: Flush): void {
     flush.committed = true;
     while (this.flushes[0]?.committed === true) {
       const { layers } = this.flushes.shift() as Flush;
-      if (this.cacheEntries === 0) continue;
-      for (const [table, layer] of layers) {
-        const cache = table.cache;
-        for (const [key, value] of layer) {
-          cache.delete(key);
-          if (value !== DELETED) cache.set(key, value);
-        }
-        if (cache.size > this.cacheEntries) this.evict(table);
-      }
+      if (this.cacheEntries > 0) for (const [table, layer] of layers) this.age(table, layer);
     }
   }
 
@@ -418,7 +428,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private *scan(): Generator<[DiskTable, number, Key, unknown]> {
     const overlay = new Map<DiskTable, Map<Key, unknown>>();
     for (const table of this.tables.values()) {
-      const merged = new Map(table.cache);
+      const merged = new Map<Key, unknown>();
+      for (const generation of [...table.generations, table.reads])
+        for (const [k, v] of generation) merged.set(k, v);
       for (const flush of this.flushes)
         for (const [k, v] of flush.layers.get(table) ?? []) merged.set(k, v);
       for (const [k, v] of table.unflushed) merged.set(k, v);
@@ -467,7 +479,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         kind,
         handle: undefined,
         unflushed: new Map(),
-        cache: new Map(),
+        reads: new Map(),
+        generations: [],
+        cached: 0,
         dirty: this.tracking ? new Map() : undefined,
       };
       this.tables.set(name, table);
