@@ -258,7 +258,8 @@ function forkChild(spec: RunSpec, dir: string): Promise<RunResult> {
       ],
     });
     let result: RunResult | undefined;
-    child.on('message', (m) => (result = m as RunResult));
+    // NaN travels as null over IPC (JSON): the disk backend's in-process restore is NaN
+    child.on('message', (m) => (result = withNaN(m as RunResult)));
     child.on('error', reject);
     child.on('exit', (code, signal) =>
       result !== undefined
@@ -266,6 +267,12 @@ function forkChild(spec: RunSpec, dir: string): Promise<RunResult> {
         : reject(new Error(`bench child exited with ${code ?? signal}`)),
     );
   });
+}
+
+/** Numbers that came back as null over IPC (NaN in the child) are NaN again. */
+function withNaN(r: RunResult): RunResult {
+  const nan = (n: number | null): number => n ?? NaN;
+  return { ...r, restoreMs: nan(r.restoreMs), restoreBytes: nan(r.restoreBytes) };
 }
 
 const heapMb = arg('--heap-mb');

@@ -21,26 +21,37 @@ const DELETED: unique symbol = Symbol('deleted');
 const ABSENT: unique symbol = Symbol('absent');
 /** An `undefined` state value in memory (so that one `Map.get` tells all). */
 const UNDEFINED: unique symbol = Symbol('undefined');
+/** A changed key whose state the capture looks up (marked changed again). */
+const UNKNOWN: unique symbol = Symbol('unknown');
 
 interface DiskTable {
   readonly name: string;
   readonly id: number;
   readonly kind: StateKind;
   handle: unknown;
+  /** the newest state of keys written since the last flush (`DELETED` for cleared keys) */
+  unflushed: Map<Key, unknown>;
+  /** state read from LMDB since the last commit (newer than every generation) */
+  reads: Map<Key, unknown>;
   /**
-   * The newest state of the keys held in memory (`DELETED` for cleared keys), oldest first: keys
-   * written and not yet in LMDB, and a bounded cache of keys read or written before.
+   * The read cache, oldest first: committed layers and earlier `reads`, each the state LMDB had
+   * of its keys then (a newer generation shadows an older one). Whole generations are dropped,
+   * oldest first, to keep at most `cacheEntries` entries: no per-key bookkeeping.
    */
-  readonly memory: Map<Key, unknown>;
-  /** keys written since the last flush */
-  unflushed: Set<Key>;
-  /** keys written since the last capture, when changes are tracked */
-  dirty: Set<Key> | undefined;
+  readonly generations: Map<Key, unknown>[];
+  /** entries in `generations` */
+  cached: number;
+  /**
+   * The newest state of the keys written since the last capture, when changes are tracked (so a
+   * capture reads no key back from LMDB); `UNKNOWN` for keys marked changed again.
+   */
+  dirty: Map<Key, unknown> | undefined;
 }
 
-/** One batch of writes handed to LMDB: its keys stay in memory until LMDB has them. */
+/** One batch of writes handed to LMDB: its layers stay in memory until LMDB has them. */
 interface Flush {
-  readonly keys: Map<DiskTable, Set<Key>>;
+  /** per table, the state written (what `unflushed` was) */
+  readonly layers: Map<DiskTable, Map<Key, unknown>>;
   committed: boolean;
   /** settles once written (or failed: then `failure` is set) */
   readonly done: Promise<void>;
@@ -57,7 +68,7 @@ export interface LmdbKeyedStateOptions {
   readonly label: string;
   /** entries written to LMDB in one batch (default 65 536) */
   readonly flushEntries?: number | undefined;
-  /** entries kept in memory as a read cache, per state table (default 262 144) */
+  /** entries kept in memory as a read cache, per state table (default 262 144; 0: none) */
   readonly cacheEntries?: number | undefined;
 }
 
@@ -66,13 +77,16 @@ export interface LmdbKeyedStateOptions {
  * LMDB environment under the job's `state.dir`.
  *
  * Entries are stored under `[key group][table][key]` (see `stored-entries.ts`), so a key group's
- * state is one contiguous key range. Each state table keeps the newest state of recently read or
- * written keys in memory; after `flushEntries` distinct keys were written they are encoded and
- * handed to lmdb's write thread, which commits them while the task goes on. A key stays in memory
- * until LMDB has its newest state; beyond that, at most `cacheEntries` keys per table are kept
- * (the least recently loaded or first written go first). Reads of other keys go to LMDB
- * synchronously (memory-mapped, decoded on read). When more than two flushes wait for LMDB, the
- * task waits (`pendingWork`): memory stays bounded.
+ * state is one contiguous key range. Writes go to a layer per state table; after `flushEntries`
+ * distinct keys were written the layer is encoded and handed to lmdb's write thread, which commits
+ * it while the task goes on. A layer stays in memory until LMDB has it, then becomes a generation
+ * of the read cache (with the state read from LMDB since the previous commit); the oldest
+ * generations go once the cache holds more than `cacheEntries` entries per table. A read looks
+ * at the layers and generations (newest first), then LMDB (synchronously: memory-mapped, decoded
+ * on read). When more than two flushes wait for LMDB, the task waits
+ * (`pendingWork`): memory stays bounded. Values are stored in msgpack with record structures
+ * shared in memory (the environment lives as long as the backend), so a value carries no field
+ * names.
  *
  * The LMDB environment is working storage only, not durable: checkpoints record the changed keys
  * per key group as pieces (the same changelog chain as the heap backend, see
@@ -116,7 +130,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         path,
         keyEncoding: 'binary',
         encoding: 'msgpack',
-        encoder: { ...STATE_VALUE_ENCODER },
+        // record structures shared by all values, kept in memory only: the environment is
+        // dropped with the backend, so they need not be stored
+        encoder: { ...STATE_VALUE_ENCODER, structures: [] },
         // working storage, rebuilt from checkpoint pieces on restore: no fsync
         noSync: true,
         noMetaSync: true,
@@ -197,19 +213,20 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   trackChanges(): void {
     this.tracking = true;
-    for (const table of this.tables.values()) table.dirty ??= new Set();
+    for (const table of this.tables.values()) table.dirty ??= new Map();
   }
 
   markChanged(changed: ChangedKeys): void {
     for (const [name, keys] of changed) {
       const dirty = this.tables.get(name)?.dirty;
-      if (dirty !== undefined) for (const key of keys) dirty.add(key);
+      if (dirty !== undefined) for (const key of keys) if (!dirty.has(key)) dirty.set(key, UNKNOWN);
     }
   }
 
   /**
-   * The current state of every key changed since the previous capture, per key group (reads
-   * through the layers into LMDB: cost ∝ changed keys). A failed LMDB write fails the capture.
+   * The current state of every key changed since the previous capture, per key group (held in
+   * memory since the write: cost ∝ changed keys, no LMDB read). A failed LMDB write fails the
+   * capture.
    */
   captureChanges(): { changed: ChangedKeys; groups: Map<number, SectionTables> } {
     this.throwIfFailed();
@@ -217,15 +234,22 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const groups = new Map<number, SectionTables>();
     for (const [name, table] of this.tables) {
       if (table.dirty === undefined || table.dirty.size === 0) continue;
-      const keys = [...table.dirty];
-      table.dirty.clear();
-      changed.set(name, keys);
-      for (const key of keys) {
+      const dirty = table.dirty;
+      table.dirty = new Map();
+      changed.set(name, [...dirty.keys()]);
+      for (const [key, newest] of dirty) {
         const group = keyGroupOf(key, this.maxParallelism);
         let tables = groups.get(group);
         if (tables === undefined) groups.set(group, (tables = {}));
         const entry = (tables[name] ??= [table.kind, [], []]);
-        const value = this.find(table, key);
+        const value =
+          newest === UNKNOWN
+            ? this.find(table, key)
+            : newest === DELETED
+              ? ABSENT
+              : newest === UNDEFINED
+                ? undefined
+                : newest;
         if (value === ABSENT) {
           entry[2].push(key);
         } else {
@@ -287,11 +311,16 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   /** The newest state of `key`, or `ABSENT`. */
   private find(table: DiskTable, key: Key): unknown {
-    let value = table.memory.get(key);
+    let value = table.unflushed.get(key);
+    for (let i = this.flushes.length - 1; value === undefined && i >= 0; i--)
+      value = (this.flushes[i] as Flush).layers.get(table)?.get(key);
+    value ??= table.reads.get(key);
+    for (let i = table.generations.length - 1; value === undefined && i >= 0; i--)
+      value = (table.generations[i] as Map<Key, unknown>).get(key);
     if (value === undefined) {
       const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
       try {
-        value = this.db.get(stored) ?? DELETED;
+        value = this.db.get(stored);
       } catch (err) {
         throw new TributaryError(
           'STATE_CORRUPT',
@@ -299,9 +328,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
           { cause: err },
         );
       }
+      if (value === undefined) return ABSENT;
       if (this.cacheEntries > 0) {
-        table.memory.set(key, value);
-        if (table.memory.size > this.cacheEntries) this.evict(table);
+        table.reads.set(key, value);
+        // reads without writes (no commits) still age out
+        if (table.reads.size >= this.cacheEntries >>> 2) this.age(table);
       }
     }
     return value === DELETED ? ABSENT : value === UNDEFINED ? undefined : value;
@@ -314,60 +345,55 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   private write(table: DiskTable, key: Key, value: unknown, changed: boolean): void {
     if (this.closed) throw new TributaryError('ILLEGAL_STATE', 'keyed state used after close');
-    const memory = table.memory;
-    if (changed) table.dirty?.add(key);
-    const unflushed = table.unflushed.size;
-    table.unflushed.add(key);
-    if (table.unflushed.size > unflushed) {
-      // first write since the last flush: the key becomes the newest in memory
-      memory.delete(key);
-      memory.set(key, value === undefined ? UNDEFINED : value);
-      if (++this.currentEntries >= this.flushEntries) this.flush();
-      else if (memory.size > this.cacheEntries) this.evict(table);
-    } else {
-      memory.set(key, value === undefined ? UNDEFINED : value);
-    }
+    const stored = value === undefined ? UNDEFINED : value;
+    if (changed) table.dirty?.set(key, stored);
+    const unflushed = table.unflushed;
+    const size = unflushed.size;
+    unflushed.set(key, stored);
+    if (unflushed.size > size && ++this.currentEntries >= this.flushEntries) this.flush();
   }
 
   /**
-   * Drops the oldest keys of `table` from memory down to the cache budget (in steps of 1/16 of
-   * it), except keys whose newest state LMDB does not have yet (written keys are the newest in
-   * memory, so few of them are passed over).
+   * Makes `layer` (state LMDB now has) the newest generation of `table`'s cache, after the state
+   * read since the previous one, and drops the oldest generations beyond the cache's budget.
    */
-  private evict(table: DiskTable): void {
-    let excess = table.memory.size - this.cacheEntries + (this.cacheEntries >>> 4);
-    const inflight = this.flushes.flatMap((f) => f.keys.get(table) ?? []);
-    for (const key of table.memory.keys()) {
-      if (excess <= 0) break;
-      if (table.unflushed.has(key) || inflight.some((keys) => keys.has(key))) continue;
-      table.memory.delete(key);
-      excess--;
+  private age(table: DiskTable, layer?: Map<Key, unknown>): void {
+    if (table.reads.size > 0) {
+      table.generations.push(table.reads);
+      table.cached += table.reads.size;
+      table.reads = new Map();
     }
+    if (layer !== undefined) {
+      table.generations.push(layer);
+      table.cached += layer.size;
+    }
+    while (table.cached > this.cacheEntries && table.generations.length > 0)
+      table.cached -= (table.generations.shift() as Map<Key, unknown>).size;
   }
 
   /**
-   * Encodes the keys written since the last flush and hands them to lmdb's write thread (writes
-   * commit in the order they are issued, so newer state always lands after older state).
+   * Encodes the layers written since the last flush and hands them to lmdb's write thread
+   * (writes commit in the order they are issued, so newer state always lands after older state).
    */
   private flush(): void {
-    const keys = new Map<DiskTable, Set<Key>>();
+    const layers = new Map<DiskTable, Map<Key, unknown>>();
     let last: Promise<boolean> | undefined;
     for (const table of this.tables.values()) {
       if (table.unflushed.size === 0) continue;
-      keys.set(table, table.unflushed);
-      for (const key of table.unflushed) {
-        const value = table.memory.get(key);
-        const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key, true);
+      layers.set(table, table.unflushed);
+      for (const [key, value] of table.unflushed) {
+        // lmdb copies the key into its write buffer: the reused encoding buffer will do
+        const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
         last =
           value === DELETED
             ? this.db.remove(stored)
             : this.db.put(stored, value === UNDEFINED ? undefined : value);
       }
-      table.unflushed = new Set();
+      table.unflushed = new Map();
     }
     this.currentEntries = 0;
     const flush: Flush = {
-      keys,
+      layers,
       committed: false,
       done: Promise.resolve(last).then(
         () => this.committed(flush),
@@ -382,29 +408,34 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
    * it before its next input (backpressure), so writes never run away from LMDB.
    */
   pendingWork(): Promise<void> | undefined {
-    let waiting: Flush | undefined;
-    let count = 0;
-    for (const flush of this.flushes) {
-      if (flush.committed) continue;
-      waiting ??= flush;
-      count++;
-    }
     if (this.failure !== undefined) return Promise.reject(this.writeFailed(this.failure));
-    return count > MAX_PENDING_FLUSHES ? waiting?.done : undefined;
+    return this.flushes.length > MAX_PENDING_FLUSHES ? this.flushes[0]?.done : undefined;
   }
 
-  /** A flush is in LMDB: its keys may leave memory. */
+  /**
+   * A flush is in LMDB: the layers of the committed flushes, oldest first, become the newest
+   * generations of the caches (in order, so that a newer layer always shadows an older one).
+   */
   private committed(flush: Flush): void {
     flush.committed = true;
-    while (this.flushes[0]?.committed === true) this.flushes.shift();
-    for (const table of flush.keys.keys())
-      if (table.memory.size > this.cacheEntries) this.evict(table);
+    while (this.flushes[0]?.committed === true) {
+      const { layers } = this.flushes.shift() as Flush;
+      if (this.cacheEntries > 0) for (const [table, layer] of layers) this.age(table, layer);
+    }
   }
 
   /** Every entry with state: LMDB, overlaid by the newest state held in memory. */
   private *scan(): Generator<[DiskTable, number, Key, unknown]> {
     const overlay = new Map<DiskTable, Map<Key, unknown>>();
-    for (const table of this.tables.values()) overlay.set(table, new Map(table.memory));
+    for (const table of this.tables.values()) {
+      const merged = new Map<Key, unknown>();
+      for (const generation of [...table.generations, table.reads])
+        for (const [k, v] of generation) merged.set(k, v);
+      for (const flush of this.flushes)
+        for (const [k, v] of flush.layers.get(table) ?? []) merged.set(k, v);
+      for (const [k, v] of table.unflushed) merged.set(k, v);
+      overlay.set(table, merged);
+    }
     for (const { key, value } of this.db.getRange({})) {
       const [group, tableId, k] = decodeStoredKey(key);
       const table = this.tablesById[tableId];
@@ -419,8 +450,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  private storedKey(table: DiskTable, group: number, key: Key, copy = false): Buffer {
-    return encodeStoredKey(group, table.id, key, copy);
+  private storedKey(table: DiskTable, group: number, key: Key): Buffer {
+    return encodeStoredKey(group, table.id, key, false);
   }
 
   private describe(table: DiskTable, key: Key): string {
@@ -447,9 +478,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         id: this.tablesById.length,
         kind,
         handle: undefined,
-        memory: new Map(),
-        unflushed: new Set(),
-        dirty: this.tracking ? new Set() : undefined,
+        unflushed: new Map(),
+        reads: new Map(),
+        generations: [],
+        cached: 0,
+        dirty: this.tracking ? new Map() : undefined,
       };
       this.tables.set(name, table);
       this.tablesById.push(table);

@@ -127,6 +127,39 @@ describe('LMDB keyed state backend', () => {
     expect(disk.keyCount()).toBe(heap.keyCount());
   });
 
+  it('captures keys marked changed again (a declined checkpoint) with their newest state, also once evicted from memory', async () => {
+    const disk = await lmdb({ flushEntries: 8, cacheEntries: 8 });
+    const heap = new HeapKeyedStateBackend(MAX_PARALLELISM);
+    disk.trackChanges();
+    heap.trackChanges();
+    const next = random(9);
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 300; i++) {
+        const key = Math.floor(next() * 100);
+        // not 6: the heap backend counts removing an absent map entry as a change, LMDB does not
+        const op = [0, 1, 2, 3, 4, 5, 7][Math.floor(next() * 7)] as number;
+        step(disk, key, op, round * 1_000 + i);
+        step(heap, key, op, round * 1_000 + i);
+        if (i % 50 === 0) await disk.pendingWork();
+      }
+      const a = disk.captureChanges();
+      const b = heap.captureChanges();
+      expect(canonicalSections(a.groups)).toEqual(canonicalSections(b.groups));
+      // the capture was not written: its keys count as changed again, and more writes follow
+      disk.markChanged(a.changed);
+      heap.markChanged(b.changed);
+      for (let i = 0; i < 100; i++) {
+        const key = Math.floor(next() * 100);
+        step(disk, key, 0, i);
+        step(heap, key, 0, i);
+      }
+      await disk.pendingWork();
+      expect(canonicalSections(disk.captureChanges().groups)).toEqual(
+        canonicalSections(heap.captureChanges().groups),
+      );
+    }
+  });
+
   it('checkpoints incrementally as pieces; a fresh environment restores them, with key groups split over subtasks', async () => {
     const disk = await lmdb({ flushEntries: 64, cacheEntries: 64 });
     disk.trackChanges();
