@@ -157,8 +157,11 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
   private pushRuns(runs: readonly PayloadRun[]): number {
     const { deserialize, deserializeEvent, onDeserializationError, timestamp } = this.settings;
     const stats = this.settings.stats;
-    const records: T[] = [];
-    let events = 0;
+    let total = 0;
+    for (const run of runs) total += run.payloads.length;
+    // one value per event without deserializeEvent: the array is sized once, not grown by push
+    const records: T[] = deserializeEvent === undefined ? new Array<T>(total) : [];
+    let n = 0;
     let bytes = 0;
     // read stats per run of events of one segment (a batch holds a few such runs), not per event
     for (const { segment, payloads, offset: first } of runs) {
@@ -168,8 +171,10 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         const length = payload.length;
         runBytes += length;
         try {
-          if (deserializeEvent === undefined) records.push(deserialize(payload));
-          else
+          if (deserializeEvent === undefined) {
+            const value = deserialize(payload); // first: a failure leaves no hole
+            records[n++] = value;
+          } else
             for (const v of deserializeEvent(payload, sourceEvent(segment, offset, length)))
               records.push(v);
         } catch (err) {
@@ -185,18 +190,18 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         offset += EVENT_HEADER_SIZE + length;
       }
       stats?.add(segment, runBytes, payloads.length);
-      events += payloads.length;
       bytes += runBytes;
     }
+    if (deserializeEvent === undefined) records.length = n; // less when events were skipped
     this.ctx.count('bytesRead', bytes);
-    if (records.length === 0) return events;
+    if (records.length === 0) return total;
     const batch: SourceBatch<T> =
       timestamp === undefined
         ? { records }
         : { records, timestamps: records.map((r) => timestamp(r)) };
     this.queue.push({ kind: 'batch', batch });
     this.queuedBatches++;
-    return events;
+    return total;
   }
 
   pollNext(): SourceBatch<T> | 'nothing-available' | 'end-of-input' {
