@@ -1,5 +1,5 @@
 import { TributaryError, errorMessage } from '../../errors.js';
-import { EventParser } from '../protocol/index.js';
+import { EVENT_HEADER_SIZE, EventParser } from '../protocol/index.js';
 import type { SegmentStore } from '../segment/segment-store.js';
 
 /**
@@ -33,6 +33,23 @@ export interface SegmentBatch {
   readonly truncated?: TruncatedRange;
 }
 
+/**
+ * The events of a {@link SegmentBatch} without an object per event: their payloads, back to back
+ * in the segment. The event `i` starts at `offset` + Σ_{j<i} (8 + `payloads[j].length`) (an
+ * 8-byte header precedes each payload); `nextOffset` is where the next event starts.
+ */
+export interface SegmentRun {
+  readonly payloads: Buffer[];
+  /** offset of the first event (when there is none: where reading resumes) */
+  readonly offset: number;
+  /** offset just after the last event: where reading resumes */
+  readonly nextOffset: number;
+  /** the segment was read to its end (sealed, or the end offset was reached) */
+  readonly end: boolean;
+  /** the bytes in [from, to) were truncated away before they were read (no events come with it) */
+  readonly truncated?: TruncatedRange;
+}
+
 export interface TruncatedRange {
   readonly from: bigint;
   readonly to: bigint;
@@ -56,7 +73,10 @@ export class SegmentReader {
   private readonly endOffset: bigint | undefined;
   private readonly readSize: number;
   private readonly prefetchBytes: number;
-  private buffered: SegmentEvent[] = [];
+  /** parsed events not handed out yet: their payloads, the first at `returnedOffset` */
+  private buffered: Buffer[] = [];
+  /** offset just after the last buffered event */
+  private bufferedEnd: number;
   /** fetched bytes not yet parsed: `raw[0]` from `rawPos` on, then the others whole */
   private raw: Buffer[] = [];
   private rawPos = 0;
@@ -84,6 +104,7 @@ export class SegmentReader {
     this.fetchOffset = startOffset;
     this.returnedOffset = Number(startOffset);
     this.parseOffset = Number(startOffset);
+    this.bufferedEnd = this.returnedOffset;
     this.endOffset = options.endOffset;
     this.readSize = options.readSize ?? 1024 * 1024;
     this.prefetchBytes = options.prefetchBytes ?? 4 * 1024 * 1024;
@@ -173,7 +194,10 @@ export class SegmentReader {
     try {
       this.parser.push(
         from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to),
-        (data, offset, nextOffset) => this.buffered.push({ data, offset, nextOffset }),
+        (data, _offset, nextOffset) => {
+          this.buffered.push(data);
+          this.bufferedEnd = nextOffset;
+        },
         at,
       );
       if (this.reachedEnd && this.raw.length === 0) this.checkWholeEnd();
@@ -219,31 +243,57 @@ export class SegmentReader {
    * (an empty, non-final batch comes back when it fires).
    */
   async next(wait?: AbortSignal): Promise<SegmentBatch> {
+    const run = await this.nextRun(wait);
+    const events: SegmentEvent[] = [];
+    let offset = run.offset;
+    for (const data of run.payloads) {
+      const nextOffset = offset + EVENT_HEADER_SIZE + data.length;
+      events.push({ data, offset, nextOffset });
+      offset = nextOffset;
+    }
+    return run.truncated === undefined
+      ? { events, end: run.end }
+      : { events, end: run.end, truncated: run.truncated };
+  }
+
+  /** As {@link next}, the events as one {@link SegmentRun} (no object per event). */
+  async nextRun(wait?: AbortSignal): Promise<SegmentRun> {
     for (;;) {
       while (this.buffered.length === 0 && this.raw.length > 0) this.parseSlice();
       if (this.buffered.length > 0) {
-        const events = this.buffered;
+        const payloads = this.buffered;
+        const offset = this.returnedOffset;
+        const nextOffset = this.bufferedEnd;
         this.buffered = [];
-        const last = events[events.length - 1]!;
         // the unparsed bytes, and the start of an event split across slices, stay buffered
-        this.bufferedBytes -= last.nextOffset - this.returnedOffset;
-        this.returnedOffset = last.nextOffset;
+        this.bufferedBytes -= nextOffset - offset;
+        this.returnedOffset = nextOffset;
         this.prefetch();
         return {
-          events,
+          payloads,
+          offset,
+          nextOffset,
           end: this.reachedEnd && !this.fetching && this.gap === undefined && this.raw.length === 0,
         };
       }
+      const at = this.returnedOffset;
       const gap = this.gap;
       if (gap !== undefined) {
         this.gap = undefined;
         this.returnedOffset = Number(gap.to);
+        this.bufferedEnd = this.returnedOffset;
         this.bufferedBytes = 0;
         this.prefetch();
-        return { events: [], end: this.reachedEnd && !this.fetching, truncated: gap };
+        return {
+          payloads: [],
+          offset: at,
+          nextOffset: at,
+          end: this.reachedEnd && !this.fetching,
+          truncated: gap,
+        };
       }
       if (this.failure !== undefined) throw this.failure;
-      if (this.reachedEnd) return { events: [], end: true };
+      if (this.reachedEnd) return { payloads: [], offset: at, nextOffset: at, end: true };
       if (this.closed) throw new TributaryError('CLOSED', `reader of ${this.segment} is closed`);
       this.prefetch();
       const fetching = this.fetching;
@@ -252,12 +302,12 @@ export class SegmentReader {
         await fetching;
         continue;
       }
-      if (wait.aborted) return { events: [], end: false };
+      if (wait.aborted) return { payloads: [], offset: at, nextOffset: at, end: false };
       const aborted = new Promise<'aborted'>((resolve) =>
         wait.addEventListener('abort', () => resolve('aborted'), { once: true }),
       );
       if ((await Promise.race([fetching, aborted])) === 'aborted')
-        return { events: [], end: false };
+        return { payloads: [], offset: at, nextOffset: at, end: false };
     }
   }
 

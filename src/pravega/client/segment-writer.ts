@@ -32,7 +32,7 @@ class Block {
     /** payload bytes (framing excluded) */
     readonly payloadBytes: number,
     /** the routing-key hash of each event */
-    readonly hashes: number[],
+    readonly hashes: Float64Array,
     /** run-length: `counts[i]` consecutive events belong to `completions[i]` */
     readonly completions: Completion[],
     readonly counts: number[],
@@ -134,7 +134,8 @@ export class SegmentWriter {
   private openStart = 0;
   private openCount = 0;
   private openPayloadBytes = 0;
-  private openHashes: number[] = [];
+  /** routing-key hashes of the open block's events: the first `openCount` (reused across blocks) */
+  private openHashes = new Float64Array(256);
   private openCompletions: Completion[] = [];
   private openCounts: number[] = [];
 
@@ -213,9 +214,14 @@ export class SegmentWriter {
     slab[at + 7] = length & 0xff;
     slab.set(data, at + EVENT_HEADER_SIZE);
     this.slabUsed = at + framed;
-    this.openCount++;
+    const index = this.openCount++;
     this.openPayloadBytes += length;
-    this.openHashes.push(routingHash);
+    if (index === this.openHashes.length) {
+      const grown = new Float64Array(index * 2);
+      grown.set(this.openHashes);
+      this.openHashes = grown;
+    }
+    this.openHashes[index] = routingHash;
     const last = this.openCompletions.length - 1;
     if (last >= 0 && this.openCompletions[last] === completion) this.openCounts[last]!++;
     else {
@@ -238,7 +244,7 @@ export class SegmentWriter {
       this.slab.subarray(this.openStart, this.slabUsed),
       count,
       this.openPayloadBytes,
-      this.openHashes,
+      this.openHashes.slice(0, count),
       this.openCompletions,
       this.openCounts,
     );
@@ -249,7 +255,6 @@ export class SegmentWriter {
     this.openStart = this.slabUsed;
     this.openCount = 0;
     this.openPayloadBytes = 0;
-    this.openHashes = [];
     this.openCompletions = [];
     this.openCounts = [];
   }

@@ -8,12 +8,16 @@ import type { PravegaSinkSettings } from './pravega-sink.js';
 import { SharedTransactions } from './shared-transactions.js';
 
 /**
- * How much a transaction may hold unacknowledged before a write waits for the server. Measured
- * with bench/job.ts on the real server (exactly-once, 2 M × 100 B): 1 MiB 214–291 k events/s,
- * 4 MiB 302–427 k, 32 MiB 290 k; large windows keep many pending events alive (see the event
- * writer's `maxInFlightBytes`).
+ * How much a transaction may hold unacknowledged before a write waits for the server. The window
+ * must cover the server's acknowledgement latency × the rate: the embedded store acknowledges after
+ * its group commit's fdatasync (22–64 ms on this machine for 4 MiB), so a 4 MiB window held the
+ * job to ~4 MiB per sync and the task thread idled while the sink waited. Unacknowledged events
+ * are held as framed bytes in the segment writers' slabs (no object per event), so the window
+ * costs its bytes, not GC. Measured with bench/job.ts (embedded, exactly-once, 2 M × 100 B,
+ * alternated): 4 MiB 509–596 k events/s, 16 MiB 0.97–1.12 M, 32 MiB 0.56–1.0 M. Earlier, on the
+ * real server with one object per pending event: 1 MiB 214–291 k, 4 MiB 302–427 k, 32 MiB 290 k.
  */
-const MAX_UNACKED_BYTES = 4 * 1024 * 1024;
+const MAX_UNACKED_BYTES = 16 * 1024 * 1024;
 
 /**
  * Exactly-once: one Pravega transaction per checkpoint interval, shared by the sink's subtasks in

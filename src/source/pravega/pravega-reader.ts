@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError, errorMessage } from '../../errors.js';
 import { acquireClient, type SharedClient } from '../../pravega/client/client-registry.js';
 import type { EventStreamReader } from '../../pravega/client/reader-group/event-stream-reader.js';
+import type { PayloadRun } from '../../pravega/client/reader-group/owned-segment.js';
 import { ReaderGroup } from '../../pravega/client/reader-group/reader-group.js';
 import { bytesSerializer } from '../../pravega/client/serializer.js';
+import { EVENT_HEADER_SIZE } from '../../pravega/protocol/index.js';
 import type {
   CloseReason,
   ExternallyInducedSourceReader,
@@ -136,11 +138,10 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         continue;
       }
-      const read = await reader.readBatch({ maxEvents, timeoutMs: 200 });
+      const read = await reader.readRuns({ maxEvents, timeoutMs: 200 });
       if (this.closed) return;
-      if (read.kind === 'events') {
-        handedOut += read.events.length;
-        this.pushEvents(read.events);
+      if (read.kind === 'runs') {
+        handedOut += this.pushRuns(read.runs);
       } else if (read.kind === 'checkpoint') {
         const checkpointId = checkpointIdOf(read.name);
         if (checkpointId !== undefined) this.queue.push({ kind: 'marker', checkpointId });
@@ -167,49 +168,49 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     }
   }
 
-  private pushEvents(events: readonly { value: Buffer; segment: string; offset: number }[]): void {
+  /** Deserializes runs of payloads into one batch; returns how many events they held. */
+  private pushRuns(runs: readonly PayloadRun[]): number {
     const { deserialize, deserializeEvent, onDeserializationError } = this.settings;
     const stats = this.settings.stats;
-    const records: T[] = [];
+    let total = 0;
+    for (const run of runs) total += run.payloads.length;
+    // one value per event without deserializeEvent: the array is sized once, not grown by push
+    const records: T[] = deserializeEvent === undefined ? new Array<T>(total) : [];
+    let n = 0;
     let bytes = 0;
     // read stats per run of events of one segment (a batch holds a few such runs), not per event
-    let runSegment: string | undefined;
-    let runEvents = 0;
-    let runBytes = 0;
-    for (const e of events) {
-      const length = e.value.length;
-      bytes += length;
-      if (e.segment !== runSegment) {
-        if (runSegment !== undefined) stats?.add(runSegment, runBytes, runEvents);
-        runSegment = e.segment;
-        runEvents = 0;
-        runBytes = 0;
-      }
-      runEvents++;
-      runBytes += length;
-      try {
-        if (deserializeEvent === undefined) records.push(deserialize(e.value));
-        else
-          for (const v of deserializeEvent(
-            e.value,
-            sourceEvent(e.segment, e.offset, e.value.length),
-          ))
-            records.push(v);
-      } catch (err) {
-        if (onDeserializationError === 'skip') {
+    for (const { segment, payloads, offset: first } of runs) {
+      let offset = first;
+      let runBytes = 0;
+      for (const payload of payloads) {
+        const length = payload.length;
+        runBytes += length;
+        try {
+          if (deserializeEvent === undefined) {
+            const value = deserialize(payload); // first: a failure leaves no hole
+            records[n++] = value;
+          } else
+            for (const v of deserializeEvent(payload, sourceEvent(segment, offset, length)))
+              records.push(v);
+        } catch (err) {
+          if (onDeserializationError !== 'skip') {
+            throw new TributaryError(
+              'DESERIALIZATION_FAILED',
+              `cannot deserialize the event at ${segment} offset ${offset} (${length} bytes): ${errorMessage(err)}`,
+              { cause: err, details: { segment, offset } },
+            );
+          }
           this.ctx.count('deserializationErrorsSkipped', 1);
-          continue;
         }
-        throw new TributaryError(
-          'DESERIALIZATION_FAILED',
-          `cannot deserialize the event at ${e.segment} offset ${e.offset} (${e.value.length} bytes): ${errorMessage(err)}`,
-          { cause: err, details: { segment: e.segment, offset: e.offset } },
-        );
+        offset += EVENT_HEADER_SIZE + length;
       }
+      stats?.add(segment, runBytes, payloads.length);
+      bytes += runBytes;
     }
-    if (runSegment !== undefined) stats?.add(runSegment, runBytes, runEvents);
+    if (deserializeEvent === undefined) records.length = n; // less when events were skipped
     this.ctx.count('bytesRead', bytes);
     this.pushRecords(records);
+    return total;
   }
 
   private pushRecords(records: readonly T[]): void {

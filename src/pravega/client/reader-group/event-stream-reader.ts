@@ -29,7 +29,7 @@ import {
 } from './group-state.js';
 import { LivenessTracker } from './liveness.js';
 import { takeDeadReadersOffline, takeReaderOffline } from './offline.js';
-import { OwnedSegment, type ReadEvent } from './owned-segment.js';
+import { OwnedSegment, type PayloadRun, type ReadEvent } from './owned-segment.js';
 import { SegmentRanges } from './segment-ranges.js';
 import {
   decodeReaderRecord,
@@ -101,6 +101,16 @@ export interface ReadBatchOptions {
  */
 export type ReadBatch<T> =
   | { readonly kind: 'events'; readonly events: readonly ReadEvent<T>[] }
+  | { readonly kind: 'checkpoint'; readonly name: string }
+  | TruncatedData
+  | { readonly kind: 'end' };
+
+/**
+ * What {@link EventStreamReader.readRuns} returns: as {@link ReadBatch}, the events as runs of raw
+ * payloads per segment (`runs`: none when the wait ran out), not deserialized.
+ */
+export type ReadRuns =
+  | { readonly kind: 'runs'; readonly runs: readonly PayloadRun[] }
   | { readonly kind: 'checkpoint'; readonly name: string }
   | TruncatedData
   | { readonly kind: 'end' };
@@ -245,6 +255,35 @@ export class EventStreamReader<T> {
    * waits for more than one event: it returns what is there as soon as something is.
    */
   async readBatch(options: ReadBatchOptions = {}): Promise<ReadBatch<T>> {
+    const events = await this.read(options, (max) => {
+      const out = this.take(max);
+      return out.length > 0 ? out : undefined;
+    });
+    return Array.isArray(events) ? { kind: 'events', events } : events;
+  }
+
+  /**
+   * As {@link readBatch}, the events as runs of raw payloads, one per segment read from (no object
+   * per event, no deserialization): for callers that move many small events.
+   */
+  async readRuns(options: ReadBatchOptions = {}): Promise<ReadRuns> {
+    const runs = await this.read(options, (max) => {
+      const out = this.takeRuns(max);
+      return out.length > 0 ? out : undefined;
+    });
+    return Array.isArray(runs) ? { kind: 'runs', runs } : runs;
+  }
+
+  /** The loop of {@link readBatch}: `take` hands out up to `max` events, or undefined if none. */
+  private async read<E>(
+    options: ReadBatchOptions,
+    take: (max: number) => E[] | undefined,
+  ): Promise<
+    | E[]
+    | { readonly kind: 'checkpoint'; readonly name: string }
+    | TruncatedData
+    | { readonly kind: 'end' }
+  > {
     if (this.closed) throw new TributaryError('CLOSED', `reader ${this.readerId} is closed`);
     if (this.reading) {
       throw new TributaryError('ILLEGAL_STATE', `reader ${this.readerId}: one read at a time`);
@@ -277,11 +316,11 @@ export class EventStreamReader<T> {
         }
         const gap = this.takeTruncation();
         if (gap !== undefined) return gap;
-        const events = this.take(maxEvents);
-        if (events.length > 0) return { kind: 'events', events };
+        const events = take(maxEvents);
+        if (events !== undefined) return events;
         if (this.endOfData && this.segments.size === 0) return { kind: 'end' };
         const now = Date.now();
-        if (now >= deadline || signal?.aborted === true) return { kind: 'events', events: [] };
+        if (now >= deadline || signal?.aborted === true) return [];
         const wakeAt =
           this.maintenance !== undefined || this.urgent
             ? deadline
@@ -313,20 +352,48 @@ export class EventStreamReader<T> {
 
   private take(maxEvents: number): ReadEvent<T>[] {
     const out: ReadEvent<T>[] = [];
-    const n = this.order.length;
-    if (n === 0) return out;
     const deserialize = (payload: Buffer): T => this.serializer.deserialize(payload);
+    this.roundRobinOver((seg) => {
+      if (out.length >= maxEvents) return false;
+      try {
+        seg.take(maxEvents - out.length, out, deserialize);
+      } catch (err) {
+        if (out.length > 0) return false; // the bad event comes first in the next read
+        throw err;
+      }
+      return true;
+    });
+    return out;
+  }
+
+  private takeRuns(maxEvents: number): PayloadRun[] {
+    const out: PayloadRun[] = [];
+    let left = maxEvents;
+    this.roundRobinOver((seg) => {
+      if (left <= 0) return false;
+      const run = seg.takeRun(left);
+      if (run !== null) {
+        out.push(run);
+        left -= run.payloads.length;
+      }
+      return true;
+    });
+    return out;
+  }
+
+  /**
+   * Offers each owned segment with events to `take`, round robin from where the last call
+   * stopped, until it returns false; pulls the others and notes the finished ones.
+   */
+  private roundRobinOver(take: (seg: OwnedSegment) => boolean): void {
+    const n = this.order.length;
+    if (n === 0) return;
     const first = this.roundRobin % n;
     this.roundRobin = first + 1;
-    for (let i = 0; i < n && out.length < maxEvents; i++) {
+    for (let i = 0; i < n; i++) {
       const seg = this.order[(first + i) % n]!;
       if (seg.available > 0) {
-        try {
-          seg.take(maxEvents - out.length, out, deserialize);
-        } catch (err) {
-          if (out.length > 0) return out; // the bad event comes first in the next read
-          throw err;
-        }
+        if (!take(seg)) return;
       } else {
         seg.pull();
       }
@@ -335,7 +402,6 @@ export class EventStreamReader<T> {
         this.urgent = true; // complete it soon
       }
     }
-    return out;
   }
 
   private waitForActivity(ms: number, signal: AbortSignal | undefined): Promise<void> {

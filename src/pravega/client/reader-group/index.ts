@@ -6,9 +6,10 @@ export {
   type ReadBatch,
   type ReadBatchOptions,
   type ReadOne,
+  type ReadRuns,
   type ReaderPosition,
 } from './event-stream-reader.js';
-export type { ReadEvent } from './owned-segment.js';
+export type { PayloadRun, ReadEvent } from './owned-segment.js';
 export { ReaderGroup, type CheckpointWaitOptions, type ReaderGroupClient } from './reader-group.js';
 export {
   ReaderGroupConfigSchema,

@@ -1,5 +1,6 @@
 import type { SegmentStore } from '../../segment/segment-store.js';
-import { SegmentReader, type SegmentEvent, type TruncatedRange } from '../segment-reader.js';
+import { EVENT_HEADER_SIZE } from '../../protocol/index.js';
+import { SegmentReader, type TruncatedRange } from '../segment-reader.js';
 import type { SegmentKey } from './group-state.js';
 
 /**
@@ -17,6 +18,18 @@ export interface ReadEvent<T> {
   readonly offset: number;
 }
 
+/**
+ * Events of one segment handed out without an object per event: their payloads, back to back from
+ * `offset` (the event `i` starts at `offset` + Σ_{j<i} (8 + `payloads[j].length`)).
+ */
+export interface PayloadRun {
+  /** qualified segment name: `scope/stream/N.#epoch.E` */
+  readonly segment: string;
+  /** offset of the first event in its segment */
+  readonly offset: number;
+  readonly payloads: Buffer[];
+}
+
 export interface OwnedSegmentOptions {
   readonly readSize: number;
   readonly prefetchBytes: number;
@@ -24,8 +37,10 @@ export interface OwnedSegmentOptions {
 
 export class OwnedSegment {
   private readonly reader: SegmentReader;
-  private queue: SegmentEvent[] = [];
+  /** fetched payloads; the one at `head` starts at `headOffset` */
+  private queue: Buffer[] = [];
   private head = 0;
+  private headOffset = 0;
   private ended = false;
   private pulling = false;
   private closed = false;
@@ -80,12 +95,13 @@ export class OwnedSegment {
     if (this.pulling || this.ended || this.closed || this.head < this.queue.length) return;
     if (this.truncation !== undefined) return; // reported first
     this.pulling = true;
-    this.reader.next().then(
+    this.reader.nextRun().then(
       (batch) => {
         this.pulling = false;
         if (this.closed) return;
-        this.queue = batch.events;
+        this.queue = batch.payloads;
         this.head = 0;
+        this.headOffset = batch.offset;
         if (batch.truncated !== undefined) this.truncation = batch.truncated;
         if (batch.end) this.ended = true;
         this.onActivity();
@@ -105,21 +121,47 @@ export class OwnedSegment {
     if (this.frozen) return;
     const end = Math.min(this.queue.length, this.head + max);
     let i = this.head;
+    let offset = this.headOffset;
     try {
       for (; i < end; i++) {
-        const e = this.queue[i]!;
-        out.push({ value: deserialize(e.data), segment: this.key, offset: e.offset });
+        const data = this.queue[i]!;
+        out.push({ value: deserialize(data), segment: this.key, offset });
+        offset += EVENT_HEADER_SIZE + data.length;
       }
     } finally {
-      if (i > this.head) {
-        this.position = BigInt(this.queue[i - 1]!.nextOffset);
-        this.head = i;
-      }
-      if (this.head >= this.queue.length) {
-        this.queue = [];
-        this.head = 0;
-        this.pull();
-      }
+      this.advance(i, offset);
+    }
+  }
+
+  /** Hands out up to `max` events as their payloads (no object per event); null when none. */
+  takeRun(max: number): PayloadRun | null {
+    if (this.frozen || this.head >= this.queue.length) return null;
+    const offset = this.headOffset;
+    let payloads: Buffer[];
+    let next = offset;
+    if (this.head === 0 && this.queue.length <= max) {
+      payloads = this.queue;
+      for (const data of payloads) next += EVENT_HEADER_SIZE + data.length;
+    } else {
+      const end = Math.min(this.queue.length, this.head + max);
+      payloads = this.queue.slice(this.head, end);
+      for (const data of payloads) next += EVENT_HEADER_SIZE + data.length;
+    }
+    this.advance(this.head + payloads.length, next);
+    return { segment: this.key, offset, payloads };
+  }
+
+  /** The events before `i` were handed out; the one at `i` starts at `offset`. */
+  private advance(i: number, offset: number): void {
+    if (i > this.head) {
+      this.position = BigInt(offset);
+      this.head = i;
+      this.headOffset = offset;
+    }
+    if (this.head >= this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      this.pull();
     }
   }
 
