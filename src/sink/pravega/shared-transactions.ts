@@ -136,6 +136,15 @@ export class SharedTransactions<T> {
     this.settle(entry);
   }
 
+  /**
+   * `subtask` pre-committed `txnId` at a barrier: its part is in that checkpoint's state, so
+   * leaving never aborts it on this subtask's account — the checkpoint may be complete already
+   * (its completion not yet heard of here), and a restore from it commits the transaction.
+   */
+  precommitted(txnId: string, subtask: number): void {
+    this.byId.get(txnId)?.precommitters.add(subtask);
+  }
+
   endOfInput(): void {
     this.inputEnded = true;
   }
@@ -155,6 +164,16 @@ export class SharedTransactions<T> {
     for (const entry of new Set([...this.byInterval.values(), ...this.byId.values()])) {
       if (!entry.writers.has(subtask) || entry.committers.has(subtask)) continue;
       entry.writers.delete(subtask);
+      if (entry.precommitters.has(subtask)) {
+        // pre-committed: never aborted here (a checkpoint's state holds it); a sibling's commit
+        // may still go out, else it is left to a restore (or its lease)
+        if (entry.writers.size === 0 && entry.committers.size === 0 && !entry.sent) {
+          entry.sent = true;
+          entry.done.resolve();
+          this.forgetWhenDone(entry, entry.done.promise);
+        } else this.settle(entry);
+        continue;
+      }
       entry.abandoned = true;
       this.settle(entry);
     }
@@ -278,6 +297,8 @@ class Entry<T> {
   readonly writers = new Set<number>();
   /** subtasks that asked for its commit */
   readonly committers = new Set<number>();
+  /** subtasks that pre-committed it: their part belongs to a checkpoint's state */
+  readonly precommitters = new Set<number>();
   /** a writer left without asking for its commit */
   abandoned = false;
   /** the commit (or abort) was sent */

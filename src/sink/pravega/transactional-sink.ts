@@ -108,6 +108,7 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
 
   protected async preCommit(txnId: string): Promise<void> {
     await this.group!.get(txnId)!.flush();
+    this.group!.precommitted(txnId, this.ctx.subtask);
     // this checkpoint's state drops the transactions committed before it: their commit requests
     // must have been accepted (else a restore from it would never commit them)
     await this.requests;

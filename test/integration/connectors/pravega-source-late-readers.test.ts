@@ -170,6 +170,6 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
 
       const all = [...before, ...after].sort((a, b) => a - b);
       expect(all).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
-    }, 60_000);
+    }, 180_000);
   },
 );

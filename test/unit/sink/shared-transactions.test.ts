@@ -97,4 +97,39 @@ describe('SharedTransactions', () => {
     await group.leave(1, () => undefined);
     expect(log).toContain(`abort ${open.txnId}`);
   });
+
+  it('never aborts a pre-committed transaction on leave: its checkpoint may be complete, a restore commits it', async () => {
+    const log: string[] = [];
+    const key = `precommitted-${Math.random()}`;
+    const group = await SharedTransactions.join(key, 0, () => Promise.resolve(fakeWriter(log)));
+    await SharedTransactions.join(key, 1, () => Promise.resolve(fakeWriter(log)));
+    // both subtasks pre-committed at the barrier; the completion had not reached them (a
+    // cluster job's completion is the coordination table's) when the job was cancelled
+    const pre = await group.transactionFor(5, 0);
+    await group.transactionFor(5, 1);
+    group.precommitted(pre.txnId, 0);
+    group.precommitted(pre.txnId, 1);
+    // the next interval's transaction is open, not pre-committed: that one is aborted
+    const open = await group.transactionFor(6, 0);
+    await group.transactionFor(6, 1);
+    await group.leave(0, () => undefined);
+    await group.leave(1, () => undefined);
+    expect(log).not.toContain(`abort ${pre.txnId}`);
+    expect(log).toContain(`abort ${open.txnId}`);
+  });
+
+  it('a sibling still commits a transaction that a leaving subtask pre-committed', async () => {
+    const log: string[] = [];
+    const key = `sibling-${Math.random()}`;
+    const group = await SharedTransactions.join(key, 0, () => Promise.resolve(fakeWriter(log)));
+    await SharedTransactions.join(key, 1, () => Promise.resolve(fakeWriter(log)));
+    const pre = await group.transactionFor(7, 0);
+    await group.transactionFor(7, 1);
+    group.precommitted(pre.txnId, 0);
+    group.precommitted(pre.txnId, 1);
+    await group.leave(0, () => undefined);
+    await group.commit(pre.txnId, 1).merged;
+    expect(log).toEqual([`commit ${pre.txnId}`]);
+    await group.leave(1, () => undefined);
+  });
 });
