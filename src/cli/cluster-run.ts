@@ -4,7 +4,7 @@ import { DEFAULT_CLUSTER_SCOPE } from '../cluster/launch-workers.js';
 import { acquireClient } from '../pravega/client/client-registry.js';
 import type { ClientConfig } from '../pravega/client/pravega-client.js';
 import type { StreamEnvironment } from '../runtime/stream-environment.js';
-import { observeJob, type ObserveOptions } from './observe-adapter.js';
+import { announceObservation, observeJob, type ObserveOptions } from './observe-adapter.js';
 import type { Output } from './output.js';
 import { usageError } from './usage-error.js';
 
@@ -93,14 +93,7 @@ export async function runAsWorker(args: {
     workerId: worker.workerId,
     read: () => worker.describeCluster(),
   });
-  if (observation.statusUrl !== undefined) {
-    if (out.json) out.jsonLine({ type: 'status-page', url: observation.statusUrl });
-    else out.line(`status page: ${observation.statusUrl}`);
-  }
-  if (observation.metricsUrl !== undefined) {
-    if (out.json) out.jsonLine({ type: 'metrics-endpoint', url: observation.metricsUrl });
-    else out.line(`Prometheus metrics: ${observation.metricsUrl}`);
-  }
+  announceObservation(observation, out);
   const onSignal = (): void => {
     void worker.close();
   };

@@ -5,6 +5,7 @@ import {
   type ObserveOptions as Options,
 } from '../observe/index.js';
 import type { JobHandle } from '../runtime/job-handle.js';
+import type { Output } from './output.js';
 import { usageError } from './usage-error.js';
 
 /**
@@ -74,4 +75,16 @@ export async function observeJob(
     metricsUrl: metrics === undefined ? undefined : new URL('/metrics', metrics).toString(),
     close: () => observer.close(),
   };
+}
+
+/** The start-up lines that say where the status page and the metrics are (or their JSON events). */
+export function announceObservation(observation: Observation, out: Output): void {
+  if (observation.statusUrl !== undefined) {
+    if (out.json) out.jsonLine({ type: 'status-page', url: observation.statusUrl });
+    else out.line(`status page: ${observation.statusUrl}`);
+  }
+  if (observation.metricsUrl !== undefined) {
+    if (out.json) out.jsonLine({ type: 'metrics-endpoint', url: observation.metricsUrl });
+    else out.line(`Prometheus metrics: ${observation.metricsUrl}`);
+  }
 }

@@ -20,7 +20,7 @@ import {
   type JobContext,
 } from '../job-module.js';
 import { startOptions, stopJob, type StartMode } from '../lifecycle-adapter.js';
-import { checkObserveOptions, observeJob } from '../observe-adapter.js';
+import { announceObservation, checkObserveOptions, observeJob } from '../observe-adapter.js';
 import { canImportTypeScript, rerunUnderTsx } from '../ts-loader.js';
 import { usageError } from '../usage-error.js';
 
@@ -205,14 +205,7 @@ export function registerRun(program: Command): void {
       const handle = env.execute(name, plan.execute);
       const reporter = reportJob(handle, out);
       const observation = await observeJob(handle, observe);
-      if (observation.statusUrl !== undefined) {
-        if (out.json) out.jsonLine({ type: 'status-page', url: observation.statusUrl });
-        else out.line(`status page: ${observation.statusUrl}`);
-      }
-      if (observation.metricsUrl !== undefined) {
-        if (out.json) out.jsonLine({ type: 'metrics-endpoint', url: observation.metricsUrl });
-        else out.line(`Prometheus metrics: ${observation.metricsUrl}`);
-      }
+      announceObservation(observation, out);
 
       let stopping = false;
       const onSignal = (signal: NodeJS.Signals) => {

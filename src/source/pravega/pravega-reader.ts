@@ -133,6 +133,8 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       if (rate !== undefined) {
         const ahead = handedOut / rate - (Date.now() - started) / 1000;
         if (ahead > 0) await sleep(ahead * 1000);
+        // closed while sleeping: close() found no wait to wake, so the one below would be endless
+        if (this.closed) return;
       }
       if (this.queuedBatches >= this.settings.maxQueuedBatches) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));

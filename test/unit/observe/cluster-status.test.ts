@@ -1,11 +1,17 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
-import type { ClusterView } from '../../../src/cluster/cluster-view.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { ClusterMemberView, ClusterView } from '../../../src/cluster/cluster-view.js';
+import type { ClusterReading, ClusterStatus } from '../../../src/observe/job-state.js';
 import { observe } from '../../../src/observe/observer.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
 import { CollectSink } from '../helpers/collect-sink.js';
+
+// src/observe declares the member shape itself (it never imports src/cluster); the type-check
+// (npm run typecheck, in CI) fails here when the two drift apart
+expectTypeOf<ClusterStatus['members'][number]>().toEqualTypeOf<ClusterMemberView>();
+expectTypeOf<ClusterView>().toMatchTypeOf<ClusterReading>();
 
 const silent = { destination: new Writable({ write: (_c, _e, done) => done() }) };
 
