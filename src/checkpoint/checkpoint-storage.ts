@@ -199,7 +199,10 @@ export class FileCheckpointStore implements CheckpointStore {
       return; // no incremental state
     }
     const needed = new Set<string>();
-    for (const id of await this.ids()) {
+    const present = await this.ids();
+    // files removed by someone else (a cluster worker's retention) are not retained either
+    for (const id of this.referenced.keys()) if (!present.includes(id)) this.referenced.delete(id);
+    for (const id of present) {
       let refs = this.referenced.get(id);
       if (refs === undefined) {
         try {

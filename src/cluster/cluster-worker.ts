@@ -23,8 +23,10 @@ import {
   parseCompleted,
   parseMember,
   type CompletedRecord,
+  type MemberRecord,
 } from './records.js';
 import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
+import { WorkerStateFolder, loadKeyGroups } from './state-handles.js';
 
 /**
  * One worker process of a job run by several (docs/scale-out.md §10, the stateless slice): it
@@ -125,13 +127,31 @@ export class ClusterWorker {
   private shared: SharedClient | undefined;
   private table!: SegmentCoordinationTable;
   private startValue: 'fresh' | 'join' | 'restore' = 'join';
+  /**
+   * A keyed job (one worker for now, docs/scale-out.md §6): its keyed state of every cluster
+   * checkpoint goes to this worker's folder of `checkpoint.dir`, named in its piece.
+   */
+  private readonly keyed: { folder: WorkerStateFolder; maxParallelism: number } | undefined;
+  /** members recorded `alive` that did not beat while this keyed worker watched (killed) */
+  private readonly stale = new Map<string, MemberRecord>();
+  /** retention of the state folders, one run after the other */
+  private retaining: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly jobName: string,
     private readonly options: ClusterWorkerOptions,
+    env: StreamEnvironment,
   ) {
     this.workerIdValue =
       options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const dir = env.options.checkpoint.dir;
+    this.keyed =
+      isKeyed(env) && dir !== undefined
+        ? {
+            folder: new WorkerStateFolder(dir, this.workerIdValue),
+            maxParallelism: env.options.maxParallelism,
+          }
+        : undefined;
     this.intervalMs = options.checkpointIntervalMs ?? 1000;
     this.timeoutMs = options.checkpointTimeoutMs ?? 20_000;
     if (!Number.isFinite(this.intervalMs) || this.intervalMs <= 0) {
@@ -148,8 +168,8 @@ export class ClusterWorker {
     jobName: string,
     options: ClusterWorkerOptions,
   ): Promise<ClusterWorker> {
-    refuseKeyedJob(env, jobName);
-    const worker = new ClusterWorker(jobName, options);
+    refuseKeyedJob(env, jobName, 'one');
+    const worker = new ClusterWorker(jobName, options, env);
     await worker.connect();
     try {
       await worker.readTable();
@@ -176,8 +196,8 @@ export class ClusterWorker {
     jobName: string,
     options: ClusterWorkerOptions,
   ): { readonly worker: ClusterWorker; readonly ready: Promise<void> } {
-    refuseKeyedJob(env, jobName);
-    const worker = new ClusterWorker(jobName, options);
+    refuseKeyedJob(env, jobName, 'several');
+    const worker = new ClusterWorker(jobName, options, env);
     let connected = false;
     worker.jobHandle = env.execute(jobName, {
       external: worker.externalCheckpointing(async () => {
@@ -273,11 +293,9 @@ export class ClusterWorker {
 
   /** How the job's reader groups start, from the table as it is before this worker joins. */
   private async readTable(): Promise<void> {
-    const me = this.workerIdValue;
     // how the job's reader groups start, from the table as it is before this worker joins
-    const others = (await this.table.list(MEMBER_PREFIX))
-      .map((r) => parseMember(r.key, r.value))
-      .filter((m) => m.state === 'alive' && m.workerId !== me);
+    let others = await this.liveMembers();
+    if (this.keyed !== undefined && others.length > 0) others = await this.refuseRunning(others);
     const [done] = await this.table.get([COMPLETED_KEY]);
     const completed = done === undefined ? undefined : parseCompleted(done.key, done.value);
     this.lastCompleted = completed;
@@ -298,9 +316,60 @@ export class ClusterWorker {
     }
   }
 
+  /** Members recorded `alive`, other than this worker. */
+  private async liveMembers(): Promise<MemberRecord[]> {
+    return (await this.table.list(MEMBER_PREFIX))
+      .map((r) => parseMember(r.key, r.value))
+      .filter((m) => m.state === 'alive' && m.workerId !== this.workerIdValue);
+  }
+
+  /**
+   * A keyed job runs on one worker for now: members recorded `alive` are watched for
+   * `deadAfterMs`; any that beats meanwhile is a running worker and this one is refused; the
+   * others were killed (their records stay `alive`) and the job starts over without them.
+   * @returns the members still to count as running (none)
+   */
+  private async refuseRunning(alive: MemberRecord[]): Promise<MemberRecord[]> {
+    const heartbeatMs = this.options.heartbeatMs ?? 500;
+    const quietMs = this.options.deadAfterMs ?? 10 * heartbeatMs;
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const again = await this.liveMembers();
+    const running = again.filter((m) => {
+      const before = alive.find((a) => a.workerId === m.workerId);
+      return before === undefined || before.epoch !== m.epoch || before.beat !== m.beat;
+    });
+    if (running.length > 0) throw this.keyedRefusal(running);
+    for (const m of again) this.stale.set(m.workerId, m);
+    return [];
+  }
+
+  private keyedRefusal(running: readonly MemberRecord[]): TributaryError {
+    return new TributaryError(
+      'CONFIG_INVALID',
+      `job "${this.jobName}" keys its records and runs on one worker only for now, and worker(s) ${running.map((m) => `${m.workerId} (pid ${m.pid} on ${m.host})`).join(', ')} run it: keyed state cannot move between workers yet (docs/scale-out.md §6); worker ${this.workerIdValue} is not started`,
+      { details: { workers: running.map((m) => m.workerId) } },
+    );
+  }
+
+  /** A keyed job restarted as a whole: the keyed state of its last completed checkpoint. */
+  private async restorePoint(): Promise<CheckpointData | undefined> {
+    const keyed = this.keyed;
+    const completed = this.lastCompleted;
+    if (keyed === undefined) return undefined;
+    await keyed.folder.open();
+    if (this.startValue !== 'restore' || completed === undefined) return undefined;
+    return loadKeyGroups(keyed.folder.root, completed, {
+      start: 0,
+      end: keyed.maxParallelism,
+    });
+  }
+
   private externalCheckpointing(prepare?: () => Promise<void>): ExternalCheckpointing {
     return {
       ...(prepare !== undefined ? { prepare } : {}),
+      ...(this.keyed !== undefined
+        ? { stateDir: this.keyed.folder.dir, restore: () => this.restorePoint() }
+        : {}),
       connectors: { cluster: this.connectorContext() },
       attach: (control) => {
         this.control = control;
@@ -362,6 +431,21 @@ export class ClusterWorker {
       info: { job: this.jobName },
       onEvent: (event) => this.onClusterEvent(event),
     });
+    if (this.keyed !== undefined) {
+      // two keyed workers started at once both see the other now: both give up (safe)
+      const running = (await this.liveMembers()).filter((m) => {
+        const s = this.stale.get(m.workerId);
+        return s === undefined || s.epoch !== m.epoch || s.beat !== m.beat;
+      });
+      if (running.length > 0) {
+        const error = this.keyedRefusal(running);
+        this.member.halt();
+        if (this.control !== undefined) this.control.fail(error);
+        else await this.jobHandle.cancel().catch(() => undefined);
+        await this.jobHandle.result.catch(() => undefined);
+        throw error;
+      }
+    }
     this.acquiring = true;
     this.jobHandle.events$.subscribe((event) => {
       // the leader's own part of its checkpoint failed: do not wait for the timeout
@@ -423,6 +507,7 @@ export class ClusterWorker {
       case 'checkpoint-completed': {
         const record = event.record;
         this.lastCompleted = record;
+        if (this.keyed !== undefined) this.retainState(record);
         if (this.pending !== undefined && this.pending.id <= record.id) this.pending = undefined;
         for (const id of [...this.waiters.keys()]) if (id <= record.id) this.decide(id);
         break;
@@ -463,9 +548,32 @@ export class ClusterWorker {
     }
   }
 
-  /** Checkpoint `id` acked by every task here: ack it in the table, wait for the leader. */
-  private completeHere(id: number, data: CheckpointData): Promise<void> {
-    const piece: WorkerPiece = pieceOf(data, this.streams);
+  /**
+   * Retention of keyed state: this worker's files no completed checkpoint needs, and (a keyed job
+   * runs on one worker) other workers' folders the completed checkpoint does not name.
+   */
+  private retainState(record: CompletedRecord): void {
+    const keyed = this.keyed;
+    if (keyed === undefined) return;
+    this.retaining = this.retaining
+      .then(async () => {
+        await keyed.folder.retain(record);
+        if (this.member?.isLeader === true) await keyed.folder.removeOthers(record);
+      })
+      .catch((err: unknown) => this.emit({ type: 'error', error: err }));
+  }
+
+  /**
+   * Checkpoint `id` acked by every task here: its keyed state (a keyed job) written to its
+   * folder of the shared directory, then acked in the table; waits for the leader.
+   */
+  private async completeHere(id: number, data: CheckpointData): Promise<void> {
+    const keyed = this.keyed;
+    const state =
+      keyed === undefined
+        ? undefined
+        : [await keyed.folder.write(data, [[0, keyed.maxParallelism]])];
+    const piece: WorkerPiece = pieceOf(data, this.streams, state);
     this.member.ack(id, piece);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -745,20 +853,35 @@ function segmentPositions(checkpoint: Checkpoint): Map<string, bigint> {
   return out;
 }
 
+function isKeyed(env: StreamEnvironment): boolean {
+  return env.describe().edges.some((e) => e.partitioning === 'hash');
+}
+
 /**
  * Several workers each run the whole graph: a keyBy would split a key's records (and its state)
- * over the workers. That needs the keyBy exchange through Pravega (docs/scale-out.md §6), which
- * workers do not use yet, so a keyed job is refused rather than giving wrong results.
+ * over the workers, and keyed state cannot move between workers yet (docs/scale-out.md §6). So a
+ * keyed job runs on one worker only (`--join`, `ClusterWorker.start`; a second is refused when it
+ * starts), with its keyed state in `checkpoint.dir` (every worker's folder there, named in its
+ * piece); `execute(name, { workers: N > 1 })` refuses it at once.
  */
-function refuseKeyedJob(env: StreamEnvironment, jobName: string): void {
+function refuseKeyedJob(env: StreamEnvironment, jobName: string, workers: 'one' | 'several'): void {
   const graph = env.describe();
   const keyed = graph.edges.find((e) => e.partitioning === 'hash');
   if (keyed === undefined) return;
   const into = graph.vertices.find((v) => v.id === keyed.to);
-  throw new TributaryError(
-    'CONFIG_INVALID',
-    `job "${jobName}" keys its records (keyBy into ${into?.name ?? `vertex ${keyed.to}`}): several workers run only jobs without keyBy for now; run it as one process (without --workers/--join)`,
-  );
+  const what = `job "${jobName}" keys its records (keyBy into ${into?.name ?? `vertex ${keyed.to}`})`;
+  if (workers === 'several') {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `${what}: a keyed job runs on one worker only for now (keyed state cannot move between workers yet, docs/scale-out.md §6); run it with one worker (--join, or without --workers)`,
+    );
+  }
+  if (env.options.checkpoint.dir === undefined) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `${what}: a keyed job on a worker keeps its keyed state in checkpoint.dir, a directory every worker reads (the state stream is not built yet): set the job option checkpoint.dir`,
+    );
+  }
 }
 
 /**

@@ -1,18 +1,22 @@
 import type { CheckpointData } from '../checkpoint/checkpoint-data.js';
 import { decodeState } from '../checkpoint/state-codec.js';
 import { Checkpoint } from '../pravega/client/reader-group/checkpoint.js';
+import { asStateHandles, type StateHandle } from './state-handles.js';
 
 /**
  * A worker's piece of a cluster checkpoint (docs/scale-out.md §5, step 3), as written to
  * `ack/<id>/<workerId>` and kept in the `completed` record: what the leader needs to act for
  * the worker if it dies — the transactions to commit (pre-committed up to this checkpoint), the
  * ones to abort (open at it), and, from the worker that led the checkpoint, the reader groups'
- * checkpoints (every segment's position). Plain JSON.
+ * checkpoints (every segment's position), and handles to its keyed state (never state bytes).
+ * Plain JSON.
  */
 export interface WorkerPiece {
   /** `scope/group` → `Checkpoint.toText()`: only in the piece of the worker that initiated them */
   readonly readerGroups: Readonly<Record<string, string>>;
   readonly sinks: readonly SinkTransactions[];
+  /** where the worker's keyed state of this checkpoint is (a keyed job's only; absent: none) */
+  readonly state?: readonly StateHandle[];
 }
 
 export interface SinkTransactions {
@@ -40,7 +44,11 @@ function isTwoPhase(value: unknown): value is TwoPhaseShape {
  * The piece of a local checkpoint: the two-phase sinks' transactions (of the sinks whose stream
  * is known) and the non-empty reader-group checkpoints of the enumerators.
  */
-export function pieceOf(data: CheckpointData, streams: ReadonlyMap<string, string>): WorkerPiece {
+export function pieceOf(
+  data: CheckpointData,
+  streams: ReadonlyMap<string, string>,
+  state?: readonly StateHandle[],
+): WorkerPiece {
   const readerGroups: Record<string, string> = {};
   for (const encoded of Object.values(data.enumerators)) {
     const state = decodeState(encoded) as { checkpoint?: unknown } | null;
@@ -63,7 +71,7 @@ export function pieceOf(data: CheckpointData, streams: ReadonlyMap<string, strin
     }
     sinks.push({ uid, stream, commit, open });
   }
-  return { readerGroups, sinks };
+  return { readerGroups, sinks, ...(state !== undefined ? { state } : {}) };
 }
 
 /** Reads a piece back from the table (tolerant of pieces from other kinds of members). */
@@ -73,5 +81,6 @@ export function asWorkerPiece(value: unknown): WorkerPiece {
     readerGroups:
       typeof v.readerGroups === 'object' && v.readerGroups !== null ? v.readerGroups : {},
     sinks: Array.isArray(v.sinks) ? v.sinks : [],
+    ...(v.state !== undefined ? { state: asStateHandles(v.state) } : {}),
   };
 }

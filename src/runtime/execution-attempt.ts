@@ -226,7 +226,7 @@ export class ExecutionAttempt implements MetricsSource {
       timeoutMs: options.checkpoint.timeoutMs,
       minPauseMs: options.checkpoint.minPauseMs,
       tolerableFailures: options.checkpoint.tolerableFailures,
-      dir: options.checkpoint.dir,
+      dir: this.setup.external?.stateDir ?? options.checkpoint.dir,
       keyedState: options.state,
     };
     const connectors = { pravega: options.pravega, ...this.setup.external?.connectors };

@@ -19,6 +19,17 @@ export interface ExternalCheckpointing {
    * starts (e.g. the worker could not read its coordination table).
    */
   prepare?(): Promise<void>;
+  /**
+   * Awaited after `prepare`: the checkpoint this process starts from (e.g. the keyed state of the
+   * outside's last completed checkpoint), or undefined to start without state. A rejection fails
+   * the job before it starts.
+   */
+  restore?(): Promise<CheckpointData | undefined>;
+  /**
+   * Where this process's checkpoints keep their keyed state pieces (`<stateDir>/state/`) instead
+   * of `checkpoint.dir` (e.g. a worker's own folder of a shared directory).
+   */
+  readonly stateDir?: string;
   /** Settings merged into what the job hands its connectors (e.g. the worker's identity). */
   readonly connectors?: Partial<ConnectorSettings>;
   /** Each running attempt hands its control here once its tasks run; undefined when it ends. */

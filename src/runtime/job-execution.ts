@@ -401,7 +401,17 @@ export class JobExecution {
       this.announceRestore(data, 'restoreFrom', restoreFrom);
       return store;
     }
-    if (dir === undefined || this.start.external !== undefined) return store;
+    if (this.start.external !== undefined) {
+      // the outside says what this worker starts from
+      const data = await this.start.external.restore?.();
+      if (data !== undefined) {
+        this.checkCompatible(data);
+        this.latest = data;
+        this.announceRestore(data, 'latest', data.location ?? '(outside)');
+      }
+      return store;
+    }
+    if (dir === undefined) return store;
     const { data, skipped } = await store.latest();
     if (startFrom === 'scratch') {
       if ((data !== undefined || skipped.length > 0) && !allowDuplicates) {

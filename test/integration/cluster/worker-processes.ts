@@ -54,8 +54,9 @@ export class WorkerProcess {
     });
   }
 
-  static spawn(args: WorkerArgs): WorkerProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(args)], {
+  /** @param script the worker's script (default: the stateless job's, stateless-worker.ts) */
+  static spawn(args: WorkerArgs, script: string = CHILD): WorkerProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new WorkerProcess(child);

@@ -7,17 +7,32 @@ import { CollectSink } from '../helpers/collect-sink.js';
 // nothing listens here: a refusal must come before any connection is tried
 const NOWHERE = { pravega: 'tcp://127.0.0.1:1', scope: 'nowhere' };
 
+function keyedJob(options: Parameters<typeof StreamEnvironment.create>[0]): StreamEnvironment {
+  const env = StreamEnvironment.create(options);
+  env
+    .fromSource(SequenceSource.bounded(0, 10), { name: 'numbers' })
+    .keyBy((n) => n % 3)
+    .process<number>((n, _ctx, out) => out.collect(n), { name: 'sums' })
+    .sinkTo(new CollectSink<number>());
+  return env;
+}
+
 describe('ClusterWorker and keyed jobs', () => {
-  it('refuses a job with a keyBy before connecting, naming the keyed vertex', async () => {
-    const env = StreamEnvironment.create({ parallelism: 2 });
-    env
-      .fromSource(SequenceSource.bounded(0, 10), { name: 'numbers' })
-      .keyBy((n) => n % 3)
-      .process<number>((n, _ctx, out) => out.collect(n), { name: 'sums' })
-      .sinkTo(new CollectSink<number>());
-    await expect(ClusterWorker.start(env, 'keyed', NOWHERE)).rejects.toMatchObject({
+  it('refuses a keyed job without checkpoint.dir before connecting, naming the keyed vertex and why', async () => {
+    await expect(
+      ClusterWorker.start(keyedJob({ parallelism: 2 }), 'keyed', NOWHERE),
+    ).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
-      message: expect.stringMatching(/job "keyed" keys its records \(keyBy into .*sums/) as unknown,
+      message: expect.stringMatching(
+        /job "keyed" keys its records \(keyBy into .*sums.*keeps its keyed state in checkpoint.dir/,
+      ) as unknown,
     });
+  });
+
+  it('refuses a keyed job in several workers (execute(name, { workers })) at once', () => {
+    const env = keyedJob({ parallelism: 2, checkpoint: { dir: '/tmp/never-written' } });
+    expect(() => ClusterWorker.launch(env, 'keyed', NOWHERE)).toThrow(
+      /job "keyed" keys its records \(keyBy into .*sums.*runs on one worker only for now/,
+    );
   });
 });

@@ -1,0 +1,376 @@
+import { open, readdir, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize } from 'node:path';
+import type { CheckpointData, OperatorState } from '../checkpoint/checkpoint-data.js';
+import {
+  FileCheckpointStore,
+  STATE_PIECES_DIR,
+  checkpointFileName,
+  readCheckpointFile,
+} from '../checkpoint/checkpoint-storage.js';
+import { TributaryError, errorMessage } from '../errors.js';
+import type { CompletedRecord } from './records.js';
+
+/**
+ * Keyed state of a cluster checkpoint in a directory every worker reads (`checkpoint.dir`,
+ * docs/scale-out.md §8): each worker writes its local checkpoint of cluster checkpoint N as a
+ * checkpoint file in its own folder, `<dir>/workers/<worker>/chk-<N>.ckpt` (today's format:
+ * header with length and SHA-256; incremental keyed state as pieces in `<worker folder>/state/`),
+ * and its piece in the coordination table names it by a {@link StateHandle} — never state bytes.
+ * A restore loads key groups G as of completed checkpoint M from the handles M names.
+ */
+
+/** A worker's keyed state of one cluster checkpoint, as its piece names it. */
+export interface StateHandle {
+  /** the checkpoint file, relative to the shared directory (`workers/<worker>/chk-<id>.ckpt`) */
+  readonly file: string;
+  readonly checkpointId: number;
+  /** SHA-256 of the file's body (as its header says): a file replaced since is refused */
+  readonly sha256: string;
+  readonly bytes: number;
+  /** key-group ranges `[start, end)` whose state (of every keyed operator) the file holds */
+  readonly keyGroups: readonly (readonly [number, number])[];
+}
+
+/** A key-group range `[start, end)`. */
+export interface KeyGroupRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+const WORKERS_DIR = 'workers';
+
+function malformed(why: string, value: unknown): TributaryError {
+  return new TributaryError(
+    'STATE_CORRUPT',
+    `cluster state handle is malformed (${why}): ${JSON.stringify(value)?.slice(0, 200)}`,
+  );
+}
+
+/** Reads state handles back from a piece; anything else is STATE_CORRUPT naming it. */
+export function asStateHandles(value: unknown): StateHandle[] {
+  if (!Array.isArray(value)) throw malformed('not a list', value);
+  return value.map((h: unknown) => {
+    const o = (typeof h === 'object' && h !== null ? h : {}) as Record<string, unknown>;
+    const file = o['file'];
+    if (
+      typeof file !== 'string' ||
+      file === '' ||
+      isAbsolute(file) ||
+      normalize(file).split(/[\\/]/).includes('..')
+    )
+      throw malformed('file must be a relative path inside the shared directory', h);
+    const id = o['checkpointId'];
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0)
+      throw malformed('checkpointId', h);
+    const sha = o['sha256'];
+    if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) throw malformed('sha256', h);
+    const bytes = o['bytes'];
+    if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0)
+      throw malformed('bytes', h);
+    const groups = o['keyGroups'];
+    if (
+      !Array.isArray(groups) ||
+      !groups.every(
+        (r: unknown) =>
+          Array.isArray(r) &&
+          r.length === 2 &&
+          Number.isSafeInteger(r[0]) &&
+          Number.isSafeInteger(r[1]) &&
+          (r[0] as number) >= 0 &&
+          (r[0] as number) < (r[1] as number),
+      )
+    )
+      throw malformed('keyGroups must be [start, end) ranges', h);
+    return {
+      file,
+      checkpointId: id,
+      sha256: sha,
+      bytes,
+      keyGroups: (groups as [number, number][]).map(([a, b]) => [a, b] as const),
+    };
+  });
+}
+
+/** A worker id as a folder name. */
+export function workerFolder(workerId: string): string {
+  return workerId.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** The header of a checkpoint file (its first line). */
+async function readHeader(path: string): Promise<{ sha256: unknown; bodyBytes: unknown }> {
+  const file = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await file.read(buf, 0, buf.length, 0);
+    const newline = buf.subarray(0, bytesRead).indexOf(0x0a);
+    if (newline < 0) return { sha256: undefined, bodyBytes: undefined };
+    return JSON.parse(buf.subarray(0, newline).toString('utf8')) as {
+      sha256: unknown;
+      bodyBytes: unknown;
+    };
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * One worker's folder of the shared directory: writes its checkpoint files (handles for its
+ * piece) and removes those no completed checkpoint needs any more.
+ */
+export class WorkerStateFolder {
+  private store: FileCheckpointStore | undefined;
+  readonly relative: string;
+  readonly dir: string;
+
+  constructor(
+    readonly root: string,
+    readonly workerId: string,
+  ) {
+    this.relative = join(WORKERS_DIR, workerFolder(workerId));
+    this.dir = join(root, this.relative);
+  }
+
+  /**
+   * Opens the folder (removing torn writes of a crashed run): before the job's tasks run, since
+   * their state pieces are written there while it runs.
+   */
+  async open(): Promise<FileCheckpointStore> {
+    this.store ??= await FileCheckpointStore.open(this.dir, Number.MAX_SAFE_INTEGER);
+    return this.store;
+  }
+
+  /**
+   * Writes this worker's local checkpoint (durably: temp file, fsync, rename) and returns its
+   * handle; `owned` are the key-group ranges this worker is responsible for.
+   */
+  async write(
+    data: CheckpointData,
+    owned: readonly (readonly [number, number])[],
+  ): Promise<StateHandle> {
+    // retention is the cluster's (retain): the store itself keeps every file
+    const ref = await (await this.open()).store(data);
+    const path = ref.path ?? join(this.dir, checkpointFileName(data.checkpointId));
+    const header = await readHeader(path);
+    if (typeof header.sha256 !== 'string' || typeof header.bodyBytes !== 'number')
+      throw new TributaryError('CHECKPOINT_FAILED', `checkpoint ${path}: no header after writing`);
+    return {
+      file: join(this.relative, checkpointFileName(data.checkpointId)),
+      checkpointId: data.checkpointId,
+      sha256: header.sha256,
+      bytes: header.bodyBytes,
+      keyGroups: owned.map(([a, b]) => [a, b] as const),
+    };
+  }
+
+  /**
+   * Removes this worker's checkpoint files that `completed` (the latest completed checkpoint)
+   * does not name and that are older than it (newer ones may be in flight); their state pieces
+   * go with the next file written. @returns the files removed
+   */
+  async retain(completed: CompletedRecord): Promise<string[]> {
+    const named = new Set(namedFiles(completed));
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return removed;
+    }
+    for (const name of names) {
+      const m = /^chk-(\d{12})\.ckpt$/.exec(name);
+      if (m?.[1] === undefined || Number(m[1]) > completed.id) continue;
+      const file = join(this.relative, name);
+      if (named.has(file)) continue;
+      await rm(join(this.dir, name), { force: true });
+      removed.push(file);
+    }
+    return removed;
+  }
+
+  /**
+   * Removes the folders of other workers that `completed` does not name (retention across
+   * workers: a folder a completed checkpoint names is never removed). Only for a job whose other
+   * workers are all gone — a keyed job runs on one worker for now. @returns the folders removed
+   */
+  async removeOthers(completed: CompletedRecord): Promise<string[]> {
+    const named = new Set(namedFiles(completed).map((f) => dirname(f)));
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = await readdir(join(this.root, WORKERS_DIR));
+    } catch {
+      return removed;
+    }
+    for (const name of names) {
+      const folder = join(WORKERS_DIR, name);
+      if (folder === this.relative || named.has(folder)) continue;
+      await rm(join(this.root, folder), { recursive: true, force: true });
+      removed.push(folder);
+    }
+    return removed;
+  }
+}
+
+/** The state files a completed checkpoint names (relative to the shared directory). */
+function namedFiles(completed: CompletedRecord): string[] {
+  const files: string[] = [];
+  for (const p of completed.pieces) {
+    const state = (p.piece as { state?: unknown } | null)?.state;
+    if (state === undefined) continue;
+    for (const h of asStateHandles(state)) files.push(normalize(h.file));
+  }
+  return files;
+}
+
+function overlaps(ranges: readonly (readonly [number, number])[], g: KeyGroupRange): boolean {
+  return ranges.some(([a, b]) => a < g.end && g.start < b);
+}
+
+/**
+ * Loads key groups `groups` of every keyed operator as of completed checkpoint `completed` from
+ * the shared directory `root`: a checkpoint holding only that keyed state (no list state, no
+ * source positions: the cluster restores those), ready for `restoreSubtask`. Every key group of
+ * `groups` must be covered by a handle; a handle whose file is missing, corrupt, replaced or
+ * whose state pieces are missing fails with STATE_CORRUPT naming it.
+ */
+export async function loadKeyGroups(
+  root: string,
+  completed: CompletedRecord,
+  groups: KeyGroupRange,
+): Promise<CheckpointData> {
+  const handles: { workerId: string; handle: StateHandle }[] = [];
+  for (const p of completed.pieces) {
+    const state = (p.piece as { state?: unknown } | null)?.state;
+    if (state === undefined) continue;
+    for (const handle of asStateHandles(state)) {
+      if (overlaps(handle.keyGroups, groups)) handles.push({ workerId: p.workerId, handle });
+    }
+  }
+  for (let g = groups.start; g < groups.end; g++) {
+    if (!handles.some(({ handle }) => overlaps(handle.keyGroups, { start: g, end: g + 1 }))) {
+      throw new TributaryError(
+        'STATE_CORRUPT',
+        `completed cluster checkpoint ${completed.id} names no keyed state for key group ${g} (of ${groups.start}..${groups.end - 1}): it was not written by a keyed job with checkpoint.dir ${root}`,
+        { details: { checkpointId: completed.id, keyGroup: g } },
+      );
+    }
+  }
+  const folders = new Set(handles.map(({ handle }) => dirname(normalize(handle.file))));
+  if (folders.size > 1) {
+    // pieces are resolved against one folder per restored checkpoint (step 2 of §6)
+    throw new TributaryError(
+      'ILLEGAL_STATE',
+      `completed cluster checkpoint ${completed.id}: key groups ${groups.start}..${groups.end - 1} are spread over the state of ${folders.size} workers (${[...folders].join(', ')}); restoring state from several workers is not built yet`,
+    );
+  }
+  const operators: Record<string, { parallelism: number; subtasks: OperatorState['subtasks'] }> =
+    {};
+  let base: CheckpointData | undefined;
+  for (const { workerId, handle } of handles) {
+    const path = join(root, handle.file);
+    const what = `the keyed state of worker ${workerId} in completed cluster checkpoint ${completed.id} (${path})`;
+    if (handle.checkpointId !== completed.id) {
+      throw new TributaryError(
+        'STATE_CORRUPT',
+        `${what} is of checkpoint ${handle.checkpointId}, not ${completed.id}`,
+        { details: { path } },
+      );
+    }
+    let header;
+    try {
+      header = await readHeader(path);
+    } catch (err) {
+      throw new TributaryError(
+        'STATE_CORRUPT',
+        `${what} is missing or unreadable: ${errorMessage(err)}`,
+        { details: { path }, cause: err },
+      );
+    }
+    let data: CheckpointData;
+    try {
+      data = await readCheckpointFile(path);
+    } catch (err) {
+      throw new TributaryError('STATE_CORRUPT', `${what} cannot be used: ${errorMessage(err)}`, {
+        details: { path },
+        cause: err,
+      });
+    }
+    if (header.sha256 !== handle.sha256 || data.checkpointId !== completed.id) {
+      throw new TributaryError(
+        'STATE_CORRUPT',
+        `${what} is not the file the checkpoint names (SHA-256 ${String(header.sha256)}, named ${handle.sha256})`,
+        { details: { path } },
+      );
+    }
+    base ??= data;
+    for (const [uid, op] of Object.entries(data.operators)) {
+      const subtasks = op.subtasks.map((s) => ({
+        items: [],
+        keyGroups: (s?.keyGroups ?? []).filter(
+          ([g]) =>
+            g >= groups.start &&
+            g < groups.end &&
+            overlaps(handle.keyGroups, { start: g, end: g + 1 }),
+        ),
+      }));
+      if (!subtasks.some((s) => s.keyGroups.length > 0)) continue;
+      const known = operators[uid];
+      if (known === undefined) operators[uid] = { parallelism: op.parallelism, subtasks };
+      else known.subtasks = [...known.subtasks, ...subtasks];
+    }
+    await checkPieces(data, dirname(path), what);
+  }
+  if (base === undefined) {
+    throw new TributaryError(
+      'STATE_CORRUPT',
+      `completed cluster checkpoint ${completed.id} names no keyed state`,
+    );
+  }
+  return {
+    checkpointId: completed.id,
+    jobName: base.jobName,
+    triggeredAt: base.triggeredAt,
+    completedAt: base.completedAt,
+    operators,
+    enumerators: {},
+    ...(base.lineageStart !== undefined ? { lineageStart: base.lineageStart } : {}),
+    location: base.location ?? dirname(join(root, handles[0]!.handle.file)),
+  };
+}
+
+/** Every state piece file the checkpoint references is there with at least the bytes it needs. */
+async function checkPieces(data: CheckpointData, folder: string, what: string): Promise<void> {
+  const needs = new Map<string, number>();
+  for (const op of Object.values(data.operators)) {
+    for (const subtask of op.subtasks) {
+      for (const [, state] of subtask?.keyGroups ?? []) {
+        const chain = (state as { chain?: unknown } | null)?.chain;
+        if (!Array.isArray(chain)) continue;
+        for (const ref of chain as { f?: unknown; o?: unknown; n?: unknown }[]) {
+          if (typeof ref?.f !== 'string') continue;
+          const end = Number(ref.o) + Number(ref.n);
+          needs.set(ref.f, Math.max(needs.get(ref.f) ?? 0, end));
+        }
+      }
+    }
+  }
+  for (const [name, end] of needs) {
+    const path = join(folder, STATE_PIECES_DIR, name);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (err) {
+      throw new TributaryError('STATE_CORRUPT', `${what}: state piece ${path} is missing`, {
+        details: { path },
+        cause: err,
+      });
+    }
+    if (size < end) {
+      throw new TributaryError(
+        'STATE_CORRUPT',
+        `${what}: state piece ${path} is ${size} bytes, the checkpoint needs ${end} (torn?)`,
+        { details: { path } },
+      );
+    }
+  }
+}

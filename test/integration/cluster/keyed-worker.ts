@@ -1,0 +1,75 @@
+/**
+ * Child process of the cluster keyed-state test: the keyed windowed count (keyed-window-job.ts)
+ * as the one worker of a scaled-out job (src/cluster/cluster-worker.ts), its keyed state in the
+ * shared `checkpoint.dir`. Prints the lines WorkerProcess waits on (`started <id> <epoch>
+ * <start>`, `checkpoint <id>`, ...) and `refused <message>` when it may not start. Runs until
+ * killed.
+ */
+import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
+import { TributaryError } from '../../../src/errors.js';
+import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import { windowCountJob } from './keyed-window-job.js';
+import type { WorkerArgs } from './worker-processes.js';
+
+const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs & { checkpointDir: string };
+const env = StreamEnvironment.create({
+  parallelism: args.parallelism,
+  maxParallelism: 16,
+  pravega: args.pravega,
+  checkpoint: { timeoutMs: 30_000, dir: args.checkpointDir },
+  state: { snapshots: 'incremental', consolidateEvery: 2 },
+  metricsIntervalMs: 0,
+});
+windowCountJob(env, { input: args.input, output: args.output });
+
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+let worker: ClusterWorker;
+try {
+  worker = await ClusterWorker.start(env, args.job, {
+    pravega: args.pravega,
+    scope: args.scope,
+    checkpointIntervalMs: args.checkpointIntervalMs,
+    heartbeatMs: args.heartbeatMs,
+    deadAfterMs: args.deadAfterMs,
+    onEvent: (e) => {
+      switch (e.type) {
+        case 'worker-started':
+          log(`started ${e.workerId} ${e.epoch} ${e.start}`);
+          break;
+        case 'leader-elected':
+          log(`leader ${e.workerId} ${e.term}`);
+          break;
+        case 'checkpoint-completed':
+          log(`checkpoint ${e.record.id}`);
+          break;
+        case 'checkpoint-aborted':
+          log(`aborted ${e.id} ${e.reason}`);
+          break;
+        case 'member-dead':
+          log(`dead ${e.workerId}`);
+          break;
+        case 'error':
+          log(`error ${String(e.error)}`);
+          break;
+        default:
+          break;
+      }
+    },
+  });
+} catch (err) {
+  log(`refused ${TributaryError.is(err) ? err.code : ''} ${String(err)}`);
+  process.exit(2);
+}
+worker.handle.result.then(
+  (r) => {
+    log(`ended ${r.status}`);
+    process.exit(1);
+  },
+  (err: unknown) => {
+    log(`failed ${String(err)}`);
+    process.exit(1);
+  },
+);
