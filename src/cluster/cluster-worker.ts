@@ -864,7 +864,11 @@ function isKeyed(env: StreamEnvironment): boolean {
  * starts), with its keyed state in `checkpoint.dir` (every worker's folder there, named in its
  * piece); `execute(name, { workers: N > 1 })` refuses it at once.
  */
-function refuseKeyedJob(env: StreamEnvironment, jobName: string, workers: 'one' | 'several'): void {
+export function refuseKeyedJob(
+  env: StreamEnvironment,
+  jobName: string,
+  workers: 'one' | 'several',
+): void {
   const graph = env.describe();
   const keyed = graph.edges.find((e) => e.partitioning === 'hash');
   if (keyed === undefined) return;

@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { refuseKeyedJob } from '../../cluster/cluster-worker.js';
 import type { JobOptionsInput } from '../../runtime/job-options.js';
 import type { JobResult } from '../../runtime/job-events.js';
 import { StreamEnvironment } from '../../runtime/stream-environment.js';
@@ -144,11 +145,10 @@ export function registerRun(program: Command): void {
       const module = await loadJobModule(path);
       const name = opts.join ?? opts.name ?? module.name ?? defaultJobName(path);
       const choice = controller();
-      if (opts.workers !== undefined && opts.workers > 1) {
+      const several = opts.workers !== undefined && opts.workers > 1;
+      if (several) {
         if (opts.join !== undefined) throw usageError('--workers and --join exclude each other');
         checkClusterController(choice.config);
-        process.exitCode = await spawnWorkers(opts.workers, name, out);
-        return;
       }
       const base = { name, pravega: choice.config, args };
       const moduleOptions = module.options(base);
@@ -166,6 +166,12 @@ export function registerRun(program: Command): void {
       );
       const ctx: JobContext = { ...base, checkpointDir };
       await module.build(env, ctx);
+      if (several) {
+        // a keyed job runs on one worker for now: refused here, before any worker starts
+        refuseKeyedJob(env, name, 'several');
+        process.exitCode = await spawnWorkers(opts.workers, name, out);
+        return;
+      }
       if (opts.join !== undefined) {
         process.exitCode = await runAsWorker({
           env,

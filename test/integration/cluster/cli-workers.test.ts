@@ -11,6 +11,7 @@ import { randomScope } from '../../support/endpoints.js';
 import { cli, RunningCli } from '../cli/cli-process.js';
 
 const COPY_JOB = resolve(import.meta.dirname, '../cli/fixtures/copy-job.ts');
+const KEYED_JOB = resolve(import.meta.dirname, 'fixtures/keyed-cli-job.ts');
 const WAIT_MS = 120_000;
 
 interface WorkerStatus {
@@ -196,4 +197,30 @@ describe('tributary run --workers with status pages, and tributary workers (real
       await client.close();
     }
   }, 300_000);
+
+  it('refuses --workers N of a keyed job in one line, before any worker starts', async () => {
+    const uri = inject('pravega').controllerUri;
+    const scope = randomScope('keyedworkers');
+    const result = await cli(
+      [
+        '--controller',
+        uri,
+        'run',
+        KEYED_JOB,
+        '--workers',
+        '2',
+        '--cluster-scope',
+        scope,
+        '--',
+        `${scope}/in`,
+        `${scope}/out`,
+      ],
+      { cwd },
+    );
+    expect(result.code).not.toBe(0);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/keys its records .*runs on one worker only for now/);
+    expect(result.stdout).not.toMatch(/starting 2 workers/);
+  }, 120_000);
 });
