@@ -26,7 +26,7 @@ import {
   type MemberRecord,
 } from './records.js';
 import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
-import { WorkerStateFolder, loadKeyGroups } from './state-handles.js';
+import { WorkerStateFolder, loadKeyGroups, removeWorkerFolders } from './state-handles.js';
 
 /**
  * One worker process of a job run by several (docs/scale-out.md §10, the stateless slice): it
@@ -786,12 +786,18 @@ export class ClusterWorker {
     pravega: ClusterWorkerOptions['pravega'],
     scope: string,
     jobName: string,
-    options: { readonly quietMs?: number } = {},
+    options: {
+      readonly quietMs?: number;
+      /** the job's shared `checkpoint.dir`: its workers' keyed state there is removed too */
+      readonly stateDir?: string;
+    } = {},
   ): Promise<{
     readerGroups: string[];
     committed: number;
     aborted: number;
     checkpoint: number | undefined;
+    /** the folder of the workers' keyed state removed, if there was one */
+    stateRemoved: string | undefined;
   }> {
     const quietMs = options.quietMs ?? 6_000;
     const shared = await acquireClient(pravega);
@@ -829,7 +835,16 @@ export class ClusterWorker {
         for (const g of Object.keys(piece.readerGroups)) groups.add(g);
       }
       await ClusterWorker.purge(pravega, scope, jobName, [...groups]);
-      return { readerGroups: [...groups], committed, aborted, checkpoint: completed?.id };
+      // the state last: while the table names it, a restart may still need it
+      const stateRemoved =
+        options.stateDir === undefined ? undefined : await removeWorkerFolders(options.stateDir);
+      return {
+        readerGroups: [...groups],
+        committed,
+        aborted,
+        checkpoint: completed?.id,
+        stateRemoved,
+      };
     } finally {
       await shared.release();
     }

@@ -39,6 +39,21 @@ export interface KeyGroupRange {
 
 const WORKERS_DIR = 'workers';
 
+/**
+ * Removes every worker's keyed state of a job from its shared directory (`<root>/workers`), once
+ * the job ended for good. @returns the folder removed, or undefined when there was none
+ */
+export async function removeWorkerFolders(root: string): Promise<string | undefined> {
+  const folder = join(root, WORKERS_DIR);
+  try {
+    await stat(folder);
+  } catch {
+    return undefined;
+  }
+  await rm(folder, { recursive: true, force: true });
+  return folder;
+}
+
 function malformed(why: string, value: unknown): TributaryError {
   return new TributaryError(
     'STATE_CORRUPT',

@@ -1,7 +1,9 @@
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterWorker } from '../../cluster/cluster-worker.js';
 import { DEFAULT_CLUSTER_SCOPE, checkClusterController } from '../cluster-run.js';
 import { contextOf } from '../context.js';
+import { DEFAULT_CHECKPOINT_ROOT } from './run.js';
 
 /** `tributary workers <job>`: the workers of a job run with `--workers` / `--join`. */
 export function registerWorkers(program: Command): void {
@@ -19,18 +21,27 @@ export function registerWorkers(program: Command): void {
       '--purge',
       "end the job for good once every worker has stopped: commit its last completed checkpoint's transactions, delete its reader groups and coordination table (a later run starts from the sources' configured start)",
     )
+    .option(
+      '--checkpoint-dir <dir>',
+      "with --purge: the job's checkpoint directory, whose workers' keyed state (<dir>/workers) is removed too (default: as tributary run, .tributary-checkpoints/<job>)",
+    )
     .action(
-      async (job: string, opts: { clusterScope?: string; purge?: boolean }, command: Command) => {
+      async (
+        job: string,
+        opts: { clusterScope?: string; purge?: boolean; checkpointDir?: string },
+        command: Command,
+      ) => {
         const { out, controller } = contextOf(command);
         const choice = controller();
         checkClusterController(choice.config);
         const scope = opts.clusterScope ?? DEFAULT_CLUSTER_SCOPE;
         if (opts.purge === true) {
           if (!out.json) out.line(`checking that no worker of job ${job} still beats ...`);
-          const ended = await ClusterWorker.endJob(choice.config, scope, job);
+          const stateDir = resolve(opts.checkpointDir ?? join(DEFAULT_CHECKPOINT_ROOT, job));
+          const ended = await ClusterWorker.endJob(choice.config, scope, job, { stateDir });
           out.result({ job, purged: true, ...ended }, () =>
             out.line(
-              `job ${job} ended for good: ${ended.committed} transaction(s) of checkpoint ${ended.checkpoint ?? '(none completed)'} committed, ${ended.aborted} aborted; deleted reader group(s) ${ended.readerGroups.join(', ') || '(none recorded)'} and the coordination table`,
+              `job ${job} ended for good: ${ended.committed} transaction(s) of checkpoint ${ended.checkpoint ?? '(none completed)'} committed, ${ended.aborted} aborted; deleted reader group(s) ${ended.readerGroups.join(', ') || '(none recorded)'} and the coordination table${ended.stateRemoved !== undefined ? `; removed the workers' keyed state ${ended.stateRemoved}` : ''}`,
             ),
           );
           return;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -198,7 +198,11 @@ describe('keyed job on a cluster worker, SIGKILLed and restarted (real server)',
       expect(files.length).toBeLessThanOrEqual(3);
       live.kill();
       await live.gone();
-      await ClusterWorker.purge(uri, scope, job, [`${scope}/${readerGroupName(job, 'input')}`]);
+      // the job ends for good: its reader group, table and workers' keyed state are gone
+      const ended = await ClusterWorker.endJob(uri, scope, job, { stateDir: checkpointDir });
+      expect(ended.readerGroups).toEqual([`${scope}/${readerGroupName(job, 'input')}`]);
+      expect(ended.stateRemoved).toBe(join(checkpointDir, 'workers'));
+      expect(existsSync(join(checkpointDir, 'workers'))).toBe(false);
     } finally {
       await client.close();
     }
