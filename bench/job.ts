@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, performance as perf } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,9 @@ import { fmt, percentile } from './support.js';
  * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
  * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
  * the CPU seconds and ratios more than events/s.
- * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port] [--cpu-prof DIR]`
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port] [--cpu-prof DIR] [--timeline]`
+ * `--timeline` prints per second: events/s into the sink, process CPU %, main-thread busy % and
+ * GC ms (is a slow long run slow all along, or slower later? idle, GC or work?).
  * `--cpu-prof DIR` writes a CPU profile of each measured Tributary run (the job alone: not the
  * input, not the warm-up) to DIR, for Chrome DevTools or `node --cpu-prof`-style tools.
  */
@@ -48,6 +51,12 @@ const MEMORY_TRACE = argv.includes('--memory-trace');
 const URI = arg('--uri');
 /** write a CPU profile of each measured run of the job (this process) into this directory */
 const CPU_PROF_DIR = arg('--cpu-prof');
+/**
+ * print one line per second of each measured run: events into the sink that second, this
+ * process's CPU share, the main thread's event-loop utilization (1 − idle) and GC time — where a
+ * long run loses its rate
+ */
+const TIMELINE = argv.includes('--timeline');
 const SIZE = 100;
 
 type Guarantee = 'exactly-once' | 'at-least-once';
@@ -183,13 +192,18 @@ async function runJob(
   const threads0 = SERVER_THREADS && !warmup ? threadCpuSeconds(serverPid) : undefined;
   const profiler = CPU_PROF_DIR !== undefined && !warmup ? await startProfiler() : undefined;
   const started = performance.now();
+  const timeline = TIMELINE && !warmup ? new Timeline(started) : undefined;
   const handle = env.execute(`jobbench-${guarantee}`);
   handle.events$.subscribe((e) => {
     if (e.type === 'checkpoint-completed' && !e.final) durations.push(e.durationMs);
     if (e.type === 'transaction' && e.action === 'committed') transactions++;
+    if (e.type === 'metrics' && timeline !== undefined) {
+      timeline.sample(e.operators.find((o) => o.name === 'out')?.recordsIn ?? 0);
+    }
   });
   const result = await handle.result;
   const seconds = (performance.now() - started) / 1000;
+  timeline?.stop();
   const cpu = process.cpuUsage(cpu0);
   if (profiler !== undefined) {
     const file = join(CPU_PROF_DIR!, `job-${guarantee}-round${round}.cpuprofile`);
@@ -240,6 +254,47 @@ async function runJob(
   };
   console.log(`    round ${round} ${variant.padEnd(19)} ${line(run)}`);
   return run;
+}
+
+/** Per-second lines of one run (`--timeline`), fed by the job's metrics events (every 1 s). */
+class Timeline {
+  private lastTime: number;
+  private lastRecords = 0;
+  private lastCpu = process.cpuUsage();
+  private lastElu = perf.eventLoopUtilization();
+  private gcMs = 0;
+  private readonly gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.gcMs += entry.duration;
+  });
+
+  constructor(private readonly started: number) {
+    this.lastTime = started;
+    this.gc.observe({ entryTypes: ['gc'] });
+  }
+
+  sample(records: number): void {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    const elu = perf.eventLoopUtilization();
+    const dt = now - this.lastTime;
+    if (dt <= 0) return;
+    const busy = perf.eventLoopUtilization(elu, this.lastElu).utilization;
+    const cpuMs = (cpu.user - this.lastCpu.user + cpu.system - this.lastCpu.system) / 1000;
+    console.log(
+      `      t=${fmt((now - this.started) / 1000, 1)} s: ${fmt(((records - this.lastRecords) * 1000) / dt)} events/s ` +
+        `(${fmt(records)} in all), CPU ${fmt((cpuMs * 100) / dt)} %, main thread busy ${fmt(busy * 100)} %, ` +
+        `GC ${fmt(this.gcMs)} ms, RSS ${fmt(process.memoryUsage.rss() / 2 ** 20)} MiB`,
+    );
+    this.lastTime = now;
+    this.lastRecords = records;
+    this.lastCpu = cpu;
+    this.lastElu = elu;
+    this.gcMs = 0;
+  }
+
+  stop(): void {
+    this.gc.disconnect();
+  }
 }
 
 async function startProfiler(): Promise<Session> {
