@@ -3,7 +3,6 @@ import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink } from '
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { TributaryError } from '../../errors.js';
-import { ChunkCache } from './chunk-cache.js';
 import type { EmbeddedOptions } from './options.js';
 import type { Extent, Op, SegmentState } from './state.js';
 import { StateError, StoreState, fromJson, toJson } from './state.js';
@@ -34,9 +33,6 @@ const SNAPSHOT_MAGIC = 'TRIBSNAP1';
 const MAX_META_RECORD = 256 * 1024 * 1024;
 /** the most a read returns at once */
 const MAX_READ = 16 * 1024 * 1024;
-/** reads of finished log files go through chunks of this size, at most READ_CHUNKS held */
-const READ_CHUNK_BYTES = 1024 * 1024;
-const READ_CHUNKS = 16;
 
 /** What opening the directory found and did. */
 export interface RecoveryReport {
@@ -104,10 +100,6 @@ export class EmbeddedCore {
   /** sessions with acks to send after the current group commit */
   readonly dirtySessions = new Set<{ flushAck(): void }>();
   private readonly timers: NodeJS.Timeout[] = [];
-  /** chunks of finished log files, shared by the reads of all segments */
-  private readonly chunks = new ChunkCache(READ_CHUNK_BYTES, READ_CHUNKS, (f, p, l) =>
-    this.readFileBytes(f, p, l),
-  );
 
   private constructor(
     readonly dir: string,
@@ -437,8 +429,7 @@ export class EmbeddedCore {
 
   /**
    * Reads up to `length` durable bytes of `seg` from `offset` (which must be below its durable
-   * length and at or above its start offset). Data in finished log files comes back as a view of
-   * a shared chunk, possibly shorter than asked (to the end of that stored piece or chunk).
+   * length and at or above its start offset).
    */
   async readBytes(seg: SegmentState, offset: number, length: number): Promise<Buffer> {
     const end = Math.min(offset + Math.min(length, MAX_READ), seg.durableLength);
@@ -469,25 +460,12 @@ export class EmbeddedCore {
         `segment ${seg.name}: no stored data for bytes ${pos}..${end}`,
       );
     }
-    // finished log files (the writer has moved past them) are read through shared chunks
-    const finished = this.writer.currentFileNo;
-    const first = pieces[0];
-    if (first !== undefined && first.f < finished) {
-      // a short read, without a copy: the first stored piece, up to the end of its chunk (the
-      // reader asks again for the rest)
-      return this.chunks.view(first.f, first.p, first.l);
-    }
     const out = Buffer.allocUnsafe(end - offset);
-    const direct = pieces.filter((p) => p.f >= finished);
-    const files = [...new Set(direct.map((p) => p.f))];
+    const files = [...new Set(pieces.map((p) => p.f))];
     for (const f of files) this.useFile(f);
     try {
       await Promise.all(
         pieces.map(async (piece) => {
-          if (piece.f < finished) {
-            await this.chunks.copyInto(piece.f, piece.p, piece.l, out, piece.at);
-            return;
-          }
           const fh = await this.fileHandle(piece.f);
           let got = 0;
           while (got < piece.l) {
@@ -506,24 +484,6 @@ export class EmbeddedCore {
       for (const f of files) this.releaseFile(f);
     }
     return out;
-  }
-
-  /** Up to `length` bytes of a log file from `position`: fewer only where the file ends. */
-  private async readFileBytes(fileNo: number, position: number, length: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
-    this.useFile(fileNo);
-    try {
-      const fh = await this.fileHandle(fileNo);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, position + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === length ? buf : buf.subarray(0, got);
-    } finally {
-      this.releaseFile(fileNo);
-    }
   }
 
   private useFile(fileNo: number): void {
@@ -603,7 +563,6 @@ export class EmbeddedCore {
         this.readHandles.delete(fileNo);
         await (await h.fh.catch(() => undefined))?.close().catch(() => undefined);
       }
-      this.chunks.dropFile(fileNo);
       await unlink(join(this.dir, logFileName(fileNo))).catch(() => undefined);
       this.logFiles.delete(fileNo);
     }
@@ -731,7 +690,6 @@ export class EmbeddedCore {
       await (await h.fh.catch(() => undefined))?.close().catch(() => undefined);
     }
     this.readHandles.clear();
-    this.chunks.clear();
   }
 }
 
