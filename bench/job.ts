@@ -24,7 +24,8 @@ import { fmt, percentile } from './support.js';
  * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
  * the CPU seconds and ratios more than events/s.
  * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port] [--cpu-prof DIR] [--timeline]`
- * `--timeline` prints per second: events/s into the sink, process CPU %, main-thread busy % and
+ * `--timeline` prints per second: events/s into the sink, process CPU % (main thread's own CPU %,
+ * from /proc), main-thread busy % and
  * GC ms (is a slow long run slow all along, or slower later? idle, GC or work?).
  * `--cpu-prof DIR` writes a CPU profile of each measured Tributary run (the job alone: not the
  * input, not the warm-up) to DIR, for Chrome DevTools or `node --cpu-prof`-style tools.
@@ -95,6 +96,27 @@ function processCpuSeconds(
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds of this process's main thread (its task id is the pid), from /proc (Linux). */
+function mainThreadCpuSeconds(): number | undefined {
+  return processCpuSeconds(process.pid, `/proc/${process.pid}/task/${process.pid}/stat`);
+}
+
+/** CPU seconds of each thread of this process, by thread id (Linux). */
+function ownThreadsCpuSeconds(): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const seconds = processCpuSeconds(Number(tid), `/proc/${process.pid}/task/${tid}/stat`);
+    if (seconds !== undefined) out.set(Number(tid), seconds);
+  }
+  return out;
 }
 
 /** CPU seconds per thread name (digits folded) of a process, from /proc/<pid>/task. */
@@ -208,8 +230,8 @@ async function runJob(
   });
   const result = await handle.result;
   const seconds = (performance.now() - started) / 1000;
-  timeline?.stop();
   const cpu = process.cpuUsage(cpu0);
+  timeline?.stop(events, (cpu.user + cpu.system) / 1e6);
   if (profiler !== undefined) {
     const file = join(CPU_PROF_DIR!, `job-${guarantee}-round${round}.cpuprofile`);
     await stopProfiler(profiler, file);
@@ -267,6 +289,10 @@ class Timeline {
   private lastRecords = 0;
   private lastCpu = process.cpuUsage();
   private lastElu = perf.eventLoopUtilization();
+  /** the main thread's own CPU (the rest of the process's is thread-pool I/O, GC helpers, JIT) */
+  private lastMainCpu = mainThreadCpuSeconds();
+  private readonly mainCpu0 = this.lastMainCpu;
+  private readonly threads0 = ownThreadsCpuSeconds();
   private gcMs = 0;
   private readonly gc = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) this.gcMs += entry.duration;
@@ -285,20 +311,41 @@ class Timeline {
     if (dt <= 0) return;
     const busy = perf.eventLoopUtilization(elu, this.lastElu).utilization;
     const cpuMs = (cpu.user - this.lastCpu.user + cpu.system - this.lastCpu.system) / 1000;
+    const mainCpu = mainThreadCpuSeconds();
+    const main =
+      mainCpu === undefined || this.lastMainCpu === undefined
+        ? ''
+        : ` (main thread ${fmt(((mainCpu - this.lastMainCpu) * 1e5) / dt)} %)`;
     console.log(
       `      t=${fmt((now - this.started) / 1000, 1)} s: ${fmt(((records - this.lastRecords) * 1000) / dt)} events/s ` +
-        `(${fmt(records)} in all), CPU ${fmt((cpuMs * 100) / dt)} %, main thread busy ${fmt(busy * 100)} %, ` +
+        `(${fmt(records)} in all), CPU ${fmt((cpuMs * 100) / dt)} %${main}, main thread busy ${fmt(busy * 100)} %, ` +
         `GC ${fmt(this.gcMs)} ms, RSS ${fmt(process.memoryUsage.rss() / 2 ** 20)} MiB`,
     );
     this.lastTime = now;
     this.lastRecords = records;
     this.lastCpu = cpu;
     this.lastElu = elu;
+    this.lastMainCpu = mainCpu;
     this.gcMs = 0;
   }
 
-  stop(): void {
+  /** Stops, and prints the main thread's share of the run's CPU. */
+  stop(events: number, processCpuSeconds: number): void {
     this.gc.disconnect();
+    const end = mainThreadCpuSeconds();
+    if (end === undefined || this.mainCpu0 === undefined) return;
+    const main = end - this.mainCpu0;
+    console.log(
+      `      main thread CPU ${fmt(main, 2)} s (${fmt((main * 1e6) / events, 2)} µs/event) of the process's ${fmt(processCpuSeconds, 2)} s`,
+    );
+    const others = [...ownThreadsCpuSeconds()]
+      .filter(([tid]) => tid !== process.pid)
+      .map(([tid, sec]) => sec - (this.threads0.get(tid) ?? 0))
+      .filter((d) => d >= 0.05)
+      .sort((a, b) => b - a);
+    console.log(
+      `      other threads (thread pool, GC, JIT; CPU s each): ${others.map((d) => fmt(d, 2)).join(', ')}`,
+    );
   }
 }
 
