@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, performance as perf } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,10 @@ import { fmt, percentile } from './support.js';
  * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
  * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
  * the CPU seconds and ratios more than events/s.
- * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port] [--cpu-prof DIR]`
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port] [--cpu-prof DIR] [--timeline]`
+ * `--timeline` prints per second: events/s into the sink, process CPU % (main thread's own CPU %,
+ * from /proc), main-thread busy % and
+ * GC ms (is a slow long run slow all along, or slower later? idle, GC or work?).
  * `--cpu-prof DIR` writes a CPU profile of each measured Tributary run (the job alone: not the
  * input, not the warm-up) to DIR, for Chrome DevTools or `node --cpu-prof`-style tools.
  */
@@ -48,6 +52,12 @@ const MEMORY_TRACE = argv.includes('--memory-trace');
 const URI = arg('--uri');
 /** write a CPU profile of each measured run of the job (this process) into this directory */
 const CPU_PROF_DIR = arg('--cpu-prof');
+/**
+ * print one line per second of each measured run: events into the sink that second, this
+ * process's CPU share, the main thread's event-loop utilization (1 − idle) and GC time — where a
+ * long run loses its rate
+ */
+const TIMELINE = argv.includes('--timeline');
 const SIZE = 100;
 
 type Guarantee = 'exactly-once' | 'at-least-once';
@@ -86,6 +96,27 @@ function processCpuSeconds(
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds of this process's main thread (its task id is the pid), from /proc (Linux). */
+function mainThreadCpuSeconds(): number | undefined {
+  return processCpuSeconds(process.pid, `/proc/${process.pid}/task/${process.pid}/stat`);
+}
+
+/** CPU seconds of each thread of this process, by thread id (Linux). */
+function ownThreadsCpuSeconds(): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const seconds = processCpuSeconds(Number(tid), `/proc/${process.pid}/task/${tid}/stat`);
+    if (seconds !== undefined) out.set(Number(tid), seconds);
+  }
+  return out;
 }
 
 /** CPU seconds per thread name (digits folded) of a process, from /proc/<pid>/task. */
@@ -165,7 +196,12 @@ async function runJob(
   let peakRss = process.memoryUsage.rss();
   let peakHeap = 0;
   let peakBuffers = 0;
+  let ticks = 0;
   const sampler = setInterval(() => {
+    // RSS is cheap to read; the full memoryUsage() walks the heap (~1–2 % of the main thread at
+    // every 50 ms in a CPU profile of the job), so heap and buffers are read every 250 ms
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    if (ticks++ % 5 !== 0) return;
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
@@ -183,14 +219,19 @@ async function runJob(
   const threads0 = SERVER_THREADS && !warmup ? threadCpuSeconds(serverPid) : undefined;
   const profiler = CPU_PROF_DIR !== undefined && !warmup ? await startProfiler() : undefined;
   const started = performance.now();
+  const timeline = TIMELINE && !warmup ? new Timeline(started) : undefined;
   const handle = env.execute(`jobbench-${guarantee}`);
   handle.events$.subscribe((e) => {
     if (e.type === 'checkpoint-completed' && !e.final) durations.push(e.durationMs);
     if (e.type === 'transaction' && e.action === 'committed') transactions++;
+    if (e.type === 'metrics' && timeline !== undefined) {
+      timeline.sample(e.operators.find((o) => o.name === 'out')?.recordsIn ?? 0);
+    }
   });
   const result = await handle.result;
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  timeline?.stop(events, (cpu.user + cpu.system) / 1e6);
   if (profiler !== undefined) {
     const file = join(CPU_PROF_DIR!, `job-${guarantee}-round${round}.cpuprofile`);
     await stopProfiler(profiler, file);
@@ -240,6 +281,72 @@ async function runJob(
   };
   console.log(`    round ${round} ${variant.padEnd(19)} ${line(run)}`);
   return run;
+}
+
+/** Per-second lines of one run (`--timeline`), fed by the job's metrics events (every 1 s). */
+class Timeline {
+  private lastTime: number;
+  private lastRecords = 0;
+  private lastCpu = process.cpuUsage();
+  private lastElu = perf.eventLoopUtilization();
+  /** the main thread's own CPU (the rest of the process's is thread-pool I/O, GC helpers, JIT) */
+  private lastMainCpu = mainThreadCpuSeconds();
+  private readonly mainCpu0 = this.lastMainCpu;
+  private readonly threads0 = ownThreadsCpuSeconds();
+  private gcMs = 0;
+  private readonly gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.gcMs += entry.duration;
+  });
+
+  constructor(private readonly started: number) {
+    this.lastTime = started;
+    this.gc.observe({ entryTypes: ['gc'] });
+  }
+
+  sample(records: number): void {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    const elu = perf.eventLoopUtilization();
+    const dt = now - this.lastTime;
+    if (dt <= 0) return;
+    const busy = perf.eventLoopUtilization(elu, this.lastElu).utilization;
+    const cpuMs = (cpu.user - this.lastCpu.user + cpu.system - this.lastCpu.system) / 1000;
+    const mainCpu = mainThreadCpuSeconds();
+    const main =
+      mainCpu === undefined || this.lastMainCpu === undefined
+        ? ''
+        : ` (main thread ${fmt(((mainCpu - this.lastMainCpu) * 1e5) / dt)} %)`;
+    console.log(
+      `      t=${fmt((now - this.started) / 1000, 1)} s: ${fmt(((records - this.lastRecords) * 1000) / dt)} events/s ` +
+        `(${fmt(records)} in all), CPU ${fmt((cpuMs * 100) / dt)} %${main}, main thread busy ${fmt(busy * 100)} %, ` +
+        `GC ${fmt(this.gcMs)} ms, RSS ${fmt(process.memoryUsage.rss() / 2 ** 20)} MiB`,
+    );
+    this.lastTime = now;
+    this.lastRecords = records;
+    this.lastCpu = cpu;
+    this.lastElu = elu;
+    this.lastMainCpu = mainCpu;
+    this.gcMs = 0;
+  }
+
+  /** Stops, and prints the main thread's share of the run's CPU. */
+  stop(events: number, processCpuSeconds: number): void {
+    this.gc.disconnect();
+    const end = mainThreadCpuSeconds();
+    if (end === undefined || this.mainCpu0 === undefined) return;
+    const main = end - this.mainCpu0;
+    console.log(
+      `      main thread CPU ${fmt(main, 2)} s (${fmt((main * 1e6) / events, 2)} µs/event) of the process's ${fmt(processCpuSeconds, 2)} s`,
+    );
+    const others = [...ownThreadsCpuSeconds()]
+      .filter(([tid]) => tid !== process.pid)
+      .map(([tid, sec]) => sec - (this.threads0.get(tid) ?? 0))
+      .filter((d) => d >= 0.05)
+      .sort((a, b) => b - a);
+    console.log(
+      `      other threads (thread pool, GC, JIT; CPU s each): ${others.map((d) => fmt(d, 2)).join(', ')}`,
+    );
+  }
 }
 
 async function startProfiler(): Promise<Session> {
