@@ -26,10 +26,16 @@ export function hashKey(key: Key): number {
       n = -n;
     }
     let count = 0;
-    do {
+    while (n > 0x7fffffff) {
       digits[count++] = n % 10;
       n = Math.floor(n / 10);
-    } while (n > 0);
+    }
+    let m = n | 0; // int32 arithmetic from here on
+    do {
+      const q = (m / 10) | 0;
+      digits[count++] = m - q * 10;
+      m = q;
+    } while (m > 0);
     while (count > 0) hash = Math.imul(hash ^ (0x30 + (digits[--count] as number)), FNV_PRIME);
   } else {
     const text = keyText(key);
