@@ -11,11 +11,14 @@
  *   npm run bench:state -- [--keys 10000,1000000,4000000] [--records N] [--changed 0.05]
  *                          [--modes full,incremental] [--backend heap|lmdb|heap,lmdb]
  *                          [--heap-mb 512] [--restore] [--records-per-key N] [--rounds 1]
+ *                          [--min-pause-ms 0]
  *   (--backend takes a list: each (keys, mode) runs once per backend, side by side; --heap-mb caps
  *   the Node heap of the job processes; --restore then resumes each finished job from its last
  *   checkpoint with parallelism 3 — key groups move — and prints how long restoring took;
  *   --rounds R repeats each keys count R times, alternating the modes A/B/A/B; heap runs also
- *   time restoring the last checkpoint's keyed state in-process: "restore ms", "restore reads")
+ *   time restoring the last checkpoint's keyed state in-process: "restore ms", "restore reads";
+ *   --min-pause-ms sets checkpoint.minPauseMs, Flink's minimum pause between the end of one
+ *   checkpoint and the start of the next: the interval alone counts from the previous trigger)
  *   (STATE_BENCH_VERBOSE=1 prints every checkpoint's duration and size)
  */
 import { fork } from 'node:child_process';
@@ -48,6 +51,7 @@ interface RunSpec {
   readonly mode: 'full' | 'incremental';
   readonly backend: 'heap' | 'lmdb';
   readonly restore: boolean;
+  readonly minPauseMs: number;
 }
 
 interface RunResult extends RunSpec {
@@ -80,7 +84,7 @@ async function runJob(spec: RunSpec, dir: string): Promise<RunResult> {
     const env = StreamEnvironment.create({
       parallelism: PARALLELISM,
       maxParallelism: MAX_PARALLELISM,
-      checkpoint: { intervalMs: 1_000, dir, timeoutMs: 600_000 },
+      checkpoint: { intervalMs: 1_000, dir, timeoutMs: 600_000, minPauseMs: spec.minPauseMs },
       state: { backend: spec.backend, snapshots: spec.mode },
       restart: { type: 'none' },
       metricsIntervalMs: 0,
@@ -289,9 +293,10 @@ if (argv[0] === '--child') {
   const changed = Number(arg('--changed') ?? 0.05);
   const backends = (arg('--backend') ?? 'heap').split(',') as RunSpec['backend'][];
   const restore = argv.includes('--restore');
+  const minPauseMs = Number(arg('--min-pause-ms') ?? 0);
   const recordsFlag = arg('--records');
   console.log(
-    `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints to local disk, ${changed * 100} % of keys hot after the first pass, backend(s) ${backends.join(', ')}${heapMb === undefined ? '' : `, Node heap capped at ${heapMb} MiB`}`,
+    `state benchmark (wall numbers measured under shared-machine load): sequence → keyBy → value state {64-char string, count} → discard; p=2, 1 s checkpoints${minPauseMs > 0 ? ` (min pause ${minPauseMs} ms)` : ''} to local disk, ${changed * 100} % of keys hot after the first pass, backend(s) ${backends.join(', ')}${heapMb === undefined ? '' : `, Node heap capped at ${heapMb} MiB`}`,
   );
   console.log(
     'keys       backend mode         records   records/s   cpu s   ckpts  p50 ms  p99 ms  max ms  steady: n  p50 ms  p99 ms  largest ckpt  total written  peak RSS  live state  RSS/live  restore ms  restore reads  resume s',
@@ -307,9 +312,8 @@ if (argv[0] === '--child') {
     );
     for (const mode of modes) {
       for (const backend of backends) {
-        const r = await inChild({ keys, records, changed, mode, backend, restore }).catch(
-          (err: unknown) => err as Error,
-        );
+        const spec = { keys, records, changed, mode, backend, restore, minPauseMs };
+        const r = await inChild(spec).catch((err: unknown) => err as Error);
         if (r instanceof Error) {
           // e.g. heap state that does not fit under --heap-mb: say so and go on with the others
           console.log(

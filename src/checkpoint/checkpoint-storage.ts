@@ -3,6 +3,7 @@ import { syncDirectory } from '../durable-fs.js';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TributaryError, errorMessage } from '../errors.js';
+import { foldThread } from '../state/fold-thread.js';
 import type { CheckpointData, CheckpointRef } from './checkpoint-data.js';
 
 const FORMAT = 'tributary-checkpoint';
@@ -12,6 +13,8 @@ const TEMP_PREFIX = '.tmp-chk-';
 /** Keyed state pieces of incremental checkpoints live in this subdirectory. */
 export const STATE_PIECES_DIR = 'state';
 const PIECE_PATTERN = /^(\d{12})-.*\.piece$/;
+/** Writing a checkpoint file in the state worker thread taking longer than this fails it. */
+const WORKER_WRITE_TIMEOUT_MS = 120_000;
 
 /** A checkpoint file that could not be used, and why. */
 export interface SkippedCheckpoint {
@@ -99,23 +102,42 @@ export class FileCheckpointStore implements CheckpointStore {
       sha256: createHash('sha256').update(body).digest('hex'),
     };
     const finalPath = join(this.dir, checkpointFileName(data.checkpointId));
-    const tempPath = join(
-      this.dir,
-      `${TEMP_PREFIX}${data.checkpointId}-${randomBytes(4).toString('hex')}`,
-    );
-    const file = await open(tempPath, 'w');
-    try {
-      await file.writeFile(
-        Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), body]),
+    const bytes = Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), body]);
+    if (foldThread.inUse) {
+      // keyed state's worker thread is running: it writes, fsyncs and renames the file and
+      // fsyncs the directory in one step (one event-loop turn here instead of one per file
+      // operation, each slow while the tasks are busy), while the directory is listed here;
+      // its temp file (`.tmp-chk-…`) is cleaned up like ours by `open`
+      const [ids] = await Promise.all([
+        this.ids(),
+        foldThread.commit(
+          this.dir,
+          [],
+          { path: finalPath, bytes, sections: [] },
+          WORKER_WRITE_TIMEOUT_MS,
+        ),
+      ]);
+      if (!ids.includes(data.checkpointId)) ids.push(data.checkpointId);
+      ids.sort((a, b) => a - b);
+      this.referenced.set(data.checkpointId, referencedPieces(data));
+      await this.removeOld(ids, data.lineageStart ?? 0);
+    } else {
+      const tempPath = join(
+        this.dir,
+        `${TEMP_PREFIX}${data.checkpointId}-${randomBytes(4).toString('hex')}`,
       );
-      await file.sync();
-    } finally {
-      await file.close();
+      const file = await open(tempPath, 'w');
+      try {
+        await file.writeFile(bytes);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tempPath, finalPath);
+      await syncDirectory(this.dir);
+      this.referenced.set(data.checkpointId, referencedPieces(data));
+      await this.removeOld(await this.ids(), data.lineageStart ?? 0);
     }
-    await rename(tempPath, finalPath);
-    await syncDirectory(this.dir);
-    this.referenced.set(data.checkpointId, referencedPieces(data));
-    await this.prune(data.lineageStart ?? 0);
     // state pieces only older checkpoints needed are removed in the background (big files, many
     // of them: not on the checkpoint's path); a checkpoint stored meanwhile only adds pieces with
     // higher ids, which `prunePieces` leaves alone; a failure fails the next `store`
@@ -176,12 +198,16 @@ export class FileCheckpointStore implements CheckpointStore {
     return ids.sort((a, b) => a - b);
   }
 
-  private async prune(lineageStart: number): Promise<void> {
-    const ids = (await this.ids()).filter((id) => id >= lineageStart);
-    for (const id of ids.slice(0, Math.max(0, ids.length - this.retained))) {
-      await rm(join(this.dir, checkpointFileName(id)), { force: true });
-      this.referenced.delete(id);
-    }
+  /** Removes all but the newest `retained` of `ids` (sorted, all present) from `lineageStart` on. */
+  private async removeOld(ids: readonly number[], lineageStart: number): Promise<void> {
+    const lineage = ids.filter((id) => id >= lineageStart);
+    const old = lineage.slice(0, Math.max(0, lineage.length - this.retained));
+    await Promise.all(
+      old.map(async (id) => {
+        await rm(join(this.dir, checkpointFileName(id)), { force: true });
+        this.referenced.delete(id);
+      }),
+    );
   }
 
   /**

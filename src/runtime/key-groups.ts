@@ -3,13 +3,43 @@ import { TributaryError } from '../errors.js';
 /** Keys of keyed streams: primitives with a stable hash across processes. */
 export type Key = string | number | bigint | boolean;
 
-/** FNV-1a over a type tag and the key's canonical text; stable across runs and processes. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+/** decimal digits of an integer key, least significant first (reused: no allocation per key) */
+const digits = new Uint8Array(20);
+
+/**
+ * FNV-1a over a type tag and the key's canonical text (`keyText`); stable across runs and
+ * processes. String keys and safe-integer keys, the common ones, are hashed without building
+ * that text (the keyBy of every record and every captured key pay no allocation for it).
+ */
 export function hashKey(key: Key): number {
-  const text = keyText(key);
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
+  let hash = FNV_OFFSET;
+  if (typeof key === 'string') {
+    hash = Math.imul(hash ^ 0x73, FNV_PRIME); // 's'
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), FNV_PRIME);
+  } else if (typeof key === 'number' && Number.isSafeInteger(key)) {
+    hash = Math.imul(hash ^ 0x6e, FNV_PRIME); // 'n'
+    let n = key;
+    if (n < 0) {
+      hash = Math.imul(hash ^ 0x2d, FNV_PRIME); // '-'
+      n = -n;
+    }
+    let count = 0;
+    while (n > 0x7fffffff) {
+      digits[count++] = n % 10;
+      n = Math.floor(n / 10);
+    }
+    let m = n | 0; // int32 arithmetic from here on
+    do {
+      const q = (m / 10) | 0;
+      digits[count++] = m - q * 10;
+      m = q;
+    } while (m > 0);
+    while (count > 0) hash = Math.imul(hash ^ (0x30 + (digits[--count] as number)), FNV_PRIME);
+  } else {
+    const text = keyText(key);
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
   }
   // final avalanche (murmur3 fmix32) so that similar keys spread over key groups
   hash ^= hash >>> 16;

@@ -192,18 +192,25 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   captureChanges(): { changed: ChangedKeys; groups: Map<number, SectionTables> } {
     const changed = new Map<string, Key[]>();
     const groups = new Map<number, SectionTables>();
+    // per key group, indexed by it: its tables, and this table's entry (no map lookups per key)
+    const byGroup = new Array<SectionTables | undefined>(this.maxParallelism);
     for (const [name, table] of this.tables) {
       if (table.dirty === undefined || table.dirty.size === 0) continue;
       const keys = [...table.dirty];
       table.dirty.clear();
       changed.set(name, keys);
+      const { data, kind } = table;
+      const entries = new Array<[StateKind, unknown[], Key[]] | undefined>(this.maxParallelism);
       for (const key of keys) {
         const group = keyGroupOf(key, this.maxParallelism);
-        let tables = groups.get(group);
-        if (tables === undefined) groups.set(group, (tables = {}));
-        const entry = (tables[name] ??= [table.kind, [], []]);
-        const value = table.data.get(key);
-        if (value === undefined && !table.data.has(key)) {
+        let entry = entries[group];
+        if (entry === undefined) {
+          let tables = byGroup[group];
+          if (tables === undefined) groups.set(group, (byGroup[group] = tables = {}));
+          entry = entries[group] = tables[name] = [kind, [], []];
+        }
+        const value = data.get(key);
+        if (value === undefined && !data.has(key)) {
           entry[2].push(key);
         } else {
           checkStateValue(value);

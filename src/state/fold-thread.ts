@@ -69,6 +69,11 @@ class FoldThread {
     this.holders++;
   }
 
+  /** Whether some keyed subtask holds the thread (it runs, or starts on the next request). */
+  get inUse(): boolean {
+    return this.holders > 0;
+  }
+
   release(): void {
     if (--this.holders > 0) return;
     this.holders = 0;

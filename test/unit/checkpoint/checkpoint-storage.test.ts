@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CheckpointData } from '../../../src/checkpoint/checkpoint-data.js';
 import {
   FileCheckpointStore,
@@ -9,6 +9,7 @@ import {
   resolveRestorePoint,
 } from '../../../src/checkpoint/checkpoint-storage.js';
 import { TributaryError } from '../../../src/errors.js';
+import { foldThread } from '../../../src/state/fold-thread.js';
 import { tempDir } from '../helpers/files.js';
 
 function checkpoint(id: number): CheckpointData {
@@ -97,5 +98,47 @@ describe('file checkpoint storage', () => {
     await expect(resolveRestorePoint(dir.path)).rejects.toThrow(
       `restoreFrom: ${dir.path} holds no completed checkpoint`,
     );
+  });
+});
+
+describe('file checkpoint storage while keyed state holds its worker thread', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  beforeEach(async () => {
+    dir = await tempDir('ckpt-worker');
+    foldThread.hold();
+  });
+  afterEach(async () => {
+    foldThread.release();
+    vi.restoreAllMocks();
+    await dir.remove();
+  });
+
+  it('writes the file in the worker, keeps the last N of the lineage and reads it back intact', async () => {
+    const commit = vi.spyOn(foldThread, 'commit');
+    // an older run's checkpoint (another lineage) is never removed
+    const older = await FileCheckpointStore.open(dir.path, 3);
+    await older.store(checkpoint(1));
+    const store = await FileCheckpointStore.open(dir.path, 3);
+    for (let id = 2; id <= 7; id++) await store.store({ ...checkpoint(id), lineageStart: 2 });
+    expect(commit.mock.calls.map((call) => call[2]?.path)).toEqual(
+      [1, 2, 3, 4, 5, 6, 7].map((id) => join(dir.path, checkpointFileName(id))),
+    );
+    expect((await readdir(dir.path)).sort()).toEqual([1, 5, 6, 7].map(checkpointFileName));
+    const { data, skipped } = await store.latest();
+    expect(data).toEqual({ ...checkpoint(7), lineageStart: 2, location: dir.path });
+    expect(skipped).toEqual([]);
+    const path = join(dir.path, checkpointFileName(6));
+    const bytes = Buffer.from(await readFile(path));
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] ?? 0) ^ 0x01;
+    await writeFile(path, bytes);
+    await expect(readCheckpointFile(path)).rejects.toThrow(/SHA-256 mismatch/);
+  });
+
+  it("removes the worker's leftover temp file on open", async () => {
+    await writeFile(join(dir.path, `.tmp-${checkpointFileName(4)}`), 'half written');
+    const store = await FileCheckpointStore.open(dir.path, 2);
+    expect(await readdir(dir.path)).toEqual([]);
+    await store.store(checkpoint(5));
+    expect(await readdir(dir.path)).toEqual([checkpointFileName(5)]);
   });
 });
