@@ -26,6 +26,8 @@ const COUNTED_RPCS = [
   'checkTransactionState',
   'getCurrentSegments',
   'getSuccessors',
+  'getEndpoint',
+  'getDelegationToken',
 ] as const;
 
 export function countCalls(client: PravegaClient): {
