@@ -198,7 +198,25 @@ async function runJob(
     if (e.type === 'checkpoint-completed' && !e.final) durations.push(e.durationMs);
     if (e.type === 'transaction' && e.action === 'committed') transactions++;
   });
-  const result = await handle.result;
+  let result: Awaited<typeof handle.result>;
+  try {
+    result = await handle.result;
+  } catch (err) {
+    // a failed run (e.g. the server stopped serving a segment on a loaded machine) is reported
+    // as a failure, like Flink's, and the other runs go on
+    clearInterval(sampler);
+    calls.uninstall();
+    if (profiler !== undefined) profiler.disconnect();
+    rmSync(checkpointDir, { recursive: true, force: true });
+    for (const stream of ['in', 'out']) {
+      await shared.client.sealStream(`${scope}/${stream}`).catch(() => undefined);
+      await shared.client.deleteStream(`${scope}/${stream}`).catch(() => undefined);
+    }
+    await shared.release();
+    const failure = `${guarantee} round ${round}: ${(err as Error).message.slice(0, 300)}`;
+    console.log(`    ${warmup ? 'warm-up' : `round ${round}`} ${variant}: FAILED, ${failure}`);
+    return failure;
+  }
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
   if (profiler !== undefined) {
@@ -384,10 +402,15 @@ async function onBackend(
     ? [...guarantees, ...guarantees.map((g): Variant => `flink ${g}`)]
     : guarantees;
   const runs = new Map<Variant, RunResult[]>(variants.map((g) => [g, []]));
+  /** the runs of each round, for the ratios of runs made back to back */
+  const byRound = new Map<Variant, Map<number, RunResult>>(variants.map((g) => [g, new Map()]));
   const failures = new Map<Variant, string[]>(variants.map((g) => [g, []]));
-  const record = (v: Variant, r: RunResult | string | undefined) => {
+  const record = (v: Variant, r: RunResult | string | undefined, round: number) => {
     if (typeof r === 'string') failures.get(v)!.push(r);
-    else if (r !== undefined) runs.get(v)!.push(r);
+    else if (r !== undefined) {
+      runs.get(v)!.push(r);
+      byRound.get(v)!.set(round, r);
+    }
   };
   const warmupRuns = Number(WARMUP_RUNS ?? (serverPid !== undefined ? 2 : 1));
   if (WARMUP_EVENTS > 0) {
@@ -398,7 +421,7 @@ async function onBackend(
   for (let round = 0; round < ROUNDS; round++) {
     // alternate which variant goes first, so none always gets the warmer or quieter slot
     const order = round % 2 === 0 ? variants : [...variants].reverse();
-    for (const v of order) record(v, await runJob(uriFor(), v, round, serverPid));
+    for (const v of order) record(v, await runJob(uriFor(), v, round, serverPid), round);
   }
   const summaries = new Map(
     [...runs].filter(([, r]) => r.length > 0).map(([v, r]) => [v, summarize(r)]),
@@ -429,12 +452,12 @@ async function onBackend(
   }
   // ratios of the two runs of each round (run back to back, so under about the same load), then
   // their median: steadier on a shared machine than a ratio of medians
-  const eoRuns = runs.get('exactly-once') ?? [];
-  const aloRuns = runs.get('at-least-once') ?? [];
-  const pairs = Math.min(eoRuns.length, aloRuns.length);
-  if (pairs > 0) {
+  const eoRuns = byRound.get('exactly-once') ?? new Map<number, RunResult>();
+  const aloRuns = byRound.get('at-least-once') ?? new Map<number, RunResult>();
+  const pairs = [...eoRuns.keys()].filter((r) => aloRuns.has(r));
+  if (pairs.length > 0) {
     const per = (f: (eo: RunResult, alo: RunResult) => number) =>
-      Array.from({ length: pairs }, (_, i) => f(eoRuns[i]!, aloRuns[i]!));
+      pairs.map((r) => f(eoRuns.get(r)!, aloRuns.get(r)!));
     const show = (values: number[], digits: number, unit: string) =>
       `${fmt(median(values), digits)}${unit} (rounds: ${values.map((v) => fmt(v, digits)).join(', ')})`;
     const rate = per((e, a) => e.eventsPerSecond / a.eventsPerSecond);
