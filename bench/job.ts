@@ -12,6 +12,7 @@ import { PravegaSink } from '../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../src/source/pravega/pravega-source.js';
 import { startRealPravega } from '../tools/pravega-server/index.js';
 import { buildFlinkJob, runFlinkJob } from './flink-job.js';
+import { countCalls, perInterval } from './job-calls.js';
 import { fmt, percentile } from './support.js';
 
 /**
@@ -23,7 +24,11 @@ import { fmt, percentile } from './support.js';
  * events/s, this process's CPU seconds, the server's CPU seconds (real server), peak RSS and
  * checkpoint p50/p99, then the ratios exactly-once / at-least-once. On a loaded machine trust
  * the CPU seconds and ratios more than events/s.
- * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port] [--cpu-prof DIR] [--timeline]`
+ * On the real server the server CPU is also given without its JIT compiler threads (a fresh JVM
+ * still compiles during the first runs): the ratio without them is about the work. Each Tributary
+ * run prints what it asked of the server per checkpoint interval (transactions, transaction
+ * segments, append sessions and blocks, pings, commits, status polls), counted in this process.
+ * `npm run bench:job [-- --events N] [--rounds R] [--only embedded|real] [--guarantee exactly-once|at-least-once] [--server-threads] [--warmup-events N] [--warmup-runs N] [--flink [--flink-deadline-s S]] [--memory-trace] [--uri tcp://host:port] [--cpu-prof DIR] [--timeline]`
  * `--timeline` prints per second: events/s into the sink, process CPU % (main thread's own CPU %,
  * from /proc), main-thread busy % and
  * GC ms (is a slow long run slow all along, or slower later? idle, GC or work?).
@@ -39,6 +44,8 @@ const arg = (name: string) => {
 const EVENTS = Number(arg('--events') ?? 1_000_000);
 /** a first, unreported run of each guarantee: JIT warm-up of this process and of the server */
 const WARMUP_EVENTS = Number(arg('--warmup-events') ?? Math.min(EVENTS, 300_000));
+/** warm-up runs of each guarantee (default: 2 on a real server started here, whose JIT is cold; else 1) */
+const WARMUP_RUNS = arg('--warmup-runs');
 const ROUNDS = Number(arg('--rounds') ?? 3);
 const ONLY = arg('--only');
 const GUARANTEE = arg('--guarantee');
@@ -71,6 +78,8 @@ interface RunResult {
   readonly seconds: number;
   readonly cpuSeconds: number;
   readonly serverCpuSeconds: number | undefined;
+  /** of which the server's JIT compiler threads */
+  readonly serverJitSeconds: number | undefined;
   readonly peakRssMiB: number;
   /** JS heap used and Buffer memory at their peaks (this process only; NaN for Flink) */
   readonly peakHeapMiB: number;
@@ -216,7 +225,8 @@ async function runJob(
   let lastTrace = performance.now();
   const cpu0 = process.cpuUsage();
   const server0 = processCpuSeconds(serverPid);
-  const threads0 = SERVER_THREADS && !warmup ? threadCpuSeconds(serverPid) : undefined;
+  const threads0 = serverPid !== undefined ? threadCpuSeconds(serverPid) : undefined;
+  const calls = countCalls(shared.client);
   const profiler = CPU_PROF_DIR !== undefined && !warmup ? await startProfiler() : undefined;
   const started = performance.now();
   const timeline = TIMELINE && !warmup ? new Timeline(started) : undefined;
@@ -228,7 +238,25 @@ async function runJob(
       timeline.sample(e.operators.find((o) => o.name === 'out')?.recordsIn ?? 0);
     }
   });
-  const result = await handle.result;
+  let result: Awaited<typeof handle.result>;
+  try {
+    result = await handle.result;
+  } catch (err) {
+    // a failed run (e.g. the server stopped serving a segment on a loaded machine) is reported
+    // as a failure, like Flink's, and the other runs go on
+    clearInterval(sampler);
+    calls.uninstall();
+    if (profiler !== undefined) profiler.disconnect();
+    rmSync(checkpointDir, { recursive: true, force: true });
+    for (const stream of ['in', 'out']) {
+      await shared.client.sealStream(`${scope}/${stream}`).catch(() => undefined);
+      await shared.client.deleteStream(`${scope}/${stream}`).catch(() => undefined);
+    }
+    await shared.release();
+    const failure = `${guarantee} round ${round}: ${(err as Error).message.slice(0, 300)}`;
+    console.log(`    ${warmup ? 'warm-up' : `round ${round}`} ${variant}: FAILED, ${failure}`);
+    return failure;
+  }
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
   timeline?.stop(events, (cpu.user + cpu.system) / 1e6);
@@ -238,16 +266,27 @@ async function runJob(
     console.log(`    CPU profile: ${file}`);
   }
   const server1 = processCpuSeconds(serverPid);
+  calls.uninstall();
+  let serverJit: number | undefined;
   if (threads0 !== undefined) {
     const threads1 = threadCpuSeconds(serverPid);
     const deltas = [...threads1]
       .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
-      .filter(([, d]) => d >= 0.05)
       .sort((a, b) => b[1] - a[1]);
-    console.log(
-      `    server threads (CPU s): ${deltas.map(([n, d]) => `${n} ${fmt(d, 2)}`).join(', ')}`,
-    );
+    serverJit = deltas
+      .filter(([name]) => /CompilerThre/.test(name))
+      .reduce((sum, [, d]) => sum + d, 0);
+    if (SERVER_THREADS && !warmup) {
+      console.log(
+        `    server threads (CPU s): ${deltas
+          .filter(([, d]) => d >= 0.05)
+          .map(([n, d]) => `${n} ${fmt(d, 2)}`)
+          .join(', ')}`,
+      );
+    }
   }
+  if (!warmup)
+    console.log(`    asked of the server, ${perInterval(calls.counts, durations.length + 1)}`);
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
   rmSync(checkpointDir, { recursive: true, force: true });
@@ -259,8 +298,12 @@ async function runJob(
   await shared.release();
   durations.sort((a, b) => a - b);
   if (warmup) {
+    const jit =
+      serverJit === undefined || server0 === undefined || server1 === undefined
+        ? ''
+        : `, server CPU ${fmt(server1 - server0, 2)} s of which JIT ${fmt(serverJit, 2)} s`;
     console.log(
-      `    warm-up ${guarantee}: ${fmt(events)} events in ${fmt(seconds, 2)} s, ${result.status}`,
+      `    warm-up ${guarantee}: ${fmt(events)} events in ${fmt(seconds, 2)} s, ${result.status}${jit}`,
     );
     return undefined;
   }
@@ -270,6 +313,7 @@ async function runJob(
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     serverCpuSeconds:
       server0 === undefined || server1 === undefined ? undefined : server1 - server0,
+    serverJitSeconds: serverJit,
     peakRssMiB: peakRss / 2 ** 20,
     peakHeapMiB: peakHeap / 2 ** 20,
     peakBuffersMiB: peakBuffers / 2 ** 20,
@@ -390,6 +434,7 @@ async function runFlink(
     cpuSeconds: outcome.cpuSeconds,
     serverCpuSeconds:
       server0 === undefined || server1 === undefined ? undefined : server1 - server0,
+    serverJitSeconds: undefined,
     peakRssMiB: outcome.peakRssBytes / 2 ** 20,
     peakHeapMiB: NaN,
     peakBuffersMiB: NaN,
@@ -409,7 +454,10 @@ function line(r: RunResult): string {
   const server =
     r.serverCpuSeconds === undefined
       ? ''
-      : `, server CPU ${fmt(r.serverCpuSeconds, 2)} s (${fmt((r.serverCpuSeconds * 1e6) / EVENTS, 2)} µs/event)`;
+      : `, server CPU ${fmt(r.serverCpuSeconds, 2)} s (${fmt((r.serverCpuSeconds * 1e6) / EVENTS, 2)} µs/event` +
+        (r.serverJitSeconds === undefined
+          ? ')'
+          : `; without JIT ${fmt(r.serverCpuSeconds - r.serverJitSeconds, 2)} s, ${fmt(((r.serverCpuSeconds - r.serverJitSeconds) * 1e6) / EVENTS, 2)} µs/event)`);
   return (
     `${fmt(r.eventsPerSecond)} events/s (${fmt(r.seconds, 2)} s, ${r.status}), ` +
     `CPU ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds * 1e6) / EVENTS, 2)} µs/event)${server}, ` +
@@ -430,11 +478,13 @@ function median(values: readonly number[]): number {
 
 function summarize(runs: readonly RunResult[]): RunResult {
   const server = runs.map((r) => r.serverCpuSeconds);
+  const jit = runs.map((r) => r.serverJitSeconds);
   return {
     eventsPerSecond: median(runs.map((r) => r.eventsPerSecond)),
     seconds: median(runs.map((r) => r.seconds)),
     cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
     serverCpuSeconds: server.every((s) => s !== undefined) ? median(server) : undefined,
+    serverJitSeconds: jit.every((s) => s !== undefined) ? median(jit) : undefined,
     peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
     peakHeapMiB: Math.max(...runs.map((r) => r.peakHeapMiB)),
     peakBuffersMiB: Math.max(...runs.map((r) => r.peakBuffersMiB)),
@@ -459,18 +509,26 @@ async function onBackend(
     ? [...guarantees, ...guarantees.map((g): Variant => `flink ${g}`)]
     : guarantees;
   const runs = new Map<Variant, RunResult[]>(variants.map((g) => [g, []]));
+  /** the runs of each round, for the ratios of runs made back to back */
+  const byRound = new Map<Variant, Map<number, RunResult>>(variants.map((g) => [g, new Map()]));
   const failures = new Map<Variant, string[]>(variants.map((g) => [g, []]));
-  const record = (v: Variant, r: RunResult | string | undefined) => {
+  const record = (v: Variant, r: RunResult | string | undefined, round: number) => {
     if (typeof r === 'string') failures.get(v)!.push(r);
-    else if (r !== undefined) runs.get(v)!.push(r);
+    else if (r !== undefined) {
+      runs.get(v)!.push(r);
+      byRound.get(v)!.set(round, r);
+    }
   };
+  const warmupRuns = Number(WARMUP_RUNS ?? (serverPid !== undefined ? 2 : 1));
   if (WARMUP_EVENTS > 0) {
-    for (const v of variants) await runJob(uriFor(), v, -1, serverPid, WARMUP_EVENTS);
+    for (let i = 0; i < warmupRuns; i++) {
+      for (const v of variants) await runJob(uriFor(), v, -1, serverPid, WARMUP_EVENTS);
+    }
   }
   for (let round = 0; round < ROUNDS; round++) {
     // alternate which variant goes first, so none always gets the warmer or quieter slot
     const order = round % 2 === 0 ? variants : [...variants].reverse();
-    for (const v of order) record(v, await runJob(uriFor(), v, round, serverPid));
+    for (const v of order) record(v, await runJob(uriFor(), v, round, serverPid), round);
   }
   const summaries = new Map(
     [...runs].filter(([, r]) => r.length > 0).map(([v, r]) => [v, summarize(r)]),
@@ -501,12 +559,12 @@ async function onBackend(
   }
   // ratios of the two runs of each round (run back to back, so under about the same load), then
   // their median: steadier on a shared machine than a ratio of medians
-  const eoRuns = runs.get('exactly-once') ?? [];
-  const aloRuns = runs.get('at-least-once') ?? [];
-  const pairs = Math.min(eoRuns.length, aloRuns.length);
-  if (pairs > 0) {
+  const eoRuns = byRound.get('exactly-once') ?? new Map<number, RunResult>();
+  const aloRuns = byRound.get('at-least-once') ?? new Map<number, RunResult>();
+  const pairs = [...eoRuns.keys()].filter((r) => aloRuns.has(r));
+  if (pairs.length > 0) {
     const per = (f: (eo: RunResult, alo: RunResult) => number) =>
-      Array.from({ length: pairs }, (_, i) => f(eoRuns[i]!, aloRuns[i]!));
+      pairs.map((r) => f(eoRuns.get(r)!, aloRuns.get(r)!));
     const show = (values: number[], digits: number, unit: string) =>
       `${fmt(median(values), digits)}${unit} (rounds: ${values.map((v) => fmt(v, digits)).join(', ')})`;
     const rate = per((e, a) => e.eventsPerSecond / a.eventsPerSecond);
@@ -516,6 +574,14 @@ async function onBackend(
         ? e.serverCpuSeconds / a.serverCpuSeconds
         : NaN,
     );
+    const serverWork = per((e, a) =>
+      e.serverCpuSeconds !== undefined &&
+      a.serverCpuSeconds !== undefined &&
+      e.serverJitSeconds !== undefined &&
+      a.serverJitSeconds !== undefined
+        ? (e.serverCpuSeconds - e.serverJitSeconds) / (a.serverCpuSeconds - a.serverJitSeconds)
+        : NaN,
+    );
     const p50 = per((e, a) => e.checkpointP50 - a.checkpointP50);
     console.log(
       `  exactly-once / at-least-once, median of per-round ratios: events/s ${show(rate, 2, '×')} (target ≥ 0.8×), ` +
@@ -523,6 +589,9 @@ async function onBackend(
         (server.some((v) => Number.isNaN(v))
           ? ''
           : `, server CPU/event ${show(server, 2, '×')} (target ≤ 1.5×)`) +
+        (serverWork.some((v) => Number.isNaN(v))
+          ? ''
+          : `, server CPU/event without JIT threads ${show(serverWork, 2, '×')}`) +
         `, checkpoint p50 difference ${show(p50, 0, ' ms')} (target ≤ +100 ms)`,
     );
   }

@@ -683,7 +683,8 @@ function scaleTypeOf(policy: SegmentScalePolicy): number {
  * append counts from the last ack that made progress); otherwise the session fails with a
  * retryable TIMEOUT and the writer sets up a new one.
  */
-class WireAppendSession implements AppendSession {
+/** exported for tests */
+export class WireAppendSession implements AppendSession {
   private flow!: Flow;
   private done = false;
   lastEventNumber: bigint | undefined;
@@ -724,7 +725,18 @@ class WireAppendSession implements AppendSession {
         connection.close(err);
         reject(err);
       }, timeoutMs);
-      session.flow = connection.newFlow({
+      // a connection closed meanwhile refuses the flow (throws): then no setup timer may stay
+      // behind (it would close a flow that does not exist, an uncaught TypeError in a timer)
+      const newFlow = (handler: Parameters<Connection['newFlow']>[0]) => {
+        try {
+          return connection.newFlow(handler);
+        } catch (err) {
+          settled = true;
+          clearTimeout(setupTimer);
+          throw err;
+        }
+      };
+      session.flow = newFlow({
         onCommand: (cmd) => {
           if (!settled) {
             settled = true;
