@@ -5,6 +5,7 @@
  * Pravega sink. A record that comes late (after its window fired) goes out as `count: -1`.
  */
 import { parseStreamCut } from '../../../src/pravega/client/stream-cut.js';
+import type { KeyedStream } from '../../../src/runtime/data-stream.js';
 import type { TimeWindow } from '../../../src/runtime/functions.js';
 import type { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
@@ -12,36 +13,18 @@ import { OutputTag, TumblingEventTimeWindows } from '../../../src/runtime/window
 import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import type { Seq } from '../../support/sequences.js';
+import { WINDOW_MS, type WindowCount } from '../exchange/exchange-job-shared.js';
 
-export const WINDOW_MS = 50;
+export { WINDOW_MS, type WindowCount };
 
-/** One window's count for one key. */
-export interface WindowCount {
-  key: string;
-  start: number;
-  count: number;
-}
-
-export function windowCountJob(
-  env: StreamEnvironment,
-  args: { input: string; output: string; end?: string },
-): void {
-  const source = PravegaSource.forStream(
-    args.input,
-    args.end === undefined ? {} : { end: parseStreamCut(args.end) },
-  )
-    .json<Seq>()
-    .timestamps((s) => s.seq);
+/**
+ * Per key, tumbling event-time windows of WINDOW_MS counted and written exactly once to `output`;
+ * a record late for its window (it was read twice: none is late by construction) goes out as
+ * `count: -1`, which the tests refuse. Shared by this job and the exchange job.
+ */
+export function countWindows(keyed: KeyedStream<Seq, string>, output: string): void {
   const late = new OutputTag<Seq>('late');
-  // one input segment read by one reader: event time never goes back, so no record is late
-  const counted = env
-    .fromSource(source, {
-      name: 'input',
-      uid: 'input',
-      parallelism: 1,
-      watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<Seq>(WINDOW_MS),
-    })
-    .keyBy((s) => s.key)
+  const counted = keyed
     .window(TumblingEventTimeWindows.of(WINDOW_MS))
     .sideOutputLateData(late)
     .aggregate<number, number, WindowCount>(
@@ -64,10 +47,32 @@ export function windowCountJob(
         }),
     )
     .sinkTo(
-      PravegaSink.forStream(args.output)
+      PravegaSink.forStream(output)
         .json<WindowCount>()
         .routingKey((w) => w.key)
         .exactlyOnce({ leaseMs: 120_000 }),
       { name: 'output', uid: 'output' },
     );
+}
+
+export function windowCountJob(
+  env: StreamEnvironment,
+  args: { input: string; output: string; end?: string },
+): void {
+  const source = PravegaSource.forStream(
+    args.input,
+    args.end === undefined ? {} : { end: parseStreamCut(args.end) },
+  )
+    .json<Seq>()
+    .timestamps((s) => s.seq);
+  // one input segment read by one reader: event time never goes back, so no record is late
+  const keyed = env
+    .fromSource(source, {
+      name: 'input',
+      uid: 'input',
+      parallelism: 1,
+      watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<Seq>(WINDOW_MS),
+    })
+    .keyBy((s) => s.key);
+  countWindows(keyed, args.output);
 }

@@ -9,6 +9,7 @@ import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
 import { TributaryError } from '../../../src/errors.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { windowCountJob } from './keyed-window-job.js';
+import { exitWhenEnded, log, logWorkerEvent } from './worker-log.js';
 import type { WorkerArgs } from './worker-processes.js';
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs & { checkpointDir: string };
@@ -22,10 +23,6 @@ const env = StreamEnvironment.create({
 });
 windowCountJob(env, { input: args.input, output: args.output });
 
-const log = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
-
 let worker: ClusterWorker;
 try {
   worker = await ClusterWorker.start(env, args.job, {
@@ -34,42 +31,10 @@ try {
     checkpointIntervalMs: args.checkpointIntervalMs,
     heartbeatMs: args.heartbeatMs,
     deadAfterMs: args.deadAfterMs,
-    onEvent: (e) => {
-      switch (e.type) {
-        case 'worker-started':
-          log(`started ${e.workerId} ${e.epoch} ${e.start}`);
-          break;
-        case 'leader-elected':
-          log(`leader ${e.workerId} ${e.term}`);
-          break;
-        case 'checkpoint-completed':
-          log(`checkpoint ${e.record.id}`);
-          break;
-        case 'checkpoint-aborted':
-          log(`aborted ${e.id} ${e.reason}`);
-          break;
-        case 'member-dead':
-          log(`dead ${e.workerId}`);
-          break;
-        case 'error':
-          log(`error ${String(e.error)}`);
-          break;
-        default:
-          break;
-      }
-    },
+    onEvent: logWorkerEvent,
   });
 } catch (err) {
   log(`refused ${TributaryError.is(err) ? err.code : ''} ${String(err)}`);
   process.exit(2);
 }
-worker.handle.result.then(
-  (r) => {
-    log(`ended ${r.status}`);
-    process.exit(1);
-  },
-  (err: unknown) => {
-    log(`failed ${String(err)}`);
-    process.exit(1);
-  },
-);
+exitWhenEnded(worker.handle);

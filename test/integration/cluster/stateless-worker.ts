@@ -10,21 +10,10 @@ import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import type { Seq } from '../../support/sequences.js';
+import { exitWhenEnded, logWorkerEvent } from './worker-log.js';
+import type { WorkerArgs } from './worker-processes.js';
 
-interface Args {
-  pravega: string;
-  scope: string;
-  job: string;
-  input: string;
-  output: string;
-  parallelism: number;
-  checkpointIntervalMs: number;
-  heartbeatMs: number;
-  deadAfterMs: number;
-  workerId?: string;
-}
-
-const args = JSON.parse(process.argv[2] ?? '{}') as Args;
+const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs & { workerId?: string };
 const env = StreamEnvironment.create({
   parallelism: args.parallelism,
   pravega: args.pravega,
@@ -42,10 +31,6 @@ env
     { name: 'output', uid: 'output' },
   );
 
-const log = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
-
 const worker = await ClusterWorker.start(env, args.job, {
   pravega: args.pravega,
   scope: args.scope,
@@ -53,46 +38,6 @@ const worker = await ClusterWorker.start(env, args.job, {
   heartbeatMs: args.heartbeatMs,
   deadAfterMs: args.deadAfterMs,
   ...(args.workerId !== undefined ? { workerId: args.workerId } : {}),
-  onEvent: (e) => {
-    switch (e.type) {
-      case 'worker-started':
-        log(`started ${e.workerId} ${e.epoch} ${e.start}`);
-        break;
-      case 'leader-elected':
-        log(`leader ${e.workerId} ${e.term}`);
-        break;
-      case 'checkpoint-completed':
-        log(`checkpoint ${e.record.id}`);
-        break;
-      case 'checkpoint-aborted':
-        log(`aborted ${e.id} ${e.reason}`);
-        break;
-      case 'member-dead':
-        log(`dead ${e.workerId} ${Date.now()}`);
-        break;
-      case 'dead-worker-handled':
-        log(
-          `handled ${e.workerId} readers=${e.readers.join(',')} committed=${e.committed} aborted=${e.aborted} completed=${e.completedId} ${Date.now()}`,
-        );
-        break;
-      case 'error':
-        log(`error ${String(e.error)}`);
-        break;
-      case 'fenced':
-        log(`fenced ${e.error.message}`);
-        break;
-      default:
-        break;
-    }
-  },
+  onEvent: logWorkerEvent,
 });
-worker.handle.result.then(
-  (r) => {
-    log(`ended ${r.status}`);
-    process.exit(1);
-  },
-  (err: unknown) => {
-    log(`failed ${String(err)}`);
-    process.exit(1);
-  },
-);
+exitWhenEnded(worker.handle);

@@ -8,10 +8,7 @@ import { keyByExchange } from '../../../src/cluster/exchange/index.js';
 import { parseStreamCut } from '../../../src/pravega/client/stream-cut.js';
 import type { DataStream } from '../../../src/runtime/data-stream.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
-import type { TimeWindow } from '../../../src/runtime/functions.js';
 import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
-import { OutputTag, TumblingEventTimeWindows } from '../../../src/runtime/windows.js';
-import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import type { Source } from '../../../src/source/source.js';
 import type {
@@ -19,7 +16,8 @@ import type {
   PravegaReaderSplit,
 } from '../../../src/source/pravega/pravega-split.js';
 import type { Seq } from '../../support/sequences.js';
-import { WINDOW_MS, type ExchangeJobArgs, type WindowCount } from './exchange-job-shared.js';
+import { countWindows } from '../cluster/keyed-window-job.js';
+import type { ExchangeJobArgs } from './exchange-job-shared.js';
 
 /**
  * Beyond every timestamp: windows fire at the end of input, so no record is ever late and the
@@ -90,34 +88,7 @@ const keyed = args.exchange
   : input.keyBy((s) => s.key);
 // no record is ever late here (see OUT_OF_ORDERNESS_MS): one that is was read twice — after
 // its window fired with it — and goes to the output as `count: -1`, which the test refuses
-const late = new OutputTag<Seq>('late');
-const counted = keyed
-  .window(TumblingEventTimeWindows.of(WINDOW_MS))
-  .sideOutputLateData(late)
-  .aggregate<number, number, WindowCount>(
-    {
-      createAccumulator: () => 0,
-      add: (_s: Seq, n: number) => n + 1,
-      getResult: (n: number) => n,
-    },
-    (key: string, window: TimeWindow, count: number, out) =>
-      out.collect({ key, start: window.start, count }),
-    { name: 'count', uid: 'count' },
-  );
-counted
-  .union(
-    counted.getSideOutput(late).map((s): WindowCount => ({ key: s.key, start: s.seq, count: -1 }), {
-      name: 'late',
-      uid: 'late',
-    }),
-  )
-  .sinkTo(
-    PravegaSink.forStream(args.output)
-      .json<WindowCount>()
-      .routingKey((c) => c.key)
-      .exactlyOnce({ leaseMs: 120_000 }),
-    { name: 'output', uid: 'output' },
-  );
+countWindows(keyed, args.output);
 
 const handle = env.execute(args.jobName);
 handle.events$.subscribe((e) => {

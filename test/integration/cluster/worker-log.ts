@@ -1,0 +1,58 @@
+/**
+ * What a cluster worker child process (stateless-worker.ts, keyed-worker.ts) prints for its
+ * parent (WorkerProcess, bench/cluster.ts): one line per event the parent waits on.
+ */
+import type { ClusterWorkerEvent } from '../../../src/cluster/cluster-worker.js';
+import type { JobHandle } from '../../../src/runtime/job-handle.js';
+
+export function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** `started <id> <epoch> <start>`, `leader`, `checkpoint <id>`, `dead`, `handled` (leader), … */
+export function logWorkerEvent(e: ClusterWorkerEvent): void {
+  switch (e.type) {
+    case 'worker-started':
+      log(`started ${e.workerId} ${e.epoch} ${e.start}`);
+      break;
+    case 'leader-elected':
+      log(`leader ${e.workerId} ${e.term}`);
+      break;
+    case 'checkpoint-completed':
+      log(`checkpoint ${e.record.id}`);
+      break;
+    case 'checkpoint-aborted':
+      log(`aborted ${e.id} ${e.reason}`);
+      break;
+    case 'member-dead':
+      log(`dead ${e.workerId} ${Date.now()}`);
+      break;
+    case 'dead-worker-handled':
+      log(
+        `handled ${e.workerId} readers=${e.readers.join(',')} committed=${e.committed} aborted=${e.aborted} completed=${e.completedId} ${Date.now()}`,
+      );
+      break;
+    case 'error':
+      log(`error ${String(e.error)}`);
+      break;
+    case 'fenced':
+      log(`fenced ${e.error.message}`);
+      break;
+    default:
+      break;
+  }
+}
+
+/** The job never ends while the worker runs: its end is printed and the process exits. */
+export function exitWhenEnded(handle: JobHandle): void {
+  handle.result.then(
+    (r) => {
+      log(`ended ${r.status}`);
+      process.exit(1);
+    },
+    (err: unknown) => {
+      log(`failed ${String(err)}`);
+      process.exit(1);
+    },
+  );
+}
