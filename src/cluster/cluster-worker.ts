@@ -25,6 +25,7 @@ import {
   type CompletedRecord,
   type MemberRecord,
 } from './records.js';
+import { beatSince } from './liveness.js';
 import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
 import { WorkerStateFolder, loadKeyGroups, removeWorkerFolders } from './state-handles.js';
 
@@ -334,10 +335,7 @@ export class ClusterWorker {
     const quietMs = this.options.deadAfterMs ?? 10 * heartbeatMs;
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     const again = await this.liveMembers();
-    const running = again.filter((m) => {
-      const before = alive.find((a) => a.workerId === m.workerId);
-      return before === undefined || before.epoch !== m.epoch || before.beat !== m.beat;
-    });
+    const running = beatSince(alive, again);
     if (running.length > 0) throw this.keyedRefusal(running);
     for (const m of again) this.stale.set(m.workerId, m);
     return [];
@@ -433,10 +431,7 @@ export class ClusterWorker {
     });
     if (this.keyed !== undefined) {
       // two keyed workers started at once both see the other now: both give up (safe)
-      const running = (await this.liveMembers()).filter((m) => {
-        const s = this.stale.get(m.workerId);
-        return s === undefined || s.epoch !== m.epoch || s.beat !== m.beat;
-      });
+      const running = beatSince(this.stale.values(), await this.liveMembers());
       if (running.length > 0) {
         const error = this.keyedRefusal(running);
         this.member.halt();
@@ -808,13 +803,10 @@ export class ClusterWorker {
       if (alive.length > 0) {
         await new Promise((resolve) => setTimeout(resolve, quietMs));
         const again = await readClusterView(table, jobName);
-        const running = again.members.filter((m) => {
-          const before = alive.find((a) => a.workerId === m.workerId);
-          return (
-            m.state === 'alive' &&
-            (before === undefined || before.epoch !== m.epoch || before.beat !== m.beat)
-          );
-        });
+        const running = beatSince(
+          alive,
+          again.members.filter((m) => m.state === 'alive'),
+        );
         if (running.length > 0) {
           throw new TributaryError(
             'ILLEGAL_STATE',

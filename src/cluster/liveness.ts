@@ -30,3 +30,23 @@ export class VersionWatch {
 export function monotonicMs(): number {
   return Number(process.hrtime.bigint() / 1_000_000n);
 }
+
+/** What the beat comparison reads of a member record. */
+interface Beating {
+  readonly workerId: string;
+  readonly epoch: number;
+  readonly beat: number;
+}
+
+/**
+ * The members of `now` that beat since `before` was read (another epoch or beat than there, or
+ * not there at all): running workers. The others stood still over the watch (killed, or gone).
+ */
+export function beatSince<M extends Beating>(before: Iterable<Beating>, now: readonly M[]): M[] {
+  const seen = new Map<string, Beating>();
+  for (const m of before) seen.set(m.workerId, m);
+  return now.filter((m) => {
+    const b = seen.get(m.workerId);
+    return b === undefined || b.epoch !== m.epoch || b.beat !== m.beat;
+  });
+}

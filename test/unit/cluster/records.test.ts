@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../../src/errors.js';
 import { clusterTableSegment } from '../../../src/cluster/coordination-table.js';
-import { VersionWatch } from '../../../src/cluster/liveness.js';
+import { VersionWatch, beatSince } from '../../../src/cluster/liveness.js';
 import { parseCheckpoint, parseLeader, parseMember } from '../../../src/cluster/records.js';
 
 describe('cluster records', () => {
@@ -57,5 +57,23 @@ describe('VersionWatch', () => {
     expect(w.observe('k', 2n, 900)).toBe(500);
     w.forget('k');
     expect(w.observe('k', 2n, 1000)).toBe(0);
+  });
+});
+
+describe('beatSince', () => {
+  it('names the members that beat, re-joined or are new since the watch began; still ones are not', () => {
+    const before = [
+      { workerId: 'still', epoch: 1, beat: 5 },
+      { workerId: 'beats', epoch: 1, beat: 5 },
+      { workerId: 'rejoined', epoch: 1, beat: 9 },
+    ];
+    const now = [
+      { workerId: 'still', epoch: 1, beat: 5 },
+      { workerId: 'beats', epoch: 1, beat: 6 },
+      { workerId: 'rejoined', epoch: 2, beat: 9 },
+      { workerId: 'new', epoch: 1, beat: 0 },
+    ];
+    expect(beatSince(before, now).map((m) => m.workerId)).toEqual(['beats', 'rejoined', 'new']);
+    expect(beatSince(now, now)).toEqual([]);
   });
 });
