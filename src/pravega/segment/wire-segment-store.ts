@@ -681,9 +681,8 @@ function scaleTypeOf(policy: SegmentScalePolicy): number {
  * Appends of one writer id to one segment over one connection (see SegmentStore). The setup must
  * be answered, and every append acknowledged, within `timeoutMs` (the oldest unacknowledged
  * append counts from the last ack that made progress); otherwise the session fails with a
- * retryable TIMEOUT and the writer sets up a new one.
+ * retryable TIMEOUT and the writer sets up a new one. Exported for tests only.
  */
-/** exported for tests */
 export class WireAppendSession implements AppendSession {
   private flow!: Flow;
   private done = false;
