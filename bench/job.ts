@@ -592,7 +592,9 @@ async function onBackend(
         (serverWork.some((v) => Number.isNaN(v))
           ? ''
           : `, server CPU/event without JIT threads ${show(serverWork, 2, '×')}`) +
-        `, checkpoint p50 difference ${show(p50, 0, ' ms')} (target ≤ +100 ms)`,
+        (p50.some((v) => Number.isNaN(v))
+          ? ', checkpoint p50 difference: none (a run completed no checkpoint; run more events)'
+          : `, checkpoint p50 difference ${show(p50, 0, ' ms')} (target ≤ +100 ms)`),
     );
   }
 }

@@ -6,6 +6,8 @@ import { acquireClient, type SharedClient } from '../pravega/client/client-regis
 import { Checkpoint } from '../pravega/client/reader-group/checkpoint.js';
 import { ReaderGroup } from '../pravega/client/reader-group/reader-group.js';
 import { bytesSerializer } from '../pravega/client/serializer.js';
+import { parseStreamName } from '../pravega/client/stream-name.js';
+import { TransactionalEventStreamWriter } from '../pravega/client/transaction.js';
 import { segmentName } from '../pravega/protocol/segment-name.js';
 import type {
   ExternalCheckpointControl,
@@ -906,7 +908,13 @@ async function settleTransactions(
   let committed = 0;
   let aborted = 0;
   for (const sink of piece.sinks) {
-    const writer = client.createTransactionalWriter(sink.stream, bytesSerializer);
+    // not the client's public API, which refuses the `_` names of an exchange edge's stream
+    const writer = new TransactionalEventStreamWriter(
+      parseStreamName(sink.stream),
+      client.controller,
+      client.segmentStore,
+      bytesSerializer,
+    );
     try {
       for (const txnId of sink.commit) {
         await writer.resumeTxn(txnId).commit();

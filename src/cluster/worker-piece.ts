@@ -1,6 +1,7 @@
 import type { CheckpointData } from '../checkpoint/checkpoint-data.js';
 import { decodeState } from '../checkpoint/state-codec.js';
 import { Checkpoint } from '../pravega/client/reader-group/checkpoint.js';
+import { NO_TRANSACTION } from '../twophase/two-phase-commit-sink.js';
 import { asStateHandles, type StateHandle } from './state-handles.js';
 
 /**
@@ -65,8 +66,10 @@ export function pieceOf(
       for (const item of subtask?.items ?? []) {
         const state = decodeState(item);
         if (!isTwoPhase(state)) continue;
-        for (const p of state.pendingCommitTransactions) commit.push(String(p.txn));
-        if (state.pendingTransaction !== null) open.push(String(state.pendingTransaction.txn));
+        for (const p of state.pendingCommitTransactions)
+          if (p.txn !== NO_TRANSACTION) commit.push(String(p.txn));
+        const pending = state.pendingTransaction;
+        if (pending !== null && pending.txn !== NO_TRANSACTION) open.push(String(pending.txn));
       }
     }
     sinks.push({ uid, stream, commit, open });

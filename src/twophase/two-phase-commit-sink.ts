@@ -54,6 +54,26 @@ interface TwoPhaseState<Txn> {
  * process given only the serialised `Txn`; a transaction that is gone (aborted, expired) must be
  * reported as a DATA_LOSS error, never ignored. `Txn` is state: see `StateValue` for the rules.
  */
+/**
+ * The transaction a writer with nothing left to write names (e.g. an exchange sender after its
+ * end of input): committing or aborting it does nothing, and a cluster does not settle it.
+ */
+export const NO_TRANSACTION = '-';
+
+/**
+ * The writer id a transactional sink commits its transactions with: `<job>-<sink uid>`, plus
+ * `-<subtask>` for one subtask's writer, plus `@<worker id>` in a cluster (workers run the same
+ * subtask numbers, and the id must tell their writers apart).
+ */
+export function transactionWriterId(ctx: SinkWriterContext, subtask?: number): string {
+  const worker = ctx.connectors.cluster?.workerId;
+  return (
+    `${ctx.jobName}-${ctx.sinkUid}` +
+    (subtask === undefined ? '' : `-${subtask}`) +
+    (worker === undefined ? '' : `@${worker}`)
+  );
+}
+
 export abstract class TwoPhaseCommitSink<T, Txn extends StateValue> implements SinkWriter<T> {
   private current: TxnHolder<Txn> | undefined;
   private readonly pending: PendingCommit<Txn>[] = [];

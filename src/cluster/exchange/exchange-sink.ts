@@ -9,7 +9,11 @@ import type { StreamId } from '../../pravega/controller/types.js';
 import { keyGroupOf } from '../../runtime/key-groups.js';
 import type { Sink, SinkWriter, SinkWriterContext } from '../../sink/sink.js';
 import type { CloseReason, PreflightContext } from '../../source/source.js';
-import { TwoPhaseCommitSink } from '../../twophase/two-phase-commit-sink.js';
+import {
+  NO_TRANSACTION,
+  TwoPhaseCommitSink,
+  transactionWriterId,
+} from '../../twophase/two-phase-commit-sink.js';
 import { edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
 import { senderFinished } from './edge-end.js';
 import { encodeRecord, encodeWatermark } from './envelope.js';
@@ -28,9 +32,6 @@ const routedSerializer: Serializer<Routed> = {
     throw new TributaryError('INTERNAL', 'exchange records are read by the exchange source');
   },
 };
-
-/** No Pravega transaction: after the end of input (or on a sealed edge) nothing is written. */
-const NO_TXN = '-';
 
 /** How much a transaction may hold unacknowledged before a write waits (as the Pravega sink). */
 const MAX_UNACKED_BYTES = 4 * 1024 * 1024;
@@ -69,6 +70,9 @@ export class ExchangeSink<T> implements Sink<T> {
   }
 
   createWriter(ctx: SinkWriterContext): SinkWriter<T> {
+    // in a cluster the leader commits or aborts a dead worker's transactions on this stream
+    const { scope, stream } = edgeStream(this.edge, ctx.jobName);
+    ctx.connectors.cluster?.transactionStream(ctx.sinkUid, `${scope}/${stream}`);
     return new ExchangeWriter(ctx, this.edge);
   }
 }
@@ -116,7 +120,7 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
       routedSerializer,
       {
         leaseMs: this.edge.transactionLeaseMs,
-        writerId: `${this.ctx.jobName}-${this.ctx.sinkUid}-${this.ctx.subtask}`,
+        writerId: transactionWriterId(this.ctx, this.ctx.subtask),
       },
     );
     await super.initialize();
@@ -124,7 +128,7 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
 
   protected async beginTransaction(): Promise<string> {
     this.throwIfFailed();
-    if (this.inputEnded || this.sealed) return NO_TXN;
+    if (this.inputEnded || this.sealed) return NO_TRANSACTION;
     const txn = await this.txnWriter!.beginTxn();
     this.live.set(txn.txnId, txn);
     return txn.txnId;
@@ -163,7 +167,7 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
 
   protected async preCommit(txnId: string): Promise<void> {
     this.throwIfFailed();
-    if (txnId === NO_TXN) return;
+    if (txnId === NO_TRANSACTION) return;
     const txn = this.live.get(txnId)!;
     if (this.edge.eventTime && this.watermark !== undefined) {
       // the sender's watermark follows its records in every segment (see watermarks.ts)
@@ -185,7 +189,7 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
    */
   protected async commit(txnId: string): Promise<void> {
     this.throwIfFailed();
-    if (txnId === NO_TXN) return;
+    if (txnId === NO_TRANSACTION) return;
     const txn = this.live.get(txnId) ?? this.txnWriter!.resumeTxn(txnId);
     this.live.delete(txnId);
     await this.dataLossIfLost(txnId, () => txn.requestCommit());
@@ -197,12 +201,12 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
   }
 
   protected override async recoverAndCommit(txnId: string): Promise<void> {
-    if (txnId === NO_TXN) return;
+    if (txnId === NO_TRANSACTION) return;
     await this.dataLossIfLost(txnId, () => this.txnWriter!.resumeTxn(txnId).commit());
   }
 
   protected async abort(txnId: string): Promise<void> {
-    if (txnId === NO_TXN) return;
+    if (txnId === NO_TRANSACTION) return;
     const txn = this.live.get(txnId) ?? this.txnWriter!.resumeTxn(txnId);
     this.live.delete(txnId);
     try {

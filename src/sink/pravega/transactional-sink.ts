@@ -2,7 +2,7 @@ import { TributaryError, errorMessage } from '../../errors.js';
 import type { SharedClient } from '../../pravega/client/client-registry.js';
 import type { TransactionalEventStreamWriter } from '../../pravega/client/transaction.js';
 import type { CloseReason } from '../../source/source.js';
-import { TwoPhaseCommitSink } from '../../twophase/two-phase-commit-sink.js';
+import { TwoPhaseCommitSink, transactionWriterId } from '../../twophase/two-phase-commit-sink.js';
 import type { SinkWriterContext } from '../sink.js';
 import type { PravegaSinkSettings } from './pravega-sink.js';
 import { SharedTransactions } from './shared-transactions.js';
@@ -65,7 +65,7 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
       this.settings.serializer,
       {
         leaseMs: this.settings.leaseMs,
-        writerId: `${this.ctx.jobName}-${this.ctx.sinkUid}-${this.ctx.subtask}`,
+        writerId: transactionWriterId(this.ctx, this.ctx.subtask),
       },
     );
     const { stream } = this.settings;
@@ -77,7 +77,7 @@ export class TransactionalSinkWriter<T> extends TwoPhaseCommitSink<T, string> {
         const shared = await this.connect();
         const writer = shared.client.createTransactionalWriter(stream, this.settings.serializer, {
           leaseMs: this.settings.leaseMs,
-          writerId: `${this.ctx.jobName}-${this.ctx.sinkUid}`,
+          writerId: transactionWriterId(this.ctx),
         });
         return { shared, writer };
       },
