@@ -98,7 +98,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       '--checkpoint-dir <dir>',
-      `checkpoint directory (default: the module's, else ./${DEFAULT_CHECKPOINT_ROOT}/<name>)`,
+      `checkpoint directory (default: the module's, else ./${DEFAULT_CHECKPOINT_ROOT}/<name>; with --join, none: a keyed job's state goes to its state stream in Pravega)`,
     )
     .option(
       '--checkpoint-interval <ms>',

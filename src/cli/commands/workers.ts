@@ -19,7 +19,7 @@ export function registerWorkers(program: Command): void {
     )
     .option(
       '--purge',
-      "end the job for good once every worker has stopped: commit its last completed checkpoint's transactions, delete its reader groups and coordination table (a later run starts from the sources' configured start)",
+      "end the job for good once every worker has stopped: commit its last completed checkpoint's transactions, delete its reader groups and coordination table, seal and delete a keyed job's state stream (a later run starts from the sources' configured start)",
     )
     .option(
       '--checkpoint-dir <dir>',
