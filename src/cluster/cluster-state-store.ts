@@ -30,8 +30,15 @@ export interface ClusterStateStore {
   open(): Promise<void>;
   /** Stores this worker's local checkpoint; `owned` are its key-group ranges. */
   write(data: CheckpointData, owned: readonly (readonly [number, number])[]): Promise<StateHandle>;
-  /** Key groups `groups` as of `completed`, checked (STATE_CORRUPT naming worker and position). */
-  load(completed: CompletedRecord, groups: KeyGroupRange): Promise<CheckpointData>;
+  /**
+   * Key groups `groups` as of `completed`, checked (STATE_CORRUPT naming worker and position),
+   * with the list state of the operators `listState` accepts.
+   */
+  load(
+    completed: CompletedRecord,
+    groups: KeyGroupRange,
+    listState?: (uid: string) => boolean,
+  ): Promise<CheckpointData>;
   /**
    * Drops what no checkpoint at or after `completed` (the latest completed) needs; never what it
    * names. `leader`: this worker also cleans up after the others (a keyed job runs on one).
@@ -63,8 +70,12 @@ export class DirectoryStateStore implements ClusterStateStore {
     return this.folder.write(data, owned);
   }
 
-  load(completed: CompletedRecord, groups: KeyGroupRange): Promise<CheckpointData> {
-    return loadKeyGroups(this.folder.root, completed, groups);
+  load(
+    completed: CompletedRecord,
+    groups: KeyGroupRange,
+    listState?: (uid: string) => boolean,
+  ): Promise<CheckpointData> {
+    return loadKeyGroups(this.folder.root, completed, groups, listState);
   }
 
   async retain(completed: CompletedRecord, leader: boolean): Promise<void> {
@@ -99,15 +110,25 @@ export class StreamStateStore implements ClusterStateStore {
     return this.stream.write(data, owned);
   }
 
-  load(completed: CompletedRecord, groups: KeyGroupRange): Promise<CheckpointData> {
-    return assembleKeyGroups(completed, groups, this.where, (handle: StateHandle, what) => {
-      if (!isStreamHandle(handle))
-        throw new TributaryError(
-          'STATE_CORRUPT',
-          `${what(handle.file)} is in a shared directory, but the job runs without checkpoint.dir: run it as it was written (with that checkpoint.dir)`,
-        );
-      return this.stream.read(handle, what);
-    });
+  load(
+    completed: CompletedRecord,
+    groups: KeyGroupRange,
+    listState?: (uid: string) => boolean,
+  ): Promise<CheckpointData> {
+    return assembleKeyGroups(
+      completed,
+      groups,
+      this.where,
+      listState,
+      (handle: StateHandle, what) => {
+        if (!isStreamHandle(handle))
+          throw new TributaryError(
+            'STATE_CORRUPT',
+            `${what(handle.file)} is in a shared directory, but the job runs without checkpoint.dir: run it as it was written (with that checkpoint.dir)`,
+          );
+        return this.stream.read(handle, what);
+      },
+    );
   }
 
   async retain(completed: CompletedRecord): Promise<void> {

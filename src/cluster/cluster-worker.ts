@@ -149,7 +149,13 @@ export class ClusterWorker {
    * the job's state stream in Pravega (set once connected) — named in its piece.
    */
   private readonly keyed:
-    | { store: ClusterStateStore | undefined; dir: string | undefined; maxParallelism: number }
+    | {
+        store: ClusterStateStore | undefined;
+        dir: string | undefined;
+        maxParallelism: number;
+        /** uids of the job's sources: their list state (positions) is never restored */
+        sources: readonly string[];
+      }
     | undefined;
   /** members recorded `alive` that did not beat while this keyed worker watched (killed) */
   private readonly stale = new Map<string, MemberRecord>();
@@ -169,6 +175,9 @@ export class ClusterWorker {
           store: dir === undefined ? undefined : new DirectoryStateStore(dir, this.workerIdValue),
           dir,
           maxParallelism: env.options.maxParallelism,
+          sources: env
+            .describe()
+            .vertices.flatMap((v) => (v.source !== undefined ? [v.source.uid] : [])),
         }
       : undefined;
     this.intervalMs = options.checkpointIntervalMs ?? 1000;
@@ -385,7 +394,16 @@ export class ClusterWorker {
     const store = this.stateStore();
     await store.open();
     if (this.startValue !== 'restore' || completed === undefined) return undefined;
-    return store.load(completed, { start: 0, end: keyed.maxParallelism });
+    // list state of user operators too: not the sources' (positions are the reader groups') nor
+    // the sinks' whose transactions the cluster settled (named in the pieces)
+    const clusters = new Set(keyed.sources);
+    for (const p of completed.pieces)
+      for (const s of asWorkerPiece(p.piece).sinks) clusters.add(s.uid);
+    return store.load(
+      completed,
+      { start: 0, end: keyed.maxParallelism },
+      (uid) => !clusters.has(uid),
+    );
   }
 
   private externalCheckpointing(prepare?: () => Promise<void>): ExternalCheckpointing {

@@ -291,8 +291,9 @@ export type ReadHandle<H extends StateHandle> = (
 
 /**
  * Loads key groups `groups` of every keyed operator as of completed checkpoint `completed` from
- * the shared directory `root`: a checkpoint holding only that keyed state (no list state, no
- * source positions: the cluster restores those), ready for `restoreSubtask`. Every key group of
+ * the shared directory `root`: a checkpoint holding only that keyed state and the list state of
+ * the operators `listState` accepts (no source positions: the cluster restores those), ready for
+ * `restoreSubtask`. Every key group of
  * `groups` must be covered by a handle; a handle whose file is missing, corrupt, replaced or
  * whose state pieces are missing fails with STATE_CORRUPT naming it.
  */
@@ -300,27 +301,37 @@ export function loadKeyGroups(
   root: string,
   completed: CompletedRecord,
   groups: KeyGroupRange,
+  listState?: (uid: string) => boolean,
 ): Promise<CheckpointData> {
-  return assembleKeyGroups(completed, groups, `checkpoint.dir ${root}`, (handle, what) => {
-    if (isStreamHandle(handle)) {
-      throw new TributaryError(
-        'STATE_CORRUPT',
-        `${what(handle.segment)} is in the job's state stream, but the job runs with checkpoint.dir ${root}: run it as it was written (without checkpoint.dir)`,
-      );
-    }
-    return readFileHandle(root, handle, what);
-  });
+  return assembleKeyGroups(
+    completed,
+    groups,
+    `checkpoint.dir ${root}`,
+    listState,
+    (handle, what) => {
+      if (isStreamHandle(handle)) {
+        throw new TributaryError(
+          'STATE_CORRUPT',
+          `${what(handle.segment)} is in the job's state stream, but the job runs with checkpoint.dir ${root}: run it as it was written (without checkpoint.dir)`,
+        );
+      }
+      return readFileHandle(root, handle, what);
+    },
+  );
 }
 
 /**
  * Key groups `groups` of every keyed operator as of completed checkpoint `completed`, from the
  * handles it names that cover them, each read by `read`; `storage` names where the job keeps its
- * state (for the error when a key group has no handle).
+ * state (for the error when a key group has no handle). The list state (items) of the operators
+ * `listState` accepts comes along (user operators: never the sources' or sinks', whose positions
+ * and transactions are the cluster's); without it, none.
  */
 export async function assembleKeyGroups<H extends StateHandle>(
   completed: CompletedRecord,
   groups: KeyGroupRange,
   storage: string,
+  listState: ((uid: string) => boolean) | undefined,
   read: ReadHandle<H>,
 ): Promise<CheckpointData> {
   const handles: { workerId: string; handle: StateHandle }[] = [];
@@ -369,8 +380,9 @@ export async function assembleKeyGroups<H extends StateHandle>(
     base ??= data;
     location ??= folder;
     for (const [uid, op] of Object.entries(data.operators)) {
+      const items = listState?.(uid) === true;
       const subtasks = op.subtasks.map((s) => ({
-        items: [],
+        items: items ? (s?.items ?? []) : [],
         keyGroups: (s?.keyGroups ?? []).filter(
           ([g]) =>
             g >= groups.start &&
@@ -378,7 +390,7 @@ export async function assembleKeyGroups<H extends StateHandle>(
             overlaps(handle.keyGroups, { start: g, end: g + 1 }),
         ),
       }));
-      if (!subtasks.some((s) => s.keyGroups.length > 0)) continue;
+      if (!subtasks.some((s) => s.keyGroups.length > 0 || s.items.length > 0)) continue;
       const known = operators[uid];
       if (known === undefined) operators[uid] = { parallelism: op.parallelism, subtasks };
       else known.subtasks = [...known.subtasks, ...subtasks];

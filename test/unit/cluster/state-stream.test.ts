@@ -120,6 +120,22 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
     ]);
   });
 
+  it("restores the list state of the operators it is asked for (user operators), not the sources' or sinks'", async () => {
+    const store = new StreamStateStore(client, SCOPE, JOB);
+    const h = await store.write(checkpoint(4), [[0, K]]);
+    const record = completed(4, { workerId: 'w1', state: [h] });
+    const back = await store.load(record, { start: 0, end: K }, (uid) => uid !== 'output');
+    expect(back.operators['count']!.subtasks.map((s) => s?.items)).toEqual([['list-item'], []]);
+    expect(back.operators['output']).toBeUndefined();
+    // an operator with list state and no keyed state
+    const sinkToo = await store.load(record, { start: 0, end: K }, () => true);
+    expect(sinkToo.operators['output']!.subtasks.map((s) => s?.items)).toEqual([[{ txn: 'x' }]]);
+    expect(sinkToo.operators['output']!.parallelism).toBe(1);
+    // without the predicate: keyed state only, as before
+    const keyedOnly = await store.load(record, { start: 0, end: K });
+    expect(keyedOnly.operators['count']!.subtasks.map((s) => s?.items)).toEqual([[], []]);
+  });
+
   it('refuses missing, truncated or corrupt state with STATE_CORRUPT naming worker, checkpoint and position', async () => {
     const store = new StreamStateStore(client, SCOPE, JOB, 64);
     const h1 = (await store.write(checkpoint(1), [[0, K]])) as StreamStateHandle;
