@@ -72,7 +72,12 @@ export async function runAsWorker(args: {
     ...(args.workerId !== undefined ? { workerId: args.workerId } : {}),
     onEvent: (event) => {
       if (out.json) {
-        if (event.type !== 'checkpoint-completed' && event.type !== 'checkpoint-proposed')
+        // per checkpoint: too many lines for the log
+        if (
+          event.type !== 'checkpoint-completed' &&
+          event.type !== 'checkpoint-proposed' &&
+          event.type !== 'state-written'
+        )
           out.jsonLine({
             ...event,
             ...(event.type === 'fenced' ? { error: event.error.message } : {}),

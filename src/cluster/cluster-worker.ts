@@ -29,7 +29,12 @@ import {
 } from './records.js';
 import { beatSince } from './liveness.js';
 import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
-import { WorkerStateFolder, loadKeyGroups, removeWorkerFolders } from './state-handles.js';
+import type { StateHandle } from './state-handles.js';
+import {
+  DirectoryStateStore,
+  StreamStateStore,
+  type ClusterStateStore,
+} from './cluster-state-store.js';
 
 /**
  * One worker process of a job run by several (docs/scale-out.md §10, the stateless slice): it
@@ -87,6 +92,16 @@ export type ClusterWorkerEvent =
       readonly committed: number;
       readonly aborted: number;
       readonly completedId: number | undefined;
+    }
+  | {
+      /** a keyed job's local checkpoint stored before its ack (what the state costs) */
+      readonly type: 'state-written';
+      readonly checkpointId: number;
+      /** `checkpoint.dir …` or `state stream …` */
+      readonly where: string;
+      /** body bytes stored (incremental pieces a shared directory holds are not counted) */
+      readonly bytes: number;
+      readonly ms: number;
     };
 
 /** How long a worker's source readers may take to join their reader groups. */
@@ -132,9 +147,18 @@ export class ClusterWorker {
   private startValue: 'fresh' | 'join' | 'restore' = 'join';
   /**
    * A keyed job (one worker for now, docs/scale-out.md §6): its keyed state of every cluster
-   * checkpoint goes to this worker's folder of `checkpoint.dir`, named in its piece.
+   * checkpoint goes to its state store — this worker's folder of `checkpoint.dir`, or without one
+   * the job's state stream in Pravega (set once connected) — named in its piece.
    */
-  private readonly keyed: { folder: WorkerStateFolder; maxParallelism: number } | undefined;
+  private readonly keyed:
+    | {
+        store: ClusterStateStore | undefined;
+        dir: string | undefined;
+        maxParallelism: number;
+        /** uids of the job's sources: their list state (positions) is never restored */
+        sources: readonly string[];
+      }
+    | undefined;
   /** members recorded `alive` that did not beat while this keyed worker watched (killed) */
   private readonly stale = new Map<string, MemberRecord>();
   /** retention of the state folders, one run after the other */
@@ -148,13 +172,16 @@ export class ClusterWorker {
     this.workerIdValue =
       options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
     const dir = env.options.checkpoint.dir;
-    this.keyed =
-      isKeyed(env) && dir !== undefined
-        ? {
-            folder: new WorkerStateFolder(dir, this.workerIdValue),
-            maxParallelism: env.options.maxParallelism,
-          }
-        : undefined;
+    this.keyed = isKeyed(env)
+      ? {
+          store: dir === undefined ? undefined : new DirectoryStateStore(dir, this.workerIdValue),
+          dir,
+          maxParallelism: env.options.maxParallelism,
+          sources: env
+            .describe()
+            .vertices.flatMap((v) => (v.source !== undefined ? [v.source.uid] : [])),
+        }
+      : undefined;
     this.intervalMs = options.checkpointIntervalMs ?? 1000;
     this.timeoutMs = options.checkpointTimeoutMs ?? 20_000;
     if (!Number.isFinite(this.intervalMs) || this.intervalMs <= 0) {
@@ -227,6 +254,16 @@ export class ClusterWorker {
       this.options.scope,
       this.jobName,
     );
+    if (this.keyed !== undefined && this.keyed.store === undefined)
+      this.keyed.store = new StreamStateStore(shared.client, this.options.scope, this.jobName);
+  }
+
+  /** The keyed job's state store (set once connected). */
+  private stateStore(): ClusterStateStore {
+    const store = this.keyed?.store;
+    if (store === undefined)
+      throw new TributaryError('ILLEGAL_STATE', `worker ${this.workerIdValue} has no state store`);
+    return store;
   }
 
   get workerId(): string {
@@ -356,19 +393,27 @@ export class ClusterWorker {
     const keyed = this.keyed;
     const completed = this.lastCompleted;
     if (keyed === undefined) return undefined;
-    await keyed.folder.open();
+    const store = this.stateStore();
+    await store.open();
     if (this.startValue !== 'restore' || completed === undefined) return undefined;
-    return loadKeyGroups(keyed.folder.root, completed, {
-      start: 0,
-      end: keyed.maxParallelism,
-    });
+    // list state of user operators too: not the sources' (positions are the reader groups') nor
+    // the sinks' whose transactions the cluster settled (named in the pieces)
+    const clusters = new Set(keyed.sources);
+    for (const p of completed.pieces)
+      for (const s of asWorkerPiece(p.piece).sinks) clusters.add(s.uid);
+    return store.load(
+      completed,
+      { start: 0, end: keyed.maxParallelism },
+      (uid) => !clusters.has(uid),
+    );
   }
 
   private externalCheckpointing(prepare?: () => Promise<void>): ExternalCheckpointing {
     return {
       ...(prepare !== undefined ? { prepare } : {}),
-      ...(this.keyed !== undefined
-        ? { stateDir: this.keyed.folder.dir, restore: () => this.restorePoint() }
+      ...(this.keyed !== undefined ? { restore: () => this.restorePoint() } : {}),
+      ...(this.keyed?.store?.piecesDir !== undefined
+        ? { stateDir: this.keyed.store.piecesDir }
         : {}),
       connectors: { cluster: this.connectorContext() },
       attach: (control) => {
@@ -546,30 +591,38 @@ export class ClusterWorker {
   }
 
   /**
-   * Retention of keyed state: this worker's files no completed checkpoint needs, and (a keyed job
-   * runs on one worker) other workers' folders the completed checkpoint does not name.
+   * Retention of keyed state: what no completed checkpoint needs (this worker's files, and — a
+   * keyed job runs on one worker — other workers' folders the completed checkpoint does not name;
+   * the state stream below what it names).
    */
   private retainState(record: CompletedRecord): void {
-    const keyed = this.keyed;
-    if (keyed === undefined) return;
+    const store = this.keyed?.store;
+    if (store === undefined) return;
     this.retaining = this.retaining
-      .then(async () => {
-        await keyed.folder.retain(record);
-        if (this.member?.isLeader === true) await keyed.folder.removeOthers(record);
-      })
+      .then(() => store.retain(record, this.member?.isLeader === true))
       .catch((err: unknown) => this.emit({ type: 'error', error: err }));
   }
 
   /**
    * Checkpoint `id` acked by every task here: its keyed state (a keyed job) written to its
-   * folder of the shared directory, then acked in the table; waits for the leader.
+   * state store, then acked in the table; waits for the leader.
    */
   private async completeHere(id: number, data: CheckpointData): Promise<void> {
     const keyed = this.keyed;
-    const state =
-      keyed === undefined
-        ? undefined
-        : [await keyed.folder.write(data, [[0, keyed.maxParallelism]])];
+    let state: StateHandle[] | undefined;
+    if (keyed !== undefined) {
+      const store = this.stateStore();
+      const started = performance.now();
+      const handle = await store.write(data, [[0, keyed.maxParallelism]]);
+      state = [handle];
+      this.emit({
+        type: 'state-written',
+        checkpointId: id,
+        where: store.where,
+        bytes: handle.bytes,
+        ms: performance.now() - started,
+      });
+    }
     const piece: WorkerPiece = pieceOf(data, this.streams, state);
     this.member.ack(id, piece);
     return new Promise<void>((resolve, reject) => {
@@ -795,6 +848,8 @@ export class ClusterWorker {
     checkpoint: number | undefined;
     /** the folder of the workers' keyed state removed, if there was one */
     stateRemoved: string | undefined;
+    /** the job's state stream (`scope/stream`) sealed and deleted, if there was one */
+    stateStreamRemoved: string | undefined;
   }> {
     const quietMs = options.quietMs ?? 6_000;
     const shared = await acquireClient(pravega);
@@ -831,13 +886,17 @@ export class ClusterWorker {
       await ClusterWorker.purge(pravega, scope, jobName, [...groups]);
       // the state last: while the table names it, a restart may still need it
       const stateRemoved =
-        options.stateDir === undefined ? undefined : await removeWorkerFolders(options.stateDir);
+        options.stateDir === undefined
+          ? undefined
+          : await DirectoryStateStore.remove(options.stateDir);
+      const stateStreamRemoved = await StreamStateStore.remove(shared.client, scope, jobName);
       return {
         readerGroups: [...groups],
         committed,
         aborted,
         checkpoint: completed?.id,
         stateRemoved,
+        stateStreamRemoved,
       };
     } finally {
       await shared.release();
@@ -870,8 +929,9 @@ function isKeyed(env: StreamEnvironment): boolean {
  * Several workers each run the whole graph: a keyBy would split a key's records (and its state)
  * over the workers, and keyed state cannot move between workers yet (docs/scale-out.md §6). So a
  * keyed job runs on one worker only (`--join`, `ClusterWorker.start`; a second is refused when it
- * starts), with its keyed state in `checkpoint.dir` (every worker's folder there, named in its
- * piece); `execute(name, { workers: N > 1 })` refuses it at once.
+ * starts), with its keyed state in its state store (the job's state stream in Pravega, or with
+ * `checkpoint.dir` every worker's folder there; named in its piece); `execute(name, { workers: N >
+ * 1 })` refuses it at once.
  */
 export function refuseKeyedJob(
   env: StreamEnvironment,
@@ -887,12 +947,6 @@ export function refuseKeyedJob(
     throw new TributaryError(
       'CONFIG_INVALID',
       `${what}: a keyed job runs on one worker only for now (keyed state cannot move between workers yet, docs/scale-out.md §6); run it with one worker (--join, or without --workers)`,
-    );
-  }
-  if (env.options.checkpoint.dir === undefined) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      `${what}: a keyed job on a worker keeps its keyed state in checkpoint.dir, a directory every worker reads (the state stream is not built yet): set the job option checkpoint.dir`,
     );
   }
 }

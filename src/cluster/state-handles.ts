@@ -19,16 +19,41 @@ import type { CompletedRecord } from './records.js';
  * A restore loads key groups G as of completed checkpoint M from the handles M names.
  */
 
-/** A worker's keyed state of one cluster checkpoint, as its piece names it. */
-export interface StateHandle {
+/** What every state handle says, wherever the bytes are. */
+interface HandleFields {
+  readonly checkpointId: number;
+  /** SHA-256 of the stored body: bytes replaced since are refused */
+  readonly sha256: string;
+  /** length of the stored body */
+  readonly bytes: number;
+  /** key-group ranges `[start, end)` whose state (of every keyed operator) the body holds */
+  readonly keyGroups: readonly (readonly [number, number])[];
+}
+
+/** A worker's keyed state of one cluster checkpoint in the shared directory. */
+export interface FileStateHandle extends HandleFields {
   /** the checkpoint file, relative to the shared directory (`workers/<worker>/chk-<id>.ckpt`) */
   readonly file: string;
-  readonly checkpointId: number;
-  /** SHA-256 of the file's body (as its header says): a file replaced since is refused */
-  readonly sha256: string;
-  readonly bytes: number;
-  /** key-group ranges `[start, end)` whose state (of every keyed operator) the file holds */
-  readonly keyGroups: readonly (readonly [number, number])[];
+}
+
+/**
+ * A worker's keyed state of one cluster checkpoint in the job's state stream
+ * (`state-stream.ts`): `length` bytes of segment `segment` from `offset`, framed events whose
+ * payloads, joined, are the body.
+ */
+export interface StreamStateHandle extends HandleFields {
+  /** the fully qualified segment (`scope/_tributary-state-<job>/0.#epoch.0`) */
+  readonly segment: string;
+  readonly offset: number;
+  /** bytes in the segment (the body plus its event headers) */
+  readonly length: number;
+}
+
+/** A worker's keyed state of one cluster checkpoint, as its piece names it (never its bytes). */
+export type StateHandle = FileStateHandle | StreamStateHandle;
+
+export function isStreamHandle(handle: StateHandle): handle is StreamStateHandle {
+  return 'segment' in handle;
 }
 
 /** A key-group range `[start, end)`. */
@@ -64,24 +89,15 @@ function malformed(why: string, value: unknown): TributaryError {
 /** Reads state handles back from a piece; anything else is STATE_CORRUPT naming it. */
 export function asStateHandles(value: unknown): StateHandle[] {
   if (!Array.isArray(value)) throw malformed('not a list', value);
-  return value.map((h: unknown) => {
+  return value.map((h: unknown): StateHandle => {
     const o = (typeof h === 'object' && h !== null ? h : {}) as Record<string, unknown>;
-    const file = o['file'];
-    if (
-      typeof file !== 'string' ||
-      file === '' ||
-      isAbsolute(file) ||
-      normalize(file).split(/[\\/]/).includes('..')
-    )
-      throw malformed('file must be a relative path inside the shared directory', h);
     const id = o['checkpointId'];
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0)
       throw malformed('checkpointId', h);
     const sha = o['sha256'];
     if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) throw malformed('sha256', h);
     const bytes = o['bytes'];
-    if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0)
-      throw malformed('bytes', h);
+    if (!isCount(bytes)) throw malformed('bytes', h);
     const groups = o['keyGroups'];
     if (
       !Array.isArray(groups) ||
@@ -96,14 +112,36 @@ export function asStateHandles(value: unknown): StateHandle[] {
       )
     )
       throw malformed('keyGroups must be [start, end) ranges', h);
-    return {
-      file,
+    const fields: HandleFields = {
       checkpointId: id,
       sha256: sha,
       bytes,
       keyGroups: (groups as [number, number][]).map(([a, b]) => [a, b] as const),
     };
+    if ('segment' in o) {
+      const segment = o['segment'];
+      if (typeof segment !== 'string' || !/^[^/]+\/[^/]+\/\d+\.#epoch\.\d+$/.test(segment))
+        throw malformed('segment must be a qualified segment name', h);
+      const offset = o['offset'];
+      const length = o['length'];
+      if (!isCount(offset)) throw malformed('offset', h);
+      if (!isCount(length) || length < bytes) throw malformed('length', h);
+      return { segment, offset, length, ...fields };
+    }
+    const file = o['file'];
+    if (
+      typeof file !== 'string' ||
+      file === '' ||
+      isAbsolute(file) ||
+      normalize(file).split(/[\\/]/).includes('..')
+    )
+      throw malformed('file must be a relative path inside the shared directory', h);
+    return { file, ...fields };
   });
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 /** A worker id as a folder name. */
@@ -161,7 +199,7 @@ export class WorkerStateFolder {
   async write(
     data: CheckpointData,
     owned: readonly (readonly [number, number])[],
-  ): Promise<StateHandle> {
+  ): Promise<FileStateHandle> {
     // retention is the cluster's (retain): the store itself keeps every file
     const ref = await (await this.open()).store(data);
     const path = ref.path ?? join(this.dir, checkpointFileName(data.checkpointId));
@@ -232,7 +270,7 @@ function namedFiles(completed: CompletedRecord): string[] {
   for (const p of completed.pieces) {
     const state = (p.piece as { state?: unknown } | null)?.state;
     if (state === undefined) continue;
-    for (const h of asStateHandles(state)) files.push(normalize(h.file));
+    for (const h of asStateHandles(state)) if (!isStreamHandle(h)) files.push(normalize(h.file));
   }
   return files;
 }
@@ -242,16 +280,59 @@ function overlaps(ranges: readonly (readonly [number, number])[], g: KeyGroupRan
 }
 
 /**
+ * Reads one handle's body back (checked against its length and SHA-256) as a local checkpoint;
+ * `folder` is where its state pieces are (a file handle's), if any. Fails with STATE_CORRUPT
+ * naming `what` (the worker, the checkpoint and where the bytes are).
+ */
+export type ReadHandle<H extends StateHandle> = (
+  handle: H,
+  what: (where: string) => string,
+) => Promise<{ data: CheckpointData; folder?: string }>;
+
+/**
  * Loads key groups `groups` of every keyed operator as of completed checkpoint `completed` from
- * the shared directory `root`: a checkpoint holding only that keyed state (no list state, no
- * source positions: the cluster restores those), ready for `restoreSubtask`. Every key group of
+ * the shared directory `root`: a checkpoint holding only that keyed state and the list state of
+ * the operators `listState` accepts (no source positions: the cluster restores those), ready for
+ * `restoreSubtask`. Every key group of
  * `groups` must be covered by a handle; a handle whose file is missing, corrupt, replaced or
  * whose state pieces are missing fails with STATE_CORRUPT naming it.
  */
-export async function loadKeyGroups(
+export function loadKeyGroups(
   root: string,
   completed: CompletedRecord,
   groups: KeyGroupRange,
+  listState?: (uid: string) => boolean,
+): Promise<CheckpointData> {
+  return assembleKeyGroups(
+    completed,
+    groups,
+    `checkpoint.dir ${root}`,
+    listState,
+    (handle, what) => {
+      if (isStreamHandle(handle)) {
+        throw new TributaryError(
+          'STATE_CORRUPT',
+          `${what(handle.segment)} is in the job's state stream, but the job runs with checkpoint.dir ${root}: run it as it was written (without checkpoint.dir)`,
+        );
+      }
+      return readFileHandle(root, handle, what);
+    },
+  );
+}
+
+/**
+ * Key groups `groups` of every keyed operator as of completed checkpoint `completed`, from the
+ * handles it names that cover them, each read by `read`; `storage` names where the job keeps its
+ * state (for the error when a key group has no handle). The list state (items) of the operators
+ * `listState` accepts comes along (user operators: never the sources' or sinks', whose positions
+ * and transactions are the cluster's); without it, none.
+ */
+export async function assembleKeyGroups<H extends StateHandle>(
+  completed: CompletedRecord,
+  groups: KeyGroupRange,
+  storage: string,
+  listState: ((uid: string) => boolean) | undefined,
+  read: ReadHandle<H>,
 ): Promise<CheckpointData> {
   const handles: { workerId: string; handle: StateHandle }[] = [];
   for (const p of completed.pieces) {
@@ -265,12 +346,16 @@ export async function loadKeyGroups(
     if (!handles.some(({ handle }) => overlaps(handle.keyGroups, { start: g, end: g + 1 }))) {
       throw new TributaryError(
         'STATE_CORRUPT',
-        `completed cluster checkpoint ${completed.id} names no keyed state for key group ${g} (of ${groups.start}..${groups.end - 1}): it was not written by a keyed job with checkpoint.dir ${root}`,
+        `completed cluster checkpoint ${completed.id} names no keyed state for key group ${g} (of ${groups.start}..${groups.end - 1}): it was not written by a keyed job with its state in ${storage}`,
         { details: { checkpointId: completed.id, keyGroup: g } },
       );
     }
   }
-  const folders = new Set(handles.map(({ handle }) => dirname(normalize(handle.file))));
+  const folders = new Set(
+    handles.flatMap(({ handle }) =>
+      isStreamHandle(handle) ? [] : [dirname(normalize(handle.file))],
+    ),
+  );
   if (folders.size > 1) {
     // pieces are resolved against one folder per restored checkpoint (step 2 of §6)
     throw new TributaryError(
@@ -281,46 +366,23 @@ export async function loadKeyGroups(
   const operators: Record<string, { parallelism: number; subtasks: OperatorState['subtasks'] }> =
     {};
   let base: CheckpointData | undefined;
+  let location: string | undefined;
   for (const { workerId, handle } of handles) {
-    const path = join(root, handle.file);
-    const what = `the keyed state of worker ${workerId} in completed cluster checkpoint ${completed.id} (${path})`;
+    const what = (where: string): string =>
+      `the keyed state of worker ${workerId} in completed cluster checkpoint ${completed.id} (${where})`;
     if (handle.checkpointId !== completed.id) {
       throw new TributaryError(
         'STATE_CORRUPT',
-        `${what} is of checkpoint ${handle.checkpointId}, not ${completed.id}`,
-        { details: { path } },
+        `${what(isStreamHandle(handle) ? `${handle.segment} at ${handle.offset}` : handle.file)} is of checkpoint ${handle.checkpointId}, not ${completed.id}`,
       );
     }
-    let header;
-    try {
-      header = await readHeader(path);
-    } catch (err) {
-      throw new TributaryError(
-        'STATE_CORRUPT',
-        `${what} is missing or unreadable: ${errorMessage(err)}`,
-        { details: { path }, cause: err },
-      );
-    }
-    let data: CheckpointData;
-    try {
-      data = await readCheckpointFile(path);
-    } catch (err) {
-      throw new TributaryError('STATE_CORRUPT', `${what} cannot be used: ${errorMessage(err)}`, {
-        details: { path },
-        cause: err,
-      });
-    }
-    if (header.sha256 !== handle.sha256 || data.checkpointId !== completed.id) {
-      throw new TributaryError(
-        'STATE_CORRUPT',
-        `${what} is not the file the checkpoint names (SHA-256 ${String(header.sha256)}, named ${handle.sha256})`,
-        { details: { path } },
-      );
-    }
+    const { data, folder } = await read(handle as H, what);
     base ??= data;
+    location ??= folder;
     for (const [uid, op] of Object.entries(data.operators)) {
+      const items = listState?.(uid) === true;
       const subtasks = op.subtasks.map((s) => ({
-        items: [],
+        items: items ? (s?.items ?? []) : [],
         keyGroups: (s?.keyGroups ?? []).filter(
           ([g]) =>
             g >= groups.start &&
@@ -328,12 +390,11 @@ export async function loadKeyGroups(
             overlaps(handle.keyGroups, { start: g, end: g + 1 }),
         ),
       }));
-      if (!subtasks.some((s) => s.keyGroups.length > 0)) continue;
+      if (!subtasks.some((s) => s.keyGroups.length > 0 || s.items.length > 0)) continue;
       const known = operators[uid];
       if (known === undefined) operators[uid] = { parallelism: op.parallelism, subtasks };
       else known.subtasks = [...known.subtasks, ...subtasks];
     }
-    await checkPieces(data, dirname(path), what);
   }
   if (base === undefined) {
     throw new TributaryError(
@@ -349,8 +410,49 @@ export async function loadKeyGroups(
     operators,
     enumerators: {},
     ...(base.lineageStart !== undefined ? { lineageStart: base.lineageStart } : {}),
-    location: base.location ?? dirname(join(root, handles[0]!.handle.file)),
+    ...(location !== undefined ? { location } : {}),
   };
+}
+
+/** A file handle's checkpoint file, checked (header SHA-256, body, state pieces). */
+async function readFileHandle(
+  root: string,
+  handle: FileStateHandle,
+  describe: (where: string) => string,
+): Promise<{ data: CheckpointData; folder: string }> {
+  const path = join(root, handle.file);
+  const what = describe(path);
+  let header;
+  try {
+    header = await readHeader(path);
+  } catch (err) {
+    throw new TributaryError(
+      'STATE_CORRUPT',
+      `${what} is missing or unreadable: ${errorMessage(err)}`,
+      {
+        details: { path },
+        cause: err,
+      },
+    );
+  }
+  let data: CheckpointData;
+  try {
+    data = await readCheckpointFile(path);
+  } catch (err) {
+    throw new TributaryError('STATE_CORRUPT', `${what} cannot be used: ${errorMessage(err)}`, {
+      details: { path },
+      cause: err,
+    });
+  }
+  if (header.sha256 !== handle.sha256 || data.checkpointId !== handle.checkpointId) {
+    throw new TributaryError(
+      'STATE_CORRUPT',
+      `${what} is not the file the checkpoint names (SHA-256 ${String(header.sha256)}, named ${handle.sha256})`,
+      { details: { path } },
+    );
+  }
+  await checkPieces(data, dirname(path), what);
+  return { data, folder: data.location ?? dirname(path) };
 }
 
 /** Every state piece file the checkpoint references is there with at least the bytes it needs. */

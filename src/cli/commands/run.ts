@@ -51,16 +51,18 @@ export function effectiveJobOptions(
   moduleOptions: JobOptionsInput,
   pravega: NonNullable<JobOptionsInput['pravega']>,
   pravegaFromCli: boolean,
-  checkpointDir: string,
+  /** undefined: none (a worker of a scaled-out job keeps its keyed state in Pravega) */
+  checkpointDir: string | undefined,
   checkpointIntervalMs: number | undefined,
 ): JobOptionsInput {
+  const { dir: _dir, ...checkpoint } = moduleOptions.checkpoint ?? {};
   return {
     ...moduleOptions,
     pravega:
       pravegaFromCli || moduleOptions.pravega === undefined ? pravega : moduleOptions.pravega,
     checkpoint: {
-      ...moduleOptions.checkpoint,
-      dir: checkpointDir,
+      ...checkpoint,
+      ...(checkpointDir !== undefined ? { dir: checkpointDir } : {}),
       intervalMs:
         checkpointIntervalMs ??
         moduleOptions.checkpoint?.intervalMs ??
@@ -96,7 +98,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       '--checkpoint-dir <dir>',
-      `checkpoint directory (default: the module's, else ./${DEFAULT_CHECKPOINT_ROOT}/<name>)`,
+      `checkpoint directory (default: the module's, else ./${DEFAULT_CHECKPOINT_ROOT}/<name>; with --join, none: a keyed job's state goes to its state stream in Pravega)`,
     )
     .option(
       '--checkpoint-interval <ms>',
@@ -155,12 +157,15 @@ export function registerRun(program: Command): void {
       const checkpointDir = resolve(
         opts.checkpointDir ?? moduleOptions.checkpoint?.dir ?? join(DEFAULT_CHECKPOINT_ROOT, name),
       );
+      // a worker (--join) keeps a keyed job's state in the job's state stream in Pravega unless
+      // a checkpoint directory is given (docs/scale-out.md §8)
+      const explicitDir = opts.checkpointDir ?? moduleOptions.checkpoint?.dir;
       const env = StreamEnvironment.create(
         effectiveJobOptions(
           moduleOptions,
           choice.config,
           choice.from !== 'default',
-          checkpointDir,
+          opts.join !== undefined && explicitDir === undefined ? undefined : checkpointDir,
           opts.checkpointInterval,
         ),
       );

@@ -19,7 +19,7 @@ export function registerWorkers(program: Command): void {
     )
     .option(
       '--purge',
-      "end the job for good once every worker has stopped: commit its last completed checkpoint's transactions, delete its reader groups and coordination table (a later run starts from the sources' configured start)",
+      "end the job for good once every worker has stopped: commit its last completed checkpoint's transactions, delete its reader groups and coordination table, seal and delete a keyed job's state stream (a later run starts from the sources' configured start)",
     )
     .option(
       '--checkpoint-dir <dir>',
@@ -41,7 +41,7 @@ export function registerWorkers(program: Command): void {
           const ended = await ClusterWorker.endJob(choice.config, scope, job, { stateDir });
           out.result({ job, purged: true, ...ended }, () =>
             out.line(
-              `job ${job} ended for good: ${ended.committed} transaction(s) of checkpoint ${ended.checkpoint ?? '(none completed)'} committed, ${ended.aborted} aborted; deleted reader group(s) ${ended.readerGroups.join(', ') || '(none recorded)'} and the coordination table${ended.stateRemoved !== undefined ? `; removed the workers' keyed state ${ended.stateRemoved}` : ''}`,
+              `job ${job} ended for good: ${ended.committed} transaction(s) of checkpoint ${ended.checkpoint ?? '(none completed)'} committed, ${ended.aborted} aborted; deleted reader group(s) ${ended.readerGroups.join(', ') || '(none recorded)'} and the coordination table${ended.stateRemoved !== undefined ? `; removed the workers' keyed state ${ended.stateRemoved}` : ''}${ended.stateStreamRemoved !== undefined ? `; sealed and deleted the state stream ${ended.stateStreamRemoved}` : ''}`,
             ),
           );
           return;

@@ -35,3 +35,12 @@ export function exchangeStreamId(scope: string, jobName: string, edgeUid: string
   const prefix = '_tributary-x-';
   return { scope, stream: prefix + joined(jobName, edgeUid, '-', MAX_NAME - prefix.length) };
 }
+
+/** `_tributary-state-<job>`: the stream of a scaled-out job's keyed state (docs/scale-out.md §8) */
+export function stateStreamName(jobName: string): string {
+  const prefix = '_tributary-state-';
+  const room = MAX_NAME - prefix.length;
+  if (jobName.length <= room && clean(jobName) === jobName) return prefix + jobName;
+  const hash = createHash('sha256').update(jobName).digest('hex').slice(0, 12);
+  return `${prefix}${clean(jobName).slice(0, room - hash.length - 1)}-${hash}`;
+}

@@ -1,7 +1,7 @@
 /**
  * Child process of the cluster keyed-state test: the keyed windowed count (keyed-window-job.ts)
  * as the one worker of a scaled-out job (src/cluster/cluster-worker.ts), its keyed state in the
- * shared `checkpoint.dir`. Prints the lines WorkerProcess waits on (`started <id> <epoch>
+ * shared `checkpoint.dir` when `checkpointDir` is given, else in the job's state stream. Prints the lines WorkerProcess waits on (`started <id> <epoch>
  * <start>`, `checkpoint <id>`, ...) and `refused <message>` when it may not start. Runs until
  * killed.
  */
@@ -12,12 +12,15 @@ import { windowCountJob } from './keyed-window-job.js';
 import { exitWhenEnded, log, logWorkerEvent } from './worker-log.js';
 import type { WorkerArgs } from './worker-processes.js';
 
-const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs & { checkpointDir: string };
+const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs & { checkpointDir?: string };
 const env = StreamEnvironment.create({
   parallelism: args.parallelism,
   maxParallelism: 16,
   pravega: args.pravega,
-  checkpoint: { timeoutMs: 30_000, dir: args.checkpointDir },
+  checkpoint: {
+    timeoutMs: 30_000,
+    ...(args.checkpointDir !== undefined ? { dir: args.checkpointDir } : {}),
+  },
   state: { snapshots: 'incremental', consolidateEvery: 2 },
   metricsIntervalMs: 0,
 });

@@ -9,7 +9,10 @@ export function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** `started <id> <epoch> <start>`, `leader`, `checkpoint <id>`, `dead`, `handled` (leader), … */
+/**
+ * `started <id> <epoch> <start>`, `leader`, `checkpoint <id>`, `dead`, `handled` (leader),
+ * `state <checkpoint> <bytes> <ms>` (a keyed job's state stored), …
+ */
 export function logWorkerEvent(e: ClusterWorkerEvent): void {
   switch (e.type) {
     case 'worker-started':
@@ -31,6 +34,9 @@ export function logWorkerEvent(e: ClusterWorkerEvent): void {
       log(
         `handled ${e.workerId} readers=${e.readers.join(',')} committed=${e.committed} aborted=${e.aborted} completed=${e.completedId} ${Date.now()}`,
       );
+      break;
+    case 'state-written':
+      log(`state ${e.checkpointId} ${e.bytes} ${e.ms.toFixed(1)}`);
       break;
     case 'error':
       log(`error ${String(e.error)}`);

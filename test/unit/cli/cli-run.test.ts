@@ -69,6 +69,10 @@ describe('run options', () => {
       pravega: 'embedded:/d',
       checkpoint: { intervalMs: 5000, dir: '/ck' },
     });
+    // a worker without a checkpoint directory (its keyed state goes to the state stream)
+    expect(
+      effectiveJobOptions({ checkpoint: { intervalMs: 100 } }, 'tcp://c:1', false, undefined, 7),
+    ).toEqual({ pravega: 'tcp://c:1', checkpoint: { intervalMs: 7 } });
   });
 
   it('resumes by default; --resume and --from-scratch exclude each other', () => {

@@ -165,6 +165,15 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
     ]);
   });
 
+  it('restores the list state of the operators it is asked for from a shared directory too', async () => {
+    const folder = new WorkerStateFolder(root, 'w1');
+    const handle = await folder.write(checkpoint(3, []), [[0, K]]);
+    const record = completed(3, { workerId: 'w1', state: [handle] });
+    const back = await loadKeyGroups(root, record, { start: 0, end: K }, (uid) => uid === 'count');
+    expect(back.operators['count']?.subtasks.map((s) => s.items)).toEqual([['list-item'], []]);
+    expect(back.operators['output']).toBeUndefined();
+  });
+
   it('retention keeps every file (and piece) the completed checkpoint names, and newer ones', async () => {
     const folder = new WorkerStateFolder(root, 'w1');
     const p1 = await pieceFile(folder.dir, 1, 'full piece of checkpoint 1');
