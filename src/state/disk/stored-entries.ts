@@ -20,15 +20,25 @@ const scratch = Buffer.allocUnsafe(4 + MAX_KEY_TEXT_BYTES);
  */
 export function encodeStoredKey(group: number, table: number, key: Key, copy: boolean): Buffer {
   const text = keyText(key);
-  if (text.length * 3 > MAX_KEY_TEXT_BYTES && Buffer.byteLength(text) > MAX_KEY_TEXT_BYTES)
-    throw new TributaryError(
-      'ILLEGAL_ARGUMENT',
-      `key ${text.slice(0, 40)}… is ${Buffer.byteLength(text)} bytes long: the lmdb state backend takes keys of at most ${MAX_KEY_TEXT_BYTES} bytes`,
-    );
+  if (text.length * 3 > MAX_KEY_TEXT_BYTES) checkKeyText(text);
   scratch.writeUInt16BE(group, 0);
   scratch.writeUInt16BE(table, 2);
   const length = 4 + scratch.write(text, 4, 'utf8');
   return copy ? Buffer.from(scratch.subarray(0, length)) : scratch.subarray(0, length);
+}
+
+/** Throws the error `encodeStoredKey` would for a key too long to store. */
+export function checkStoredKey(key: Key): void {
+  if (typeof key === 'string' && key.length * 3 > MAX_KEY_TEXT_BYTES) checkKeyText(keyText(key));
+}
+
+function checkKeyText(text: string): void {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_KEY_TEXT_BYTES)
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `key ${text.slice(0, 40)}… is ${bytes} bytes long: the lmdb state backend takes keys of at most ${MAX_KEY_TEXT_BYTES} bytes`,
+    );
 }
 
 /** `[group, table id, key]` of a stored key. */
