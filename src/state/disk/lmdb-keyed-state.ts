@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { TributaryError, errorMessage } from '../../errors.js';
 import { checkStateValue, type StateValue } from '../../checkpoint/state-codec.js';
-import { keyGroupOf, keyText, type Key } from '../../runtime/key-groups.js';
+import { hashKey, keyText, type Key } from '../../runtime/key-groups.js';
 import type {
   ChangedKeys,
   KeyedStateBackend,
@@ -13,6 +13,7 @@ import type {
   ValueState,
 } from '../../runtime/keyed-state.js';
 import type { SectionTables, StateKind } from '../state-sections.js';
+import { KeyFilter } from './key-filter.js';
 import {
   STATE_VALUE_ENCODER,
   checkStoredKey,
@@ -55,6 +56,11 @@ interface DiskTable {
   handle: unknown;
   /** the keys held in memory */
   readonly slots: Map<Key, Slot>;
+  /**
+   * The keys ever held in a slot (so LMDB may have them): a read of another needs no LMDB
+   * lookup. Every key held gets in, also one only read (it may be written later, after a read).
+   */
+  readonly held: KeyFilter;
   /** slots written since the last flush: the next flush hands them to LMDB */
   writes: Slot[];
   /** slots read or written since the last flush (the open generation) */
@@ -349,11 +355,13 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (last !== undefined && last.key === key && this.lastTable === table) return last;
     let slot = table.slots.get(key);
     if (slot === undefined) {
-      const group = keyGroupOf(key, this.maxParallelism);
+      const hash = hashKey(key);
+      const group = hash % this.maxParallelism;
       const stored = this.storedKey(table, group, key);
+      const held = table.held.mayHold(hash);
       let value: unknown;
       try {
-        value = this.db.get(stored);
+        value = held ? this.db.get(stored) : undefined;
       } catch (err) {
         throw new TributaryError(
           'STATE_CORRUPT',
@@ -361,6 +369,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
           { cause: err },
         );
       }
+      if (!held) table.held.add(hash);
       slot = this.newSlot(table, key, group, value === undefined ? DELETED : value);
       // reads without writes still rotate generations (an empty flush), so the cache ages
       if (table.open.length >= this.flushEntries) this.flush();
@@ -395,7 +404,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       // a write without a read: no need to read LMDB (the key's length is checked now, not at
       // the flush)
       checkStoredKey(key);
-      slot = this.newSlot(table, key, keyGroupOf(key, this.maxParallelism), DELETED);
+      const hash = hashKey(key);
+      if (!table.held.mayHold(hash)) table.held.add(hash);
+      slot = this.newSlot(table, key, hash % this.maxParallelism, DELETED);
     } else if (slot.generation !== this.generation) {
       slot.generation = this.generation;
       table.open.push(slot);
@@ -541,6 +552,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         kind,
         handle: undefined,
         slots: new Map(),
+        held: new KeyFilter(),
         writes: [],
         open: [],
         cache: [],
