@@ -164,12 +164,11 @@ export class IncrementalSnapshots {
       await this.importForeign(chains, capture.checkpointId);
       const sections: { group: number; bytes: Buffer; kind: 'full' | 'delta' }[] = [];
       let renames = adoption === undefined ? [] : [adoption.rename];
-      const inline = inlineFolds(chains, capture.deltas.keys(), this.setup.consolidateEvery);
       for (const [group, delta] of capture.deltas) {
         const chain = chains.get(group) ?? [];
         if (chain.length === 0) {
           sections.push({ group, bytes: delta, kind: 'full' });
-        } else if (inline.has(group)) {
+        } else if (chain.length + 1 >= 3 * this.setup.consolidateEvery) {
           // the background folds fell behind: keep restore bounded (reading the chain needs
           // the adopted folds under their new name first)
           if (renames.length > 0) await this.commitRenames(renames, adoption, chains);
@@ -393,34 +392,6 @@ export class IncrementalSnapshots {
     }
     if (any) await syncDirectory(this.dir);
   }
-}
-
-/**
- * The key groups whose chains are folded inline at this checkpoint (those in `changed` get a
- * piece): every chain that would reach `3 × every` pieces — restore reads a bounded chain —
- * and, so that a backlog of chains growing in step (state growing in every key group while the
- * background folds fall behind) is spread over the checkpoints before the limit instead of
- * landing on one, enough of those within `every` pieces of it (the background folds had their
- * chance): with `n(s)` chains at most `s` checkpoints from the limit, at least ⌈n(s) / (s + 1)⌉
- * of them, the nearest first.
- */
-export function inlineFolds(
-  chains: ReadonlyMap<number, readonly PieceRef[]>,
-  changed: Iterable<number>,
-  every: number,
-): Set<number> {
-  const limit = 3 * every;
-  const due: { group: number; slack: number }[] = [];
-  for (const group of changed) {
-    const length = chains.get(group)?.length ?? 0;
-    // checkpoints left before the chain must be folded (0: now)
-    const slack = Math.max(0, limit - (length + 1));
-    if (length > 0 && slack < every) due.push({ group, slack });
-  }
-  due.sort((a, b) => a.slack - b.slack);
-  let count = 0;
-  due.forEach(({ slack }, i) => (count = Math.max(count, Math.ceil((i + 1) / (slack + 1)))));
-  return new Set(due.slice(0, count).map(({ group }) => group));
 }
 
 function samePiece(a: PieceRef | undefined, b: PieceRef): boolean {

@@ -30,17 +30,23 @@ const UNDEFINED: unique symbol = Symbol('undefined');
  * A key's state held in memory: written and not yet in LMDB, or cached. One slot per key and
  * table, so that a read, a write and a capture each look the key up once.
  */
-interface Slot {
-  readonly key: Key;
-  readonly group: number;
-  /** the newest state: a value, `UNDEFINED` or `DELETED` */
-  value: unknown;
+class Slot {
   /** the generation the slot was last read or written in */
   generation: number;
   /** written since the last flush (it is in its table's `writes`) */
-  unflushed: boolean;
+  unflushed = false;
   /** the capture epoch it was last marked changed in (in its table's `changed` when current) */
-  changedIn: number;
+  changedIn = -1;
+
+  constructor(
+    readonly key: Key,
+    readonly group: number,
+    /** the newest state: a value, `UNDEFINED` or `DELETED` */
+    public value: unknown,
+    generation: number,
+  ) {
+    this.generation = generation;
+  }
 }
 
 /** A generation of a table's slots: those read or written between two flushes. */
@@ -356,7 +362,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     let slot = table.slots.get(key);
     if (slot === undefined) {
       const hash = hashKey(key);
-      const group = hash % this.maxParallelism;
+      const group = this.groupOf(hash);
       const stored = this.storedKey(table, group, key);
       const held = table.held.mayHold(hash);
       let value: unknown;
@@ -379,15 +385,16 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     return slot;
   }
 
+  /**
+   * The key group of a key's hash, as a small integer: `hashKey` is unsigned, so `%` on it can
+   * yield a heap number, and one stored in a slot would make V8 box that field in every slot.
+   */
+  private groupOf(hash: number): number {
+    return (hash % this.maxParallelism) | 0;
+  }
+
   private newSlot(table: DiskTable, key: Key, group: number, value: unknown): Slot {
-    const slot: Slot = {
-      key,
-      group,
-      value,
-      generation: this.generation,
-      unflushed: false,
-      changedIn: -1,
-    };
+    const slot = new Slot(key, group, value, this.generation);
     table.slots.set(key, slot);
     table.open.push(slot);
     return slot;
@@ -406,7 +413,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       checkStoredKey(key);
       const hash = hashKey(key);
       if (!table.held.mayHold(hash)) table.held.add(hash);
-      slot = this.newSlot(table, key, hash % this.maxParallelism, DELETED);
+      slot = this.newSlot(table, key, this.groupOf(hash), DELETED);
     } else if (slot.generation !== this.generation) {
       slot.generation = this.generation;
       table.open.push(slot);
