@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { TributaryError, errorMessage } from '../../errors.js';
 import { checkStateValue, type StateValue } from '../../checkpoint/state-codec.js';
-import { hashKey, keyText, type Key } from '../../runtime/key-groups.js';
+import { hashKey, keyGroupOf, keyText, type Key } from '../../runtime/key-groups.js';
 import type {
   ChangedKeys,
   KeyedStateBackend,
@@ -14,78 +14,50 @@ import type {
 } from '../../runtime/keyed-state.js';
 import type { SectionTables, StateKind } from '../state-sections.js';
 import { KeyFilter } from './key-filter.js';
-import {
-  STATE_VALUE_ENCODER,
-  checkStoredKey,
-  decodeStoredKey,
-  encodeStoredKey,
-} from './stored-entries.js';
+import { STATE_VALUE_ENCODER, decodeStoredKey, encodeStoredKey } from './stored-entries.js';
 
-/** The state of a key that was cleared, or that LMDB does not have. */
+/** A key's slot in a write layer when its state was cleared. */
 const DELETED: unique symbol = Symbol('deleted');
-/** An `undefined` state value in memory. */
+/** What `find` returns for a key without state. */
+const ABSENT: unique symbol = Symbol('absent');
+/** An `undefined` state value in memory (so that one `Map.get` tells all). */
 const UNDEFINED: unique symbol = Symbol('undefined');
-
-/**
- * A key's state held in memory: written and not yet in LMDB, or cached. One slot per key and
- * table, so that a read, a write and a capture each look the key up once.
- */
-class Slot {
-  /** the generation the slot was last read or written in */
-  generation: number;
-  /** written since the last flush (it is in its table's `writes`) */
-  unflushed = false;
-  /** the capture epoch it was last marked changed in (in its table's `changed` when current) */
-  changedIn = -1;
-
-  constructor(
-    readonly key: Key,
-    readonly group: number,
-    /** the newest state: a value, `UNDEFINED` or `DELETED` */
-    public value: unknown,
-    generation: number,
-  ) {
-    this.generation = generation;
-  }
-}
-
-/** A generation of a table's slots: those read or written between two flushes. */
-interface Generation {
-  readonly id: number;
-  readonly slots: Slot[];
-}
+/** A changed key whose state the capture looks up (marked changed again). */
+const UNKNOWN: unique symbol = Symbol('unknown');
 
 interface DiskTable {
   readonly name: string;
   readonly id: number;
   readonly kind: StateKind;
   handle: unknown;
-  /** the keys held in memory */
-  readonly slots: Map<Key, Slot>;
+  /** the newest state of keys written since the last flush (`DELETED` for cleared keys) */
+  unflushed: Map<Key, unknown>;
+  /** state read from LMDB since the last commit (newer than every generation) */
+  reads: Map<Key, unknown>;
   /**
-   * The keys ever held in a slot (so LMDB may have them): a read of another needs no LMDB
-   * lookup. Every key held gets in, also one only read (it may be written later, after a read).
+   * The read cache, oldest first: committed layers and earlier `reads`, each the state LMDB had
+   * of its keys then (a newer generation shadows an older one). Whole generations are dropped,
+   * oldest first, to keep at most `cacheEntries` entries: no per-key bookkeeping.
    */
-  readonly held: KeyFilter;
-  /** slots written since the last flush: the next flush hands them to LMDB */
-  writes: Slot[];
-  /** slots read or written since the last flush (the open generation) */
-  open: Slot[];
-  /**
-   * The read cache, oldest first: generations whose flush LMDB has committed. Whole generations
-   * are dropped, oldest first, to keep at most `cacheEntries` slots; a slot read or written
-   * since (it belongs to a newer generation) or changed since the last capture stays.
-   */
-  readonly cache: Generation[];
-  /** slots in `cache` */
+  readonly generations: Map<Key, unknown>[];
+  /** entries in `generations` */
   cached: number;
-  /** slots changed since the last capture, when changes are tracked */
-  changed: Slot[] | undefined;
+  /**
+   * The keys written to LMDB (a Bloom filter): a read of another — the first record of every new
+   * key — needs no LMDB lookup. Keys not yet written are in the layers, looked at first.
+   */
+  readonly stored: KeyFilter;
+  /**
+   * The newest state of the keys written since the last capture, when changes are tracked (so a
+   * capture reads no key back from LMDB); `UNKNOWN` for keys marked changed again.
+   */
+  dirty: Map<Key, unknown> | undefined;
 }
 
-/** One batch of writes handed to LMDB: its generations are evictable once LMDB has them. */
+/** One batch of writes handed to LMDB: its layers stay in memory until LMDB has them. */
 interface Flush {
-  readonly layers: [DiskTable, Generation][];
+  /** per table, the state written (what `unflushed` was) */
+  readonly layers: Map<DiskTable, Map<Key, unknown>>;
   committed: boolean;
   /** settles once written (or failed: then `failure` is set) */
   readonly done: Promise<void>;
@@ -111,17 +83,16 @@ export interface LmdbKeyedStateOptions {
  * LMDB environment under the job's `state.dir`.
  *
  * Entries are stored under `[key group][table][key]` (see `stored-entries.ts`), so a key group's
- * state is one contiguous key range. Each key held in memory has one slot per table, with its
- * newest state: a read or a write looks the key up once (and a write right after a read of the
- * same key not at all), and a read that misses reads LMDB (synchronously: memory-mapped, decoded
- * on read) into a new slot. After `flushEntries` slots were written, they are encoded and handed
- * to lmdb's write thread, which commits them while the task goes on; the slots read or written
- * since the previous flush form a generation, which joins the read cache once LMDB has the
- * flush. The oldest generations go once the cache holds more than `cacheEntries` slots per
- * table. When more than two flushes wait for LMDB, the task waits (`pendingWork`): memory stays
- * bounded. Values are stored in msgpack with record structures shared in memory (the environment
- * lives as long as the backend), so a value carries no field names. A capture takes the slots
- * changed since the previous one, which stay in memory until then: no LMDB read.
+ * state is one contiguous key range. Writes go to a layer per state table; after `flushEntries`
+ * distinct keys were written the layer is encoded and handed to lmdb's write thread, which commits
+ * it while the task goes on. A layer stays in memory until LMDB has it, then becomes a generation
+ * of the read cache (with the state read from LMDB since the previous commit); the oldest
+ * generations go once the cache holds more than `cacheEntries` entries per table. A read looks
+ * at the layers and generations (newest first), then — unless a Bloom filter of the keys written
+ * to LMDB rules the key out — LMDB (synchronously: memory-mapped, decoded on read). When more than two flushes wait for LMDB, the task waits
+ * (`pendingWork`): memory stays bounded. Values are stored in msgpack with record structures
+ * shared in memory (the environment lives as long as the backend), so a value carries no field
+ * names.
  *
  * The LMDB environment is working storage only, not durable: checkpoints record the changed keys
  * per key group as pieces (the same changelog chain as the heap backend, see
@@ -135,17 +106,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, DiskTable>();
   private readonly tablesById: DiskTable[] = [];
   private tracking = false;
-  /** the open generation (read or written since the last flush) */
-  private generation = 0;
-  /** captures taken so far: a slot changed since the last one has `changedIn === epoch` */
-  private epoch = 0;
   /** flushes not yet in LMDB, oldest first */
   private readonly flushes: Flush[] = [];
-  /** slots written since the last flush, all tables */
-  private written = 0;
-  /** the slot found last (a write after a read of the same key finds it without a lookup) */
-  private last: Slot | undefined;
-  private lastTable: DiskTable | undefined;
+  private currentEntries = 0;
   private failure: unknown;
   private closed = false;
   private readonly flushEntries: number;
@@ -157,7 +120,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     private readonly path: string,
     options: LmdbKeyedStateOptions,
   ) {
-    this.flushEntries = Math.max(1, options.flushEntries ?? 65_536);
+    this.flushEntries = options.flushEntries ?? 65_536;
     this.cacheEntries = options.cacheEntries ?? 262_144;
   }
 
@@ -256,15 +219,13 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   trackChanges(): void {
     this.tracking = true;
-    for (const table of this.tables.values()) table.changed ??= [];
+    for (const table of this.tables.values()) table.dirty ??= new Map();
   }
 
-  /** Keys of a capture that was not written count as changed again (read back if evicted). */
   markChanged(changed: ChangedKeys): void {
     for (const [name, keys] of changed) {
-      const table = this.tables.get(name);
-      if (table?.changed === undefined) continue;
-      for (const key of keys) this.markSlot(table, this.slot(table, key));
+      const dirty = this.tables.get(name)?.dirty;
+      if (dirty !== undefined) for (const key of keys) if (!dirty.has(key)) dirty.set(key, UNKNOWN);
     }
   }
 
@@ -278,27 +239,31 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const changed = new Map<string, Key[]>();
     const groups = new Map<number, SectionTables>();
     for (const [name, table] of this.tables) {
-      if (table.changed === undefined || table.changed.length === 0) continue;
-      const slots = table.changed;
-      table.changed = [];
-      const keys: Key[] = [];
-      changed.set(name, keys);
-      for (const slot of slots) {
-        keys.push(slot.key);
-        let tables = groups.get(slot.group);
-        if (tables === undefined) groups.set(slot.group, (tables = {}));
+      if (table.dirty === undefined || table.dirty.size === 0) continue;
+      const dirty = table.dirty;
+      table.dirty = new Map();
+      changed.set(name, [...dirty.keys()]);
+      for (const [key, newest] of dirty) {
+        const group = keyGroupOf(key, this.maxParallelism);
+        let tables = groups.get(group);
+        if (tables === undefined) groups.set(group, (tables = {}));
         const entry = (tables[name] ??= [table.kind, [], []]);
-        const value = slot.value;
-        if (value === DELETED) {
-          entry[2].push(slot.key);
+        const value =
+          newest === UNKNOWN
+            ? this.find(table, key)
+            : newest === DELETED
+              ? ABSENT
+              : newest === UNDEFINED
+                ? undefined
+                : newest;
+        if (value === ABSENT) {
+          entry[2].push(key);
         } else {
-          const stateValue = value === UNDEFINED ? undefined : value;
-          checkStateValue(stateValue);
-          entry[1].push(slot.key, stateValue);
+          checkStateValue(value);
+          entry[1].push(key, value);
         }
       }
     }
-    this.epoch++;
     return { changed, groups };
   }
 
@@ -317,7 +282,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     return keys.size;
   }
 
-  /** All state (full snapshots): a scan of LMDB merged with the slots held in memory. */
+  /** All state (full snapshots): a scan of LMDB merged with the layers not yet written. */
   snapshot(): Map<number, KeyedStateSnapshot> {
     this.throwIfFailed();
     const groups = new Map<number, KeyedStateSnapshot>();
@@ -350,24 +315,20 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     await rm(this.path, { recursive: true, force: true });
   }
 
-  private get(table: DiskTable, key: Key): unknown {
-    const value = this.slot(table, key).value;
-    return value === DELETED || value === UNDEFINED ? undefined : value;
-  }
-
-  /** The slot of `key` in `table`: held in memory, or read from LMDB into a new one. */
-  private slot(table: DiskTable, key: Key): Slot {
-    const last = this.last;
-    if (last !== undefined && last.key === key && this.lastTable === table) return last;
-    let slot = table.slots.get(key);
-    if (slot === undefined) {
+  /** The newest state of `key`, or `ABSENT`. */
+  private find(table: DiskTable, key: Key): unknown {
+    let value = table.unflushed.get(key);
+    for (let i = this.flushes.length - 1; value === undefined && i >= 0; i--)
+      value = (this.flushes[i] as Flush).layers.get(table)?.get(key);
+    value ??= table.reads.get(key);
+    for (let i = table.generations.length - 1; value === undefined && i >= 0; i--)
+      value = (table.generations[i] as Map<Key, unknown>).get(key);
+    if (value === undefined) {
       const hash = hashKey(key);
-      const group = this.groupOf(hash);
-      const stored = this.storedKey(table, group, key);
-      const held = table.held.mayHold(hash);
-      let value: unknown;
+      const stored = this.storedKey(table, hash % this.maxParallelism, key);
+      if (!table.stored.mayHold(hash)) return ABSENT;
       try {
-        value = held ? this.db.get(stored) : undefined;
+        value = this.db.get(stored);
       } catch (err) {
         throw new TributaryError(
           'STATE_CORRUPT',
@@ -375,89 +336,72 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
           { cause: err },
         );
       }
-      if (!held) table.held.add(hash);
-      slot = this.newSlot(table, key, group, value === undefined ? DELETED : value);
-      // reads without writes still rotate generations (an empty flush), so the cache ages
-      if (table.open.length >= this.flushEntries) this.flush();
+      if (value === undefined) return ABSENT;
+      if (this.cacheEntries > 0) {
+        table.reads.set(key, value);
+        // reads without writes (no commits) still age out
+        if (table.reads.size >= this.cacheEntries >>> 2) this.age(table);
+      }
     }
-    this.last = slot;
-    this.lastTable = table;
-    return slot;
+    return value === DELETED ? ABSENT : value === UNDEFINED ? undefined : value;
   }
 
-  /**
-   * The key group of a key's hash, as a small integer: `hashKey` is unsigned, so `%` on it can
-   * yield a heap number, and one stored in a slot would make V8 box that field in every slot.
-   */
-  private groupOf(hash: number): number {
-    return (hash % this.maxParallelism) | 0;
-  }
-
-  private newSlot(table: DiskTable, key: Key, group: number, value: unknown): Slot {
-    const slot = new Slot(key, group, value, this.generation);
-    table.slots.set(key, slot);
-    table.open.push(slot);
-    return slot;
+  private get(table: DiskTable, key: Key): unknown {
+    const value = this.find(table, key);
+    return value === ABSENT ? undefined : value;
   }
 
   private write(table: DiskTable, key: Key, value: unknown, changed: boolean): void {
     if (this.closed) throw new TributaryError('ILLEGAL_STATE', 'keyed state used after close');
-    const last = this.last;
-    let slot =
-      last !== undefined && last.key === key && this.lastTable === table
-        ? last
-        : table.slots.get(key);
-    if (slot === undefined) {
-      // a write without a read: no need to read LMDB (the key's length is checked now, not at
-      // the flush)
-      checkStoredKey(key);
-      const hash = hashKey(key);
-      if (!table.held.mayHold(hash)) table.held.add(hash);
-      slot = this.newSlot(table, key, this.groupOf(hash), DELETED);
-    } else if (slot.generation !== this.generation) {
-      slot.generation = this.generation;
-      table.open.push(slot);
-    }
-    slot.value = value === undefined ? UNDEFINED : value;
-    if (changed) this.markSlot(table, slot);
-    if (!slot.unflushed) {
-      slot.unflushed = true;
-      table.writes.push(slot);
-      if (++this.written >= this.flushEntries) this.flush();
-    }
-  }
-
-  private markSlot(table: DiskTable, slot: Slot): void {
-    if (table.changed === undefined || slot.changedIn === this.epoch) return;
-    slot.changedIn = this.epoch;
-    table.changed.push(slot);
+    const stored = value === undefined ? UNDEFINED : value;
+    if (changed) table.dirty?.set(key, stored);
+    const unflushed = table.unflushed;
+    const size = unflushed.size;
+    unflushed.set(key, stored);
+    if (unflushed.size > size && ++this.currentEntries >= this.flushEntries) this.flush();
   }
 
   /**
-   * Hands the slots written since the last flush to lmdb's write thread, encoded (writes commit
-   * in the order they are issued, so newer state always lands after older state), and closes
-   * the open generation.
+   * Makes `layer` (state LMDB now has) the newest generation of `table`'s cache, after the state
+   * read since the previous one, and drops the oldest generations beyond the cache's budget.
+   */
+  private age(table: DiskTable, layer?: Map<Key, unknown>): void {
+    if (table.reads.size > 0) {
+      table.generations.push(table.reads);
+      table.cached += table.reads.size;
+      table.reads = new Map();
+    }
+    if (layer !== undefined) {
+      table.generations.push(layer);
+      table.cached += layer.size;
+    }
+    while (table.cached > this.cacheEntries && table.generations.length > 0)
+      table.cached -= (table.generations.shift() as Map<Key, unknown>).size;
+  }
+
+  /**
+   * Encodes the layers written since the last flush and hands them to lmdb's write thread
+   * (writes commit in the order they are issued, so newer state always lands after older state).
    */
   private flush(): void {
-    const layers: [DiskTable, Generation][] = [];
+    const layers = new Map<DiskTable, Map<Key, unknown>>();
     let last: Promise<boolean> | undefined;
     for (const table of this.tables.values()) {
-      for (const slot of table.writes) {
-        slot.unflushed = false;
+      if (table.unflushed.size === 0) continue;
+      layers.set(table, table.unflushed);
+      for (const [key, value] of table.unflushed) {
+        const hash = hashKey(key);
+        if (value !== DELETED && !table.stored.mayHold(hash)) table.stored.add(hash);
         // lmdb copies the key into its write buffer: the reused encoding buffer will do
-        const stored = this.storedKey(table, slot.group, slot.key);
-        const value = slot.value;
+        const stored = this.storedKey(table, hash % this.maxParallelism, key);
         last =
           value === DELETED
             ? this.db.remove(stored)
             : this.db.put(stored, value === UNDEFINED ? undefined : value);
       }
-      table.writes = [];
-      if (table.open.length > 0) layers.push([table, { id: this.generation, slots: table.open }]);
-      table.open = [];
+      table.unflushed = new Map();
     }
-    this.generation++;
-    this.written = 0;
+    this.currentEntries = 0;
     const flush: Flush = {
       layers,
       committed: false,
@@ -479,53 +423,39 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   /**
-   * A flush is in LMDB: the generations of the committed flushes, oldest first, join the read
-   * caches, and the oldest cached generations beyond the budget are dropped.
+   * A flush is in LMDB: the layers of the committed flushes, oldest first, become the newest
+   * generations of the caches (in order, so that a newer layer always shadows an older one).
    */
   private committed(flush: Flush): void {
     flush.committed = true;
     while (this.flushes[0]?.committed === true) {
       const { layers } = this.flushes.shift() as Flush;
-      for (const [table, generation] of layers) {
-        table.cache.push(generation);
-        table.cached += generation.slots.length;
-        while (table.cached > this.cacheEntries && table.cache.length > 0)
-          this.evict(table, table.cache.shift() as Generation);
-      }
+      if (this.cacheEntries > 0) for (const [table, layer] of layers) this.age(table, layer);
     }
   }
 
-  /**
-   * Drops the slots of a committed generation from memory (LMDB has their state), but those read
-   * or written since (a newer generation has them) and those changed since the last capture
-   * (they join the open generation).
-   */
-  private evict(table: DiskTable, generation: Generation): void {
-    table.cached -= generation.slots.length;
-    this.last = undefined;
-    for (const slot of generation.slots) {
-      if (slot.generation !== generation.id) continue;
-      if (slot.changedIn === this.epoch && table.changed !== undefined) {
-        slot.generation = this.generation;
-        table.open.push(slot);
-      } else {
-        table.slots.delete(slot.key);
-      }
-    }
-  }
-
-  /** Every entry with state: LMDB, overlaid by the slots held in memory (newer). */
+  /** Every entry with state: LMDB, overlaid by the newest state held in memory. */
   private *scan(): Generator<[DiskTable, number, Key, unknown]> {
+    const overlay = new Map<DiskTable, Map<Key, unknown>>();
+    for (const table of this.tables.values()) {
+      const merged = new Map<Key, unknown>();
+      for (const generation of [...table.generations, table.reads])
+        for (const [k, v] of generation) merged.set(k, v);
+      for (const flush of this.flushes)
+        for (const [k, v] of flush.layers.get(table) ?? []) merged.set(k, v);
+      for (const [k, v] of table.unflushed) merged.set(k, v);
+      overlay.set(table, merged);
+    }
     for (const { key, value } of this.db.getRange({})) {
       const [group, tableId, k] = decodeStoredKey(key);
       const table = this.tablesById[tableId];
-      if (table === undefined || table.slots.has(k)) continue;
+      if (table === undefined || overlay.get(table)?.has(k) === true) continue;
       yield [table, group, k, value];
     }
-    for (const table of this.tables.values()) {
-      for (const slot of table.slots.values()) {
-        if (slot.value !== DELETED)
-          yield [table, slot.group, slot.key, slot.value === UNDEFINED ? undefined : slot.value];
+    for (const [table, merged] of overlay) {
+      for (const [k, v] of merged) {
+        if (v !== DELETED)
+          yield [table, keyGroupOf(k, this.maxParallelism), k, v === UNDEFINED ? undefined : v];
       }
     }
   }
@@ -558,13 +488,12 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         id: this.tablesById.length,
         kind,
         handle: undefined,
-        slots: new Map(),
-        held: new KeyFilter(),
-        writes: [],
-        open: [],
-        cache: [],
+        unflushed: new Map(),
+        reads: new Map(),
+        generations: [],
         cached: 0,
-        changed: this.tracking ? [] : undefined,
+        stored: new KeyFilter(),
+        dirty: this.tracking ? new Map() : undefined,
       };
       this.tables.set(name, table);
       this.tablesById.push(table);

@@ -57,11 +57,6 @@ function writeIntegerText(key: number, offset: number): number {
   return at;
 }
 
-/** Throws the error `encodeStoredKey` would for a key too long to store. */
-export function checkStoredKey(key: Key): void {
-  if (typeof key === 'string' && key.length * 3 > MAX_KEY_TEXT_BYTES) checkKeyText(keyText(key));
-}
-
 function checkKeyText(text: string): void {
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_KEY_TEXT_BYTES)
