@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { TributaryError, errorMessage } from '../../errors.js';
 import { checkStateValue, type StateValue } from '../../checkpoint/state-codec.js';
-import { hashKey, keyGroupOf, keyText, type Key } from '../../runtime/key-groups.js';
+import { keyGroupOf, keyText, type Key } from '../../runtime/key-groups.js';
 import type {
   ChangedKeys,
   KeyedStateBackend,
@@ -13,7 +13,6 @@ import type {
   ValueState,
 } from '../../runtime/keyed-state.js';
 import type { SectionTables, StateKind } from '../state-sections.js';
-import { KeyFilter } from './key-filter.js';
 import { STATE_VALUE_ENCODER, decodeStoredKey, encodeStoredKey } from './stored-entries.js';
 
 /** A key's slot in a write layer when its state was cleared. */
@@ -42,11 +41,6 @@ interface DiskTable {
   readonly generations: Map<Key, unknown>[];
   /** entries in `generations` */
   cached: number;
-  /**
-   * The keys written to LMDB (a Bloom filter): a read of another — the first record of every new
-   * key — needs no LMDB lookup. Keys not yet written are in the layers, looked at first.
-   */
-  readonly stored: KeyFilter;
   /**
    * The newest state of the keys written since the last capture, when changes are tracked (so a
    * capture reads no key back from LMDB); `UNKNOWN` for keys marked changed again.
@@ -88,8 +82,8 @@ export interface LmdbKeyedStateOptions {
  * it while the task goes on. A layer stays in memory until LMDB has it, then becomes a generation
  * of the read cache (with the state read from LMDB since the previous commit); the oldest
  * generations go once the cache holds more than `cacheEntries` entries per table. A read looks
- * at the layers and generations (newest first), then — unless a Bloom filter of the keys written
- * to LMDB rules the key out — LMDB (synchronously: memory-mapped, decoded on read). When more than two flushes wait for LMDB, the task waits
+ * at the layers and generations (newest first), then LMDB (synchronously: memory-mapped, decoded
+ * on read). When more than two flushes wait for LMDB, the task waits
  * (`pendingWork`): memory stays bounded. Values are stored in msgpack with record structures
  * shared in memory (the environment lives as long as the backend), so a value carries no field
  * names.
@@ -324,9 +318,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     for (let i = table.generations.length - 1; value === undefined && i >= 0; i--)
       value = (table.generations[i] as Map<Key, unknown>).get(key);
     if (value === undefined) {
-      const hash = hashKey(key);
-      const stored = this.storedKey(table, hash % this.maxParallelism, key);
-      if (!table.stored.mayHold(hash)) return ABSENT;
+      const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
       try {
         value = this.db.get(stored);
       } catch (err) {
@@ -390,10 +382,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       if (table.unflushed.size === 0) continue;
       layers.set(table, table.unflushed);
       for (const [key, value] of table.unflushed) {
-        const hash = hashKey(key);
-        if (value !== DELETED && !table.stored.mayHold(hash)) table.stored.add(hash);
         // lmdb copies the key into its write buffer: the reused encoding buffer will do
-        const stored = this.storedKey(table, hash % this.maxParallelism, key);
+        const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
         last =
           value === DELETED
             ? this.db.remove(stored)
@@ -492,7 +482,6 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         reads: new Map(),
         generations: [],
         cached: 0,
-        stored: new KeyFilter(),
         dirty: this.tracking ? new Map() : undefined,
       };
       this.tables.set(name, table);
