@@ -19,51 +19,16 @@ const scratch = Buffer.allocUnsafe(4 + MAX_KEY_TEXT_BYTES);
  * by the next call (for a lookup).
  */
 export function encodeStoredKey(group: number, table: number, key: Key, copy: boolean): Buffer {
-  scratch.writeUInt16BE(group, 0);
-  scratch.writeUInt16BE(table, 2);
-  let length: number;
-  if (typeof key === 'number' && Number.isSafeInteger(key)) {
-    length = writeIntegerText(key, 4);
-  } else {
-    const text = keyText(key);
-    if (text.length * 3 > MAX_KEY_TEXT_BYTES) checkKeyText(text);
-    length = 4 + scratch.write(text, 4, 'utf8');
-  }
-  return copy ? Buffer.from(scratch.subarray(0, length)) : scratch.subarray(0, length);
-}
-
-/** decimal digits of an integer key, least significant first */
-const digits = new Uint8Array(20);
-
-/**
- * Writes a safe integer's canonical text (`keyText`: `n`, then its decimal digits) at `offset`
- * of the scratch buffer without building the string; returns the end.
- */
-function writeIntegerText(key: number, offset: number): number {
-  let at = offset;
-  scratch[at++] = 0x6e; // 'n'
-  let n = key;
-  if (n < 0) {
-    scratch[at++] = 0x2d; // '-'
-    n = -n;
-  }
-  let count = 0;
-  do {
-    const q = Math.floor(n / 10);
-    digits[count++] = n - q * 10;
-    n = q;
-  } while (n > 0);
-  while (count > 0) scratch[at++] = 0x30 + (digits[--count] as number);
-  return at;
-}
-
-function checkKeyText(text: string): void {
-  const bytes = Buffer.byteLength(text);
-  if (bytes > MAX_KEY_TEXT_BYTES)
+  const text = keyText(key);
+  if (text.length * 3 > MAX_KEY_TEXT_BYTES && Buffer.byteLength(text) > MAX_KEY_TEXT_BYTES)
     throw new TributaryError(
       'ILLEGAL_ARGUMENT',
-      `key ${text.slice(0, 40)}… is ${bytes} bytes long: the lmdb state backend takes keys of at most ${MAX_KEY_TEXT_BYTES} bytes`,
+      `key ${text.slice(0, 40)}… is ${Buffer.byteLength(text)} bytes long: the lmdb state backend takes keys of at most ${MAX_KEY_TEXT_BYTES} bytes`,
     );
+  scratch.writeUInt16BE(group, 0);
+  scratch.writeUInt16BE(table, 2);
+  const length = 4 + scratch.write(text, 4, 'utf8');
+  return copy ? Buffer.from(scratch.subarray(0, length)) : scratch.subarray(0, length);
 }
 
 /** `[group, table id, key]` of a stored key. */
