@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { readPieceSection, type PieceRef } from './state-pieces.js';
+import { readPieceSectionSync, type PieceRef } from './state-pieces.js';
 import { mergeSections, packSection, unpackSection, type SectionTables } from './state-sections.js';
 
 /**
@@ -16,11 +16,14 @@ export interface FoldJob {
   readonly what: string;
 }
 
-/** Reads, verifies and merges the pieces of a fold (plus `extra`, newer, if given). */
-export async function foldPieces(job: FoldJob, extra?: SectionTables): Promise<Buffer> {
+/**
+ * Reads, verifies and merges the pieces of a fold (plus `extra`, newer, if given), synchronously
+ * (see `readPieceSectionSync`).
+ */
+export function foldPieces(job: FoldJob, extra?: SectionTables): Buffer {
   const sections: SectionTables[] = [];
   for (const ref of job.refs) {
-    const bytes = await readPieceSection(ref, job.what);
+    const bytes = readPieceSectionSync(ref, job.what);
     sections.push(unpackSection(bytes, `state piece ${ref.path} (${job.what})`));
   }
   if (extra !== undefined) sections.push(extra);

@@ -31,7 +31,7 @@ async function fold({ id, path, jobs }: FoldRequest): Promise<FoldReply> {
     async function* folded(): AsyncGenerator<{ bytes: Buffer; kind: 'full' | 'delta' }> {
       for (; index < jobs.length; index++) {
         const job = jobs[index] as FoldRequest['jobs'][number];
-        yield { bytes: await foldPieces(job), kind: job.from === 0 ? 'full' : 'delta' };
+        yield { bytes: foldPieces(job), kind: job.from === 0 ? 'full' : 'delta' };
       }
     }
     return { id, ok: true, refs: await writeSections(path, folded()) };

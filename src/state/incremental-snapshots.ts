@@ -175,7 +175,7 @@ export class IncrementalSnapshots {
           renames = [];
           const job = { group, from: 0, refs: chains.get(group) ?? [], what: this.what(group) };
           const captured = unpackSection(delta, 'captured changes');
-          sections.push({ group, bytes: await foldPieces(job, captured), kind: 'full' });
+          sections.push({ group, bytes: foldPieces(job, captured), kind: 'full' });
           await yieldToLoop(); // merging is CPU work: let the task run between key groups
         } else {
           sections.push({ group, bytes: delta, kind: 'delta' });

@@ -1,5 +1,14 @@
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TributaryError, errorMessage } from '../errors.js';
@@ -165,37 +174,84 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
+/** The STATE_CORRUPT error of a piece that cannot be read or verified. */
+function pieceFailure(ref: PieceRef, what: string, why: string, cause?: unknown): TributaryError {
+  return new TributaryError(
+    'STATE_CORRUPT',
+    `state piece ${ref.path} (${what}) ${why}; restore from an older checkpoint whose pieces are intact (restoreFrom <dir>/chk-<id>.ckpt)`,
+    { details: { path: ref.path }, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+function openFailure(ref: PieceRef, what: string, err: unknown): TributaryError {
+  return pieceFailure(
+    ref,
+    what,
+    (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? 'is missing'
+      : `cannot be read: ${errorMessage(err)}`,
+    err,
+  );
+}
+
 /**
  * Reads and verifies one section; a missing file, a short read or a hash mismatch is a
  * STATE_CORRUPT error naming the piece file and `what` (operator, key group).
  */
 export async function readPieceSection(ref: PieceRef, what: string): Promise<Buffer> {
-  const fail = (why: string, cause?: unknown): TributaryError =>
-    new TributaryError(
-      'STATE_CORRUPT',
-      `state piece ${ref.path} (${what}) ${why}; restore from an older checkpoint whose pieces are intact (restoreFrom <dir>/chk-<id>.ckpt)`,
-      { details: { path: ref.path }, ...(cause === undefined ? {} : { cause }) },
-    );
   let file;
   try {
     file = await open(ref.path, 'r');
   } catch (err) {
-    throw fail(
-      (err as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'is missing'
-        : `cannot be read: ${errorMessage(err)}`,
-      err,
-    );
+    throw openFailure(ref, what, err);
   }
   try {
     const buffer = Buffer.alloc(ref.bytes);
     const { bytesRead } = await file.read(buffer, 0, ref.bytes, ref.offset);
     if (bytesRead !== ref.bytes)
-      throw fail(`is truncated: ${bytesRead} of ${ref.bytes} bytes at offset ${ref.offset}`);
+      throw pieceFailure(
+        ref,
+        what,
+        `is truncated: ${bytesRead} of ${ref.bytes} bytes at offset ${ref.offset}`,
+      );
     if ((await sha256(buffer)) !== ref.sha256)
-      throw fail(`is corrupt: SHA-256 mismatch at offset ${ref.offset}`);
+      throw pieceFailure(ref, what, `is corrupt: SHA-256 mismatch at offset ${ref.offset}`);
     return buffer;
   } finally {
     await file.close();
+  }
+}
+
+/**
+ * `readPieceSection` without the libuv thread pool, for folds (CPU work on a thread of their
+ * own, or forced on the task's): the pool's few threads can be held for seconds by LMDB's write
+ * workers of the disk state backend, and a fold's many small reads and hashes queued behind them.
+ */
+export function readPieceSectionSync(ref: PieceRef, what: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(ref.path, 'r');
+  } catch (err) {
+    throw openFailure(ref, what, err);
+  }
+  try {
+    const buffer = Buffer.alloc(ref.bytes);
+    let bytesRead = 0;
+    while (bytesRead < ref.bytes) {
+      const n = readSync(fd, buffer, bytesRead, ref.bytes - bytesRead, ref.offset + bytesRead);
+      if (n === 0) break;
+      bytesRead += n;
+    }
+    if (bytesRead !== ref.bytes)
+      throw pieceFailure(
+        ref,
+        what,
+        `is truncated: ${bytesRead} of ${ref.bytes} bytes at offset ${ref.offset}`,
+      );
+    if (createHash('sha256').update(buffer).digest('hex') !== ref.sha256)
+      throw pieceFailure(ref, what, `is corrupt: SHA-256 mismatch at offset ${ref.offset}`);
+    return buffer;
+  } finally {
+    closeSync(fd);
   }
 }

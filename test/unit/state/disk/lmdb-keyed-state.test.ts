@@ -160,6 +160,59 @@ describe('LMDB keyed state backend', () => {
     }
   });
 
+  it('a capture takes the state at its time; writes after it, a clear then a write, a write then a clear go to the next', async () => {
+    // no cache: once LMDB has a flush its keys are read back from LMDB
+    const disk = await lmdb({ flushEntries: 2, cacheEntries: 0 });
+    disk.trackChanges();
+    const value = disk.valueState<{ n: number }>('v');
+    const put = (key: Key, n: number | undefined): void => {
+      disk.setCurrentKey(key);
+      if (n === undefined) value.clear();
+      else value.update({ n });
+    };
+    const read = (key: Key): unknown => {
+      disk.setCurrentKey(key);
+      return value.value();
+    };
+    const captured = (): unknown => canonicalSections(disk.captureChanges().groups);
+    for (let key = 0; key < 40; key++) {
+      expect(read(key)).toBeUndefined(); // read before the first write: absent
+      put(key, key);
+    }
+    const first = disk.captureChanges();
+    expect(first.changed.get('v')).toHaveLength(40);
+    put(1, 100); // written after the capture
+    put(2, undefined); // cleared, then written
+    put(2, 200);
+    put(3, 300); // written, then cleared
+    put(3, undefined);
+    for (let i = 0; i < 8; i++) await disk.pendingWork();
+    for (let key = 100; key < 140; key++) put(key, key); // more flushes: evictions
+    for (let i = 0; i < 8; i++) await disk.pendingWork();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([read(0), read(1), read(2), read(3), read(39)]).toEqual([
+      { n: 0 },
+      { n: 100 },
+      { n: 200 },
+      undefined,
+      { n: 39 },
+    ]);
+    const { groups } = disk.captureChanges();
+    const puts = new Map<Key, unknown>();
+    const deletes: Key[] = [];
+    for (const tables of groups.values()) {
+      const [, p, d] = tables['v'] as [string, unknown[], Key[]];
+      for (let i = 0; i < p.length; i += 2) puts.set(p[i] as Key, p[i + 1]);
+      deletes.push(...d);
+    }
+    expect(puts.get(1)).toEqual({ n: 100 });
+    expect(puts.get(2)).toEqual({ n: 200 });
+    expect(deletes).toEqual([3]);
+    expect(puts.has(0)).toBe(false);
+    expect(puts.size).toBe(2 + 40);
+    expect(captured()).toEqual([]);
+  });
+
   it('checkpoints incrementally as pieces; a fresh environment restores them, with key groups split over subtasks', async () => {
     const disk = await lmdb({ flushEntries: 64, cacheEntries: 64 });
     disk.trackChanges();
