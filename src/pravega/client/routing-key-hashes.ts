@@ -1,7 +1,7 @@
 import { hashRoutingKey } from '../protocol/index.js';
 
 /** sets of the cache (a power of two); two keys per set */
-const SETS = 8192;
+const SETS = 2048;
 
 /**
  * Routing-key hashes of recently seen keys: hashing is the costliest per-event step of a writer.
@@ -10,7 +10,8 @@ const SETS = 8192;
  * each event, and a `Map` lookup makes V8 hash that fresh string in its runtime every time (about
  * as costly as the rest of a write). Here the set is picked by an FNV-1a pass over the key's
  * UTF-16 code units, inlined by the JIT, and the key is then compared with `===`. Bounded: at most
- * 2 × 8192 keys are kept; a key whose set is full evicts the set's less recently used one.
+ * 2 × 2048 keys are kept (64 KiB a cache: each writer and each transaction has one); a key whose
+ * set is full evicts the set's less recently used one.
  */
 export class RoutingKeyHashes {
   private readonly keys: (string | undefined)[] = new Array<string | undefined>(2 * SETS).fill(

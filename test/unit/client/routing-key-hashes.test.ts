@@ -8,7 +8,7 @@ const fresh = (text: string) => `${text.slice(0, 1)}${text.slice(1)}`;
 describe('RoutingKeyHashes (cache of routing-key hashes)', () => {
   it('gives every key its routing hash, for keys built anew each time, many sharing a cache set', () => {
     const cache = new RoutingKeyHashes();
-    // 40 000 keys in 8 192 sets of two: most sets see several keys, and evict
+    // 40 000 keys in 2 048 sets of two: most sets see several keys, and evict
     const keys = [
       '',
       'k',
@@ -34,7 +34,7 @@ describe('RoutingKeyHashes (cache of routing-key hashes)', () => {
     const hashed = vi.fn(hashRoutingKey);
     const cache = new RoutingKeyHashes(hashed);
     cache.of('hot');
-    // among 20 000 others, some fall into the set of 'hot' (8 192 sets): it stays all the same
+    // among 20 000 others, some fall into the set of 'hot' (2 048 sets): it stays all the same
     for (let i = 0; i < 20_000; i++) {
       cache.of(`other-${i}`);
       cache.of(fresh('hot'));
