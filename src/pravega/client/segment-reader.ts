@@ -192,14 +192,17 @@ export class SegmentReader {
       this.rawPos = to;
     }
     try {
-      this.parser.push(
-        from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to),
-        (data, _offset, nextOffset) => {
-          this.buffered.push(data);
-          this.bufferedEnd = nextOffset;
-        },
-        at,
-      );
+      const before = this.buffered.length;
+      try {
+        this.parser.pushInto(
+          from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to),
+          this.buffered,
+          at,
+        );
+      } finally {
+        // the events parsed before a corrupt one are handed out first
+        if (this.buffered.length > before) this.bufferedEnd = this.parser.offset;
+      }
       if (this.reachedEnd && this.raw.length === 0) this.checkWholeEnd();
     } catch (err) {
       this.failure ??= asError(err);

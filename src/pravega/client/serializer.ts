@@ -1,3 +1,5 @@
+// the module's Buffer, not the global one: in Node the global is an accessor, called on each use
+import { Buffer } from 'node:buffer';
 import { TributaryError, errorMessage } from '../../errors.js';
 
 /** Turns values into event payloads and back. */

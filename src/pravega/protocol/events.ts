@@ -1,3 +1,5 @@
+// the module's Buffer, not the global one: in Node the global is an accessor, called on each use
+import { Buffer } from 'node:buffer';
 import { TributaryError } from '../../errors.js';
 import { ByteQueue } from './byte-queue.js';
 import {
@@ -257,13 +259,7 @@ export class EventParser {
     onEvent: (data: Buffer, offset: number, nextOffset: number) => void,
     at?: number | bigint,
   ): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (at !== undefined && toOffset(at, 'at') !== this.receivedOffset) {
-      throw new TributaryError(
-        'ILLEGAL_ARGUMENT',
-        `segment data at offset ${String(at)} does not continue at ${this.receivedOffset}`,
-      );
-    }
+    this.checkContinues(at);
     const q = this.queue;
     if (q.length === 0 && this.pendingLength < 0) {
       // nothing held back: the events lying whole in `data` are parsed straight from it
@@ -273,13 +269,54 @@ export class EventParser {
     } else {
       q.push(data);
     }
+    this.drain(onEvent);
+  }
+
+  /**
+   * As {@link push}, the payloads appended to `out` (no call per event); {@link offset} is then
+   * the segment offset just after the last of them. A corrupt event throws DECODE_ERROR after the
+   * payloads before it were appended.
+   */
+  pushInto(data: Buffer, out: Buffer[], at?: number | bigint): void {
+    this.checkContinues(at);
+    const q = this.queue;
+    if (q.length === 0 && this.pendingLength < 0) {
+      const parsed = this.wholeInto(data, out);
+      if (parsed === data.length) return;
+      q.push(parsed === 0 ? data : data.subarray(parsed));
+    } else {
+      q.push(data);
+    }
+    this.drain((payload) => out.push(payload), out);
+  }
+
+  private checkContinues(at: number | bigint | undefined): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (at !== undefined && toOffset(at, 'at') !== this.receivedOffset) {
+      throw new TributaryError(
+        'ILLEGAL_ARGUMENT',
+        `segment data at offset ${String(at)} does not continue at ${this.receivedOffset}`,
+      );
+    }
+  }
+
+  /**
+   * Hands out the events completed by what the byte queue holds (the general path); past a
+   * held-back event, whole events go to `out` when given (as {@link wholeInto}), else to `onEvent`.
+   */
+  private drain(
+    onEvent: (data: Buffer, offset: number, nextOffset: number) => void,
+    out?: Buffer[],
+  ): void {
+    const q = this.queue;
     for (;;) {
       if (this.pendingLength < 0) {
         if (q.length < EVENT_HEADER_SIZE) return;
         // past the held-back event, the rest lies in one pushed buffer: parsed straight from it
         const rest = q.takeAllIfContiguous();
         if (rest !== undefined) {
-          const parsed = this.pushWhole(rest, onEvent);
+          const parsed =
+            out === undefined ? this.pushWhole(rest, onEvent) : this.wholeInto(rest, out);
           if (parsed < rest.length) q.push(parsed === 0 ? rest : rest.subarray(parsed));
           return;
         }
@@ -314,19 +351,13 @@ export class EventParser {
     onEvent: (data: Buffer, offset: number, nextOffset: number) => void,
   ): number {
     const n = data.length;
+    // payload views are made from the backing store directly: `subarray` would read
+    // `data.buffer` (a runtime call) and go through a subclass constructor for each event
+    const backing = data.buffer;
+    const base = data.byteOffset;
     let p = 0;
     while (p + EVENT_HEADER_SIZE <= n) {
-      const type = (data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!;
-      const length =
-        (data[p + 4]! << 24) | (data[p + 5]! << 16) | (data[p + 6]! << 8) | data[p + 7]!;
-      if (type !== EVENT_TYPE_CODE) {
-        throw this.fail(
-          `expected an event (type 0) at offset ${this.position}, found type ${type}`,
-        );
-      }
-      if (length < 0 || length > MAX_EVENT_SIZE) {
-        throw this.fail(`event at offset ${this.position} has an invalid length ${length}`);
-      }
+      const length = this.wholeEventLength(data, p);
       const start = p + EVENT_HEADER_SIZE;
       const end = start + length;
       if (end > n) break;
@@ -334,7 +365,11 @@ export class EventParser {
       this.position = offset + EVENT_HEADER_SIZE + length;
       p = end;
       try {
-        onEvent(length === 0 ? EMPTY_PAYLOAD : data.subarray(start, end), offset, this.position);
+        onEvent(
+          length === 0 ? EMPTY_PAYLOAD : Buffer.from(backing, base + start, length),
+          offset,
+          this.position,
+        );
       } catch (err) {
         // as on the general path: what follows stays buffered
         this.queue.push(data.subarray(p));
@@ -342,6 +377,37 @@ export class EventParser {
       }
     }
     return p;
+  }
+
+  /** As {@link pushWhole}, the payloads appended to `out`. */
+  private wholeInto(data: Buffer, out: Buffer[]): number {
+    const n = data.length;
+    const backing = data.buffer;
+    const base = data.byteOffset;
+    let p = 0;
+    while (p + EVENT_HEADER_SIZE <= n) {
+      const length = this.wholeEventLength(data, p);
+      const start = p + EVENT_HEADER_SIZE;
+      const end = start + length;
+      if (end > n) break;
+      this.position += EVENT_HEADER_SIZE + length;
+      p = end;
+      out.push(length === 0 ? EMPTY_PAYLOAD : Buffer.from(backing, base + start, length));
+    }
+    return p;
+  }
+
+  /** The payload length in the event header at `p` of `data`; DECODE_ERROR if it is no event. */
+  private wholeEventLength(data: Buffer, p: number): number {
+    const type = (data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!;
+    const length = (data[p + 4]! << 24) | (data[p + 5]! << 16) | (data[p + 6]! << 8) | data[p + 7]!;
+    if (type !== EVENT_TYPE_CODE) {
+      throw this.fail(`expected an event (type 0) at offset ${this.position}, found type ${type}`);
+    }
+    if (length < 0 || length > MAX_EVENT_SIZE) {
+      throw this.fail(`event at offset ${this.position} has an invalid length ${length}`);
+    }
+    return length;
   }
 
   private fail(message: string): TributaryError {

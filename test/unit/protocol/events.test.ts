@@ -199,6 +199,53 @@ describe('EventParser', () => {
     ]);
   });
 
+  it('appends payloads to an array (pushInto) as push hands them out, split anywhere', () => {
+    fc.assert(
+      fc.property(
+        payloads,
+        fc.array(fc.nat(), { maxLength: 40 }),
+        fc.nat({ max: 2 ** 40 }),
+        (events, cuts, start) => {
+          const data = frameEvents(events);
+          const parser = new EventParser(start);
+          const out: Buffer[] = [];
+          let at = start;
+          let offset = start;
+          for (const chunk of split(data, cuts)) {
+            const before = out.length;
+            parser.pushInto(chunk, out, at);
+            at += chunk.length;
+            for (const p of out.slice(before)) offset += 8 + p.length;
+            // the parser's offset is just after the last payload appended
+            expect(parser.offset).toBe(offset);
+          }
+          expect(out.map((p) => Buffer.from(p))).toEqual(events.map((e) => Buffer.from(e)));
+          expect(out.every((p) => Buffer.isBuffer(p))).toBe(true);
+          expect(parser.offset).toBe(start + data.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('pushInto: whole events are views of the pushed data; the ones before corrupt data come first', () => {
+    const data = frameEvents([utf8('one'), utf8(''), utf8('two')]);
+    const parser = new EventParser(7);
+    const out: Buffer[] = [];
+    parser.pushInto(data, out);
+    expect(out.map((p) => p.toString())).toEqual(['one', '', 'two']);
+    expect(out[0]!.buffer).toBe(data.buffer);
+    expect(out[0]!.byteOffset).toBe(data.byteOffset + 8);
+    expect(parser.offset).toBe(7 + data.length);
+    const err = expectCode(
+      () =>
+        parser.pushInto(Buffer.concat([frameEvents([utf8('ok')]), hex('deadbeef 00000000')]), out),
+      'DECODE_ERROR',
+    );
+    expect(out.map((p) => p.toString())).toEqual(['one', '', 'two', 'ok']);
+    expect(err.message).toContain(`offset ${7 + data.length + 10}`);
+  });
+
   it('rejects a record whose type is not 0', () => {
     const parser = new EventParser(5);
     const err = expectCode(() => parser.parse(hex('00000001 00000000')), 'DECODE_ERROR');
