@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckpointData } from '../../../src/checkpoint/checkpoint-data.js';
-import type { CompletedRecord } from '../../../src/cluster/records.js';
 import {
   WorkerStateFolder,
   asStateHandles,
@@ -13,6 +12,8 @@ import {
 } from '../../../src/cluster/state-handles.js';
 import { asWorkerPiece, pieceOf } from '../../../src/cluster/worker-piece.js';
 import { TributaryError } from '../../../src/errors.js';
+import { completedRecord } from '../helpers/completed-record.js';
+import { rejection } from '../helpers/rejection.js';
 
 const K = 8;
 
@@ -51,28 +52,6 @@ function checkpoint(id: number, refs: readonly object[]): CheckpointData {
     enumerators: { input: { positions: 'not restored with keyed state' } },
     lineageStart: 1,
   };
-}
-
-function completed(id: number, ...handles: { workerId: string; state: StateHandle[] }[]) {
-  return {
-    id,
-    term: 1,
-    pieces: handles.map((h) => ({
-      workerId: h.workerId,
-      epoch: 1,
-      piece: { readerGroups: {}, sinks: [], state: h.state },
-    })),
-  } as unknown as CompletedRecord;
-}
-
-async function caught(promise: Promise<unknown>): Promise<TributaryError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof TributaryError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('keyed state of cluster checkpoints in a shared directory', () => {
@@ -143,7 +122,7 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
     expect(handle.sha256).toBe(createHash('sha256').update(body).digest('hex'));
     expect(handle.bytes).toBe(body.length);
 
-    const all = await loadKeyGroups(root, completed(3, { workerId: 'w', state: [handle] }), {
+    const all = await loadKeyGroups(root, completedRecord(3, { workerId: 'w', state: [handle] }), {
       start: 0,
       end: K,
     });
@@ -156,7 +135,7 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
       1, 5,
     ]);
     // a part of the key groups: only those
-    const part = await loadKeyGroups(root, completed(3, { workerId: 'w', state: [handle] }), {
+    const part = await loadKeyGroups(root, completedRecord(3, { workerId: 'w', state: [handle] }), {
       start: 4,
       end: 6,
     });
@@ -168,7 +147,7 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
   it('restores the list state of the operators it is asked for from a shared directory too', async () => {
     const folder = new WorkerStateFolder(root, 'w1');
     const handle = await folder.write(checkpoint(3, []), [[0, K]]);
-    const record = completed(3, { workerId: 'w1', state: [handle] });
+    const record = completedRecord(3, { workerId: 'w1', state: [handle] });
     const back = await loadKeyGroups(root, record, { start: 0, end: K }, (uid) => uid === 'count');
     expect(back.operators['count']?.subtasks.map((s) => s.items)).toEqual([['list-item'], []]);
     expect(back.operators['output']).toBeUndefined();
@@ -183,7 +162,7 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
     const h2 = await folder.write(checkpoint(2, [p1, p2]), [[0, K]]);
     const p3 = await pieceFile(folder.dir, 3, 'full piece of checkpoint 3');
     await folder.write(checkpoint(3, [p3]), [[0, K]]); // in flight
-    const done2 = completed(2, { workerId: 'w1', state: [h2] });
+    const done2 = completedRecord(2, { workerId: 'w1', state: [h2] });
     expect(await folder.retain(done2)).toEqual([h1.file]);
     expect((await readdir(folder.dir)).filter((n) => n.endsWith('.ckpt')).sort()).toEqual([
       'chk-000000000002.ckpt',
@@ -198,10 +177,9 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
     );
     await loadKeyGroups(root, done2, { start: 0, end: K }); // still whole
     // 4 completed: 2 and 3 go, and with the next write the pieces only they needed
-    expect((await folder.retain(completed(4, { workerId: 'w1', state: [h4] }))).sort()).toEqual([
-      h2.file,
-      join(folder.relative, 'chk-000000000003.ckpt'),
-    ]);
+    expect(
+      (await folder.retain(completedRecord(4, { workerId: 'w1', state: [h4] }))).sort(),
+    ).toEqual([h2.file, join(folder.relative, 'chk-000000000003.ckpt')]);
     const p5 = await pieceFile(folder.dir, 5, 'full piece of checkpoint 5');
     await folder.write(checkpoint(5, [p4, p5]), [[0, K]]);
     await (await folder.open()).settled();
@@ -213,11 +191,13 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
     const hOld = await old.write(checkpoint(4, []), [[0, K]]);
     const mine = new WorkerStateFolder(root, 'new');
     // restored from old's checkpoint 4: completed 4 still names it
-    expect(await mine.removeOthers(completed(4, { workerId: 'old', state: [hOld] }))).toEqual([]);
+    expect(await mine.removeOthers(completedRecord(4, { workerId: 'old', state: [hOld] }))).toEqual(
+      [],
+    );
     const hNew = await mine.write(checkpoint(6, []), [[0, K]]);
-    expect(await mine.removeOthers(completed(6, { workerId: 'new', state: [hNew] }))).toEqual([
-      old.relative,
-    ]);
+    expect(await mine.removeOthers(completedRecord(6, { workerId: 'new', state: [hNew] }))).toEqual(
+      [old.relative],
+    );
     expect(await readdir(join(root, 'workers'))).toEqual(['new']);
   });
 
@@ -225,7 +205,7 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
     const folder = new WorkerStateFolder(root, 'w1');
     const ref = await pieceFile(folder.dir, 2, 'the chain of key group 5');
     const handle = await folder.write(checkpoint(2, [ref]), [[0, K]]);
-    const record = completed(2, { workerId: 'w1', state: [handle] });
+    const record = completedRecord(2, { workerId: 'w1', state: [handle] });
     const path = join(root, handle.file);
     const all = { start: 0, end: K };
     const original = await readFile(path);
@@ -234,7 +214,7 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
     const flipped = Buffer.from(original);
     flipped.writeUInt8(flipped.readUInt8(flipped.length - 2) ^ 0x01, flipped.length - 2);
     await writeFile(path, flipped);
-    let err = await caught(loadKeyGroups(root, record, all));
+    let err = await rejection(loadKeyGroups(root, record, all));
     expect(err.code).toBe('STATE_CORRUPT');
     expect(err.message).toContain(path);
     expect(err.message).toMatch(/worker w1 in completed cluster checkpoint 2/);
@@ -247,13 +227,13 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
       [[0, K]],
     );
     expect(replaced.sha256).not.toBe(handle.sha256);
-    err = await caught(loadKeyGroups(root, record, all));
+    err = await rejection(loadKeyGroups(root, record, all));
     expect(err.code).toBe('STATE_CORRUPT');
     expect(err.message).toMatch(/is not the file the checkpoint names/);
 
     // missing file
     await rm(path);
-    err = await caught(loadKeyGroups(root, record, all));
+    err = await rejection(loadKeyGroups(root, record, all));
     expect(err.code).toBe('STATE_CORRUPT');
     expect(err.message).toContain(path);
     expect(err.message).toMatch(/missing/);
@@ -263,24 +243,27 @@ describe('keyed state of cluster checkpoints in a shared directory', () => {
     await loadKeyGroups(root, record, all);
     const piece = join(folder.dir, 'state', ref.f);
     await rm(piece);
-    err = await caught(loadKeyGroups(root, record, all));
+    err = await rejection(loadKeyGroups(root, record, all));
     expect(err.code).toBe('STATE_CORRUPT');
     expect(err.message).toContain(piece);
     // torn piece
     await writeFile(piece, 'short');
-    err = await caught(loadKeyGroups(root, record, all));
+    err = await rejection(loadKeyGroups(root, record, all));
     expect(err.message).toMatch(/torn/);
 
     // key groups no handle covers
-    const half = completed(2, { workerId: 'w1', state: [{ ...handle, keyGroups: [[0, 4]] }] });
-    err = await caught(loadKeyGroups(root, half, all));
+    const half = completedRecord(2, {
+      workerId: 'w1',
+      state: [{ ...handle, keyGroups: [[0, 4]] }],
+    });
+    err = await rejection(loadKeyGroups(root, half, all));
     expect(err.code).toBe('STATE_CORRUPT');
     expect(err.message).toMatch(/names no keyed state for key group 4/);
     // a handle of another checkpoint
-    err = await caught(
+    err = await rejection(
       loadKeyGroups(
         root,
-        completed(3, { workerId: 'w1', state: [{ ...handle, checkpointId: 2 }] }),
+        completedRecord(3, { workerId: 'w1', state: [{ ...handle, checkpointId: 2 }] }),
         all,
       ),
     );

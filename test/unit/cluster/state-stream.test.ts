@@ -5,16 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckpointData } from '../../../src/checkpoint/checkpoint-data.js';
 import { StreamStateStore } from '../../../src/cluster/cluster-state-store.js';
 import { stateStreamName } from '../../../src/cluster/exchange/names.js';
-import type { CompletedRecord } from '../../../src/cluster/records.js';
-import {
-  asStateHandles,
-  type StateHandle,
-  type StreamStateHandle,
-} from '../../../src/cluster/state-handles.js';
+import { asStateHandles, type StreamStateHandle } from '../../../src/cluster/state-handles.js';
 import type { StateStreamClient } from '../../../src/cluster/state-stream.js';
 import { asWorkerPiece, pieceOf } from '../../../src/cluster/worker-piece.js';
-import { TributaryError } from '../../../src/errors.js';
+import type { TributaryError } from '../../../src/errors.js';
 import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
+import { completedRecord } from '../helpers/completed-record.js';
+import { rejection } from '../helpers/rejection.js';
 
 const K = 8;
 const SCOPE = 'cluster';
@@ -43,26 +40,21 @@ function checkpoint(id: number, size = 40): CheckpointData {
   };
 }
 
-function completed(id: number, ...handles: { workerId: string; state: StateHandle[] }[]) {
+/** `client` as the state stream sees it, with its conditional appends done by `append`. */
+function withConditionalAppend(
+  client: PravegaClient,
+  append: StateStreamClient['segmentStore']['conditionalAppend'],
+): StateStreamClient {
+  const store = client.segmentStore;
   return {
-    id,
-    term: 1,
-    pieces: handles.map((h) => ({
-      workerId: h.workerId,
-      epoch: 1,
-      piece: { readerGroups: {}, sinks: [], state: h.state },
-    })),
-  } as unknown as CompletedRecord;
-}
-
-async function caught(promise: Promise<unknown>): Promise<TributaryError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof TributaryError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
+    controller: client.controller,
+    segmentStore: {
+      getInfo: (s) => store.getInfo(s),
+      read: (s, o, n, signal) => store.read(s, o, n, signal),
+      truncateSegment: (s, o) => store.truncateSegment(s, o),
+      conditionalAppend: append,
+    },
+  };
 }
 
 describe('keyed state of cluster checkpoints in the job state stream', () => {
@@ -97,7 +89,7 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
     );
     expect(piece.state).toEqual([second]);
 
-    const back = await store.load(completed(2, { workerId: 'w1', state: [second] }), {
+    const back = await store.load(completedRecord(2, { workerId: 'w1', state: [second] }), {
       start: 0,
       end: K,
     });
@@ -110,7 +102,7 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
     expect(back.operators['count']!.subtasks.every((s) => s?.items.length === 0)).toBe(true);
     expect(back.operators['output']).toBeUndefined();
     // only the key groups asked for
-    const part = await store.load(completed(2, { workerId: 'w1', state: [second] }), {
+    const part = await store.load(completedRecord(2, { workerId: 'w1', state: [second] }), {
       start: 4,
       end: K,
     });
@@ -123,7 +115,7 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
   it("restores the list state of the operators it is asked for (user operators), not the sources' or sinks'", async () => {
     const store = new StreamStateStore(client, SCOPE, JOB);
     const h = await store.write(checkpoint(4), [[0, K]]);
-    const record = completed(4, { workerId: 'w1', state: [h] });
+    const record = completedRecord(4, { workerId: 'w1', state: [h] });
     const back = await store.load(record, { start: 0, end: K }, (uid) => uid !== 'output');
     expect(back.operators['count']!.subtasks.map((s) => s?.items)).toEqual([['list-item'], []]);
     expect(back.operators['output']).toBeUndefined();
@@ -141,7 +133,9 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
     const h1 = (await store.write(checkpoint(1), [[0, K]])) as StreamStateHandle;
     const h2 = (await store.write(checkpoint(2), [[0, K]])) as StreamStateHandle;
     const load = (h: StreamStateHandle, id = h.checkpointId) =>
-      caught(store.load(completed(id, { workerId: 'w9', state: [h] }), { start: 0, end: K }));
+      rejection(
+        store.load(completedRecord(id, { workerId: 'w9', state: [h] }), { start: 0, end: K }),
+      );
     const named = (err: TributaryError, offset: number) => {
       expect(err.code).toBe('STATE_CORRUPT');
       expect(err.message).toContain('worker w9');
@@ -182,8 +176,8 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
     const gone = await load(h2);
     named(gone, h2.offset);
     // a key group no handle covers
-    const uncovered = await caught(
-      store.load(completed(2, { workerId: 'w9', state: [{ ...h2, keyGroups: [[0, 4]] }] }), {
+    const uncovered = await rejection(
+      store.load(completedRecord(2, { workerId: 'w9', state: [{ ...h2, keyGroups: [[0, 4]] }] }), {
         start: 0,
         end: K,
       }),
@@ -196,22 +190,25 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
     const hs: StreamStateHandle[] = [];
     for (let id = 1; id <= 4; id++)
       hs.push((await store.write(checkpoint(id), [[0, K]])) as StreamStateHandle);
-    await store.retain(completed(3, { workerId: 'w1', state: [hs[2]!] }));
+    await store.retain(completedRecord(3, { workerId: 'w1', state: [hs[2]!] }));
     const info = await client.segmentStore.getInfo(SEGMENT);
     expect(info.startOffset).toBe(BigInt(hs[2]!.offset));
     // what it names and what is newer (in flight) are kept
     for (const h of [hs[2]!, hs[3]!]) {
-      const back = await store.load(completed(h.checkpointId, { workerId: 'w1', state: [h] }), {
-        start: 0,
-        end: K,
-      });
+      const back = await store.load(
+        completedRecord(h.checkpointId, { workerId: 'w1', state: [h] }),
+        {
+          start: 0,
+          end: K,
+        },
+      );
       expect(back.checkpointId).toBe(h.checkpointId);
     }
     // an older completed record never moves the start back nor fails
-    await store.retain(completed(2, { workerId: 'w1', state: [hs[1]!] }));
+    await store.retain(completedRecord(2, { workerId: 'w1', state: [hs[1]!] }));
     expect((await client.segmentStore.getInfo(SEGMENT)).startOffset).toBe(BigInt(hs[2]!.offset));
     // a record that names no stream state (a stateless or shared-directory piece) truncates nothing
-    await store.retain(completed(5, { workerId: 'w1', state: [] }));
+    await store.retain(completedRecord(5, { workerId: 'w1', state: [] }));
     expect((await client.segmentStore.getInfo(SEGMENT)).startOffset).toBe(BigInt(hs[2]!.offset));
   });
 
@@ -222,29 +219,21 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
       [0, K],
     ])) as StreamStateHandle;
     let raced = false;
-    const racing: StateStreamClient = {
-      controller: client.controller,
-      segmentStore: {
-        getInfo: (s) => client.segmentStore.getInfo(s),
-        read: (s, o, n, signal) => client.segmentStore.read(s, o, n, signal),
-        truncateSegment: (s, o) => client.segmentStore.truncateSegment(s, o),
-        conditionalAppend: async (s, offset, event) => {
-          if (!raced) {
-            raced = true;
-            // another writer appends between this writer's look at the end and its append
-            const info = await client.segmentStore.getInfo(s);
-            await client.segmentStore.conditionalAppend(s, info.length, event.subarray(0, 8 + 3));
-          }
-          return client.segmentStore.conditionalAppend(s, offset, event);
-        },
-      },
-    };
+    const racing = withConditionalAppend(client, async (s, offset, event) => {
+      if (!raced) {
+        raced = true;
+        // another writer appends between this writer's look at the end and its append
+        const info = await client.segmentStore.getInfo(s);
+        await client.segmentStore.conditionalAppend(s, info.length, event.subarray(0, 8 + 3));
+      }
+      return client.segmentStore.conditionalAppend(s, offset, event);
+    });
     const h = (await new StreamStateStore(racing, SCOPE, JOB).write(checkpoint(2), [
       [0, K],
     ])) as StreamStateHandle;
     expect(raced).toBe(true);
     expect(h.offset).toBeGreaterThan(other.offset + other.length);
-    const back = await store.load(completed(2, { workerId: 'w1', state: [h] }), {
+    const back = await store.load(completedRecord(2, { workerId: 'w1', state: [h] }), {
       start: 0,
       end: K,
     });
@@ -253,23 +242,15 @@ describe('keyed state of cluster checkpoints in the job state stream', () => {
 
   it('an append whose reply was lost but whose bytes landed counts as written', async () => {
     await new StreamStateStore(client, SCOPE, JOB).open();
-    const lossy: StateStreamClient = {
-      controller: client.controller,
-      segmentStore: {
-        getInfo: (s) => client.segmentStore.getInfo(s),
-        read: (s, o, n, signal) => client.segmentStore.read(s, o, n, signal),
-        truncateSegment: (s, o) => client.segmentStore.truncateSegment(s, o),
-        conditionalAppend: async (s, offset, event) => {
-          await client.segmentStore.conditionalAppend(s, offset, event);
-          // as a retry after a lost reply sees it: the offset moved on
-          return client.segmentStore.conditionalAppend(s, offset, event);
-        },
-      },
-    };
+    const lossy = withConditionalAppend(client, async (s, offset, event) => {
+      await client.segmentStore.conditionalAppend(s, offset, event);
+      // as a retry after a lost reply sees it: the offset moved on
+      return client.segmentStore.conditionalAppend(s, offset, event);
+    });
     const store = new StreamStateStore(lossy, SCOPE, JOB, 50);
     const h = (await store.write(checkpoint(3), [[0, K]])) as StreamStateHandle;
     expect((await client.segmentStore.getInfo(SEGMENT)).length).toBe(BigInt(h.length));
-    const back = await store.load(completed(3, { workerId: 'w1', state: [h] }), {
+    const back = await store.load(completedRecord(3, { workerId: 'w1', state: [h] }), {
       start: 0,
       end: K,
     });

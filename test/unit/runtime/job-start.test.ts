@@ -13,6 +13,7 @@ import {
   type Output,
 } from '../helpers/exactly-once-job.js';
 import { readCommitted, tempDir } from '../helpers/files.js';
+import { rejection } from '../helpers/rejection.js';
 
 type Dir = { path: string; remove: () => Promise<void> };
 
@@ -22,16 +23,6 @@ async function until(what: string, condition: () => boolean, timeoutMs = 60_000)
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<TributaryError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (TributaryError.is(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** The code of the error that kept a job from starting (it rejects with JOB_FAILED around it). */
