@@ -13,6 +13,19 @@ import { keysOf, type Seq } from './sequences.js';
 
 export const seqSerializer = jsonSerializer<Seq>();
 
+/** Creates `scope` and in it a stream of a fixed number of segments per name (`{ in: 4, out: 2 }`). */
+export async function createFixedStreams(
+  client: PravegaClient,
+  scope: string,
+  segments: Readonly<Record<string, number>>,
+): Promise<void> {
+  await client.createScope(scope);
+  for (const [name, minSegments] of Object.entries(segments))
+    await client.createStream(`${scope}/${name}`, {
+      scalingPolicy: { type: 'fixed', minSegments },
+    });
+}
+
 /** The producer waits before writing `atSeq` until `until()` holds. */
 export interface ProducerGate {
   readonly atSeq: number;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { ReaderGroup } from '../../../src/pravega/client/reader-group/reader-group.js';
 import { launchChromium } from '../../support/chromium.js';
-import { produce, readOutput } from '../../support/e2e.js';
+import { createFixedStreams, produce, readOutput } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
 import { cli, RunningCli } from '../cli/cli-process.js';
 
@@ -70,10 +70,7 @@ describe('tributary run --workers with status pages, and tributary workers (real
       cwd,
     );
     try {
-      await client.createScope(scope);
-      await client.createStream(`${scope}/in`, {
-        scalingPolicy: { type: 'fixed', minSegments: 4 },
-      });
+      await createFixedStreams(client, scope, { in: 4 });
       const pageLine = (w: number) => (l: string) => l.startsWith(`[w${w}] status page: `);
       const urls: string[] = [];
       for (const w of [0, 1]) {

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
 import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { readerGroupName } from '../../../src/source/pravega/names.js';
-import { produce, readOutput } from '../../support/e2e.js';
+import { createFixedStreams, produce, readOutput } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
 import { expectExactlyOnceInOrder, keysOf } from '../../support/sequences.js';
 
@@ -36,13 +36,7 @@ describe('execute(name, { workers }) (real server)', () => {
     const scope = randomScope('execworkers');
     const client = await PravegaClient.connect(uri);
     try {
-      await client.createScope(scope);
-      await client.createStream(`${scope}/in`, {
-        scalingPolicy: { type: 'fixed', minSegments: 4 },
-      });
-      await client.createStream(`${scope}/out`, {
-        scalingPolicy: { type: 'fixed', minSegments: 2 },
-      });
+      await createFixedStreams(client, scope, { in: 4, out: 2 });
       const child = spawn(
         process.execPath,
         ['--import', 'tsx', SCRIPT, uri, scope, `${scope}/in`, `${scope}/out`],

@@ -10,7 +10,7 @@ import { jsonSerializer } from '../../../src/pravega/client/serializer.js';
 import { streamCutToText, tailCut } from '../../../src/pravega/client/stream-cut.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { readerGroupName } from '../../../src/source/pravega/names.js';
-import { produce } from '../../support/e2e.js';
+import { createFixedStreams, produce } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
 import { readCommitted } from '../../support/read-stream.js';
 import { keysOf } from '../../support/sequences.js';
@@ -68,14 +68,7 @@ describe.each([
       const client = await PravegaClient.connect(uri);
       const log: string[] = [];
       try {
-        await client.createScope(scope);
-        await client.createStream(`${scope}/in`, {
-          scalingPolicy: { type: 'fixed', minSegments: 1 },
-        });
-        for (const out of ['out', 'out-plain'])
-          await client.createStream(`${scope}/${out}`, {
-            scalingPolicy: { type: 'fixed', minSegments: 2 },
-          });
+        await createFixedStreams(client, scope, { in: 1, out: 2, 'out-plain': 2 });
         const checkpointDir = shared ? tempDir('tributary-keyed-cluster-') : undefined;
         const args: WorkerArgs & { checkpointDir?: string } = {
           pravega: uri,

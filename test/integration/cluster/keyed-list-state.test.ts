@@ -6,7 +6,7 @@ import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { StreamOperator, type OperatorSnapshot } from '../../../src/runtime/operator.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
-import { produce } from '../../support/e2e.js';
+import { createFixedStreams, produce } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
 import type { Seq } from '../../support/sequences.js';
 import { CollectSink } from '../../unit/helpers/collect-sink.js';
@@ -83,10 +83,7 @@ describe('keyed cluster job restarted: list state of user operators (real server
       });
     };
     try {
-      await client.createScope(scope);
-      await client.createStream(`${scope}/in`, {
-        scalingPolicy: { type: 'fixed', minSegments: 1 },
-      });
+      await createFixedStreams(client, scope, { in: 1 });
       await produce(client, `${scope}/in`, { keys: 2, perKey: EVENTS / 2 });
       const completedA: number[] = [];
       const a = await start(completedA);

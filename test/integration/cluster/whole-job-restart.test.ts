@@ -3,7 +3,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
 import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { readerGroupName } from '../../../src/source/pravega/names.js';
-import { produce, readOutput } from '../../support/e2e.js';
+import { createFixedStreams, produce, readOutput } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
 import { expectExactlyOnceInOrder, keysOf } from '../../support/sequences.js';
 import { WorkerProcess, ownership, timeUntil, type WorkerArgs } from './worker-processes.js';
@@ -35,13 +35,7 @@ describe('whole scaled-out job killed and restarted (real server)', () => {
     const client = await PravegaClient.connect(uri);
     const log: string[] = [];
     try {
-      await client.createScope(scope);
-      await client.createStream(`${scope}/in`, {
-        scalingPolicy: { type: 'fixed', minSegments: 4 },
-      });
-      await client.createStream(`${scope}/out`, {
-        scalingPolicy: { type: 'fixed', minSegments: 2 },
-      });
+      await createFixedStreams(client, scope, { in: 4, out: 2 });
       const args: WorkerArgs = {
         pravega: uri,
         scope,
