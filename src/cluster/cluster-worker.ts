@@ -723,7 +723,9 @@ export class ClusterWorker {
     }
     const readers: string[] = [];
     const prefix = `${dead.workerId}-`;
-    for (const scoped of this.groups) {
+    // the groups the completed checkpoint names too: a leader that has just started may not have
+    // registered its own sources' groups yet, and a dead reader left online keeps its segments
+    for (const scoped of new Set([...this.groups, ...checkpoints.keys()])) {
       const slash = scoped.indexOf('/');
       const group = await ReaderGroup.get(
         this.client,
