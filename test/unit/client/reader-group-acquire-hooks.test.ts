@@ -11,6 +11,7 @@ import {
 } from '../../../src/pravega/client/reader-group/index.js';
 import { jsonSerializer } from '../../../src/pravega/client/serializer.js';
 import { TributaryError } from '../../../src/errors.js';
+import { parseSegmentName } from '../../../src/pravega/protocol/index.js';
 
 /**
  * The reader's acquisition and release hooks (`onAcquired`, `onReleased`) on the embedded store:
@@ -211,11 +212,32 @@ describe('reader acquisition and release hooks', () => {
     );
     const moved = new Set(calls[0]!.map((a) => a.segment));
     const whileHeld = got.length;
-    for (let i = 0; i < 20; i++) await readOnce(r1, got, 2);
+    // a checkpoint started meanwhile: its marker waits for the hook
+    const checkpoint = group.initiateCheckpoint('chk-during-hook', { timeoutMs: 30_000 });
+    const markers: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const m = await readOnce(r1, got, 2);
+      if (m !== undefined) markers.push(m);
+      await sleep(5);
+    }
+    expect(markers).toEqual([]);
     const duringHook = got.slice(whileHeld);
     expect(duringHook.length).toBeGreaterThan(0); // the two it owned go on
     expect(duringHook.every((g) => kept.has(g.segment))).toBe(true);
     release();
+    const markerBy = Date.now() + 30_000;
+    while (markers.length === 0 && Date.now() < markerBy) {
+      const m = await readOnce(r1, got, 1);
+      if (m !== undefined) markers.push(m);
+    }
+    expect(markers).toEqual(['chk-during-hook']);
+    await readOnce(r1, got, 1); // records its part
+    const cut = await checkpoint;
+    // the moved segments are in the checkpoint where they were acquired
+    for (const [s, o] of position) {
+      const p = parseSegmentName(s);
+      expect(cut.positions.get(`${p.scope}/${p.stream}`)?.get(p.segmentId)).toBe(o);
+    }
     const deadline = Date.now() + 30_000;
     while (!got.slice(whileHeld).some((g) => moved.has(g.segment)) && Date.now() < deadline) {
       await readOnce(r1, got, 50);

@@ -269,9 +269,10 @@ export class EventStreamReader<T> {
    * `hook` is told of every segment this reader takes over (an unassigned one, one given back by
    * another reader, one of a reader taken offline, a successor of a finished one), with the offset
    * it reads on from, and is awaited before any event of those segments is handed out: the
-   * segments it owned before go on meanwhile. The calls come one after the other, in the order of
-   * the acquisitions, each segment once per acquisition. A rejection fails the reader: the next
-   * read throws it.
+   * segments it owned before go on meanwhile, but a checkpoint marker waits for it (what the hook
+   * loads belongs before the marker). The calls come one after the other, in the order of the
+   * acquisitions, each segment once per acquisition. A rejection fails the reader: the next read
+   * throws it.
    */
   onAcquired(hook: AcquiredHook): void {
     this.acquiredHook = hook;
@@ -348,7 +349,8 @@ export class EventStreamReader<T> {
         if (this.failure !== undefined) throw this.failure;
         if (this.closed) throw new TributaryError('CLOSED', `reader ${this.readerId} is closed`);
         this.maybeMaintain();
-        if (this.pendingMarker !== undefined) {
+        // a marker waits for the acquisition hooks still running: what they load belongs before it
+        if (this.pendingMarker !== undefined && this.awaitingHook.size === 0) {
           const name = this.pendingMarker;
           this.pendingMarker = undefined;
           this.passedMarker = { name, positions: this.getPosition() };
