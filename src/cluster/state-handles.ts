@@ -399,7 +399,8 @@ export async function assembleKeyGroups<H extends StateHandle>(
     base ??= data;
     firstFolder ??= folder;
     for (const [uid, op] of Object.entries(data.operators)) {
-      const items = listState?.(uid) === true;
+      // list state is not owned per key group: a carried handle brings only its keyed state
+      const items = !carried && listState?.(uid) === true;
       const subtasks = op.subtasks.map((s) => ({
         items: items ? (s?.items ?? []) : [],
         keyGroups: (s?.keyGroups ?? []).filter(

@@ -51,7 +51,10 @@ function workerCheckpoint(id: number, worker: string, groups: readonly number[])
       count: {
         parallelism: 1,
         subtasks: [
-          { items: [], keyGroups: groups.map((g) => [g, { state: { worker, id, g } }] as const) },
+          {
+            items: [`list of ${worker}@${id}`],
+            keyGroups: groups.map((g) => [g, { state: { worker, id, g } }] as const),
+          },
         ],
       },
     },
@@ -242,6 +245,11 @@ describe('loading key groups from several workers in the state stream', () => {
       ]),
     );
     expect(loaded.checkpointId).toBe(2);
+    // list state (not owned per key group) only from the pieces of 2, never carried
+    const withLists = await store.load(rec2, all, () => true);
+    expect(withLists.operators['count']?.subtasks.flatMap((x) => x.items)).toEqual([
+      'list of w1@2',
+    ]);
     // without the carried handle, 8 has no owner
     const bare: CompletedRecord = { id: 2, term: 1, pieces: rec2.pieces };
     const none = await rejection(store.load(bare, all));
