@@ -1,7 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError, errorMessage } from '../../errors.js';
 import { acquireClient, type SharedClient } from '../../pravega/client/client-registry.js';
-import type { EventStreamReader } from '../../pravega/client/reader-group/event-stream-reader.js';
+import type {
+  AcquiredHook,
+  EventStreamReader,
+  ReleasedHook,
+} from '../../pravega/client/reader-group/event-stream-reader.js';
 import type { PayloadRun } from '../../pravega/client/reader-group/owned-segment.js';
 import { ReaderGroup } from '../../pravega/client/reader-group/reader-group.js';
 import { bytesSerializer } from '../../pravega/client/serializer.js';
@@ -40,6 +44,17 @@ export interface ReaderSettings<T> {
    * time the segments it owns change (e.g. for per-segment watermarks).
    */
   readonly ownedSegments?: ((segments: readonly string[]) => T) | undefined;
+  /**
+   * When set, awaited with the segments this reader takes over (and the offsets it reads on
+   * from) before any of their events is handed out (`EventStreamReader.onAcquired`; e.g. to load
+   * the keyed state of the key groups a segment carries). A rejection fails the reader.
+   */
+  readonly onAcquired?: AcquiredHook | undefined;
+  /**
+   * When set, told of the segments this reader gave back at a checkpoint marker, once written
+   * (`EventStreamReader.onReleased`; in a cluster job, where releases wait for the checkpoint).
+   */
+  readonly onReleased?: ReleasedHook | undefined;
 }
 
 type Item<T> =
@@ -111,6 +126,8 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     );
     const reader = await group.createReader(split.readerId, bytesSerializer);
     this.reader = reader;
+    if (this.settings.onAcquired !== undefined) reader.onAcquired(this.settings.onAcquired);
+    if (this.settings.onReleased !== undefined) reader.onReleased(this.settings.onReleased);
     const cluster = this.ctx.connectors.cluster;
     if (cluster !== undefined) {
       // segments go to another worker only where this worker's output is committed for good
