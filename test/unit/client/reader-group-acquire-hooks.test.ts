@@ -181,6 +181,48 @@ describe('reader acquisition and release hooks', () => {
     await r2.close();
   });
 
+  it('onHeld: segments frozen at a gated marker are told with it as it is returned; kept when the share changes before the gate opens', async () => {
+    const group = await freshStream(4, 100);
+    const got: Got[] = [];
+    const changes: string[] = [];
+    const r1 = await group.createReader('r1', serializer);
+    r1.gateReleases(() => false); // the marker's checkpoint never completes for the caller
+    r1.onHeld((change) =>
+      changes.push(
+        'held' in change
+          ? `held ${change.held.length} at ${change.marker} after ${got.length}`
+          : `kept ${change.kept.length}`,
+      ),
+    );
+    const deadline = Date.now() + 30_000;
+    while (r1.ownedSegments.length < 4 && Date.now() < deadline) await readOnce(r1, got, 5);
+    const r2 = await group.createReader('r2', serializer);
+    const checkpoint = group.initiateCheckpoint('chk-1', { timeoutMs: 30_000 });
+    let marker: string | undefined;
+    let before = 0;
+    while (marker === undefined && Date.now() < deadline) {
+      before = got.length;
+      marker = await readOnce(r1, got, 2);
+    }
+    // told while the marker was returned: after the events before it, before any after it
+    expect(marker).toBe('chk-1');
+    expect(changes).toEqual([`held 2 at chk-1 after ${before}`]);
+    while (Date.now() < deadline) {
+      const m = await readOnce(r2, got, 2);
+      if (m !== undefined) break;
+    }
+    await readOnce(r1, got, 2);
+    await readOnce(r2, got, 2);
+    await checkpoint;
+    // r2 leaves before the gate opened: r1's share is all four again, the held two are kept
+    await r2.close();
+    while (changes.length < 2 && Date.now() < deadline) await readOnce(r1, got, 5);
+    expect(changes).toEqual([`held 2 at chk-1 after ${before}`, 'kept 2']);
+    while (got.length < 16 * 100 && Date.now() < deadline) await readOnce(r1, got, 50);
+    expect(new Set(got.map((g) => g.id)).size).toBe(16 * 100);
+    await r1.close();
+  });
+
   it("a slow hook holds back only the acquired segments (a dead reader's, taken offline): the owned ones go on", async () => {
     const group = await freshStream(4, 150);
     const got: Got[] = [];

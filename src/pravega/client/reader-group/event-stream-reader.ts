@@ -145,6 +145,13 @@ export type AcquiredHook = (acquired: readonly SegmentAt[]) => Promise<void>;
 /** See {@link EventStreamReader.onReleased}. */
 export type ReleasedHook = (released: readonly SegmentAt[], marker: string) => void;
 
+/** See {@link EventStreamReader.onHeld}: segments frozen at `marker` to be given back, or kept after all. */
+export type HeldHook = (
+  change:
+    | { readonly held: readonly string[]; readonly marker: string }
+    | { readonly kept: readonly string[] },
+) => void;
+
 interface Marker {
   readonly name: string;
   readonly positions: ReadonlyMap<SegmentKey, bigint>;
@@ -195,6 +202,8 @@ export class EventStreamReader<T> {
   private acquiredHook: AcquiredHook | undefined;
   /** see {@link EventStreamReader.onReleased} */
   private releasedHook: ReleasedHook | undefined;
+  /** see {@link EventStreamReader.onHeld} */
+  private heldHook: HeldHook | undefined;
   /** acquired segments whose hook has not resolved yet: nothing is handed out of them */
   private readonly awaitingHook = new Set<SegmentKey>();
   /** the acquisition hooks run one after the other, in the order of the acquisitions */
@@ -285,6 +294,17 @@ export class EventStreamReader<T> {
    */
   onReleased(hook: ReleasedHook): void {
     this.releasedHook = hook;
+  }
+
+  /**
+   * With gated releases (see {@link gateReleases}): `hook` is told `{ held, marker }` when
+   * segments above this reader's share are frozen at the positions of checkpoint `marker`, as the
+   * marker is returned (nothing more of them is handed out until they are given back), and
+   * `{ kept }` when some are not given back after all (the share changed) and are read on. Those
+   * given back are told to {@link onReleased}. A throw fails the reader.
+   */
+  onHeld(hook: HeldHook): void {
+    this.heldHook = hook;
   }
 
   /** Segments this reader owns now. */
@@ -728,14 +748,30 @@ export class EventStreamReader<T> {
     if (keys.length === 0) return;
     for (const key of keys) this.segments.get(key)!.frozen = true;
     this.held = { marker, keys };
+    this.tellHeld({ held: keys, marker });
   }
 
+  /** Reads on from the held segments; those still owned are told as kept. */
   private unfreezeHeld(): void {
+    const kept: string[] = [];
     for (const key of this.held?.keys ?? []) {
       const seg = this.segments.get(key);
-      if (seg !== undefined) seg.frozen = false;
+      if (seg === undefined) continue;
+      seg.frozen = false;
+      kept.push(key);
     }
     this.held = undefined;
+    if (kept.length > 0) this.tellHeld({ kept });
+  }
+
+  private tellHeld(change: Parameters<HeldHook>[0]): void {
+    const hook = this.heldHook;
+    if (hook === undefined) return;
+    try {
+      hook(change);
+    } catch (err) {
+      this.failure ??= asError(err);
+    }
   }
 
   /** Gives back the held segments once the gate opens for their marker (see gateReleases). */

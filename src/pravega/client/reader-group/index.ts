@@ -9,6 +9,7 @@ export {
   type ReadRuns,
   type ReaderPosition,
   type AcquiredHook,
+  type HeldHook,
   type ReleasedHook,
   type SegmentAt,
 } from './event-stream-reader.js';
