@@ -28,7 +28,7 @@ function tracked(): HeapKeyedStateBackend {
   return backend;
 }
 
-describe('heap keyed state: one entry per key, changes captured once', () => {
+describe('heap keyed state: one slot per key, changes captured once', () => {
   it('a write after a capture replaces the value: the capture keeps the value it took', () => {
     const backend = tracked();
     const state = backend.valueState<{ c: number }>('v');
@@ -193,6 +193,62 @@ describe('heap keyed state: one entry per key, changes captured once', () => {
     expect(state.value()).toBe(5);
     expect(captured(backend.captureChanges().groups)).toEqual({
       v: { puts: [], deletes: ['a'] },
+    });
+  });
+
+  it('slots of captured deletes go to new keys: every key keeps its own state', () => {
+    for (const backend of [tracked(), new HeapKeyedStateBackend(8)]) {
+      const state = backend.valueState<number>('v');
+      for (let k = 0; k < 100; k++) {
+        backend.setCurrentKey(k);
+        state.update(k);
+      }
+      backend.captureChanges();
+      for (let k = 0; k < 100; k += 2) {
+        backend.setCurrentKey(k);
+        state.clear();
+      }
+      backend.captureChanges(); // the deletes are captured: their slots are free
+      for (let k = 100; k < 150; k++) {
+        backend.setCurrentKey(k);
+        state.update(k);
+      }
+      backend.setCurrentKey('s');
+      state.update(-1);
+      const read: (number | undefined)[] = [];
+      for (let k = 0; k < 150; k++) {
+        backend.setCurrentKey(k);
+        read.push(state.value());
+      }
+      expect(read).toEqual(
+        Array.from({ length: 150 }, (_, k) => (k < 100 && k % 2 === 0 ? undefined : k)),
+      );
+      expect(backend.keyCount()).toBe(101);
+      const listed = [...backend.snapshot().values()].flatMap(
+        (tables) => tables['v']?.entries ?? [],
+      );
+      expect(listed.sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual(
+        [...read.entries()]
+          .filter(([, v]) => v !== undefined)
+          .map(([k]): [Key, unknown] => [k, k])
+          .concat([['s', -1]])
+          .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      );
+    }
+    const backend = tracked();
+    const state = backend.valueState<number>('v');
+    for (let k = 0; k < 3; k++) {
+      backend.setCurrentKey(k);
+      state.update(k);
+    }
+    backend.captureChanges();
+    backend.setCurrentKey(1);
+    state.clear();
+    backend.captureChanges();
+    backend.setCurrentKey(7);
+    state.update(7); // takes key 1's slot
+    expect(captured(backend.captureChanges().groups)).toEqual({
+      v: { puts: [[7, 7]], deletes: [] },
     });
   });
 });
