@@ -94,6 +94,12 @@ export type ClusterWorkerEvent =
       readonly completedId: number | undefined;
     }
   | {
+      /** readers of no live member taken offline by the leader (see sweepOrphanReaders) */
+      readonly type: 'orphan-readers-offline';
+      readonly readers: readonly string[];
+      readonly completedId: number | undefined;
+    }
+  | {
       /** a keyed job's local checkpoint stored before its ack (what the state costs) */
       readonly type: 'state-written';
       readonly checkpointId: number;
@@ -130,6 +136,9 @@ export class ClusterWorker {
   /** the checkpoint this worker proposed as leader, until decided */
   private pending: { id: number; at: number } | undefined;
   private readonly deadQueue: { workerId: string; epoch: number }[] = [];
+  private nextOrphanSweepAt = 0;
+  /** `group|reader` of online readers whose worker is no live member → first seen (ms) */
+  private readonly orphanReadersSeen = new Map<string, number>();
   /** sink uid → `scope/stream` of its transactions */
   private readonly streams = new Map<string, string>();
   /** `scope/group` of the job's reader groups */
@@ -141,6 +150,7 @@ export class ClusterWorker {
   private closed = false;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
+  private readonly deadAfterMs: number;
 
   private shared: SharedClient | undefined;
   private table!: SegmentCoordinationTable;
@@ -184,6 +194,7 @@ export class ClusterWorker {
       : undefined;
     this.intervalMs = options.checkpointIntervalMs ?? 1000;
     this.timeoutMs = options.checkpointTimeoutMs ?? 20_000;
+    this.deadAfterMs = options.deadAfterMs ?? 10 * (options.heartbeatMs ?? 500);
     if (!Number.isFinite(this.intervalMs) || this.intervalMs <= 0) {
       throw new TributaryError(
         'ILLEGAL_ARGUMENT',
@@ -690,6 +701,10 @@ export class ClusterWorker {
         await this.handleDead(this.deadQueue[0]!);
         this.deadQueue.shift();
       }
+      if (Date.now() >= this.nextOrphanSweepAt) {
+        this.nextOrphanSweepAt = Date.now() + this.deadAfterMs;
+        await this.sweepOrphanReaders();
+      }
       if (Date.now() < this.nextCheckpointAt) return;
       this.nextCheckpointAt = Date.now() + this.intervalMs;
       let id: number;
@@ -715,30 +730,7 @@ export class ClusterWorker {
    */
   private async handleDead(dead: { workerId: string; epoch: number }): Promise<void> {
     const completed = await this.member.latestCompleted();
-    const checkpoints = new Map<string, Checkpoint>();
-    for (const p of completed?.pieces ?? []) {
-      for (const [group, text] of Object.entries(asWorkerPiece(p.piece).readerGroups)) {
-        checkpoints.set(group, Checkpoint.parse(text));
-      }
-    }
-    const readers: string[] = [];
-    const prefix = `${dead.workerId}-`;
-    // the groups the completed checkpoint names too: a leader that has just started may not have
-    // registered its own sources' groups yet, and a dead reader left online keeps its segments
-    for (const scoped of new Set([...this.groups, ...checkpoints.keys()])) {
-      const slash = scoped.indexOf('/');
-      const group = await ReaderGroup.get(
-        this.client,
-        scoped.slice(0, slash),
-        scoped.slice(slash + 1),
-      );
-      const checkpoint = checkpoints.get(scoped);
-      const positions = checkpoint === undefined ? 'where-acquired' : segmentPositions(checkpoint);
-      for (const reader of await group.getOnlineReaders()) {
-        if (!reader.startsWith(prefix) || !/^\d+$/.test(reader.slice(prefix.length))) continue;
-        if (await group.readerOffline(reader, positions)) readers.push(reader);
-      }
-    }
+    const readers = await this.readersOffline(completed, (worker) => worker === dead.workerId);
     const own = completed?.pieces.find(
       (p) => p.workerId === dead.workerId && p.epoch === dead.epoch,
     );
@@ -754,6 +746,90 @@ export class ClusterWorker {
       ...settled,
       completedId: completed?.id,
     });
+  }
+
+  /**
+   * Takes offline, in every reader group of the job, the online readers of the workers `whose`
+   * picks, at their positions in the completed checkpoint (where they took their segments over
+   * when it names none). @returns the readers taken offline
+   */
+  private async readersOffline(
+    completed: CompletedRecord | undefined,
+    whose: (workerId: string, reader: string, group: string) => boolean,
+  ): Promise<string[]> {
+    const checkpoints = new Map<string, Checkpoint>();
+    for (const p of completed?.pieces ?? []) {
+      for (const [group, text] of Object.entries(asWorkerPiece(p.piece).readerGroups)) {
+        checkpoints.set(group, Checkpoint.parse(text));
+      }
+    }
+    const readers: string[] = [];
+    // the groups the completed checkpoint names too: a leader that has just started may not have
+    // registered its own sources' groups yet, and a dead reader left online keeps its segments
+    for (const scoped of new Set([...this.groups, ...checkpoints.keys()])) {
+      const slash = scoped.indexOf('/');
+      const group = await ReaderGroup.get(
+        this.client,
+        scoped.slice(0, slash),
+        scoped.slice(slash + 1),
+      );
+      const checkpoint = checkpoints.get(scoped);
+      const positions = checkpoint === undefined ? 'where-acquired' : segmentPositions(checkpoint);
+      for (const reader of await group.getOnlineReaders()) {
+        const worker = workerOfReader(reader);
+        if (worker === undefined || !whose(worker, reader, scoped)) continue;
+        if (await group.readerOffline(reader, positions)) readers.push(reader);
+      }
+    }
+    return readers;
+  }
+
+  /**
+   * Leader, every `deadAfterMs`: readers online in the job's groups whose worker is no live
+   * member — it died after its readers joined a group but before it joined the table (or a
+   * leader died between declaring it dead and handling it) — are taken offline once seen so for
+   * 3 × `deadAfterMs` (a starting worker joins the table within that). Left online, such a reader
+   * would hold every reader-group checkpoint until the group's own reader timeout (10 min). It
+   * never owns a segment it could have read from (readers take segments only once their worker
+   * is a member), so only its place in the group goes; its transactions, if any, were settled
+   * when it was declared dead.
+   */
+  private async sweepOrphanReaders(): Promise<void> {
+    const live = new Set(
+      (await this.member.members()).filter((m) => m.state === 'alive').map((m) => m.workerId),
+    );
+    const now = Date.now();
+    const graceMs = 3 * this.deadAfterMs;
+    const seen = this.orphanReadersSeen;
+    const stillOrphan = new Set<string>();
+    const due = new Set<string>();
+    for (const scoped of this.groups) {
+      const slash = scoped.indexOf('/');
+      const group = await ReaderGroup.get(
+        this.client,
+        scoped.slice(0, slash),
+        scoped.slice(slash + 1),
+      );
+      for (const reader of await group.getOnlineReaders()) {
+        const worker = workerOfReader(reader);
+        if (worker === undefined || live.has(worker)) continue;
+        const key = `${scoped}|${reader}`;
+        stillOrphan.add(key);
+        const first = seen.get(key) ?? now;
+        seen.set(key, first);
+        if (now - first >= graceMs) due.add(key);
+      }
+    }
+    for (const key of [...seen.keys()]) if (!stillOrphan.has(key)) seen.delete(key);
+    if (due.size === 0) return;
+    const completed = await this.member.latestCompleted();
+    const readers = await this.readersOffline(
+      completed,
+      (worker, reader, group) => !live.has(worker) && due.has(`${group}|${reader}`),
+    );
+    for (const key of due) seen.delete(key);
+    if (readers.length > 0)
+      this.emit({ type: 'orphan-readers-offline', readers, completedId: completed?.id });
   }
 
   /** Commits a piece's pre-committed transactions (idempotent) and aborts its open ones. */
@@ -912,6 +988,12 @@ export class ClusterWorker {
 }
 
 /** Every segment of a reader-group checkpoint (qualified name) → offset. */
+/** The worker of a reader id `<workerId>-<subtask>`, or undefined for another reader. */
+function workerOfReader(reader: string): string | undefined {
+  const m = /^(.+)-\d+$/.exec(reader);
+  return m?.[1];
+}
+
 function segmentPositions(checkpoint: Checkpoint): Map<string, bigint> {
   const out = new Map<string, bigint>();
   for (const [stream, segments] of checkpoint.positions) {

@@ -14,6 +14,7 @@ export {
 } from './stream-environment.js';
 export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './data-stream.js';
 export { JobHandle } from './job-handle.js';
+export type { KeyGroupControl, KeyGroupSpan } from './key-group-control.js';
 export { registerScaleOut, type ScaleOutLauncher, type ScaleOutOptions } from './scale-out-hook.js';
 export type {
   JobEvent,

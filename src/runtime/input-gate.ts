@@ -1,4 +1,5 @@
 import type { Channel } from './channel.js';
+import type { KeyGroupControl } from './key-group-control.js';
 import { MIN_WATERMARK, type RecordBatch } from './stream-element.js';
 
 /** What the gate hands its task: data, a combined watermark/idleness change, an aligned barrier, or the end. */
@@ -7,6 +8,7 @@ export type GateEvent =
   | { readonly kind: 'watermark'; readonly timestamp: number }
   | { readonly kind: 'idle'; readonly idle: boolean }
   | { readonly kind: 'barrier'; readonly checkpointId: number }
+  | { readonly kind: 'key-groups'; readonly control: KeyGroupControl }
   | { readonly kind: 'end' };
 
 /**
@@ -18,6 +20,7 @@ export type GateEvent =
  * - Barriers (aligned checkpoints): once barrier N arrives on a channel, that channel is blocked
  *   until N arrived on every channel; then N is handed out once. A newer barrier while aligning
  *   abandons the older alignment; barriers of aborted or older checkpoints are dropped.
+ * - Key group controls: handed out as they come (the task drops copies of one it already had).
  * - End: handed out once, when every channel delivered its end of data (channels keep carrying
  *   barriers afterwards, because every task takes part in the final checkpoint).
  */
@@ -131,6 +134,10 @@ export class InputGate {
           if (event !== undefined) return event;
           break;
         }
+        case 'key-groups':
+          // in order with the channel's records; the task applies each control once
+          this.next = (index + 1) % n;
+          return element;
         case 'barrier': {
           const event = this.onBarrier(index, element.checkpointId);
           if (event !== undefined) return event;

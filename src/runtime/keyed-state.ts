@@ -99,6 +99,12 @@ export interface KeyedStateBackend {
   snapshot(): Map<number, KeyedStateSnapshot>;
   /** Loads one key group's full snapshot (decoded); its keys count as changed when tracking. */
   restoreKeyGroup(state: StateValue): void;
+  /**
+   * Removes all state of the key groups `groups` (they left this subtask, or are about to be
+   * loaded anew). Not a change: uncaptured changes of their keys are forgotten, the next capture
+   * says nothing about them. Cost ∝ the keys of those groups (disk) or all keys (heap).
+   */
+  dropKeyGroups(groups: ReadonlySet<number>): void;
   /** Writes the task must wait for before its next input (backpressure), or undefined. */
   pendingWork?(): Promise<void> | undefined;
   /** Releases what the backend holds (files, handles); the heap backend has nothing to release. */
@@ -402,6 +408,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     for (const [name, { kind, entries }] of Object.entries(tables)) {
       const table = this.table(name, kind);
       for (const [key, value] of entries) this.changed(table, this.set(table, key, value));
+    }
+  }
+
+  dropKeyGroups(groups: ReadonlySet<number>): void {
+    if (groups.size === 0) return;
+    const inGroups = (key: Key): boolean => groups.has(keyGroupOf(key, this.maxParallelism));
+    for (const table of this.tables.values()) {
+      for (const entry of table.data.values()) if (inGroups(entry.key)) this.drop(table, entry);
+      if (table.dirty !== undefined) table.dirty = table.dirty.filter((e) => !inGroups(e.key));
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Channel } from './channel.js';
 import { keyGroupOf, subtaskForKeyGroup, type Key } from './key-groups.js';
+import type { KeyGroupControl } from './key-group-control.js';
 import type { Output } from './operator.js';
 import { recordBatch, type StreamElement } from './stream-element.js';
 
@@ -111,6 +112,11 @@ export class TaskOutput implements Output {
 
   emitIdle(idle: boolean): void {
     this.broadcast({ kind: 'idle', idle });
+  }
+
+  /** To every consumer subtask of every edge, like a watermark. */
+  emitKeyGroupControl(control: KeyGroupControl): void {
+    this.broadcast({ kind: 'key-groups', control });
   }
 
   broadcast(element: StreamElement): void {

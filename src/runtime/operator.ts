@@ -1,5 +1,6 @@
 import type { TransactionReport } from '../sink/sink.js';
 import type { StateValue } from '../checkpoint/state-codec.js';
+import type { KeyGroupControl } from './key-group-control.js';
 import type { CheckpointSettings, ConnectorSettings, CloseReason } from '../source/source.js';
 
 /** Where an operator sends its results: the next chained operator or the network. */
@@ -7,6 +8,8 @@ export interface Output {
   emitBatch(values: readonly unknown[], timestamps: readonly number[] | undefined): void;
   emitWatermark(timestamp: number): void;
   emitIdle(idle: boolean): void;
+  /** Key groups join or leave (see `KeyGroupControl`): in order with the records. */
+  emitKeyGroupControl(control: KeyGroupControl): void;
 }
 
 /** State restored for one subtask of one operator (already decoded). */
@@ -91,6 +94,11 @@ export abstract class StreamOperator {
     this.output.emitIdle(idle);
   }
 
+  /** Key groups join or leave: operators without keyed state pass it on untouched. */
+  processKeyGroupControl(control: KeyGroupControl): void {
+    this.output.emitKeyGroupControl(control);
+  }
+
   /** Work still in flight (e.g. an async sink write), or undefined. */
   pendingWork(): Promise<void> | undefined {
     return undefined;
@@ -128,6 +136,10 @@ export class ChainingOutput implements Output {
 
   emitIdle(idle: boolean): void {
     this.next.processIdle(idle);
+  }
+
+  emitKeyGroupControl(control: KeyGroupControl): void {
+    this.next.processKeyGroupControl(control);
   }
 }
 

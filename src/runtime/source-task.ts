@@ -7,6 +7,7 @@ import {
   type SourceReader,
   type SourceSplit,
 } from '../source/source.js';
+import { checkKeyGroupControl, type KeyGroupControl } from './key-group-control.js';
 import { MAX_WATERMARK, MIN_WATERMARK } from './stream-element.js';
 import type { OperatorCounts } from './metrics-registry.js';
 import { Task, type TaskSetup } from './task.js';
@@ -45,6 +46,8 @@ export class SourceTask extends Task {
   private emittedWatermark = MIN_WATERMARK;
   private idle = false;
   private lastRecordAt = Date.now();
+  /** Key group controls the reader emitted, to go out before its next records. */
+  private controls: KeyGroupControl[] = [];
 
   constructor(private readonly source: SourceTaskSetup) {
     super(source);
@@ -106,6 +109,12 @@ export class SourceTask extends Task {
       sendSplitRequest: () => s.coordinator.requestSplit(s.subtask),
       count: (metric, delta) => s.services.count(s.sourceUid, metric, delta),
       warn: (message, details) => s.services.warn(`${s.name}[${s.subtask}]: ${message}`, details),
+      emitKeyGroupControl: (control) => {
+        checkKeyGroupControl(control, s.maxParallelism);
+        this.controls.push(control);
+        // between polls: out before the next one (the mailbox runs before the reader is polled)
+        this.mailbox.post(() => this.emitControls());
+      },
     }) as SourceReader<unknown, SourceSplit>;
     if (this.induced && !isExternallyInducedReader(this.reader)) {
       throw new Error(
@@ -170,6 +179,7 @@ export class SourceTask extends Task {
         continue;
       }
       const result = this.reader.pollNext();
+      if (this.controls.length > 0) await this.emitControls();
       if (result === 'end-of-input') {
         await this.inducedBarriers();
         await this.endReader();
@@ -210,6 +220,13 @@ export class SourceTask extends Task {
       }
       await this.inducedBarriers();
     }
+  }
+
+  /** The reader's key group controls, in the order it emitted them. */
+  private async emitControls(): Promise<void> {
+    const controls = this.controls;
+    this.controls = [];
+    for (const control of controls) await this.applyKeyGroupControl(control);
   }
 
   /** Asks an externally induced reader whether a barrier is due here; places it. */

@@ -1,3 +1,5 @@
+import type { KeyGroupControl } from './key-group-control.js';
+
 /**
  * What travels between tasks. Records always travel as batches (parallel arrays of values and,
  * when known, event timestamps in ms; a missing timestamp inside an array is NaN). Batches are
@@ -8,6 +10,7 @@ export type StreamElement =
   | { readonly kind: 'watermark'; readonly timestamp: number }
   | { readonly kind: 'idle'; readonly idle: boolean }
   | { readonly kind: 'barrier'; readonly checkpointId: number }
+  | { readonly kind: 'key-groups'; readonly control: KeyGroupControl }
   | { readonly kind: 'end' };
 
 export interface RecordBatch {

@@ -57,6 +57,9 @@ export class StreamTask extends Task {
         case 'barrier':
           await this.performCheckpoint(event.checkpointId);
           break;
+        case 'key-groups':
+          await this.applyKeyGroupControl(event.control);
+          break;
         case 'end':
           await this.endOfInput();
           break;

@@ -3,6 +3,7 @@ import type { OperatorSubtaskState } from '../checkpoint/checkpoint-data.js';
 import { errorMessage } from '../errors.js';
 import type { CheckpointSettings, ConnectorSettings, CloseReason } from '../source/source.js';
 import type { JobEvent } from './job-events.js';
+import { SeenControls, type KeyGroupControl } from './key-group-control.js';
 import { Mailbox } from './mailbox.js';
 import type { OperatorCounts } from './metrics-registry.js';
 import type { TaskOutput } from './network-output.js';
@@ -79,6 +80,7 @@ export abstract class Task {
   private lastYield = performance.now();
   private readonly chainOutputs: ChainingOutput[] = [];
   private opened: StreamOperator[] = [];
+  private readonly seenControls = new SeenControls();
 
   constructor(protected readonly setup: TaskSetup) {
     const ops = setup.operators;
@@ -307,6 +309,16 @@ export abstract class Task {
       () => services.acknowledgeCheckpoint(checkpointId, index, states),
       (err: unknown) => services.declineCheckpoint(checkpointId, index, errorMessage(err)),
     );
+  }
+
+  /**
+   * Hands a key group control to the chain, once per id (a copy that comes again through another
+   * input is dropped), then waits for the chain's writes it caused (a disk backend loading state).
+   */
+  protected async applyKeyGroupControl(control: KeyGroupControl): Promise<void> {
+    if (!this.seenControls.firstTime(control.id)) return;
+    this.chainInput.emitKeyGroupControl(control);
+    await this.drainOperators();
   }
 
   /** End of all input: flush the chain in order, then tell downstream and the job. */

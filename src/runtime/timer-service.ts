@@ -18,6 +18,8 @@ interface Timer {
 /** Min-heap of timers by timestamp with lazy deletion. */
 class TimerQueue {
   private heap: Timer[] = [];
+  /** due timers of suspended key groups: live, not in the heap */
+  private parked: Timer[] = [];
   readonly live = new Map<string, Timer>();
   /** live timestamps per key (to checkpoint one key's timers) */
   private readonly byKey = new Map<Key, Set<number>>();
@@ -37,6 +39,43 @@ class TimerQueue {
 
   delete(key: Key, timestamp: number): void {
     if (this.live.delete(`${keyText(key)}@${timestamp}`)) this.unindex(key, timestamp);
+  }
+
+  /**
+   * Keeps a timer just polled registered without it being due: it is live (checkpointed, found
+   * by `of`, deletable) but out of the heap until `unpark` puts it back.
+   */
+  park(timer: Timer): void {
+    this.live.set(timer.id, timer);
+    let timestamps = this.byKey.get(timer.key);
+    if (timestamps === undefined) this.byKey.set(timer.key, (timestamps = new Set()));
+    timestamps.add(timer.timestamp);
+    this.parked.push(timer);
+  }
+
+  /** Puts the parked timers `which` selects back into the heap (those still registered). */
+  unpark(which: (timer: Timer) => boolean): void {
+    const kept: Timer[] = [];
+    for (const timer of this.parked) {
+      if (!which(timer)) kept.push(timer);
+      else if (this.live.get(timer.id) === timer) {
+        this.heap.push(timer);
+        this.up(this.heap.length - 1);
+      }
+    }
+    this.parked = kept;
+  }
+
+  /** Removes every live timer `which` selects; returns their keys. */
+  deleteWhere(which: (key: Key) => boolean): Set<Key> {
+    const keys = new Set<Key>();
+    for (const timer of [...this.live.values()]) {
+      if (!which(timer.key)) continue;
+      keys.add(timer.key);
+      this.delete(timer.key, timer.timestamp);
+    }
+    this.parked = this.parked.filter((timer) => this.live.get(timer.id) === timer);
+    return keys;
   }
 
   /** Live timestamps of `key`, ascending. */
@@ -121,6 +160,8 @@ export class KeyedTimerService {
   private closed = false;
   /** keys whose timers changed since the last capture, when changes are tracked */
   private changed: Set<Key> | undefined;
+  /** key groups whose timers do not fire (see `suspend`) */
+  private readonly suspended = new Set<number>();
 
   constructor(
     private readonly maxParallelism: number,
@@ -191,13 +232,17 @@ export class KeyedTimerService {
     }
   }
 
-  /** Fires, in timestamp order, every event timer ≤ watermark. */
+  /** Fires, in timestamp order, every event timer ≤ watermark (not of suspended key groups). */
   advanceWatermark(watermark: number, fire: (key: Key, timestamp: number) => void): void {
     for (
       let timer = this.event.pollUpTo(watermark);
       timer !== undefined;
       timer = this.event.pollUpTo(watermark)
     ) {
+      if (this.isSuspended(timer.key)) {
+        this.event.park(timer);
+        continue;
+      }
       this.changed?.add(timer.key);
       fire(timer.key, timer.timestamp);
     }
@@ -210,6 +255,10 @@ export class KeyedTimerService {
       timer !== undefined;
       timer = this.processing.pollUpTo(now)
     ) {
+      if (this.isSuspended(timer.key)) {
+        this.processing.park(timer);
+        continue;
+      }
       this.changed?.add(timer.key);
       fire(timer.key, timer.timestamp);
     }
@@ -231,6 +280,53 @@ export class KeyedTimerService {
     add(this.event.live.values(), 'e');
     add(this.processing.live.values(), 'p');
     return groups;
+  }
+
+  /**
+   * Timers of `groups` stop firing: those that come due are kept registered (and checkpointed)
+   * until `resume` or `dropKeyGroups`.
+   */
+  suspend(groups: ReadonlySet<number>): void {
+    for (const group of groups) this.suspended.add(group);
+  }
+
+  /**
+   * Timers of `groups` fire again. Those that came due meanwhile are due again: the caller
+   * advances the watermark (and fires processing timers) to fire them now.
+   */
+  resume(groups: ReadonlySet<number>): void {
+    for (const group of groups) this.suspended.delete(group);
+    const which = (timer: Timer): boolean => groups.has(this.groupOf(timer.key));
+    this.event.unpark(which);
+    this.processing.unpark(which);
+  }
+
+  /**
+   * Removes every timer of `groups` and (unless told not to) ends their suspension. Not a change: the next capture
+   * says nothing about them.
+   */
+  dropKeyGroups(groups: ReadonlySet<number>, endSuspension = true): void {
+    if (groups.size === 0) return;
+    const which = (key: Key): boolean => groups.has(this.groupOf(key));
+    this.event.deleteWhere(which);
+    this.processing.deleteWhere(which);
+    if (this.changed !== undefined)
+      for (const key of [...this.changed]) if (which(key)) this.changed.delete(key);
+    if (endSuspension) for (const group of groups) this.suspended.delete(group);
+  }
+
+  /** Registers one key group's timers as a full checkpoint holds them; they count as changed. */
+  loadKeyGroup(state: { e: [Key, number][]; p: [Key, number][] }): void {
+    for (const [key, ts] of state.e) this.register('event-time', key, ts);
+    for (const [key, ts] of state.p) this.register('processing-time', key, ts);
+  }
+
+  private isSuspended(key: Key): boolean {
+    return this.suspended.size > 0 && this.suspended.has(this.groupOf(key));
+  }
+
+  private groupOf(key: Key): number {
+    return keyGroupOf(key, this.maxParallelism);
   }
 
   restore(state: { e: [Key, number][]; p: [Key, number][] }): void {

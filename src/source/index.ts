@@ -21,6 +21,7 @@ export type {
   StreamLag,
 } from './source.js';
 export { isExternallyInducedReader } from './source.js';
+export type { KeyGroupControl, KeyGroupSpan } from '../runtime/key-group-control.js';
 export { SequenceSource, type SequenceSourceOptions } from './sequence/sequence-source.js';
 export type { SequenceSplit, SequenceEnumeratorState } from './sequence/sequence-split.js';
 export { AsyncIterableSource, type IterableInput } from './interop/async-iterable-source.js';

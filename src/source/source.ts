@@ -1,5 +1,6 @@
 import type { StateValue } from '../checkpoint/state-codec.js';
 import type { JobLockProvider } from '../runtime/job-lock.js';
+import type { KeyGroupControl } from '../runtime/key-group-control.js';
 
 /** Whether a source ends on its own (`bounded`) or runs until cancelled. */
 export type Boundedness = 'bounded' | 'unbounded';
@@ -215,6 +216,13 @@ export interface SourceReaderContext extends SourceJobInfo {
   count(metric: string, delta: number): void;
   /** A `warning` job event: something the user must hear of that does not fail the job. */
   warn(message: string, details?: Record<string, unknown>): void;
+  /**
+   * Key groups join or leave the keyed operators downstream (see `KeyGroupControl`): the control
+   * goes out ahead of the records of the current poll (called inside `pollNext`) or of the next
+   * one (called between polls), in order with everything the reader emitted before. Its state is
+   * already loaded: the runtime does no I/O for it. A malformed control throws `ILLEGAL_ARGUMENT`.
+   */
+  emitKeyGroupControl(control: KeyGroupControl): void;
 }
 
 /** A batch of records from one poll, optionally with event timestamps (ms) per record. */

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { syncDirectory } from '../durable-fs.js';
 import { TributaryError, errorMessage } from '../errors.js';
 import type { StateValue } from '../checkpoint/state-codec.js';
-import type { Key } from '../runtime/key-groups.js';
+import { keyGroupOf, type Key } from '../runtime/key-groups.js';
 import type { ChangedKeys, KeyedStateBackend } from '../runtime/keyed-state.js';
 import { foldPieces, planFolds, type FoldJob } from './chain-folds.js';
 import { FoldFailure, foldThread } from './fold-thread.js';
@@ -27,6 +27,15 @@ interface Capture {
   readonly deltas: Map<number, Buffer>;
   /** extra per-key-group data recorded inline in the checkpoint (timers) */
   readonly inline: Map<number, StateValue>;
+  /** the last `resetGroups` before the capture */
+  readonly resetSeq: number;
+}
+
+/** Key groups whose chains end (dropped, or loaded anew) after the captures before `seq`. */
+interface Reset {
+  readonly seq: number;
+  readonly groups: ReadonlySet<number>;
+  applied: boolean;
 }
 
 export interface IncrementalSnapshotsSetup {
@@ -39,6 +48,8 @@ export interface IncrementalSnapshotsSetup {
   readonly backend: KeyedStateBackend;
   /** the subtask's timers, checkpointed incrementally in the same pieces */
   readonly timers?: TimerChanges;
+  /** key groups (needed to forget re-marked changes of key groups reset meanwhile) */
+  readonly maxParallelism?: number;
 }
 
 /** Timers as a participant of incremental snapshots (see `KeyedTimerService`). */
@@ -97,6 +108,10 @@ export class IncrementalSnapshots {
   /** a background fold found a corrupt piece the chains still need: fails the next checkpoint */
   private foldError: TributaryError | undefined;
   private closed = false;
+  private resetSeq = 0;
+  private resets: Reset[] = [];
+  /** captures whose write has not settled */
+  private inFlight = 0;
 
   constructor(private readonly setup: IncrementalSnapshotsSetup) {
     this.dir = resolve(setup.dir);
@@ -106,6 +121,26 @@ export class IncrementalSnapshots {
   /** The chain of a restored key group (already read into the backend). */
   restoreChain(group: number, chain: readonly PieceRef[]): void {
     this.chains.set(group, [...chain]);
+  }
+
+  /**
+   * The chains of `groups` end: the key groups left this subtask (`drop`) or their state was
+   * loaded anew (`adopt`, its keys marked changed in the backend). Captures taken before still
+   * record the old chains; from the next capture on, a group has no chain (its changes start a
+   * new one with a full piece) or, with no changes, is not recorded at all.
+   */
+  resetGroups(groups: ReadonlySet<number>): void {
+    if (groups.size === 0) return;
+    this.resets.push({ seq: ++this.resetSeq, groups: new Set(groups), applied: false });
+  }
+
+  /** Ends the chains of the resets that came before `capture` (writes run in capture order). */
+  private applyResets(capture: Capture): void {
+    for (const reset of this.resets) {
+      if (reset.applied || reset.seq > capture.resetSeq) continue;
+      reset.applied = true;
+      for (const group of reset.groups) this.chains.delete(group);
+    }
   }
 
   /** Stops background folding (the operator closes). */
@@ -139,8 +174,17 @@ export class IncrementalSnapshots {
       timerKeys: timers?.keys ?? [],
       deltas,
       inline,
+      resetSeq: this.resetSeq,
     };
-    const written = this.writes.then(() => this.write(capture));
+    this.inFlight++;
+    const written = this.writes
+      .then(() => {
+        this.applyResets(capture);
+        return this.write(capture);
+      })
+      .finally(() => {
+        if (--this.inFlight === 0) this.resets = this.resets.filter((reset) => !reset.applied);
+      });
     this.writes = written.catch(() => undefined);
     return written;
   }
@@ -219,8 +263,17 @@ export class IncrementalSnapshots {
 
   /** The capture's changes count as changes again: the next checkpoint carries them. */
   private declined(capture: Capture): void {
-    this.setup.backend.markChanged(capture.changed);
-    this.setup.timers?.markChanged(capture.timerKeys);
+    // keys of key groups reset after the capture are not changes any more
+    const reset = new Set<number>();
+    for (const r of this.resets)
+      if (r.seq > capture.resetSeq) for (const g of r.groups) reset.add(g);
+    const max = this.setup.maxParallelism;
+    const keep = (key: Key): boolean =>
+      reset.size === 0 || max === undefined || !reset.has(keyGroupOf(key, max));
+    const changed = new Map<string, readonly Key[]>();
+    for (const [name, keys] of capture.changed) changed.set(name, keys.filter(keep));
+    this.setup.backend.markChanged(changed);
+    this.setup.timers?.markChanged(capture.timerKeys.filter(keep));
   }
 
   private what(group: number): string {

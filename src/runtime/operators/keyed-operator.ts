@@ -1,5 +1,6 @@
 import type { Collector, KeyedContext, OnTimerContext, TimerService } from '../functions.js';
-import type { Key } from '../key-groups.js';
+import { keyGroupRange, type Key } from '../key-groups.js';
+import { keyGroupsWithin, type KeyGroupControl } from '../key-group-control.js';
 import { HeapKeyedStateBackend, type KeyedStateBackend } from '../keyed-state.js';
 import { BatchCollector, StreamOperator, type OperatorSnapshot } from '../operator.js';
 import { MIN_WATERMARK } from '../stream-element.js';
@@ -98,6 +99,7 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
         consolidateEvery: settings.consolidateEvery,
         backend: this.backend,
         timers: this.timerService,
+        maxParallelism: this.ctx.maxParallelism,
       });
     }
     const restored = this.ctx.restored;
@@ -168,6 +170,68 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     this.backend.setCurrentKey(key);
     this.currentTimestamp = timestamp;
     this.onTimer(timestamp, this.context, this.out);
+  }
+
+  /**
+   * Applies a key group control to the key groups of this subtask's range it names, then passes
+   * it on (operators downstream may be keyed too). See `KeyGroupControl`.
+   */
+  override processKeyGroupControl(control: KeyGroupControl): void {
+    const { subtask, maxParallelism, parallelism } = this.ctx;
+    const groups = keyGroupsWithin(
+      control.keyGroups,
+      keyGroupRange(subtask, maxParallelism, parallelism),
+    );
+    switch (control.kind) {
+      case 'adopt':
+        this.adopt(groups, control.state.get(this.ctx.uid), control);
+        break;
+      case 'drop':
+        this.backend.dropKeyGroups(groups);
+        this.timerService.dropKeyGroups(groups);
+        this.incremental?.resetGroups(groups);
+        break;
+      case 'suspend':
+        this.timerService.suspend(groups);
+        break;
+      case 'resume':
+        this.timerService.resume(groups);
+        this.domain = 'event-time';
+        this.timerService.advanceWatermark(this.currentWatermark, (key, ts) => this.fire(key, ts));
+        this.collector.flushTo(this.output);
+        this.fireProcessingTimers(Date.now());
+        break;
+    }
+    this.ctx.count('keyGroupControls', 1);
+    this.output.emitKeyGroupControl(control);
+  }
+
+  /** Replaces the state and timers of `groups` with `state` (full-checkpoint form per group). */
+  private adopt(
+    groups: ReadonlySet<number>,
+    state: ReadonlyMap<number, StateValue> | undefined,
+    control: KeyGroupControl,
+  ): void {
+    this.backend.dropKeyGroups(groups);
+    this.timerService.dropKeyGroups(groups, false); // a suspension holds for the adopted timers
+    this.incremental?.resetGroups(groups);
+    for (const group of groups) {
+      const value = state?.get(group) as
+        | {
+            state?: StateValue;
+            chain?: unknown;
+            timers?: { e: [Key, number][]; p: [Key, number][] };
+          }
+        | undefined;
+      if (value === undefined) continue;
+      if (value.chain !== undefined)
+        throw new TributaryError(
+          'ILLEGAL_ARGUMENT',
+          `key group control ${control.id}: key group ${group} of operator ${this.ctx.uid} references state pieces; adopt takes loaded state ({ state, timers })`,
+        );
+      if (value.state !== undefined) this.backend.restoreKeyGroup(value.state);
+      if (value.timers !== undefined) this.timerService.loadKeyGroup(value.timers);
+    }
   }
 
   override snapshotState(checkpointId: number): OperatorSnapshot {

@@ -296,6 +296,49 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
+  /**
+   * Removes the keys of `groups`: each key group is one contiguous range in LMDB (read
+   * synchronously) plus the keys held in memory; every key found is written as deleted, not as a
+   * change. Cost ∝ the keys of those groups.
+   */
+  dropKeyGroups(groups: ReadonlySet<number>): void {
+    if (groups.size === 0) return;
+    this.throwIfFailed();
+    const inGroups = (key: Key): boolean => groups.has(keyGroupOf(key, this.maxParallelism));
+    const doomed = new Map<DiskTable, Set<Key>>();
+    const add = (table: DiskTable, key: Key): void => {
+      let keys = doomed.get(table);
+      if (keys === undefined) doomed.set(table, (keys = new Set()));
+      keys.add(key);
+    };
+    for (const group of groups) {
+      const start = Buffer.alloc(2);
+      start.writeUInt16BE(group, 0);
+      const end = Buffer.alloc(2);
+      if (group < 0xffff) end.writeUInt16BE(group + 1, 0);
+      const range = group < 0xffff ? { start, end } : { start };
+      for (const stored of this.db.getKeys(range)) {
+        const [, tableId, key] = decodeStoredKey(stored);
+        const table = this.tablesById[tableId];
+        if (table !== undefined) add(table, key);
+      }
+    }
+    for (const table of this.tables.values()) {
+      const layers = [
+        ...table.generations,
+        table.reads,
+        ...this.flushes.map((flush) => flush.layers.get(table) ?? new Map<Key, unknown>()),
+        table.unflushed,
+      ];
+      for (const layer of layers)
+        for (const key of layer.keys()) if (inGroups(key)) add(table, key);
+      if (table.dirty !== undefined)
+        for (const key of [...table.dirty.keys()]) if (inGroups(key)) table.dirty.delete(key);
+    }
+    for (const [table, keys] of doomed)
+      for (const key of keys) this.write(table, key, DELETED, false);
+  }
+
   /** Waits for pending LMDB writes, closes the environment and deletes it. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -77,6 +77,7 @@ describe.each(BACKENDS.map((b) => [b().name, b] as const))(
         subtask: 0,
         parallelism: 1,
         sendSplitRequest: () => undefined,
+        emitKeyGroupControl: () => undefined,
         count: () => undefined,
         warn: () => undefined,
       });

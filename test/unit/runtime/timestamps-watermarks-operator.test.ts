@@ -19,6 +19,7 @@ function harness(strategy: WatermarkStrategy<{ ts: number }>): {
     emitBatch: (values, timestamps) => emitted.push({ kind: 'records', values, timestamps }),
     emitWatermark: (timestamp) => emitted.push({ kind: 'watermark', timestamp }),
     emitIdle: (idle) => emitted.push({ kind: 'idle', idle }),
+    emitKeyGroupControl: () => undefined,
   };
   const ctx = { post: (action: () => void) => void action() } as unknown as OperatorContext;
   const operator = new TimestampsAndWatermarksOperator(strategy);

@@ -39,6 +39,7 @@ function readerContext(onRequest: () => void): SourceReaderContext {
     sendSplitRequest: onRequest,
     count: () => undefined,
     warn: () => undefined,
+    emitKeyGroupControl: () => undefined,
   };
 }
 

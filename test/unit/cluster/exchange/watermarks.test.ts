@@ -30,6 +30,7 @@ class Recorder implements Output {
   emitIdle(idle: boolean): void {
     this.idle.push(idle);
   }
+  emitKeyGroupControl(): void {}
 }
 
 const wm = (
