@@ -35,6 +35,9 @@ export interface MapState<K, V> {
 /** The value of a key whose state was cleared, with the delete not yet captured; of a free slot. */
 const ABSENT: unique symbol = Symbol('absent');
 
+/** The capture epoch of a free slot. */
+const FREE = -2;
+
 /** Slots of a new table's columns. */
 const INITIAL_SLOTS = 64;
 
@@ -51,7 +54,7 @@ interface Table {
   readonly keys: Key[];
   /** per slot: the key's state, or `ABSENT` (cleared, the delete not yet captured; or free) */
   readonly values: unknown[];
-  /** per slot: the epoch in which the key was last put into `dirty` (-1: never) */
+  /** per slot: the epoch in which the key was last put into `dirty` (-1: never; `FREE`) */
   epochs: Int32Array;
   /** slots to reuse */
   readonly free: number[];
@@ -267,6 +270,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const key = table.keys[slot] as Key;
     table.index.delete(key);
     table.keys[slot] = 0;
+    table.epochs[slot] = FREE;
     table.free.push(slot);
     if (table.lastKey === key) {
       table.lastKey = undefined;
@@ -413,10 +417,19 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   dropKeyGroups(groups: ReadonlySet<number>): void {
     if (groups.size === 0) return;
-    const inGroups = (key: Key): boolean => groups.has(keyGroupOf(key, this.maxParallelism));
     for (const table of this.tables.values()) {
-      for (const entry of table.data.values()) if (inGroups(entry.key)) this.drop(table, entry);
-      if (table.dirty !== undefined) table.dirty = table.dirty.filter((e) => !inGroups(e.key));
+      const { keys, epochs } = table;
+      for (let slot = 0; slot < keys.length; slot++) {
+        if (
+          epochs[slot] === FREE ||
+          !groups.has(keyGroupOf(keys[slot] as Key, this.maxParallelism))
+        )
+          continue;
+        epochs[slot] = -1; // not a change: an uncaptured one is forgotten, the slot freed
+        this.drop(table, slot);
+      }
+      if (table.dirty !== undefined)
+        table.dirty = table.dirty.filter((s) => epochs[s] === this.epoch);
     }
   }
 
