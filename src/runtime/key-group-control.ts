@@ -20,10 +20,15 @@ export interface KeyGroupSpan {
  *   and key group, in the format of full checkpoints (`{ state, timers }` per key group, already
  *   decoded). Each keyed operator clears what it had for the key groups of its own range that
  *   `keyGroups` names and loads its part; in incremental mode those key groups start new chains.
+ *   With `watermark` (the event time the key groups' source is at), those key groups get a floor:
+ *   while it is below the operator's watermark their event time is the floor (records up to it
+ *   are not late, event timers fire only up to it). Floors are not checkpointed.
+ * - `advance`: the floor of `keyGroups` moves up to `watermark` (never down); timers that became
+ *   due fire. A floor that reaches the operator's watermark is removed.
  * - `suspend`: timers of `keyGroups` do not fire (they stay registered and are checkpointed)
  *   until `resume` or `drop`.
  * - `resume`: timers of `keyGroups` fire again; those that became due meanwhile fire now.
- * - `drop`: state and timers of `keyGroups` are removed; later checkpoints do not include them.
+ * - `drop`: state, timers and floors of `keyGroups` are removed; later checkpoints do not include them.
  */
 export type KeyGroupControl =
   | {
@@ -32,6 +37,14 @@ export type KeyGroupControl =
       readonly keyGroups: readonly KeyGroupSpan[];
       readonly checkpointId: number;
       readonly state: ReadonlyMap<string, ReadonlyMap<number, StateValue>>;
+      /** the event time of the key groups' source at their position (see `advance`) */
+      readonly watermark?: number;
+    }
+  | {
+      readonly kind: 'advance';
+      readonly id: string;
+      readonly keyGroups: readonly KeyGroupSpan[];
+      readonly watermark: number;
     }
   | {
       readonly kind: 'suspend' | 'resume' | 'drop';
@@ -41,7 +54,7 @@ export type KeyGroupControl =
 
 /** Checks a control a reader hands over (bad input fails with `ILLEGAL_ARGUMENT`, one line). */
 export function checkKeyGroupControl(control: KeyGroupControl, maxParallelism: number): void {
-  const kinds = ['adopt', 'suspend', 'resume', 'drop'];
+  const kinds = ['adopt', 'advance', 'suspend', 'resume', 'drop'];
   const what = `key group control ${JSON.stringify((control as { id?: unknown }).id)}`;
   if (!kinds.includes(control.kind))
     throw new TributaryError(
@@ -69,6 +82,15 @@ export function checkKeyGroupControl(control: KeyGroupControl, maxParallelism: n
     throw new TributaryError(
       'ILLEGAL_ARGUMENT',
       `${what}: adopt needs state as a Map by operator uid`,
+    );
+  const watermark = (control as { watermark?: unknown }).watermark;
+  if (
+    (control.kind === 'advance' || (control.kind === 'adopt' && watermark !== undefined)) &&
+    (typeof watermark !== 'number' || Number.isNaN(watermark))
+  )
+    throw new TributaryError(
+      'ILLEGAL_ARGUMENT',
+      `${what}: watermark must be a number (event time in ms), got ${JSON.stringify(watermark)}`,
     );
 }
 

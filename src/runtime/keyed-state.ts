@@ -2,6 +2,7 @@ import { TributaryError } from '../errors.js';
 import { checkStateValue, type StateValue } from '../checkpoint/state-codec.js';
 import type { SectionTables, StateKind } from '../state/state-sections.js';
 import { keyGroupOf, type Key } from './key-groups.js';
+import { KeyIndex } from './key-index.js';
 
 /** A single value per key. */
 export interface ValueState<T> {
@@ -31,39 +32,38 @@ export interface MapState<K, V> {
   clear(): void;
 }
 
-/**
- * One key's state in a table: its value, and the capture epoch in which it was last marked
- * changed. A table's map holds one entry per key; writes change the entry in place, so a write
- * costs one map lookup (none for the key just read) and marking the key changed costs a number
- * comparison instead of a set insert.
- *
- * A class, not an object literal: V8 pretenures a literal's allocation site once most of its
- * objects survive (every entry does); with the literal, the values written in the task's loop
- * went to the old generation as well (bench/state.ts at 10 k keys: +15 MB of old space between
- * scavenges, a major GC every ~0.5 s, RSS 280 instead of 180 MiB). `new` has no allocation site.
- */
-class Entry {
-  /** the epoch in which the key was last put into its table's `dirty` list (-1: never) */
-  epoch = -1;
-  constructor(
-    readonly key: Key,
-    /** the key's state, or `ABSENT`: cleared, with the delete not yet captured */
-    public value: unknown,
-  ) {}
-}
-
-/** The value of an entry whose state was cleared; the entry stays until the delete is captured. */
+/** The value of a key whose state was cleared, with the delete not yet captured; of a free slot. */
 const ABSENT: unique symbol = Symbol('absent');
 
+/** The capture epoch of a free slot. */
+const FREE = -2;
+
+/** Slots of a new table's columns. */
+const INITIAL_SLOTS = 64;
+
+/**
+ * One state table: per key a slot in columns (key, value, capture epoch) and a `KeyIndex` from
+ * key to slot. No object per key: a write costs one index lookup (none for the key just read),
+ * marking the key changed a number comparison, and the GC scans two arrays instead of an entry
+ * object per key. Slots of keys whose state is gone are reused.
+ */
 interface Table {
   readonly kind: StateKind;
-  readonly data: Map<Key, Entry>;
+  readonly index: KeyIndex;
+  /** per slot: its key (0 when free) */
+  readonly keys: Key[];
+  /** per slot: the key's state, or `ABSENT` (cleared, the delete not yet captured; or free) */
+  readonly values: unknown[];
+  /** per slot: the epoch in which the key was last put into `dirty` (-1: never; `FREE`) */
+  epochs: Int32Array;
+  /** slots to reuse */
+  readonly free: number[];
   handle: unknown;
-  /** entries changed since the last capture (each once), when changes are tracked */
-  dirty: Entry[] | undefined;
-  /** the key last looked up and its entry (in `data`): reading then writing it costs one lookup */
+  /** slots changed since the last capture (each once), when changes are tracked */
+  dirty: number[] | undefined;
+  /** the key last looked up and its slot (-1: absent): reading then writing it costs one lookup */
   lastKey: Key | undefined;
-  last: Entry | undefined;
+  lastSlot: number;
 }
 
 /** Keys changed per state table (to be carried by the next capture again). */
@@ -125,7 +125,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, Table>();
   /** Whether tables remember changed keys (for incremental snapshots). */
   private tracking = false;
-  /** counts captures: an entry whose `epoch` is this one is already in its table's `dirty` */
+  /** counts captures: a slot whose epoch is this one is already in its table's `dirty` */
   private epoch = 0;
 
   constructor(private readonly maxParallelism: number) {}
@@ -194,71 +194,95 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     } satisfies MapState<K, V>) as MapState<K, V>;
   }
 
-  /** The entry of `key` in `table` (the last one looked up is kept: no second lookup). */
-  private entry(table: Table, key: Key): Entry | undefined {
-    if (table.lastKey === key && table.last !== undefined) return table.last;
-    const entry = table.data.get(key);
-    if (entry !== undefined) {
-      table.lastKey = key;
-      table.last = entry;
-    }
-    return entry;
+  /** The slot of `key` in `table`, or -1 (the last key looked up is kept: no second lookup). */
+  private slotOf(table: Table, key: Key): number {
+    if (table.lastKey === key) return table.lastSlot;
+    const slot = table.index.get(key);
+    table.lastKey = key;
+    table.lastSlot = slot;
+    return slot;
   }
 
   /** The current key's state in `table`. */
   private read(table: Table): unknown {
-    const value = this.entry(table, this.currentKey)?.value;
+    const slot = this.slotOf(table, this.currentKey);
+    if (slot < 0) return undefined;
+    const value = table.values[slot];
     return value === ABSENT ? undefined : value;
   }
 
   /** Sets the current key's state in `table` (remembered as changed when tracking). */
   private write(table: Table, value: unknown): void {
     const key = this.currentKey;
-    let entry = this.entry(table, key);
-    if (entry === undefined) {
-      entry = new Entry(key, value);
-      table.data.set(key, entry);
-      table.lastKey = key;
-      table.last = entry;
-    } else {
-      entry.value = value;
-    }
-    this.changed(table, entry);
+    let slot = this.slotOf(table, key);
+    if (slot < 0) slot = this.insert(table, key, value);
+    else table.values[slot] = value;
+    this.changed(table, slot);
   }
 
   /**
-   * Clears the current key's state in `table`. When tracking, the entry stays (`ABSENT`) until
+   * Clears the current key's state in `table`. When tracking, the slot stays (`ABSENT`) until
    * the delete is captured (like every clear, one of a key without state is captured too).
    */
   private remove(table: Table): void {
     const key = this.currentKey;
-    const entry = this.entry(table, key);
+    const slot = this.slotOf(table, key);
     if (table.dirty === undefined) {
-      if (entry !== undefined) this.drop(table, entry);
-    } else if (entry === undefined) {
-      const created = new Entry(key, ABSENT);
-      table.data.set(key, created);
-      this.changed(table, created);
+      if (slot >= 0) this.drop(table, slot);
+    } else if (slot < 0) {
+      this.changed(table, this.insert(table, key, ABSENT));
     } else {
-      entry.value = ABSENT;
-      this.changed(table, entry);
+      table.values[slot] = ABSENT;
+      this.changed(table, slot);
     }
   }
 
-  /** Takes `entry` out of its table's map. */
-  private drop(table: Table, entry: Entry): void {
-    if (table.data.get(entry.key) === entry) table.data.delete(entry.key);
-    if (table.last === entry) {
-      table.last = undefined;
+  /** Gives `key` a slot in `table` holding `value`. */
+  private insert(table: Table, key: Key, value: unknown): number {
+    let slot = table.free.pop();
+    if (slot === undefined) {
+      slot = table.keys.length;
+      table.keys.push(key);
+      table.values.push(value);
+      if (slot === table.epochs.length) {
+        const epochs = new Int32Array(2 * slot);
+        epochs.set(table.epochs);
+        table.epochs = epochs;
+      }
+    } else {
+      table.keys[slot] = key;
+      table.values[slot] = value;
+    }
+    table.epochs[slot] = -1;
+    table.index.set(key, slot);
+    table.lastKey = key;
+    table.lastSlot = slot;
+    return slot;
+  }
+
+  /**
+   * Takes the key of `slot` out of its table. A slot still waiting to be captured stays, as a
+   * delete (`ABSENT`): the capture frees it.
+   */
+  private drop(table: Table, slot: number): void {
+    table.values[slot] = ABSENT;
+    if (table.dirty !== undefined && table.epochs[slot] === this.epoch) return;
+    const key = table.keys[slot] as Key;
+    table.index.delete(key);
+    table.keys[slot] = 0;
+    table.epochs[slot] = FREE;
+    table.free.push(slot);
+    if (table.lastKey === key) {
       table.lastKey = undefined;
+      table.lastSlot = -1;
     }
   }
 
-  /** Remembers `entry` as changed since the last capture, when tracking (once per capture). */
-  private changed(table: Table, entry: Entry): void {
-    if (table.dirty !== undefined && entry.epoch !== this.epoch) {
-      entry.epoch = this.epoch;
-      table.dirty.push(entry);
+  /** Remembers `slot` as changed since the last capture, when tracking (once per capture). */
+  private changed(table: Table, slot: number): void {
+    if (table.dirty !== undefined && table.epochs[slot] !== this.epoch) {
+      table.epochs[slot] = this.epoch;
+      table.dirty.push(slot);
     }
   }
 
@@ -274,13 +298,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       const table = this.tables.get(name);
       if (table?.dirty === undefined) continue;
       for (const key of keys) {
-        let entry = table.data.get(key);
-        if (entry === undefined) {
-          // its delete was captured (and the entry dropped): it is a delete again
-          entry = new Entry(key, ABSENT);
-          table.data.set(key, entry);
-        }
-        this.changed(table, entry);
+        let slot = table.index.get(key);
+        // its delete was captured (and the slot freed): it is a delete again
+        if (slot < 0) slot = this.insert(table, key, ABSENT);
+        this.changed(table, slot);
       }
     }
   }
@@ -297,7 +318,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const groups = new Map<number, SectionTables>();
     // per key group, indexed by it: its tables, and this table's entry (no map lookups per key)
     const byGroup = new Array<SectionTables | undefined>(this.maxParallelism);
-    const taken: [Table, Entry[]][] = [];
+    const taken: [Table, number[]][] = [];
     for (const [name, table] of this.tables) {
       const dirty = table.dirty;
       if (dirty === undefined || dirty.length === 0) continue;
@@ -307,7 +328,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       const kind = table.kind;
       const entries = new Array<[StateKind, unknown[], Key[]] | undefined>(this.maxParallelism);
       for (let i = 0; i < dirty.length; i++) {
-        const { key, value } = dirty[i] as Entry;
+        const slot = dirty[i] as number;
+        const key = table.keys[slot] as Key;
+        const value = table.values[slot];
         keys[i] = key;
         const group = keyGroupOf(key, this.maxParallelism);
         let entry = entries[group];
@@ -324,12 +347,12 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         }
       }
     }
-    // every value passed: the changes are taken, captured deletes leave the maps
+    // every value passed: the changes are taken, captured deletes leave the tables
+    this.epoch++;
     for (const [table, dirty] of taken) {
       table.dirty = [];
-      for (const entry of dirty) if (entry.value === ABSENT) this.drop(table, entry);
+      for (const slot of dirty) if (table.values[slot] === ABSENT) this.drop(table, slot);
     }
-    this.epoch++;
     return { changed, groups };
   }
 
@@ -338,32 +361,27 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     for (const [name, [kind, puts, deletes]] of Object.entries(section)) {
       const table = this.table(name, kind);
       for (const key of deletes) {
-        const entry = table.data.get(key);
-        if (entry === undefined) continue;
-        this.drop(table, entry);
-        entry.value = ABSENT; // should it still be listed as changed, it is a delete
+        const slot = table.index.get(key);
+        if (slot >= 0) this.drop(table, slot);
       }
       for (let i = 0; i < puts.length; i += 2) this.set(table, puts[i] as Key, puts[i + 1]);
     }
   }
 
-  /** Sets `key`'s state in `table` without marking it changed. */
-  private set(table: Table, key: Key, value: unknown): Entry {
-    const entry = table.data.get(key);
-    if (entry !== undefined) {
-      entry.value = value;
-      return entry;
-    }
-    const created = new Entry(key, value);
-    table.data.set(key, created);
-    return created;
+  /** Sets `key`'s state in `table` without marking it changed; its slot. */
+  private set(table: Table, key: Key, value: unknown): number {
+    const slot = table.index.get(key);
+    if (slot < 0) return this.insert(table, key, value);
+    table.values[slot] = value;
+    return slot;
   }
 
   /** Number of keys with some state (all tables). */
   keyCount(): number {
     const keys = new Set<Key>();
-    for (const table of this.tables.values())
-      for (const [k, { value }] of table.data) if (value !== ABSENT) keys.add(k);
+    for (const { keys: slotKeys, values } of this.tables.values())
+      for (let slot = 0; slot < values.length; slot++)
+        if (values[slot] !== ABSENT) keys.add(slotKeys[slot] as Key);
     return keys.size;
   }
 
@@ -374,8 +392,11 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       Record<string, { kind: StateKind; entries: [Key, unknown][] }>
     >();
     for (const [name, table] of this.tables) {
-      for (const [key, { value }] of table.data) {
+      const { keys, values } = table;
+      for (let slot = 0; slot < values.length; slot++) {
+        const value = values[slot];
         if (value === ABSENT) continue;
+        const key = keys[slot] as Key;
         const group = keyGroupOf(key, this.maxParallelism);
         let tables = groups.get(group);
         if (tables === undefined) groups.set(group, (tables = {}));
@@ -396,10 +417,19 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   dropKeyGroups(groups: ReadonlySet<number>): void {
     if (groups.size === 0) return;
-    const inGroups = (key: Key): boolean => groups.has(keyGroupOf(key, this.maxParallelism));
     for (const table of this.tables.values()) {
-      for (const entry of table.data.values()) if (inGroups(entry.key)) this.drop(table, entry);
-      if (table.dirty !== undefined) table.dirty = table.dirty.filter((e) => !inGroups(e.key));
+      const { keys, epochs } = table;
+      for (let slot = 0; slot < keys.length; slot++) {
+        if (
+          epochs[slot] === FREE ||
+          !groups.has(keyGroupOf(keys[slot] as Key, this.maxParallelism))
+        )
+          continue;
+        epochs[slot] = -1; // not a change: an uncaptured one is forgotten, the slot freed
+        this.drop(table, slot);
+      }
+      if (table.dirty !== undefined)
+        table.dirty = table.dirty.filter((s) => epochs[s] === this.epoch);
     }
   }
 
@@ -408,11 +438,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     if (table === undefined) {
       table = {
         kind,
-        data: new Map(),
+        index: new KeyIndex(),
+        keys: [],
+        values: [],
+        epochs: new Int32Array(INITIAL_SLOTS),
+        free: [],
         handle: undefined,
         dirty: this.tracking ? [] : undefined,
         lastKey: undefined,
-        last: undefined,
+        lastSlot: -1,
       };
       this.tables.set(name, table);
     } else if (table.kind !== kind) {

@@ -162,6 +162,8 @@ export class KeyedTimerService {
   private changed: Set<Key> | undefined;
   /** key groups whose timers do not fire (see `suspend`) */
   private readonly suspended = new Set<number>();
+  /** key group → its watermark floor, below the operator's watermark (see `setFloors`) */
+  private readonly floors = new Map<number, number>();
 
   constructor(
     private readonly maxParallelism: number,
@@ -232,14 +234,17 @@ export class KeyedTimerService {
     }
   }
 
-  /** Fires, in timestamp order, every event timer ≤ watermark (not of suspended key groups). */
+  /**
+   * Fires, in timestamp order, every event timer ≤ watermark (not of suspended key groups, and of
+   * a key group with a floor only those ≤ its floor).
+   */
   advanceWatermark(watermark: number, fire: (key: Key, timestamp: number) => void): void {
     for (
       let timer = this.event.pollUpTo(watermark);
       timer !== undefined;
       timer = this.event.pollUpTo(watermark)
     ) {
-      if (this.isSuspended(timer.key)) {
+      if (this.isSuspended(timer.key) || timer.timestamp > this.watermarkOf(timer.key, watermark)) {
         this.event.park(timer);
         continue;
       }
@@ -313,6 +318,53 @@ export class KeyedTimerService {
     if (this.changed !== undefined)
       for (const key of [...this.changed]) if (which(key)) this.changed.delete(key);
     if (endSuspension) for (const group of groups) this.suspended.delete(group);
+    for (const group of groups) this.floors.delete(group);
+  }
+
+  /**
+   * The event time of `key` given the operator's watermark: `min(watermark, floor)` when its key
+   * group has a floor, else `watermark`. One size check when there is no floor.
+   */
+  watermarkOf(key: Key, watermark: number): number {
+    if (this.floors.size === 0) return watermark;
+    const floor = this.floors.get(this.groupOf(key));
+    return floor !== undefined && floor < watermark ? floor : watermark;
+  }
+
+  /**
+   * Key groups that joined behind the operator's watermark follow `floor` instead (their records
+   * up to it are not late, their event timers fire only up to it) until `raiseFloors` brings it to
+   * the operator's watermark. A floor at or above `watermark` (the operator's) is no floor.
+   */
+  setFloors(groups: ReadonlySet<number>, floor: number, watermark: number): void {
+    for (const group of groups) {
+      if (floor < watermark) this.floors.set(group, floor);
+      else this.floors.delete(group);
+    }
+  }
+
+  /**
+   * Moves the floors of `groups` up to `floor` (never down; key groups without a floor are left
+   * alone); a floor that reaches `watermark` (the operator's) is removed. Event timers of those
+   * key groups that became due are due again: the caller advances the watermark to fire them.
+   */
+  raiseFloors(groups: ReadonlySet<number>, floor: number, watermark: number): void {
+    const raised = new Set<number>();
+    for (const group of groups) {
+      const old = this.floors.get(group);
+      if (old === undefined || floor <= old) continue;
+      if (floor < watermark) this.floors.set(group, floor);
+      else this.floors.delete(group);
+      raised.add(group);
+    }
+    if (raised.size > 0) this.event.unpark((timer) => raised.has(this.groupOf(timer.key)));
+  }
+
+  /** Removes every floor (the input ended); held timers are due again like after `raiseFloors`. */
+  clearFloors(): void {
+    if (this.floors.size === 0) return;
+    this.floors.clear();
+    this.event.unpark(() => true);
   }
 
   /** Registers one key group's timers as a full checkpoint holds them; they count as changed. */

@@ -3,7 +3,7 @@ import { keyGroupRange, type Key } from '../key-groups.js';
 import { keyGroupsWithin, type KeyGroupControl } from '../key-group-control.js';
 import { HeapKeyedStateBackend, type KeyedStateBackend } from '../keyed-state.js';
 import { BatchCollector, StreamOperator, type OperatorSnapshot } from '../operator.js';
-import { MIN_WATERMARK } from '../stream-element.js';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../stream-element.js';
 import { KeyedTimerService, type TimeDomain } from '../timer-service.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,7 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     const self = this;
     const timers: TimerService = {
       currentProcessingTime: () => Date.now(),
-      currentWatermark: () => self.currentWatermark,
+      currentWatermark: () => self.keyWatermark(),
       registerEventTimeTimer: (ts) =>
         self.timerService.register('event-time', self.backend.currentKey, ts),
       deleteEventTimeTimer: (ts) =>
@@ -134,6 +134,14 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     this.timerService.restoreTable(timers);
   }
 
+  /**
+   * The event time of the current key: the operator's watermark, or the floor of its key group
+   * when that key group joined behind it (`adopt` with a `watermark`) and has not caught up.
+   */
+  protected keyWatermark(): number {
+    return this.timerService.watermarkOf(this.backend.currentKey, this.currentWatermark);
+  }
+
   protected abstract processElement(value: I, ctx: KeyedContext<K>, out: Collector<O>): void;
   protected abstract onTimer(timestamp: number, ctx: OnTimerContext<K>, out: Collector<O>): void;
 
@@ -153,6 +161,8 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
 
   override processWatermark(timestamp: number): void {
     this.currentWatermark = timestamp;
+    // the input ended: no record of a key group behind can come any more
+    if (timestamp === MAX_WATERMARK) this.timerService.clearFloors();
     this.domain = 'event-time';
     this.timerService.advanceWatermark(timestamp, (key, ts) => this.fire(key, ts));
     this.collector.flushTo(this.output);
@@ -185,6 +195,12 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
     switch (control.kind) {
       case 'adopt':
         this.adopt(groups, control.state.get(this.ctx.uid), control);
+        if (control.watermark !== undefined)
+          this.timerService.setFloors(groups, control.watermark, this.currentWatermark);
+        break;
+      case 'advance':
+        this.timerService.raiseFloors(groups, control.watermark, this.currentWatermark);
+        this.fireDueEventTimers();
         break;
       case 'drop':
         this.backend.dropKeyGroups(groups);
@@ -196,14 +212,19 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
         break;
       case 'resume':
         this.timerService.resume(groups);
-        this.domain = 'event-time';
-        this.timerService.advanceWatermark(this.currentWatermark, (key, ts) => this.fire(key, ts));
-        this.collector.flushTo(this.output);
+        this.fireDueEventTimers();
         this.fireProcessingTimers(Date.now());
         break;
     }
     this.ctx.count('keyGroupControls', 1);
     this.output.emitKeyGroupControl(control);
+  }
+
+  /** Fires the event timers due at the current watermark (after a floor moved or a resume). */
+  private fireDueEventTimers(): void {
+    this.domain = 'event-time';
+    this.timerService.advanceWatermark(this.currentWatermark, (key, ts) => this.fire(key, ts));
+    this.collector.flushTo(this.output);
   }
 
   /** Replaces the state and timers of `groups` with `state` (full-checkpoint form per group). */

@@ -103,9 +103,13 @@ export class WindowOperator<K extends Key, I, Acc, R, O> extends KeyedOperator<K
     if (this.lateness > 0) contents.remove(start - this.lateness);
   }
 
-  /** Whether a window's state is gone for good (the watermark passed end - 1 + lateness). */
-  private isLate(window: TimeWindow): boolean {
-    return window.end - 1 + this.lateness <= this.currentWatermark;
+  /**
+   * Whether a window's state is gone for good (the watermark passed end - 1 + lateness). The
+   * watermark is the current key's (`keyWatermark`): a key group that joined behind the
+   * operator's watermark decides lateness against its floor.
+   */
+  private isLate(window: TimeWindow, watermark: number): boolean {
+    return window.end - 1 + this.lateness <= watermark;
   }
 
   private addToWindows(
@@ -115,16 +119,17 @@ export class WindowOperator<K extends Key, I, Acc, R, O> extends KeyedOperator<K
     out: Collector<O>,
   ): boolean {
     const contents = ctx.mapState<number, Acc>(CONTENTS);
+    const watermark = this.keyWatermark();
     let accepted = false;
     for (const window of this.assigner.assignWindows(timestamp)) {
-      if (this.isLate(window)) continue;
+      if (this.isLate(window, watermark)) continue;
       accepted = true;
       const acc = this.aggregate.add(
         value,
         contents.get(window.start) ?? this.aggregate.createAccumulator(),
       );
       contents.put(window.start, acc);
-      this.schedule(window, ctx, acc, out);
+      this.schedule(window, ctx, acc, out, watermark);
     }
     return accepted;
   }
@@ -148,13 +153,14 @@ export class WindowOperator<K extends Key, I, Acc, R, O> extends KeyedOperator<K
       }
     }
     const merged: TimeWindow = { start, end };
-    if (this.isLate(merged)) return false;
+    const watermark = this.keyWatermark();
+    if (this.isLate(merged, watermark)) return false;
     const only = overlapping.length === 1 ? overlapping[0] : undefined;
     if (only !== undefined && only[0] === start && only[1] === end) {
       // the record falls inside an existing session: its timers stay as they are
       const acc = this.aggregate.add(value, only[2]);
       sessions.put(start, [end, acc]);
-      if (end - 1 <= this.currentWatermark) this.fireWindow(ctx.key, merged, acc, out);
+      if (end - 1 <= watermark) this.fireWindow(ctx.key, merged, acc, out);
       return true;
     }
     overlapping.sort((a, b) => a[0] - b[0]);
@@ -178,14 +184,20 @@ export class WindowOperator<K extends Key, I, Acc, R, O> extends KeyedOperator<K
           if (!needed.has(t)) ctx.timers.deleteEventTimeTimer(t);
       }
     }
-    this.schedule(merged, ctx, acc, out);
+    this.schedule(merged, ctx, acc, out, watermark);
     return true;
   }
 
   /** Timers of a window that just got a record; fires at once when it is due already (lateness). */
-  private schedule(window: TimeWindow, ctx: KeyedContext<K>, acc: Acc, out: Collector<O>): void {
+  private schedule(
+    window: TimeWindow,
+    ctx: KeyedContext<K>,
+    acc: Acc,
+    out: Collector<O>,
+    watermark: number,
+  ): void {
     const due = window.end - 1;
-    if (due <= this.currentWatermark) {
+    if (due <= watermark) {
       this.fireWindow(ctx.key, window, acc, out);
     } else {
       ctx.timers.registerEventTimeTimer(due);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Key } from '../../../src/runtime/key-groups.js';
+import { keyGroupOf, type Key } from '../../../src/runtime/key-groups.js';
 import { HeapKeyedStateBackend } from '../../../src/runtime/keyed-state.js';
 import type { SectionTables } from '../../../src/state/state-sections.js';
 
@@ -28,7 +28,7 @@ function tracked(): HeapKeyedStateBackend {
   return backend;
 }
 
-describe('heap keyed state: one entry per key, changes captured once', () => {
+describe('heap keyed state: one slot per key, changes captured once', () => {
   it('a write after a capture replaces the value: the capture keeps the value it took', () => {
     const backend = tracked();
     const state = backend.valueState<{ c: number }>('v');
@@ -194,5 +194,108 @@ describe('heap keyed state: one entry per key, changes captured once', () => {
     expect(captured(backend.captureChanges().groups)).toEqual({
       v: { puts: [], deletes: ['a'] },
     });
+  });
+
+  it('slots of captured deletes go to new keys: every key keeps its own state', () => {
+    for (const backend of [tracked(), new HeapKeyedStateBackend(8)]) {
+      const state = backend.valueState<number>('v');
+      for (let k = 0; k < 100; k++) {
+        backend.setCurrentKey(k);
+        state.update(k);
+      }
+      backend.captureChanges();
+      for (let k = 0; k < 100; k += 2) {
+        backend.setCurrentKey(k);
+        state.clear();
+      }
+      backend.captureChanges(); // the deletes are captured: their slots are free
+      for (let k = 100; k < 150; k++) {
+        backend.setCurrentKey(k);
+        state.update(k);
+      }
+      backend.setCurrentKey('s');
+      state.update(-1);
+      const read: (number | undefined)[] = [];
+      for (let k = 0; k < 150; k++) {
+        backend.setCurrentKey(k);
+        read.push(state.value());
+      }
+      expect(read).toEqual(
+        Array.from({ length: 150 }, (_, k) => (k < 100 && k % 2 === 0 ? undefined : k)),
+      );
+      expect(backend.keyCount()).toBe(101);
+      const listed = [...backend.snapshot().values()].flatMap(
+        (tables) => tables['v']?.entries ?? [],
+      );
+      expect(listed.sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual(
+        [...read.entries()]
+          .filter(([, v]) => v !== undefined)
+          .map(([k]): [Key, unknown] => [k, k])
+          .concat([['s', -1]])
+          .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      );
+    }
+    const backend = tracked();
+    const state = backend.valueState<number>('v');
+    for (let k = 0; k < 3; k++) {
+      backend.setCurrentKey(k);
+      state.update(k);
+    }
+    backend.captureChanges();
+    backend.setCurrentKey(1);
+    state.clear();
+    backend.captureChanges();
+    backend.setCurrentKey(7);
+    state.update(7); // takes key 1's slot
+    expect(captured(backend.captureChanges().groups)).toEqual({
+      v: { puts: [[7, 7]], deletes: [] },
+    });
+  });
+
+  it('dropped key groups lose their state and their uncaptured changes; their slots are reused', () => {
+    const backend = tracked();
+    const state = backend.valueState<number>('v');
+    const groupOf = (k: number): number => keyGroupOf(k, 8);
+    for (let k = 0; k < 50; k++) {
+      backend.setCurrentKey(k);
+      state.update(k);
+    }
+    backend.captureChanges();
+    for (let k = 0; k < 50; k += 5) {
+      backend.setCurrentKey(k);
+      if (k % 10 === 0) state.clear();
+      else state.update(-k);
+    }
+    const dropped = new Set([groupOf(0), groupOf(5)]);
+    backend.dropKeyGroups(dropped);
+    backend.dropKeyGroups(dropped); // again: nothing left to drop, no slot freed twice
+    const kept = (k: number): boolean => !dropped.has(groupOf(k));
+    expect(captured(backend.captureChanges().groups)).toEqual({
+      v: {
+        puts: [5, 15, 25, 35, 45]
+          .filter(kept)
+          .map((k): [Key, unknown] => [k, -k])
+          .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+        deletes: [0, 10, 20, 30, 40]
+          .filter(kept)
+          .sort((a, b) => String(a).localeCompare(String(b))),
+      },
+    });
+    for (let k = 100; k < 150; k++) {
+      backend.setCurrentKey(k);
+      state.update(k);
+    }
+    const read: (number | undefined)[] = [];
+    for (let k = 0; k < 150; k++) {
+      backend.setCurrentKey(k);
+      read.push(state.value());
+    }
+    const expected = (k: number): number | undefined => {
+      if (k >= 100) return k;
+      if (k >= 50 || !kept(k) || k % 10 === 0) return undefined;
+      return k % 5 === 0 ? -k : k;
+    };
+    expect(read).toEqual(Array.from({ length: 150 }, (_, k) => expected(k)));
+    expect(backend.keyCount()).toBe(read.filter((v) => v !== undefined).length);
   });
 });

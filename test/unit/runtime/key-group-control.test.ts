@@ -411,6 +411,159 @@ describe('key group controls: key groups join and leave a running keyed operator
       expect([...sink.records].sort()).toEqual([`${W} [0, 1000): 7`, `${W} [1000, 2000): 4`]);
     },
   );
+
+  it.each(variants)(
+    'an adopted key group behind the watermark follows its floor until advance ($name)',
+    async (variant) => {
+      // p = 2: every key here is in subtask 0's range [0, 8), so its output comes in order
+      const X0 = keyIn(1, 'x'); // moves the watermark
+      const W = keyIn(3, 'w'); // adopted with a floor
+      const Y = keyIn(4, 'y'); // not adopted: late as usual
+      const V = keyIn(5, 'v'); // not adopted: its window fires as usual
+      const U = keyIn(6, 'u'); // adopted with a floor, then dropped
+      const steps: Step[] = [
+        { records: [{ key: X0, ts: 2500 }] }, // watermark 2499
+        {
+          control: {
+            kind: 'adopt',
+            id: 'adopt-w',
+            keyGroups: [span(3)],
+            checkpointId: 3,
+            watermark: 500,
+            state: new Map([
+              [
+                'count',
+                new Map<number, StateValue>([
+                  [
+                    3,
+                    {
+                      state: {
+                        __window_contents: { kind: 'map', entries: [[W, new Map([[0, 5]])]] },
+                      },
+                      timers: { e: [[W, 999]], p: [] },
+                    },
+                  ],
+                ]),
+              ],
+            ]),
+          },
+        },
+        // W's record is behind the operator's watermark but not its floor: counted; Y's is late
+        {
+          records: [
+            { key: W, ts: 700 },
+            { key: Y, ts: 700 },
+          ],
+        },
+        // watermark 3499: X0's window fires, W's adopted window (timer 999) waits for its floor
+        {
+          records: [
+            { key: V, ts: 3100 },
+            { key: X0, ts: 3500 },
+          ],
+        },
+        { control: { kind: 'advance', id: 'advance-w-900', keyGroups: [span(3)], watermark: 900 } },
+        { records: [{ key: X0, ts: 4500 }] }, // watermark 4499: V's and X0's windows fire
+        // the floor reaches the operator's watermark: W's window fires and the floor goes
+        { control: { kind: 'advance', id: 'advance-w', keyGroups: [span(3)], watermark: 5000 } },
+        {
+          records: [
+            { key: W, ts: 5500 }, // window [5000, 6000)
+            { key: W, ts: 800 }, // late now
+          ],
+        },
+        {
+          control: {
+            kind: 'adopt',
+            id: 'adopt-u',
+            keyGroups: [span(6)],
+            checkpointId: 4,
+            watermark: 100,
+            state: new Map(),
+          },
+        },
+        { control: { kind: 'drop', id: 'drop-u', keyGroups: [span(6)] } },
+        // U's floor went with the drop: late; watermark 6499 fires W's [5000, 6000) (no floor)
+        {
+          records: [
+            { key: U, ts: 300 },
+            { key: X0, ts: 6500 },
+          ],
+        },
+        { records: [{ key: X0, ts: 7500 }] }, // watermark 7499
+      ];
+      const env = StreamEnvironment.create({
+        parallelism: 2,
+        maxParallelism: K,
+        checkpoint: { dir: ckpt.path, intervalMs: 20 },
+        state: { ...variant.state, dir: work.path },
+      });
+      const sink = new CollectSink<string>();
+      env
+        .fromSource(new ScriptSource(steps), {
+          uid: 'script',
+          parallelism: 1,
+          watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<Rec>(
+            0,
+          ).withTimestampAssigner((r) => r.ts),
+        })
+        .keyBy((r) => r.key)
+        .window(TumblingEventTimeWindows.of(1000))
+        .aggregate<number, number, string>(
+          { createAccumulator: () => 0, add: (_, acc) => acc + 1, getResult: (acc) => acc },
+          (key, w, count, out) => out.collect(`${key} [${w.start}, ${w.end}): ${count}`),
+          { uid: 'count', name: 'count' },
+        )
+        .sinkTo(sink);
+      const result = await env.execute('kg-floor');
+      expect(result.status).toBe('finished');
+      const out = sink.records;
+      // V's and X0's windows end at the same time: their order is free
+      expect([...out.slice(0, 1), ...[...out.slice(1, 3)].sort(), ...out.slice(3)]).toEqual([
+        `${X0} [2000, 3000): 1`,
+        ...[`${V} [3000, 4000): 1`, `${X0} [3000, 4000): 1`].sort(),
+        `${W} [0, 1000): 6`,
+        `${X0} [4000, 5000): 1`,
+        `${W} [5000, 6000): 1`,
+        `${X0} [6000, 7000): 1`,
+        `${X0} [7000, 8000): 1`,
+      ]);
+      const counters = result.metrics
+        .filter((m) => m.uid === 'count')
+        .map((m) => m.counters['lateRecordsDropped'] ?? 0);
+      expect(counters.reduce((a, b) => a + b, 0)).toBe(3); // Y@700, W@800, U@300
+    },
+  );
+
+  it('a process function sees the floor as the watermark of an adopted key', async () => {
+    const steps: Step[] = [
+      { records: [{ key: X, ts: 2000 }] }, // watermark 1999
+      {
+        control: {
+          kind: 'adopt',
+          id: 'adopt-a',
+          keyGroups: [span(2)],
+          checkpointId: 3,
+          watermark: 500,
+          state: new Map([['count', new Map([[2, group([[A, 41]], [[A, 700]])]])]]),
+        },
+      },
+      { records: [{ key: A, ts: 600, timer: 650 }] },
+      { records: [{ key: X, ts: 2500 }] }, // watermark 2499: A's timers wait for its floor
+      { control: { kind: 'advance', id: 'advance-a', keyGroups: [span(2)], watermark: 800 } },
+      { records: [{ key: A, ts: 900, timer: 2400 }] },
+      { records: [{ key: X, ts: 3000 }] }, // watermark 2999: still behind for A
+      { control: { kind: 'advance', id: 'advance-a2', keyGroups: [span(2)], watermark: 4000 } },
+    ];
+    const { out } = await run(steps, variants[0] as Variant, 2);
+    expect(out.filter((o) => o.startsWith(`${A}`) || o.startsWith(`timer ${A}@`))).toEqual([
+      `${A}:42`,
+      `timer ${A}@650:42 wm 800`,
+      `timer ${A}@700:42 wm 800`,
+      `${A}:43`,
+      `timer ${A}@2400:43 wm 2999`,
+    ]);
+  });
 });
 
 describe('checkKeyGroupControl', () => {
@@ -422,6 +575,9 @@ describe('checkKeyGroupControl', () => {
       { kind: 'drop', id: 'x', keyGroups: [{ start: 0, end: 17 }] },
       { kind: 'drop', id: 'x', keyGroups: { start: 0, end: 1 } },
       { kind: 'adopt', id: 'x', keyGroups: [], checkpointId: 1, state: {} },
+      { kind: 'adopt', id: 'x', keyGroups: [], checkpointId: 1, state: new Map(), watermark: '5' },
+      { kind: 'advance', id: 'x', keyGroups: [] },
+      { kind: 'advance', id: 'x', keyGroups: [], watermark: NaN },
     ];
     for (const control of bad) {
       let error: unknown;
@@ -435,6 +591,9 @@ describe('checkKeyGroupControl', () => {
     }
     expect(() =>
       checkKeyGroupControl({ kind: 'resume', id: 'x', keyGroups: [{ start: 0, end: 16 }] }, K),
+    ).not.toThrow();
+    expect(() =>
+      checkKeyGroupControl({ kind: 'advance', id: 'x', keyGroups: [], watermark: 7 }, K),
     ).not.toThrow();
   });
 });

@@ -12,25 +12,10 @@ import {
 import { LmdbKeyedStateBackend } from '../../../../src/state/disk/lmdb-keyed-state.js';
 import { IncrementalSnapshots, readChain } from '../../../../src/state/incremental-snapshots.js';
 import { fromStoredRef, type PieceRef } from '../../../../src/state/state-pieces.js';
+import { canonical } from '../../helpers/canonical-snapshot.js';
 import { tempDir } from '../../helpers/files.js';
 
 const MAX_PARALLELISM = 8;
-
-/** Snapshot in a canonical order (backends list keys in different orders). */
-function canonical(snapshot: Map<number, KeyedStateSnapshot>): unknown {
-  return [...snapshot]
-    .sort(([a], [b]) => a - b)
-    .map(([group, tables]) => [
-      group,
-      Object.entries(tables)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, { kind, entries }]) => [
-          name,
-          kind,
-          [...entries].sort(([a], [b]) => keyText(a).localeCompare(keyText(b))),
-        ]),
-    ]);
-}
 
 /** A deterministic pseudo-random sequence (xorshift). */
 function random(seed: number): () => number {
