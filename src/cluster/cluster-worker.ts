@@ -29,8 +29,6 @@ import {
 } from './records.js';
 import { beatSince } from './liveness.js';
 import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
-import { exchangeEdgesOf } from './exchange/key-by-exchange.js';
-import { normalizeRanges } from './key-group-ownership.js';
 import type { KeyGroupRange, StateHandle } from './state-handles.js';
 import { loadKeyGroupStates, type KeyGroupStates } from './key-group-state.js';
 import {
@@ -140,13 +138,6 @@ export class ClusterWorker {
   private pending: { id: number; at: number } | undefined;
   private readonly deadQueue: { workerId: string; epoch: number }[] = [];
   private nextOrphanSweepAt = 0;
-  /** checkpoint id → receiver reader → key-group ranges it owned at that marker */
-  private readonly ownedKeyGroups = new Map<
-    number,
-    Map<string, readonly (readonly [number, number])[]>
-  >();
-  /** the job has exchange edges: keyed state is owned per edge segment (§6 item 2) */
-  private readonly exchangeReceivers: boolean;
   /** `group|reader` of online readers whose worker is no live member → first seen (ms) */
   private readonly orphanReadersSeen = new Map<string, number>();
   /** sink uid → `scope/stream` of its transactions */
@@ -202,7 +193,6 @@ export class ClusterWorker {
             .vertices.flatMap((v) => (v.source !== undefined ? [v.source.uid] : [])),
         }
       : undefined;
-    this.exchangeReceivers = exchangeEdgesOf(env).length > 0;
     this.intervalMs = options.checkpointIntervalMs ?? 1000;
     this.timeoutMs = options.checkpointTimeoutMs ?? 20_000;
     this.deadAfterMs = options.deadAfterMs ?? 10 * (options.heartbeatMs ?? 500);
@@ -560,15 +550,6 @@ export class ClusterWorker {
         const text = s.get(group);
         return text === undefined ? 'fresh' : { checkpoint: text };
       },
-      keyGroupStates: (range, timeoutMs) =>
-        this.keyed === undefined
-          ? Promise.resolve(undefined)
-          : this.keyGroupsAsOfLatest(range, timeoutMs),
-      keyGroupsOwned: (checkpointId, readerId, ranges) => {
-        let byReader = this.ownedKeyGroups.get(checkpointId);
-        if (byReader === undefined) this.ownedKeyGroups.set(checkpointId, (byReader = new Map()));
-        byReader.set(readerId, ranges);
-      },
       transactionStream: (uid, stream) => {
         this.streams.set(uid, stream);
       },
@@ -647,19 +628,6 @@ export class ClusterWorker {
   }
 
   /**
-   * The key groups this worker's state handle of checkpoint `id` names: with exchange edges,
-   * those of the edge segments its receivers own at the checkpoint's marker (docs/scale-out.md
-   * §6 item 2: the others' state, if it holds any, is not its to name); otherwise all of them.
-   */
-  private namedKeyGroups(id: number, maxParallelism: number): [number, number][] {
-    for (const old of this.ownedKeyGroups.keys()) if (old < id) this.ownedKeyGroups.delete(old);
-    if (!this.exchangeReceivers) return [[0, maxParallelism]];
-    const reported = this.ownedKeyGroups.get(id);
-    this.ownedKeyGroups.delete(id);
-    return normalizeRanges([...(reported?.values() ?? [])].flat());
-  }
-
-  /**
    * Checkpoint `id` acked by every task here: its keyed state (a keyed job) written to its
    * state store, then acked in the table; waits for the leader.
    */
@@ -669,7 +637,7 @@ export class ClusterWorker {
     if (keyed !== undefined) {
       const store = this.stateStore();
       const started = performance.now();
-      const handle = await store.write(data, this.namedKeyGroups(id, keyed.maxParallelism));
+      const handle = await store.write(data, [[0, keyed.maxParallelism]]);
       state = [handle];
       this.emit({
         type: 'state-written',

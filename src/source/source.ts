@@ -82,31 +82,6 @@ export interface ClusterConnectorContext {
   mayAcquire(): boolean;
   /** A transactional sink names the stream its transactions are on (`scope/stream`). */
   transactionStream(sinkUid: string, stream: string): void;
-  /**
-   * Keyed state of key groups `[start, end)` as of the latest completed cluster checkpoint (a
-   * receiver of an exchange edge that has just taken over the segment carrying them): operator
-   * uid → `[key group, encoded state]`; undefined before the first completed checkpoint, or in a
-   * job without keyed state. Within `timeoutMs`.
-   */
-  keyGroupStates?(
-    range: { readonly start: number; readonly end: number },
-    timeoutMs: number,
-  ): Promise<
-    | {
-        readonly checkpointId: number;
-        readonly operators: ReadonlyMap<string, readonly (readonly [number, unknown])[]>;
-      }
-    | undefined
-  >;
-  /**
-   * A receiver's key-group ranges at checkpoint `checkpointId`'s marker (those of the segments it
-   * owns there and reads on): this worker's state handle of that checkpoint names them.
-   */
-  keyGroupsOwned?(
-    checkpointId: number,
-    readerId: string,
-    ranges: readonly (readonly [number, number])[],
-  ): void;
 }
 
 /** What a source or sink may check before any task of the job starts (see `preflight`). */

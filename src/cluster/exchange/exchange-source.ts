@@ -21,7 +21,6 @@ import {
 import { ReadStats } from '../../source/pravega/read-stats.js';
 import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
 import { edgeReaderGroup, edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
-import { edgeSegmentControls } from './edge-key-groups.js';
 import { decodeReceived, type Received } from './envelope.js';
 
 /**
@@ -72,16 +71,6 @@ export class ExchangeSource<T> implements Source<
       maxEventsPerSecond: undefined,
       pravega: this.edge.pravega,
       stats: this.stats,
-      // in a cluster, the keyed state after the edge follows its segments (docs/scale-out.md §6)
-      ...(ctx.connectors.cluster !== undefined
-        ? {
-            segmentControls: edgeSegmentControls(
-              ctx.connectors.cluster,
-              this.edge,
-              `${ctx.connectors.cluster.workerId}-${ctx.subtask}`,
-            ),
-          }
-        : {}),
     });
   }
 

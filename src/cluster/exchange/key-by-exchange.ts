@@ -33,14 +33,6 @@ export interface ExchangeOptions<T> {
   readonly pravega?: unknown;
 }
 
-/** The exchange edges (uids) each job environment was built with (a cluster worker asks). */
-const edgesOf = new WeakMap<StreamEnvironment, string[]>();
-
-/** Uids of the exchange edges `keyByExchange` added to `env`. */
-export function exchangeEdgesOf(env: StreamEnvironment): readonly string[] {
-  return edgesOf.get(env) ?? [];
-}
-
 function upstreamBounded(t: Transformation, seen = new Set<number>()): boolean {
   if (seen.has(t.id)) return true;
   seen.add(t.id);
@@ -98,9 +90,6 @@ export function keyByExchange<T, K extends Key>(
     transactionLeaseMs: lease,
     eventTime: options.eventTime ?? true,
   };
-  let edges = edgesOf.get(env);
-  if (edges === undefined) edgesOf.set(env, (edges = []));
-  edges.push(options.uid);
   const sending = edge.eventTime
     ? stream.transform<T>('exchange-watermarks', () => new SenderWatermarks(), {
         name: `${options.uid}-watermarks`,

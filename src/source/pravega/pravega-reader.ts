@@ -78,11 +78,6 @@ export interface SegmentControls {
   held(segments: readonly string[], checkpointId: number | undefined): KeyGroupControl | undefined;
   /** Held segments read on after all. */
   kept(segments: readonly string[]): KeyGroupControl | undefined;
-  /**
-   * At checkpoint `checkpointId`'s marker: the segments this reader owns there and reads on
-   * (held ones left out: they are on their way to another reader).
-   */
-  marker?(checkpointId: number, owned: readonly string[]): void;
   /** Held segments given back at checkpoint `checkpointId`'s positions. */
   released(
     released: readonly SegmentAt[],
@@ -114,8 +109,6 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
   private readonly queue: Item<T>[] = [];
   /** controls of segments held at the marker being returned: queued right after it */
   private readonly afterMarker: KeyGroupControl[] = [];
-  /** segments held at a marker, to be given back (see SegmentControls.held) */
-  private readonly held = new Set<string>();
   private queuedBatches = 0;
   private failure: Error | undefined;
   private closed = false;
@@ -200,13 +193,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         handedOut += this.pushRuns(read.runs);
       } else if (read.kind === 'checkpoint') {
         const checkpointId = checkpointIdOf(read.name);
-        if (checkpointId !== undefined) {
-          this.queue.push({ kind: 'marker', checkpointId });
-          this.settings.segmentControls?.marker?.(
-            checkpointId,
-            reader.ownedSegments.filter((segment) => !this.held.has(segment)),
-          );
-        }
+        if (checkpointId !== undefined) this.queue.push({ kind: 'marker', checkpointId });
         // segments held at this marker: their control follows its barrier
         for (const control of this.afterMarker.splice(0))
           this.queue.push({ kind: 'control', control });
@@ -249,7 +236,6 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       });
     if (onReleased !== undefined || controls !== undefined)
       reader.onReleased((released, marker) => {
-        for (const { segment } of released) this.held.delete(segment);
         onReleased?.(released, marker);
         push(controls?.released(released, checkpointIdOf(marker)));
       });
@@ -257,13 +243,9 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       reader.onHeld((change) => {
         if ('held' in change) {
           // told as the marker is returned, before the loop queues it
-          for (const segment of change.held) this.held.add(segment);
           const control = controls.held(change.held, checkpointIdOf(change.marker));
           if (control !== undefined) this.afterMarker.push(control);
-        } else {
-          for (const segment of change.kept) this.held.delete(segment);
-          push(controls.kept(change.kept));
-        }
+        } else push(controls.kept(change.kept));
       });
   }
 
