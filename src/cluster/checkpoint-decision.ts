@@ -1,3 +1,4 @@
+import { ownershipConflict } from './key-group-ownership.js';
 import type { AckRecord, CheckpointRecord, MemberRecord } from './records.js';
 
 /** What the leader does with a pending checkpoint, given what the table says now. */
@@ -22,7 +23,7 @@ export interface DecisionInput {
 /**
  * Complete when every participant acked with the epoch it had at the proposal; abort when one of
  * them died, left or re-joined (new epoch) before acking, when the checkpoint belongs to an
- * earlier leader's term, or when it timed out. An ack of a participant that died after acking
+ * earlier leader's term, when it timed out, or when two pieces name the same key group. An ack of a participant that died after acking
  * still counts: its piece is durable in the table.
  */
 export function decideCheckpoint(input: DecisionInput): CheckpointDecision {
@@ -59,7 +60,12 @@ export function decideCheckpoint(input: DecisionInput): CheckpointDecision {
     }
     missing.push(p.workerId);
   }
-  if (missing.length === 0) return { kind: 'complete', pieces };
+  if (missing.length === 0) {
+    // two workers claiming one key group cannot both be restored: never write such a record
+    const conflict = ownershipConflict(pieces);
+    if (conflict !== undefined) return { kind: 'abort', reason: conflict };
+    return { kind: 'complete', pieces };
+  }
   if (input.pendingMs > input.timeoutMs) {
     return {
       kind: 'abort',

@@ -4,6 +4,7 @@ import { TributaryError } from '../errors.js';
 import { decideCheckpoint, type CheckpointDecision } from './checkpoint-decision.js';
 import type { CoordinationTable, TableWrite, VersionedRecord } from './coordination-table.js';
 import { withDeadline } from './deadline.js';
+import { completedRecordOf } from './key-group-ownership.js';
 import { VersionWatch, monotonicMs } from './liveness.js';
 import {
   CHECKPOINT_KEY,
@@ -844,6 +845,13 @@ export class ClusterMember {
             timeoutMs: this.opts.checkpointTimeoutMs,
           });
     if (decision.kind === 'wait') return;
+    let previous: CompletedRecord | undefined;
+    if (decision.kind === 'complete') {
+      // key groups no piece names keep the handles of the previous completed record
+      this.stats.reads++;
+      const [done] = await this.table.get([COMPLETED_KEY]);
+      previous = done === undefined ? undefined : parseCompleted(done.key, done.value);
+    }
     const writes: TableWrite[] =
       decision.kind === 'complete'
         ? [
@@ -854,11 +862,7 @@ export class ClusterMember {
             },
             {
               key: COMPLETED_KEY,
-              value: {
-                id: cp.id,
-                term: cp.term,
-                pieces: decision.pieces,
-              } satisfies CompletedRecord,
+              value: completedRecordOf(cp, decision.pieces, previous),
               expected: 'any',
             },
           ]

@@ -29,7 +29,8 @@ import {
 } from './records.js';
 import { beatSince } from './liveness.js';
 import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
-import type { StateHandle } from './state-handles.js';
+import type { KeyGroupRange, StateHandle } from './state-handles.js';
+import { loadKeyGroupStates, type KeyGroupStates } from './key-group-state.js';
 import {
   DirectoryStateStore,
   StreamStateStore,
@@ -279,6 +280,18 @@ export class ClusterWorker {
 
   get workerId(): string {
     return this.workerIdValue;
+  }
+
+  /**
+   * A keyed job's key groups `groups` as of the latest completed cluster checkpoint, read from
+   * its state store within `timeoutMs` (`key-group-state.ts`): for the reader that has just
+   * acquired the edge segment carrying them. Undefined when no checkpoint completed yet.
+   */
+  keyGroupsAsOfLatest(
+    groups: KeyGroupRange,
+    timeoutMs: number,
+  ): Promise<KeyGroupStates | undefined> {
+    return loadKeyGroupStates(this.member, this.stateStore(), groups, timeoutMs);
   }
 
   get epoch(): number {

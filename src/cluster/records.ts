@@ -1,4 +1,5 @@
 import { TributaryError } from '../errors.js';
+import { asStateHandles, type StateHandle } from './state-handles.js';
 
 /**
  * The records of a job's coordination table and their keys. Every record is JSON; every change is
@@ -79,6 +80,21 @@ export interface CompletedRecord {
   readonly id: number;
   readonly term: number;
   readonly pieces: readonly AckRecord[];
+  /**
+   * Keyed state carried forward from earlier completed checkpoints: the key groups no piece of
+   * this one names (owned by nobody at it: their segment released and not yet acquired, or their
+   * worker dead and not yet replaced) keep the handle that last named them
+   * (`key-group-ownership.ts`). Absent: none.
+   */
+  readonly carried?: readonly CarriedState[];
+}
+
+/** A handle carried forward into a later completed record (see {@link CompletedRecord.carried}). */
+export interface CarriedState {
+  /** the worker that wrote it */
+  readonly workerId: string;
+  /** its `keyGroups` narrowed to the ranges no later piece named */
+  readonly handle: StateHandle;
 }
 
 function corrupt(key: string, why: string): TributaryError {
@@ -181,9 +197,22 @@ export function parseCompleted(key: string, value: unknown): CompletedRecord {
   const o = object(key, value);
   const pieces = o['pieces'];
   if (!Array.isArray(pieces)) throw corrupt(key, 'pieces is not a list');
+  const carried = o['carried'];
+  if (carried !== undefined && !Array.isArray(carried)) throw corrupt(key, 'carried is not a list');
   return {
     id: int(key, o, 'id'),
     term: int(key, o, 'term'),
     pieces: pieces.map((p) => parseAck(key, p)),
+    ...(carried !== undefined
+      ? {
+          carried: carried.map((c) => {
+            const co = object(key, c);
+            return {
+              workerId: str(key, co, 'workerId'),
+              handle: asStateHandles([co['handle']])[0]!,
+            };
+          }),
+        }
+      : {}),
   };
 }

@@ -264,15 +264,38 @@ export class WorkerStateFolder {
   }
 }
 
-/** The state files a completed checkpoint names (relative to the shared directory). */
-function namedFiles(completed: CompletedRecord): string[] {
-  const files: string[] = [];
+/** A state handle a completed record names, with the worker that wrote it. */
+export interface NamedHandle {
+  readonly workerId: string;
+  readonly handle: StateHandle;
+  /** carried forward from an earlier completed checkpoint (`CompletedRecord.carried`) */
+  readonly carried: boolean;
+}
+
+/** Every state handle `completed` names: its pieces' and the ones carried forward. */
+export function stateHandlesOf(completed: CompletedRecord): NamedHandle[] {
+  const out: NamedHandle[] = [];
   for (const p of completed.pieces) {
     const state = (p.piece as { state?: unknown } | null)?.state;
     if (state === undefined) continue;
-    for (const h of asStateHandles(state)) if (!isStreamHandle(h)) files.push(normalize(h.file));
+    for (const handle of asStateHandles(state))
+      out.push({ workerId: p.workerId, handle, carried: false });
   }
-  return files;
+  for (const c of completed.carried ?? [])
+    out.push({ workerId: c.workerId, handle: c.handle, carried: true });
+  return out;
+}
+
+/** Where a handle's bytes are, for messages. */
+export function handleWhere(handle: StateHandle): string {
+  return isStreamHandle(handle) ? `${handle.segment} at ${handle.offset}` : handle.file;
+}
+
+/** The state files a completed checkpoint names (relative to the shared directory). */
+function namedFiles(completed: CompletedRecord): string[] {
+  return stateHandlesOf(completed).flatMap(({ handle }) =>
+    isStreamHandle(handle) ? [] : [normalize(handle.file)],
+  );
 }
 
 function overlaps(ranges: readonly (readonly [number, number])[], g: KeyGroupRange): boolean {
@@ -334,53 +357,50 @@ export async function assembleKeyGroups<H extends StateHandle>(
   listState: ((uid: string) => boolean) | undefined,
   read: ReadHandle<H>,
 ): Promise<CheckpointData> {
-  const handles: { workerId: string; handle: StateHandle }[] = [];
-  for (const p of completed.pieces) {
-    const state = (p.piece as { state?: unknown } | null)?.state;
-    if (state === undefined) continue;
-    for (const handle of asStateHandles(state)) {
-      if (overlaps(handle.keyGroups, groups)) handles.push({ workerId: p.workerId, handle });
-    }
-  }
+  const handles = stateHandlesOf(completed).filter(({ handle }) =>
+    overlaps(handle.keyGroups, groups),
+  );
   for (let g = groups.start; g < groups.end; g++) {
-    if (!handles.some(({ handle }) => overlaps(handle.keyGroups, { start: g, end: g + 1 }))) {
+    const owners = handles.filter(({ handle }) =>
+      overlaps(handle.keyGroups, { start: g, end: g + 1 }),
+    );
+    if (owners.length === 0) {
       throw new TributaryError(
         'STATE_CORRUPT',
-        `completed cluster checkpoint ${completed.id} names no keyed state for key group ${g} (of ${groups.start}..${groups.end - 1}): it was not written by a keyed job with its state in ${storage}`,
+        `completed cluster checkpoint ${completed.id} names no keyed state for key group ${g} (of ${groups.start}..${groups.end - 1}): no worker owned it then and no earlier checkpoint's state was carried forward for it, or it was not written by a keyed job with its state in ${storage}`,
+        { details: { checkpointId: completed.id, keyGroup: g } },
+      );
+    }
+    if (owners.length > 1) {
+      throw new TributaryError(
+        'STATE_CORRUPT',
+        `completed cluster checkpoint ${completed.id} names key group ${g} twice: ${owners.map(({ workerId, handle, carried }) => `worker ${workerId}'s state of checkpoint ${handle.checkpointId}${carried ? ' (carried forward)' : ''} (${handleWhere(handle)})`).join(' and ')}; a key group has one owner`,
         { details: { checkpointId: completed.id, keyGroup: g } },
       );
     }
   }
-  const folders = new Set(
-    handles.flatMap(({ handle }) =>
-      isStreamHandle(handle) ? [] : [dirname(normalize(handle.file))],
-    ),
-  );
-  if (folders.size > 1) {
-    // pieces are resolved against one folder per restored checkpoint (step 2 of §6)
-    throw new TributaryError(
-      'ILLEGAL_STATE',
-      `completed cluster checkpoint ${completed.id}: key groups ${groups.start}..${groups.end - 1} are spread over the state of ${folders.size} workers (${[...folders].join(', ')}); restoring state from several workers is not built yet`,
-    );
-  }
   const operators: Record<string, { parallelism: number; subtasks: OperatorState['subtasks'] }> =
     {};
   let base: CheckpointData | undefined;
+  /** the folders whose state pieces the loaded key groups reference */
+  const pieceFolders = new Set<string>();
   let location: string | undefined;
-  for (const { workerId, handle } of handles) {
+  let firstFolder: string | undefined;
+  for (const { workerId, handle, carried } of handles) {
     const what = (where: string): string =>
-      `the keyed state of worker ${workerId} in completed cluster checkpoint ${completed.id} (${where})`;
-    if (handle.checkpointId !== completed.id) {
+      `the keyed state of worker ${workerId} in completed cluster checkpoint ${completed.id}${carried ? ` (carried forward from checkpoint ${handle.checkpointId})` : ''} (${where})`;
+    if (carried ? handle.checkpointId >= completed.id : handle.checkpointId !== completed.id) {
       throw new TributaryError(
         'STATE_CORRUPT',
-        `${what(isStreamHandle(handle) ? `${handle.segment} at ${handle.offset}` : handle.file)} is of checkpoint ${handle.checkpointId}, not ${completed.id}`,
+        `${what(handleWhere(handle))} is of checkpoint ${handle.checkpointId}, not ${carried ? `one before ${completed.id}` : completed.id}`,
       );
     }
     const { data, folder } = await read(handle as H, what);
     base ??= data;
-    location ??= folder;
+    firstFolder ??= folder;
     for (const [uid, op] of Object.entries(data.operators)) {
-      const items = listState?.(uid) === true;
+      // list state is not owned per key group: a carried handle brings only its keyed state
+      const items = !carried && listState?.(uid) === true;
       const subtasks = op.subtasks.map((s) => ({
         items: items ? (s?.items ?? []) : [],
         keyGroups: (s?.keyGroups ?? []).filter(
@@ -391,10 +411,21 @@ export async function assembleKeyGroups<H extends StateHandle>(
         ),
       }));
       if (!subtasks.some((s) => s.keyGroups.length > 0 || s.items.length > 0)) continue;
+      if (folder !== undefined && subtasks.some((s) => s.keyGroups.some(([, st]) => isChain(st)))) {
+        pieceFolders.add(folder);
+        location = folder;
+      }
       const known = operators[uid];
       if (known === undefined) operators[uid] = { parallelism: op.parallelism, subtasks };
       else known.subtasks = [...known.subtasks, ...subtasks];
     }
+  }
+  if (pieceFolders.size > 1) {
+    // a restored checkpoint resolves its state pieces against one folder (the runtime's stateDir)
+    throw new TributaryError(
+      'ILLEGAL_STATE',
+      `completed cluster checkpoint ${completed.id}: key groups ${groups.start}..${groups.end - 1} are kept as incremental state pieces in ${pieceFolders.size} workers' folders (${[...pieceFolders].join(', ')}), and a restore reads pieces from one folder; run the job with state.snapshots: 'full' in the shared directory, or with its state in the state stream (no checkpoint.dir)`,
+    );
   }
   if (base === undefined) {
     throw new TributaryError(
@@ -402,6 +433,8 @@ export async function assembleKeyGroups<H extends StateHandle>(
       `completed cluster checkpoint ${completed.id} names no keyed state`,
     );
   }
+  // pieces are read from the folder whose pieces the key groups reference
+  const where = location ?? firstFolder;
   return {
     checkpointId: completed.id,
     jobName: base.jobName,
@@ -410,8 +443,13 @@ export async function assembleKeyGroups<H extends StateHandle>(
     operators,
     enumerators: {},
     ...(base.lineageStart !== undefined ? { lineageStart: base.lineageStart } : {}),
-    ...(location !== undefined ? { location } : {}),
+    ...(where !== undefined ? { location: where } : {}),
   };
+}
+
+/** Keyed state of a key group kept as a chain of state pieces (incremental snapshots). */
+function isChain(state: unknown): boolean {
+  return Array.isArray((state as { chain?: unknown } | null)?.chain);
 }
 
 /** A file handle's checkpoint file, checked (header SHA-256, body, state pieces). */

@@ -9,7 +9,7 @@ import { segmentName } from '../pravega/protocol/segment-name.js';
 import type { SegmentStore } from '../pravega/segment/segment-store.js';
 import { stateStreamName } from './exchange/names.js';
 import type { CompletedRecord } from './records.js';
-import { asStateHandles, isStreamHandle, type StreamStateHandle } from './state-handles.js';
+import { isStreamHandle, stateHandlesOf, type StreamStateHandle } from './state-handles.js';
 
 /**
  * Keyed state of a cluster checkpoint in Pravega itself (docs/scale-out.md §8): the job's state
@@ -269,14 +269,9 @@ export class StateStream {
   }
 }
 
-/** Offsets of the handles in `segment` that `completed` names. */
+/** Offsets of the handles in `segment` that `completed` names (carried ones too). */
 function namedOffsets(completed: CompletedRecord, segment: string): number[] {
-  const offsets: number[] = [];
-  for (const p of completed.pieces) {
-    const state = (p.piece as { state?: unknown } | null)?.state;
-    if (state === undefined) continue;
-    for (const h of asStateHandles(state))
-      if (isStreamHandle(h) && h.segment === segment) offsets.push(h.offset);
-  }
-  return offsets;
+  return stateHandlesOf(completed).flatMap(({ handle }) =>
+    isStreamHandle(handle) && handle.segment === segment ? [handle.offset] : [],
+  );
 }

@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError, errorMessage } from '../../errors.js';
 import { acquireClient, type SharedClient } from '../../pravega/client/client-registry.js';
-import type { EventStreamReader } from '../../pravega/client/reader-group/event-stream-reader.js';
+import type {
+  AcquiredHook,
+  EventStreamReader,
+  ReleasedHook,
+  SegmentAt,
+} from '../../pravega/client/reader-group/event-stream-reader.js';
+import type { KeyGroupControl } from '../../runtime/key-group-control.js';
 import type { PayloadRun } from '../../pravega/client/reader-group/owned-segment.js';
 import { ReaderGroup } from '../../pravega/client/reader-group/reader-group.js';
 import { bytesSerializer } from '../../pravega/client/serializer.js';
@@ -40,11 +46,49 @@ export interface ReaderSettings<T> {
    * time the segments it owns change (e.g. for per-segment watermarks).
    */
   readonly ownedSegments?: ((segments: readonly string[]) => T) | undefined;
+  /**
+   * When set, awaited with the segments this reader takes over (and the offsets it reads on
+   * from) before any of their events is handed out (`EventStreamReader.onAcquired`; e.g. to load
+   * the keyed state of the key groups a segment carries). A rejection fails the reader.
+   */
+  readonly onAcquired?: AcquiredHook | undefined;
+  /**
+   * When set, told of the segments this reader gave back at a checkpoint marker, once written
+   * (`EventStreamReader.onReleased`; in a cluster job, where releases wait for the checkpoint).
+   */
+  readonly onReleased?: ReleasedHook | undefined;
+  /**
+   * When set (gated releases, i.e. in a cluster job): the key group controls that follow this
+   * reader's segment changes, emitted in order with its records (see {@link SegmentControls}).
+   */
+  readonly segmentControls?: SegmentControls | undefined;
+}
+
+/**
+ * What a reader's segment changes mean to the keyed operators after it (a cluster exchange edge:
+ * the key groups a segment carries). Each returns the control to emit, or undefined for none.
+ */
+export interface SegmentControls {
+  /** Segments taken over: emitted before their first record (awaited; a rejection fails the reader). */
+  acquired(acquired: readonly SegmentAt[]): Promise<KeyGroupControl | undefined>;
+  /**
+   * Segments frozen at checkpoint `checkpointId`'s marker to be given back: emitted right after
+   * that checkpoint's barrier (nothing more of them comes until they are given back or kept).
+   */
+  held(segments: readonly string[], checkpointId: number | undefined): KeyGroupControl | undefined;
+  /** Held segments read on after all. */
+  kept(segments: readonly string[]): KeyGroupControl | undefined;
+  /** Held segments given back at checkpoint `checkpointId`'s positions. */
+  released(
+    released: readonly SegmentAt[],
+    checkpointId: number | undefined,
+  ): KeyGroupControl | undefined;
 }
 
 type Item<T> =
   | { readonly kind: 'batch'; readonly batch: SourceBatch<T> }
   | { readonly kind: 'marker'; readonly checkpointId: number }
+  | { readonly kind: 'control'; readonly control: KeyGroupControl }
   | { readonly kind: 'end' };
 
 /**
@@ -63,6 +107,8 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
   private reader: EventStreamReader<Buffer> | undefined;
   private loop: Promise<void> | undefined;
   private readonly queue: Item<T>[] = [];
+  /** controls of segments held at the marker being returned: queued right after it */
+  private readonly afterMarker: KeyGroupControl[] = [];
   private queuedBatches = 0;
   private failure: Error | undefined;
   private closed = false;
@@ -111,6 +157,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     );
     const reader = await group.createReader(split.readerId, bytesSerializer);
     this.reader = reader;
+    this.watchSegments(reader);
     const cluster = this.ctx.connectors.cluster;
     if (cluster !== undefined) {
       // segments go to another worker only where this worker's output is committed for good
@@ -147,6 +194,9 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       } else if (read.kind === 'checkpoint') {
         const checkpointId = checkpointIdOf(read.name);
         if (checkpointId !== undefined) this.queue.push({ kind: 'marker', checkpointId });
+        // segments held at this marker: their control follows its barrier
+        for (const control of this.afterMarker.splice(0))
+          this.queue.push({ kind: 'control', control });
       } else if (read.kind === 'truncated') {
         const { segment, from, to } = read;
         handleTruncatedData(this.ctx, this.settings.onTruncatedData, segment, from, to);
@@ -168,6 +218,35 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
       }
       this.notifyTask();
     }
+  }
+
+  /** Registers the settings' segment hooks (and the controls they make) with the group reader. */
+  private watchSegments(reader: EventStreamReader<Buffer>): void {
+    const { onAcquired, onReleased, segmentControls: controls } = this.settings;
+    const push = (control: KeyGroupControl | undefined): void => {
+      if (control === undefined) return;
+      this.queue.push({ kind: 'control', control });
+      this.notifyTask();
+    };
+    if (onAcquired !== undefined || controls !== undefined)
+      reader.onAcquired(async (acquired) => {
+        await onAcquired?.(acquired);
+        // before any event of these segments: the group reader awaits this hook
+        if (controls !== undefined) push(await controls.acquired(acquired));
+      });
+    if (onReleased !== undefined || controls !== undefined)
+      reader.onReleased((released, marker) => {
+        onReleased?.(released, marker);
+        push(controls?.released(released, checkpointIdOf(marker)));
+      });
+    if (controls !== undefined)
+      reader.onHeld((change) => {
+        if ('held' in change) {
+          // told as the marker is returned, before the loop queues it
+          const control = controls.held(change.held, checkpointIdOf(change.marker));
+          if (control !== undefined) this.afterMarker.push(control);
+        } else push(controls.kept(change.kept));
+      });
   }
 
   /** Deserializes runs of payloads into one batch; returns how many events they held. */
@@ -228,6 +307,11 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
 
   pollNext(): SourceBatch<T> | 'nothing-available' | 'end-of-input' {
     if (this.failure) throw this.failure;
+    // key group controls go out in queue order: ahead of this poll's records
+    while (this.queue[0]?.kind === 'control') {
+      const { control } = this.queue.shift() as { control: KeyGroupControl };
+      this.ctx.emitKeyGroupControl(control);
+    }
     const head = this.queue[0];
     if (head === undefined)
       return this.noSplits && this.split === undefined ? 'end-of-input' : 'nothing-available';

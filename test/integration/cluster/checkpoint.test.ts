@@ -63,6 +63,63 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       await leader.member.awaitCheckpoint(id, WAIT_MS);
     });
 
+    it('carries forward the key groups nobody names, and never completes with two owners of one', async () => {
+      const p = new MemberPool(backend, scope, 'owners');
+      pools.push(p);
+      // which key groups each worker names in its state handle (docs/scale-out.md §6 item 2)
+      const owns = new Map<string, [number, number][]>([
+        ['w0', [[0, 8]]],
+        ['w1', [[8, 16]]],
+      ]);
+      const handle = (workerId: string, id: number) => ({
+        segment: `${scope}/_tributary-state-owners/0.#epoch.0`,
+        offset: id * 1000 + Number(workerId.slice(1)),
+        length: 10,
+        bytes: 10,
+        sha256: 'a'.repeat(64),
+        checkpointId: id,
+        keyGroups: owns.get(workerId)!,
+      });
+      const piece = (workerId: string) => (id: number) =>
+        Promise.resolve({ readerGroups: {}, sinks: [], state: [handle(workerId, id)] });
+      const w0 = await p.join({ workerId: 'w0', onCheckpoint: piece('w0') });
+      const w1 = await p.join({ workerId: 'w1', onCheckpoint: piece('w1') });
+      const leader = await p.leader();
+      const other = leader === w0 ? w1 : w0;
+      const otherId = other.member.workerId;
+      const first = await leader.member.triggerCheckpoint();
+      const done1 = await leader.member.awaitCheckpoint(first, WAIT_MS);
+      expect(done1.carried).toBeUndefined();
+      // the other worker leaves: nobody names its key groups at the next checkpoint
+      await other.member.leave();
+      const second = await leader.member.triggerCheckpoint();
+      const done2 = await leader.member.awaitCheckpoint(second, WAIT_MS);
+      expect(done2.pieces.map((x) => x.workerId)).toEqual([leader.member.workerId]);
+      expect(done2.carried).toEqual([{ workerId: otherId, handle: handle(otherId, first) }]);
+      // a new worker claiming key groups the leader names: the checkpoint is aborted
+      const overlap: [number, number] = [4, 12]; // inside [0, 8) and [8, 16) alike
+      owns.set('w2', [overlap]);
+      await p.join({ workerId: 'w2', onCheckpoint: piece('w2') });
+      const third = await leader.member.triggerCheckpoint();
+      const failure = await leader.member.awaitCheckpoint(third, WAIT_MS).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(TributaryError.is(failure, 'CHECKPOINT_FAILED')).toBe(true);
+      expect((failure as Error).message).toMatch(/both name key group \d+/);
+      // it takes over part of what the leaver owned: the rest stays carried, narrowed
+      const leaverRange = owns.get(otherId)![0]!;
+      owns.set('w2', [[leaverRange[0], leaverRange[0] + 4]]);
+      const fourth = await leader.member.triggerCheckpoint();
+      const done4 = await leader.member.awaitCheckpoint(fourth, WAIT_MS);
+      expect(done4.carried).toEqual([
+        {
+          workerId: otherId,
+          handle: { ...handle(otherId, first), keyGroups: [[leaverRange[0] + 4, leaverRange[1]]] },
+        },
+      ]);
+    });
+
     it('is aborted when a member dies before acking; the next one completes without it', async () => {
       const p = new MemberPool(backend, scope, 'abort');
       pools.push(p);

@@ -133,6 +133,25 @@ export interface TruncatedData {
 /** Segment (qualified name) → offset. */
 export type ReaderPosition = ReadonlyMap<string, bigint>;
 
+/** A segment (qualified name) at an offset: where a reader took it over or gave it back. */
+export interface SegmentAt {
+  readonly segment: string;
+  readonly offset: bigint;
+}
+
+/** See {@link EventStreamReader.onAcquired}. */
+export type AcquiredHook = (acquired: readonly SegmentAt[]) => Promise<void>;
+
+/** See {@link EventStreamReader.onReleased}. */
+export type ReleasedHook = (released: readonly SegmentAt[], marker: string) => void;
+
+/** See {@link EventStreamReader.onHeld}: segments frozen at `marker` to be given back, or kept after all. */
+export type HeldHook = (
+  change:
+    | { readonly held: readonly string[]; readonly marker: string }
+    | { readonly kept: readonly string[] },
+) => void;
+
 interface Marker {
   readonly name: string;
   readonly positions: ReadonlyMap<SegmentKey, bigint>;
@@ -179,6 +198,16 @@ export class EventStreamReader<T> {
   private releaseGate: ((checkpoint: string) => boolean) | undefined;
   /** segments to give back, frozen at the positions of `marker` until the gate opens for it */
   private held: { marker: string; keys: SegmentKey[] } | undefined;
+  /** see {@link EventStreamReader.onAcquired} */
+  private acquiredHook: AcquiredHook | undefined;
+  /** see {@link EventStreamReader.onReleased} */
+  private releasedHook: ReleasedHook | undefined;
+  /** see {@link EventStreamReader.onHeld} */
+  private heldHook: HeldHook | undefined;
+  /** acquired segments whose hook has not resolved yet: nothing is handed out of them */
+  private readonly awaitingHook = new Set<SegmentKey>();
+  /** the acquisition hooks run one after the other, in the order of the acquisitions */
+  private hookChain: Promise<void> = Promise.resolve();
 
   private maintenance: Promise<void> | undefined;
   private nextMaintenanceAt = 0;
@@ -245,6 +274,39 @@ export class EventStreamReader<T> {
     this.acquireGate = gate;
   }
 
+  /**
+   * `hook` is told of every segment this reader takes over (an unassigned one, one given back by
+   * another reader, one of a reader taken offline, a successor of a finished one), with the offset
+   * it reads on from, and is awaited before any event of those segments is handed out: the
+   * segments it owned before go on meanwhile, but a checkpoint marker waits for it (what the hook
+   * loads belongs before the marker). The calls come one after the other, in the order of the
+   * acquisitions, each segment once per acquisition. A rejection fails the reader: the next read
+   * throws it.
+   */
+  onAcquired(hook: AcquiredHook): void {
+    this.acquiredHook = hook;
+  }
+
+  /**
+   * `hook` is told of the segments this reader gave back at a gated release (see
+   * {@link gateReleases}), with the offsets of checkpoint `marker` where the next owner reads on,
+   * once the release is written. A throw fails the reader.
+   */
+  onReleased(hook: ReleasedHook): void {
+    this.releasedHook = hook;
+  }
+
+  /**
+   * With gated releases (see {@link gateReleases}): `hook` is told `{ held, marker }` when
+   * segments above this reader's share are frozen at the positions of checkpoint `marker`, as the
+   * marker is returned (nothing more of them is handed out until they are given back), and
+   * `{ kept }` when some are not given back after all (the share changed) and are read on. Those
+   * given back are told to {@link onReleased}. A throw fails the reader.
+   */
+  onHeld(hook: HeldHook): void {
+    this.heldHook = hook;
+  }
+
   /** Segments this reader owns now. */
   get ownedSegments(): string[] {
     return [...this.segments.keys()];
@@ -307,7 +369,8 @@ export class EventStreamReader<T> {
         if (this.failure !== undefined) throw this.failure;
         if (this.closed) throw new TributaryError('CLOSED', `reader ${this.readerId} is closed`);
         this.maybeMaintain();
-        if (this.pendingMarker !== undefined) {
+        // a marker waits for the acquisition hooks still running: what they load belongs before it
+        if (this.pendingMarker !== undefined && this.awaitingHook.size === 0) {
           const name = this.pendingMarker;
           this.pendingMarker = undefined;
           this.passedMarker = { name, positions: this.getPosition() };
@@ -539,16 +602,45 @@ export class EventStreamReader<T> {
       if (!owned.has(key)) {
         seg.close();
         this.segments.delete(key);
+        this.awaitingHook.delete(key);
         changed = true;
       }
     }
+    const acquired: SegmentAt[] = [];
     for (const key of owned) {
       if (!this.segments.has(key)) {
-        this.open(key, state.assigned.get(key)!.acquiredAt, state);
+        const offset = state.assigned.get(key)!.acquiredAt;
+        this.open(key, offset, state);
+        acquired.push({ segment: key, offset });
         changed = true;
       }
     }
-    if (changed) this.order = [...this.segments.values()];
+    if (acquired.length > 0) this.announceAcquired(acquired);
+    if (changed) this.rebuildOrder();
+  }
+
+  /** Segments handed out from: the owned ones, but those whose acquisition hook is still running. */
+  private rebuildOrder(): void {
+    this.order = [...this.segments.values()].filter((s) => !this.awaitingHook.has(s.key));
+  }
+
+  /** Holds newly acquired segments back until the acquisition hook has resolved for them. */
+  private announceAcquired(acquired: readonly SegmentAt[]): void {
+    const hook = this.acquiredHook;
+    if (hook === undefined) return;
+    for (const a of acquired) this.awaitingHook.add(a.segment);
+    this.hookChain = this.hookChain
+      .then(() => (this.failure === undefined && !this.closed ? hook(acquired) : undefined))
+      .then(
+        () => {
+          for (const a of acquired) this.awaitingHook.delete(a.segment);
+          this.rebuildOrder();
+        },
+        (err: unknown) => {
+          this.failure ??= asError(err);
+        },
+      )
+      .finally(() => this.wake?.());
   }
 
   private open(key: SegmentKey, offset: bigint, state: GroupState): void {
@@ -568,8 +660,9 @@ export class EventStreamReader<T> {
     for (const key of keys) {
       this.segments.get(key)?.close();
       this.segments.delete(key);
+      this.awaitingHook.delete(key);
     }
-    this.order = [...this.segments.values()];
+    this.rebuildOrder();
   }
 
   private async completeFinished(): Promise<void> {
@@ -655,14 +748,30 @@ export class EventStreamReader<T> {
     if (keys.length === 0) return;
     for (const key of keys) this.segments.get(key)!.frozen = true;
     this.held = { marker, keys };
+    this.tellHeld({ held: keys, marker });
   }
 
+  /** Reads on from the held segments; those still owned are told as kept. */
   private unfreezeHeld(): void {
+    const kept: string[] = [];
     for (const key of this.held?.keys ?? []) {
       const seg = this.segments.get(key);
-      if (seg !== undefined) seg.frozen = false;
+      if (seg === undefined) continue;
+      seg.frozen = false;
+      kept.push(key);
     }
     this.held = undefined;
+    if (kept.length > 0) this.tellHeld({ kept });
+  }
+
+  private tellHeld(change: Parameters<HeldHook>[0]): void {
+    const hook = this.heldHook;
+    if (hook === undefined) return;
+    try {
+      hook(change);
+    } catch (err) {
+      this.failure ??= asError(err);
+    }
   }
 
   /** Gives back the held segments once the gate opens for their marker (see gateReleases). */
@@ -685,6 +794,18 @@ export class EventStreamReader<T> {
     this.snapshot = out.snapshot;
     this.forget(out.result);
     this.unfreezeHeld();
+    const released = new Set(out.result);
+    const hook = this.releasedHook;
+    if (hook !== undefined && released.size > 0) {
+      const given = candidates
+        .filter((c) => released.has(c.key))
+        .map((c) => ({ segment: c.key, offset: c.offset }));
+      try {
+        hook(given, held.marker);
+      } catch (err) {
+        this.failure ??= asError(err);
+      }
+    }
   }
 
   private async acquire(): Promise<void> {
@@ -731,6 +852,7 @@ export class EventStreamReader<T> {
   private dropSegments(): void {
     for (const s of this.segments.values()) s.close();
     this.segments.clear();
+    this.awaitingHook.clear();
     this.order = [];
   }
 

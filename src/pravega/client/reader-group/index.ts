@@ -8,6 +8,10 @@ export {
   type ReadOne,
   type ReadRuns,
   type ReaderPosition,
+  type AcquiredHook,
+  type HeldHook,
+  type ReleasedHook,
+  type SegmentAt,
 } from './event-stream-reader.js';
 export type { PayloadRun, ReadEvent } from './owned-segment.js';
 export { ReaderGroup, type CheckpointWaitOptions, type ReaderGroupClient } from './reader-group.js';
