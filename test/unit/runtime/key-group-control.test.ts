@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StateValue } from '../../../src/checkpoint/state-codec.js';
 import type { KeyedProcessFunction } from '../../../src/runtime/functions.js';
+import type { JobResult } from '../../../src/runtime/job-events.js';
 import {
   checkKeyGroupControl,
   type KeyGroupControl,
@@ -270,6 +271,38 @@ describe('key group controls: key groups join and leave a running keyed operator
     await work.remove();
   });
 
+  /** `steps` → keyBy → tumbling event-time windows of 1 s counting → `key [start, end): count`. */
+  async function countWindows(
+    steps: readonly Step[],
+    variant: Variant,
+    jobName: string,
+  ): Promise<{ result: JobResult; sink: CollectSink<string> }> {
+    const env = StreamEnvironment.create({
+      parallelism: 2,
+      maxParallelism: K,
+      checkpoint: { dir: ckpt.path, intervalMs: 20 },
+      state: { ...variant.state, dir: work.path },
+    });
+    const sink = new CollectSink<string>();
+    env
+      .fromSource(new ScriptSource(steps), {
+        uid: 'script',
+        parallelism: 1,
+        watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<Rec>(0).withTimestampAssigner(
+          (r) => r.ts,
+        ),
+      })
+      .keyBy((r) => r.key)
+      .window(TumblingEventTimeWindows.of(1000))
+      .aggregate<number, number, string>(
+        { createAccumulator: () => 0, add: (_, acc) => acc + 1, getResult: (acc) => acc },
+        (key, w, count, out) => out.collect(`${key} [${w.start}, ${w.end}): ${count}`),
+        { uid: 'count', name: 'count' },
+      )
+      .sinkTo(sink);
+    return { result: await env.execute(jobName), sink };
+  }
+
   async function run(
     steps: readonly Step[],
     variant: Variant,
@@ -384,30 +417,8 @@ describe('key group controls: key groups join and leave a running keyed operator
           ],
         },
       ];
-      const env = StreamEnvironment.create({
-        parallelism: 2,
-        maxParallelism: K,
-        checkpoint: { dir: ckpt.path, intervalMs: 20 },
-        state: { ...variant.state, dir: work.path },
-      });
-      const sink = new CollectSink<string>();
-      env
-        .fromSource(new ScriptSource(steps), {
-          uid: 'script',
-          parallelism: 1,
-          watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<Rec>(
-            0,
-          ).withTimestampAssigner((r) => r.ts),
-        })
-        .keyBy((r) => r.key)
-        .window(TumblingEventTimeWindows.of(1000))
-        .aggregate<number, number, string>(
-          { createAccumulator: () => 0, add: (_, acc) => acc + 1, getResult: (acc) => acc },
-          (key, w, count, out) => out.collect(`${key} [${w.start}, ${w.end}): ${count}`),
-          { uid: 'count', name: 'count' },
-        )
-        .sinkTo(sink);
-      expect((await env.execute('kg-window')).status).toBe('finished');
+      const { result, sink } = await countWindows(steps, variant, 'kg-window');
+      expect(result.status).toBe('finished');
       expect([...sink.records].sort()).toEqual([`${W} [0, 1000): 7`, `${W} [1000, 2000): 4`]);
     },
   );
@@ -492,30 +503,7 @@ describe('key group controls: key groups join and leave a running keyed operator
         },
         { records: [{ key: X0, ts: 7500 }] }, // watermark 7499
       ];
-      const env = StreamEnvironment.create({
-        parallelism: 2,
-        maxParallelism: K,
-        checkpoint: { dir: ckpt.path, intervalMs: 20 },
-        state: { ...variant.state, dir: work.path },
-      });
-      const sink = new CollectSink<string>();
-      env
-        .fromSource(new ScriptSource(steps), {
-          uid: 'script',
-          parallelism: 1,
-          watermarkStrategy: WatermarkStrategy.forBoundedOutOfOrderness<Rec>(
-            0,
-          ).withTimestampAssigner((r) => r.ts),
-        })
-        .keyBy((r) => r.key)
-        .window(TumblingEventTimeWindows.of(1000))
-        .aggregate<number, number, string>(
-          { createAccumulator: () => 0, add: (_, acc) => acc + 1, getResult: (acc) => acc },
-          (key, w, count, out) => out.collect(`${key} [${w.start}, ${w.end}): ${count}`),
-          { uid: 'count', name: 'count' },
-        )
-        .sinkTo(sink);
-      const result = await env.execute('kg-floor');
+      const { result, sink } = await countWindows(steps, variant, 'kg-floor');
       expect(result.status).toBe('finished');
       const out = sink.records;
       // V's and X0's windows end at the same time: their order is free
