@@ -9,6 +9,7 @@ import type { KeyGroupControl } from '../../../src/runtime/key-group-control.js'
 import { checkpointName } from '../../../src/source/pravega/names.js';
 import {
   PravegaSourceReader,
+  type ReaderSettings,
   type SegmentControls,
 } from '../../../src/source/pravega/pravega-reader.js';
 import type { SourceReaderContext } from '../../../src/source/source.js';
@@ -46,31 +47,50 @@ function readerContext(): SourceReaderContext {
   };
 }
 
-it('onAcquired of the reader settings is awaited before the first record of its segments', async () => {
+/** Stream `<scope>/s` of `segments` fixed segments holding `count` events `e<i>` over `keys` routing keys; its reader group `<scope>/g`. */
+async function writeEvents(
+  scope: string,
+  segments: number,
+  count: number,
+  keys: number,
+): Promise<ReaderGroup> {
   const client = shared.client;
-  await client.createScope('hooks');
-  await client.createStream('hooks/s', { scalingPolicy: { type: 'fixed', minSegments: 2 } });
-  const writer = await client.createWriter('hooks/s', {
+  await client.createScope(scope);
+  await client.createStream(`${scope}/s`, {
+    scalingPolicy: { type: 'fixed', minSegments: segments },
+  });
+  const writer = await client.createWriter(`${scope}/s`, {
     serialize: (v: string) => Buffer.from(v),
     deserialize: (b: Buffer) => b.toString(),
   });
-  for (let i = 0; i < 20; i++) void writer.write(`e${i}`, `k${i}`);
+  for (let i = 0; i < count; i++) void writer.write(`e${i}`, `k${i % keys}`);
   await writer.flush();
   await writer.close();
-  await ReaderGroup.create(client, 'hooks', 'g', { streams: ['hooks/s'] });
+  return ReaderGroup.create(client, scope, 'g', { streams: [`${scope}/s`] });
+}
+
+/** Reader settings of a source of strings, `maxBatchEvents` per batch. */
+function stringReader(maxBatchEvents: number): ReaderSettings<string> {
+  return {
+    deserialize: (b) => b.toString(),
+    onDeserializationError: 'fail',
+    onTruncatedData: 'fail',
+    timestamp: undefined,
+    maxBatchEvents,
+    maxQueuedBatches: 2,
+    maxEventsPerSecond: undefined,
+    pravega: undefined,
+  };
+}
+
+it('onAcquired of the reader settings is awaited before the first record of its segments', async () => {
+  await writeEvents('hooks', 2, 20, 20);
 
   const records: string[] = [];
   const acquired: { at: SegmentAt[]; recordsBefore: number }[] = [];
   let loaded = false;
   const reader = new PravegaSourceReader<string>(readerContext(), {
-    deserialize: (b) => b.toString(),
-    onDeserializationError: 'fail',
-    onTruncatedData: 'fail',
-    timestamp: undefined,
-    maxBatchEvents: 100,
-    maxQueuedBatches: 2,
-    maxEventsPerSecond: undefined,
-    pravega: undefined,
+    ...stringReader(100),
     onAcquired: async (at) => {
       acquired.push({ at: [...at], recordsBefore: records.length });
       await sleep(300);
@@ -97,17 +117,7 @@ it('onAcquired of the reader settings is awaited before the first record of its 
 });
 
 it('segment controls: adopt before the first record of acquired segments, suspend right after the barrier they are held at, drop once given back', async () => {
-  const client = shared.client;
-  await client.createScope('controls');
-  await client.createStream('controls/s', { scalingPolicy: { type: 'fixed', minSegments: 4 } });
-  const writer = await client.createWriter('controls/s', {
-    serialize: (v: string) => Buffer.from(v),
-    deserialize: (b: Buffer) => b.toString(),
-  });
-  for (let i = 0; i < 4000; i++) void writer.write(`e${i}`, `k${i % 64}`);
-  await writer.flush();
-  await writer.close();
-  const group = await ReaderGroup.create(client, 'controls', 'g', { streams: ['controls/s'] });
+  const group = await writeEvents('controls', 4, 4000, 64);
 
   let completedThrough = 0;
   const log: { a: string[]; b: string[] } = { a: [], b: [] };
@@ -169,14 +179,7 @@ it('segment controls: adopt before the first record of acquired segments, suspen
   });
   const make = (who: 'a' | 'b'): PravegaSourceReader<string> => {
     const r = new PravegaSourceReader<string>(context(who), {
-      deserialize: (b) => b.toString(),
-      onDeserializationError: 'fail',
-      onTruncatedData: 'fail',
-      timestamp: undefined,
-      maxBatchEvents: 20,
-      maxQueuedBatches: 2,
-      maxEventsPerSecond: undefined,
-      pravega: undefined,
+      ...stringReader(20),
       segmentControls: controls(who),
     });
     r.start();
