@@ -439,6 +439,8 @@ export class ClusterWorker {
       ...(this.keyed?.store?.piecesDir !== undefined
         ? { stateDir: this.keyed.store.piecesDir }
         : {}),
+      // the leader triggers checkpoints every intervalMs (e.g. an exchange checks its lease)
+      checkpointing: { intervalMs: this.intervalMs, timeoutMs: this.timeoutMs },
       connectors: { cluster: this.connectorContext() },
       attach: (control) => {
         this.control = control;
@@ -537,8 +539,8 @@ export class ClusterWorker {
     return {
       workerId: this.workerIdValue,
       isLeader: () => this.member?.isLeader === true,
-      readerJoined: (readerId) => {
-        this.joinedReaders.add(readerId);
+      readerJoined: (group, readerId) => {
+        this.joinedReaders.add(`${group}/${readerId}`);
         if (this.joinedReaders.size >= this.expectedReaders) this.allJoined?.();
       },
       mayAcquire: () => this.acquiring,

@@ -224,6 +224,7 @@ export class ExecutionAttempt implements MetricsSource {
     const checkpointing = {
       intervalMs: options.checkpoint.intervalMs,
       timeoutMs: options.checkpoint.timeoutMs,
+      ...this.setup.external?.checkpointing,
       minPauseMs: options.checkpoint.minPauseMs,
       tolerableFailures: options.checkpoint.tolerableFailures,
       dir: this.setup.external?.stateDir ?? options.checkpoint.dir,

@@ -30,6 +30,11 @@ export interface ExternalCheckpointing {
    * of `checkpoint.dir` (e.g. a worker's own folder of a shared directory).
    */
   readonly stateDir?: string;
+  /**
+   * How often the outside triggers checkpoints and how long it waits for one: what connectors see
+   * as the job's `checkpoint.intervalMs` / `timeoutMs` (e.g. a sink checking its transaction lease).
+   */
+  readonly checkpointing?: { readonly intervalMs: number; readonly timeoutMs: number };
   /** Settings merged into what the job hands its connectors (e.g. the worker's identity). */
   readonly connectors?: Partial<ConnectorSettings>;
   /** Each running attempt hands its control here once its tasks run; undefined when it ends. */

@@ -352,8 +352,14 @@ export class JobExecution {
       const result: PreflightResult | void = await connector.subject.preflight?.({
         jobName: this.jobName,
         uid: connector.uid,
-        checkpointing: { intervalMs, timeoutMs, minPauseMs, tolerableFailures },
-        connectors: { pravega: this.options.pravega },
+        checkpointing: {
+          intervalMs,
+          timeoutMs,
+          minPauseMs,
+          tolerableFailures,
+          ...this.start.external?.checkpointing,
+        },
+        connectors: { pravega: this.options.pravega, ...this.start.external?.connectors },
         bounded,
         warn: (message, details) => this.warn(`${connector.uid}: ${message}`, details),
       });

@@ -75,10 +75,11 @@ export interface ClusterConnectorContext {
    */
   groupStart(scopedGroup: string): 'join' | 'fresh' | { readonly checkpoint: string };
   /**
-   * A reader joined its group as `readerId`. It must take no segment until {@link mayAcquire}:
-   * the others must know this worker before it reads anything they would have to act for.
+   * A reader joined its group `scopedGroup` as `readerId` (readers of different sources share
+   * ids: the pair is the reader). It must take no segment until {@link mayAcquire}: the others
+   * must know this worker before it reads anything they would have to act for.
    */
-  readerJoined(readerId: string): void;
+  readerJoined(scopedGroup: string, readerId: string): void;
   mayAcquire(): boolean;
   /** A transactional sink names the stream its transactions are on (`scope/stream`). */
   transactionStream(sinkUid: string, stream: string): void;

@@ -166,7 +166,7 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         return id !== undefined && id <= cluster.completedThrough();
       });
       reader.gateAcquisitions(() => cluster.mayAcquire());
-      cluster.readerJoined(split.readerId);
+      cluster.readerJoined(`${split.readerGroupScope}/${split.readerGroup}`, split.readerId);
     }
     const rate = this.settings.maxEventsPerSecond;
     const maxEvents =
