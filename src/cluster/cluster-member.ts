@@ -60,6 +60,11 @@ export interface ClusterMemberOptions {
    * absent, the member acks only what {@link ClusterMember.ack} is given.
    */
   readonly onCheckpoint?: (id: number) => Promise<unknown>;
+  /**
+   * The job owns its keyed state per key group (K key groups, state after an exchange edge): the
+   * completed records say which key groups no checkpoint has named yet (`neverNamed`).
+   */
+  readonly keyGroups?: number;
   /** Told about every change this member sees. Must not throw. */
   readonly onEvent?: (event: ClusterEvent) => void;
   /** Shown with the member (status pages). */
@@ -862,7 +867,7 @@ export class ClusterMember {
             },
             {
               key: COMPLETED_KEY,
-              value: completedRecordOf(cp, decision.pieces, previous),
+              value: completedRecordOf(cp, decision.pieces, previous, this.options.keyGroups),
               expected: 'any',
             },
           ]

@@ -31,6 +31,8 @@ import { beatSince } from './liveness.js';
 import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
 import type { KeyGroupRange, StateHandle } from './state-handles.js';
 import { loadKeyGroupStates, type KeyGroupStates } from './key-group-state.js';
+import { normalizeRanges } from './key-group-ownership.js';
+import { exchangeEdgesOf } from './exchange/key-by-exchange.js';
 import {
   DirectoryStateStore,
   StreamStateStore,
@@ -168,8 +170,18 @@ export class ClusterWorker {
         maxParallelism: number;
         /** uids of the job's sources: their list state (positions) is never restored */
         sources: readonly string[];
+        /**
+         * The job keys its records only after one exchange edge: its keyed state is owned per
+         * key group by whoever reads the edge segment carrying it, moving with the segment
+         * (docs/scale-out.md §6 item 2); `receivers` readers of this worker say what they own.
+         */
+        exchange: { readonly receivers: number } | undefined;
       }
     | undefined;
+  /** exchange jobs: checkpoint id → receiving reader → the key groups it owns at the marker */
+  private readonly ownedAt = new Map<number, Map<string, readonly (readonly [number, number])[]>>();
+  /** ids of recent checkpoints seen completed (a frozen segment is given back only at one) */
+  private readonly completedIds = new Set<number>();
   /** members recorded `alive` that did not beat while this keyed worker watched (killed) */
   private readonly stale = new Map<string, MemberRecord>();
   /** retention of the state folders, one run after the other */
@@ -191,6 +203,7 @@ export class ClusterWorker {
           sources: env
             .describe()
             .vertices.flatMap((v) => (v.source !== undefined ? [v.source.uid] : [])),
+          exchange: exchangeKeyed(env),
         }
       : undefined;
     this.intervalMs = options.checkpointIntervalMs ?? 1000;
@@ -359,7 +372,8 @@ export class ClusterWorker {
   private async readTable(): Promise<void> {
     // how the job's reader groups start, from the table as it is before this worker joins
     let others = await this.liveMembers();
-    if (this.keyed !== undefined && others.length > 0) others = await this.refuseRunning(others);
+    if (this.keyed !== undefined && this.keyed.exchange === undefined && others.length > 0)
+      others = await this.refuseRunning(others);
     const [done] = await this.table.get([COMPLETED_KEY]);
     const completed = done === undefined ? undefined : parseCompleted(done.key, done.value);
     this.lastCompleted = completed;
@@ -420,6 +434,8 @@ export class ClusterWorker {
     const store = this.stateStore();
     await store.open();
     if (this.startValue !== 'restore' || completed === undefined) return undefined;
+    // after an exchange edge every key group comes with its segment (adopted when acquired)
+    if (keyed.exchange !== undefined) return undefined;
     // list state of user operators too: not the sources' (positions are the reader groups') nor
     // the sinks' whose transactions the cluster settled (named in the pieces)
     const clusters = new Set(keyed.sources);
@@ -499,10 +515,11 @@ export class ClusterWorker {
       ...(this.options.heartbeatMs !== undefined ? { heartbeatMs: this.options.heartbeatMs } : {}),
       ...(this.options.deadAfterMs !== undefined ? { deadAfterMs: this.options.deadAfterMs } : {}),
       checkpointTimeoutMs: this.timeoutMs,
+      ...(this.keyed?.exchange !== undefined ? { keyGroups: this.keyed.maxParallelism } : {}),
       info: { job: this.jobName },
       onEvent: (event) => this.onClusterEvent(event),
     });
-    if (this.keyed !== undefined) {
+    if (this.keyed !== undefined && this.keyed.exchange === undefined) {
       // two keyed workers started at once both see the other now: both give up (safe)
       const running = beatSince(this.stale.values(), await this.liveMembers());
       if (running.length > 0) {
@@ -555,7 +572,48 @@ export class ClusterWorker {
       transactionStream: (uid, stream) => {
         this.streams.set(uid, stream);
       },
+      checkpointOutcome: (id) => this.checkpointOutcome(id),
+      ...(this.keyed?.exchange !== undefined
+        ? {
+            keyGroupStates: (groups, timeoutMs) => this.keyGroupsAsOfLatest(groups, timeoutMs),
+            keyGroupsOwned: (reader, checkpointId, ranges) => {
+              let readers = this.ownedAt.get(checkpointId);
+              if (readers === undefined)
+                this.ownedAt.set(
+                  checkpointId,
+                  (readers = new Map<string, readonly (readonly [number, number])[]>()),
+                );
+              readers.set(reader, ranges);
+            },
+          }
+        : {}),
     };
+  }
+
+  /** Whether checkpoint `id` itself completed, never will, or is not decided yet. */
+  private checkpointOutcome(id: number): 'completed' | 'void' | 'pending' {
+    if (this.completedIds.has(id)) return 'completed';
+    if (this.abortedIds.has(id)) return 'void';
+    // a later one completed: this one did not (at most one is pending at a time), or it was
+    // missed among the events — either way nothing is given back at its marker
+    if ((this.lastCompleted?.id ?? 0) > id) return 'void';
+    return 'pending';
+  }
+
+  /**
+   * The key groups this worker's state of exchange checkpoint `id` holds: what its receiving
+   * readers owned at the marker. Every reader reports at its marker, before its barrier.
+   */
+  private ownedKeyGroups(id: number, receivers: number): [number, number][] {
+    const readers = this.ownedAt.get(id);
+    for (const key of [...this.ownedAt.keys()]) if (key <= id) this.ownedAt.delete(key);
+    if ((readers?.size ?? 0) < receivers) {
+      throw new TributaryError(
+        'CHECKPOINT_FAILED',
+        `worker ${this.workerIdValue}: ${readers?.size ?? 0} of its ${receivers} exchange receivers said which key groups they own at checkpoint ${id}`,
+      );
+    }
+    return normalizeRanges([...readers!.values()].flat());
   }
 
   private emit(event: ClusterWorkerEvent): void {
@@ -575,6 +633,9 @@ export class ClusterWorker {
       case 'checkpoint-completed': {
         const record = event.record;
         this.lastCompleted = record;
+        this.completedIds.add(record.id);
+        for (const old of this.completedIds)
+          if (old < record.id - 100) this.completedIds.delete(old);
         if (this.keyed !== undefined) this.retainState(record);
         if (this.pending !== undefined && this.pending.id <= record.id) this.pending = undefined;
         for (const id of [...this.waiters.keys()]) if (id <= record.id) this.decide(id);
@@ -625,7 +686,14 @@ export class ClusterWorker {
     const store = this.keyed?.store;
     if (store === undefined) return;
     this.retaining = this.retaining
-      .then(() => store.retain(record, this.member?.isLeader === true))
+      // other workers' folders: not while workers own key groups side by side (exchange jobs)
+      .then(() =>
+        store.retain(
+          record,
+          this.member?.isLeader === true &&
+            (this.keyed?.exchange === undefined || this.keyed.dir === undefined),
+        ),
+      )
       .catch((err: unknown) => this.emit({ type: 'error', error: err }));
   }
 
@@ -639,15 +707,22 @@ export class ClusterWorker {
     if (keyed !== undefined) {
       const store = this.stateStore();
       const started = performance.now();
-      const handle = await store.write(data, [[0, keyed.maxParallelism]]);
-      state = [handle];
-      this.emit({
-        type: 'state-written',
-        checkpointId: id,
-        where: store.where,
-        bytes: handle.bytes,
-        ms: performance.now() - started,
-      });
+      const owned =
+        keyed.exchange === undefined
+          ? [[0, keyed.maxParallelism] as [number, number]]
+          : this.ownedKeyGroups(id, keyed.exchange.receivers);
+      // a worker that owns no key group at this checkpoint names no state
+      if (owned.length > 0) {
+        const handle = await store.write(data, owned);
+        state = [handle];
+        this.emit({
+          type: 'state-written',
+          checkpointId: id,
+          where: store.where,
+          bytes: handle.bytes,
+          ms: performance.now() - started,
+        });
+      }
     }
     const piece: WorkerPiece = pieceOf(data, this.streams, state);
     this.member.ack(id, piece);
@@ -1025,6 +1100,27 @@ function isKeyed(env: StreamEnvironment): boolean {
 }
 
 /**
+ * The job's records are keyed only right after one exchange edge (every hash edge leaves the
+ * operator that unwraps what the edge's receivers read): its keyed state can be owned per key
+ * group across workers. Undefined otherwise.
+ */
+function exchangeKeyed(env: StreamEnvironment): { readonly receivers: number } | undefined {
+  const graph = env.describe();
+  const hash = graph.edges.filter((e) => e.partitioning === 'hash');
+  if (hash.length === 0) return undefined;
+  const exchanges = exchangeEdgesOf(env);
+  const edgeOf = (vertexId: number) => {
+    const vertex = graph.vertices.find((v) => v.id === vertexId);
+    return exchanges.find((x) => vertex?.operators.some((o) => o.uid === x.unwrapUid));
+  };
+  const used = new Set(hash.map((e) => edgeOf(e.from)));
+  if (used.size !== 1 || used.has(undefined)) return undefined;
+  const edge = [...used][0]!;
+  const receiving = graph.vertices.find((v) => v.source?.uid === `${edge.uid}-receive`);
+  return receiving === undefined ? undefined : { receivers: receiving.parallelism };
+}
+
+/**
  * Several workers each run the whole graph: a keyBy would split a key's records (and its state)
  * over the workers, and keyed state cannot move between workers yet (docs/scale-out.md §6). So a
  * keyed job runs on one worker only (`--join`, `ClusterWorker.start`; a second is refused when it
@@ -1040,12 +1136,14 @@ export function refuseKeyedJob(
   const graph = env.describe();
   const keyed = graph.edges.find((e) => e.partitioning === 'hash');
   if (keyed === undefined) return;
+  // keyed only after one exchange edge: the state moves with the edge's segments
+  if (exchangeKeyed(env) !== undefined) return;
   const into = graph.vertices.find((v) => v.id === keyed.to);
   const what = `job "${jobName}" keys its records (keyBy into ${into?.name ?? `vertex ${keyed.to}`})`;
   if (workers === 'several') {
     throw new TributaryError(
       'CONFIG_INVALID',
-      `${what}: a keyed job runs on one worker only for now (keyed state cannot move between workers yet, docs/scale-out.md §6); run it with one worker (--join, or without --workers)`,
+      `${what}: a keyed job runs on several workers only when it keys its records right after one keyByExchange edge, whose segments carry the keyed state from worker to worker (docs/scale-out.md §6); key it with keyByExchange, or run it with one worker (--join, or without --workers)`,
     );
   }
 }

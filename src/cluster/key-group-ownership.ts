@@ -104,17 +104,42 @@ export function carryForward(
   return carried;
 }
 
-/** The record the leader writes when checkpoint `id` of `term` completes with `pieces`. */
+/**
+ * The key groups of `[0, keyGroups)` no completed checkpoint has named up to `pieces`: those
+ * `previous` had never named (all of them when there is no previous record) less those `pieces`
+ * name. Their state is empty: no worker has held them yet.
+ */
+export function neverNamedAfter(
+  previous: CompletedRecord | undefined,
+  pieces: readonly AckRecord[],
+  keyGroups: number,
+): [number, number][] {
+  const before: KeyGroupRanges =
+    previous === undefined ? [[0, keyGroups]] : (previous.neverNamed ?? []);
+  return subtractRanges(
+    before,
+    pieces.flatMap((p) => handlesOf(p).flatMap((h) => h.keyGroups)),
+  );
+}
+
+/**
+ * The record the leader writes when checkpoint `id` of `term` completes with `pieces`. With
+ * `keyGroups` (a job owning its keyed state per key group, K), the key groups never named yet go
+ * in as `neverNamed`.
+ */
 export function completedRecordOf(
   checkpoint: { readonly id: number; readonly term: number },
   pieces: readonly AckRecord[],
   previous: CompletedRecord | undefined,
+  keyGroups?: number,
 ): CompletedRecord {
   const carried = carryForward(previous, pieces);
+  const neverNamed = keyGroups === undefined ? [] : neverNamedAfter(previous, pieces, keyGroups);
   return {
     id: checkpoint.id,
     term: checkpoint.term,
     pieces,
     ...(carried.length > 0 ? { carried } : {}),
+    ...(neverNamed.length > 0 ? { neverNamed } : {}),
   };
 }

@@ -87,6 +87,12 @@ export interface CompletedRecord {
    * (`key-group-ownership.ts`). Absent: none.
    */
   readonly carried?: readonly CarriedState[];
+  /**
+   * Key groups `[start, end)` that no completed checkpoint of the job has named yet (a job whose
+   * state after an exchange edge is owned per segment, before every segment found a reader):
+   * their state is empty. Absent: none (or a job that does not own state per key group).
+   */
+  readonly neverNamed?: readonly (readonly [number, number])[];
 }
 
 /** A handle carried forward into a later completed record (see {@link CompletedRecord.carried}). */
@@ -214,5 +220,22 @@ export function parseCompleted(key: string, value: unknown): CompletedRecord {
           }),
         }
       : {}),
+    ...(o['neverNamed'] !== undefined ? { neverNamed: ranges(key, o['neverNamed']) } : {}),
   };
+}
+
+function ranges(key: string, value: unknown): [number, number][] {
+  if (!Array.isArray(value)) throw corrupt(key, 'neverNamed is not a list');
+  return value.map((r: unknown) => {
+    if (
+      !Array.isArray(r) ||
+      r.length !== 2 ||
+      !Number.isSafeInteger(r[0]) ||
+      !Number.isSafeInteger(r[1]) ||
+      (r[0] as number) < 0 ||
+      (r[0] as number) >= (r[1] as number)
+    )
+      throw corrupt(key, 'neverNamed holds something that is not a key-group range [start, end)');
+    return [r[0] as number, r[1] as number];
+  });
 }

@@ -364,6 +364,9 @@ export async function assembleKeyGroups<H extends StateHandle>(
     const owners = handles.filter(({ handle }) =>
       overlaps(handle.keyGroups, { start: g, end: g + 1 }),
     );
+    // no worker has held it yet: empty
+    if (owners.length === 0 && overlaps(completed.neverNamed ?? [], { start: g, end: g + 1 }))
+      continue;
     if (owners.length === 0) {
       throw new TributaryError(
         'STATE_CORRUPT',
@@ -428,10 +431,15 @@ export async function assembleKeyGroups<H extends StateHandle>(
     );
   }
   if (base === undefined) {
-    throw new TributaryError(
-      'STATE_CORRUPT',
-      `completed cluster checkpoint ${completed.id} names no keyed state`,
-    );
+    // no handle: every key group asked for is one no worker has held yet (checked above)
+    return {
+      checkpointId: completed.id,
+      jobName: '',
+      triggeredAt: 0,
+      completedAt: 0,
+      operators: {},
+      enumerators: {},
+    };
   }
   // pieces are read from the folder whose pieces the key groups reference
   const where = location ?? firstFolder;

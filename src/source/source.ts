@@ -1,4 +1,4 @@
-import type { StateValue } from '../checkpoint/state-codec.js';
+import type { EncodedState, StateValue } from '../checkpoint/state-codec.js';
 import type { JobLockProvider } from '../runtime/job-lock.js';
 import type { KeyGroupControl } from '../runtime/key-group-control.js';
 
@@ -69,6 +69,12 @@ export interface ClusterConnectorContext {
   /** The highest checkpoint id complete across the workers whose output this worker commits. */
   completedThrough(): number;
   /**
+   * Whether checkpoint `id` itself completed (`completed`), never will (`void`: aborted, or a
+   * later one completed without it), or is not decided yet (`pending`) — for a reader that froze
+   * segments at its marker and may give them back only at a checkpoint that counts.
+   */
+  checkpointOutcome?(id: number): 'completed' | 'void' | 'pending';
+  /**
    * How a shared reader group starts: `join` (other workers run: leave it as it is), `fresh`
    * (first worker of a new run: reset to the configured start), or a reader-group checkpoint
    * (`Checkpoint.toText()`) of the job's last completed checkpoint (the whole job restarts).
@@ -83,6 +89,34 @@ export interface ClusterConnectorContext {
   mayAcquire(): boolean;
   /** A transactional sink names the stream its transactions are on (`scope/stream`). */
   transactionStream(sinkUid: string, stream: string): void;
+  /**
+   * Set when the job's keyed state is owned per key group across workers (after an exchange
+   * edge): the state of key groups `[start, end)` as of the latest completed cluster checkpoint,
+   * per operator uid as a full checkpoint's `keyGroups` — for a reader that has just taken over
+   * the segment carrying them. Undefined before the first completed checkpoint.
+   */
+  keyGroupStates?(
+    groups: { readonly start: number; readonly end: number },
+    timeoutMs: number,
+  ): Promise<KeyGroupStatesOf | undefined>;
+  /**
+   * Set with {@link keyGroupStates}: receiving reader `reader` owns key groups `ranges` at the
+   * marker of checkpoint `checkpointId` (told before its barrier): this worker's state of that
+   * checkpoint names them, and only them, for that reader.
+   */
+  keyGroupsOwned?(
+    reader: string,
+    checkpointId: number,
+    ranges: readonly (readonly [number, number])[],
+  ): void;
+}
+
+/** See {@link ClusterConnectorContext.keyGroupStates}. */
+export interface KeyGroupStatesOf {
+  /** the completed checkpoint the state is of */
+  readonly checkpointId: number;
+  /** operator uid → `[key group, encoded state]` */
+  readonly operators: ReadonlyMap<string, readonly (readonly [number, EncodedState])[]>;
 }
 
 /** What a source or sink may check before any task of the job starts (see `preflight`). */

@@ -21,6 +21,7 @@ import {
 import { ReadStats } from '../../source/pravega/read-stats.js';
 import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
 import { edgeReaderGroup, edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
+import { edgeSegmentControls } from './edge-key-groups.js';
 import { decodeReceived, type Received } from './envelope.js';
 
 /**
@@ -53,7 +54,22 @@ export class ExchangeSource<T> implements Source<
   createReader(ctx: SourceReaderContext): SourceReader<Received<T>, PravegaReaderSplit> {
     const { serializer, eventTime } = this.edge;
     const deserialize = (p: Buffer) => serializer.deserialize(p);
+    const cluster = ctx.connectors.cluster;
+    // across workers: the keyed state after the edge moves with its segments
+    const controls =
+      cluster?.keyGroupStates !== undefined && cluster.keyGroupsOwned !== undefined
+        ? edgeSegmentControls(
+            this.edge,
+            `${this.edge.edgeUid}/${ctx.subtask}`,
+            {
+              keyGroupStates: cluster.keyGroupStates.bind(cluster),
+              keyGroupsOwned: cluster.keyGroupsOwned.bind(cluster),
+            },
+            ctx.checkpointing.timeoutMs,
+          )
+        : undefined;
     return new PravegaSourceReader<Received<T>>(ctx, {
+      ...(controls !== undefined ? { segmentControls: controls } : {}),
       deserialize: () => {
         throw new TributaryError('INTERNAL', 'exchange events are read with their segment');
       },
@@ -169,10 +185,14 @@ class ExchangeEnumerator<T> implements SplitEnumerator<PravegaReaderSplit, Prave
     return this.inner.notifyCheckpointAborted(checkpointId);
   }
 
-  /** The job ended for good: the reader group (by the inner enumerator), then the stream. */
+  /**
+   * The job ended for good: the reader group (by the inner enumerator), then the stream. Not in a
+   * cluster: one worker ending is not the job's end (`ClusterWorker.endJob` removes both).
+   */
   async close(reason: CloseReason): Promise<void> {
     await this.inner.close(reason);
     if (reason !== 'finished' && reason !== 'cancelled') return;
+    if (this.ctx.connectors.cluster !== undefined) return;
     const stream = edgeStream(this.edge, this.ctx.jobName);
     const shared = await acquireClient(this.edge.pravega ?? this.ctx.connectors.pravega);
     try {

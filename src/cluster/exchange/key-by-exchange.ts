@@ -33,6 +33,21 @@ export interface ExchangeOptions<T> {
   readonly pravega?: unknown;
 }
 
+/** The exchange edges a job's environment has, in the order they were added. */
+export interface ExchangeEdgeInfo {
+  readonly uid: string;
+  /** uid of the operator after the receiving source whose output is keyed */
+  readonly unwrapUid: string;
+  readonly segments: number;
+}
+
+const edgesByEnv = new WeakMap<StreamEnvironment, ExchangeEdgeInfo[]>();
+
+/** The exchange edges `keyByExchange` added to `env`. */
+export function exchangeEdgesOf(env: StreamEnvironment): readonly ExchangeEdgeInfo[] {
+  return edgesByEnv.get(env) ?? [];
+}
+
 function upstreamBounded(t: Transformation, seen = new Set<number>()): boolean {
   if (seen.has(t.id)) return true;
   seen.add(t.id);
@@ -90,6 +105,17 @@ export function keyByExchange<T, K extends Key>(
     transactionLeaseMs: lease,
     eventTime: options.eventTime ?? true,
   };
+  const known = edgesByEnv.get(env) ?? [];
+  if (known.some((e) => e.uid === options.uid)) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `keyByExchange: uid ${JSON.stringify(options.uid)} is used by another exchange edge of this job`,
+    );
+  }
+  edgesByEnv.set(env, [
+    ...known,
+    { uid: options.uid, unwrapUid: `${options.uid}-unwrap`, segments },
+  ]);
   const sending = edge.eventTime
     ? stream.transform<T>('exchange-watermarks', () => new SenderWatermarks(), {
         name: `${options.uid}-watermarks`,

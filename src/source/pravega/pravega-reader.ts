@@ -83,6 +83,11 @@ export interface SegmentControls {
     released: readonly SegmentAt[],
     checkpointId: number | undefined,
   ): KeyGroupControl | undefined;
+  /**
+   * The reader reached checkpoint `checkpointId`'s marker (after any `held` of it, before its
+   * barrier): e.g. to say which key groups this reader's part of that checkpoint holds.
+   */
+  marker?(checkpointId: number): void;
 }
 
 type Item<T> =
@@ -161,9 +166,17 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     const cluster = this.ctx.connectors.cluster;
     if (cluster !== undefined) {
       // segments go to another worker only where this worker's output is committed for good
+      const exact =
+        this.settings.segmentControls !== undefined && cluster.checkpointOutcome !== undefined;
       reader.gateReleases((name) => {
         const id = checkpointIdOf(name);
-        return id !== undefined && id <= cluster.completedThrough();
+        if (id === undefined) return false;
+        // state moves with the segments: their state is named at that very checkpoint
+        if (exact) {
+          const outcome = cluster.checkpointOutcome?.(id) ?? 'pending';
+          return outcome === 'pending' ? false : outcome === 'completed' ? true : 'void';
+        }
+        return id <= cluster.completedThrough();
       });
       reader.gateAcquisitions(() => cluster.mayAcquire());
       cluster.readerJoined(`${split.readerGroupScope}/${split.readerGroup}`, split.readerId);
@@ -193,7 +206,10 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
         handedOut += this.pushRuns(read.runs);
       } else if (read.kind === 'checkpoint') {
         const checkpointId = checkpointIdOf(read.name);
-        if (checkpointId !== undefined) this.queue.push({ kind: 'marker', checkpointId });
+        if (checkpointId !== undefined) {
+          this.settings.segmentControls?.marker?.(checkpointId);
+          this.queue.push({ kind: 'marker', checkpointId });
+        }
         // segments held at this marker: their control follows its barrier
         for (const control of this.afterMarker.splice(0))
           this.queue.push({ kind: 'control', control });

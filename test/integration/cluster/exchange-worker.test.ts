@@ -4,10 +4,12 @@ import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
 import { keyByExchange } from '../../../src/cluster/exchange/index.js';
 import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
-import { createFixedStreams, produce } from '../../support/e2e.js';
+import { createFixedStreams, produce, readOutput } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
-import type { Seq } from '../../support/sequences.js';
+import { expectExactlyOnceInOrder, keysOf, type Seq } from '../../support/sequences.js';
+import { TIMINGS } from './cluster-support.js';
 import { CollectSink } from '../../unit/helpers/collect-sink.js';
 
 const KEYS = 5;
@@ -79,4 +81,102 @@ describe('cluster worker: a job over an exchange edge (real server)', () => {
       await client.close();
     }
   }, 120_000);
+
+  /**
+   * The count per key as two workers: B joins while A runs (the edge's reader group gives B a
+   * share of the segments at a completed checkpoint: B adopts their counts), then A stops (the
+   * leader takes A's readers offline at the last completed checkpoint: B adopts the rest). The
+   * output — each key's running count, written exactly once — has every count 1..N of every key
+   * once and in order: a count that moved without its state would start again at 1 (duplicates),
+   * one counted on both workers would pass N.
+   */
+  it('moves the keyed state with the edge segments as a worker joins and another leaves', async () => {
+    const uri = inject('pravega').controllerUri;
+    const scope = randomScope('xmove');
+    const job = 'xmove';
+    const keys = 8;
+    const perKey = 250;
+    const client = await PravegaClient.connect(uri);
+    const workers: ClusterWorker[] = [];
+    const log: string[] = [];
+    const written = new Map<string, number>();
+    const job$ = (name: string) => {
+      const env = StreamEnvironment.create({
+        parallelism: 2,
+        maxParallelism: 16,
+        pravega: uri,
+        checkpoint: { timeoutMs: 30_000 },
+        metricsIntervalMs: 0,
+      });
+      const input = env.fromSource(PravegaSource.forStream(`${scope}/in`).json<Seq>(), {
+        name: 'input',
+        uid: 'input',
+        parallelism: 1,
+      });
+      keyByExchange(env, input, (s) => s.key, {
+        scope,
+        uid: 'by-key',
+        segments: 4,
+        eventTime: false,
+      })
+        .process<Seq>(
+          (s, ctx, out) => {
+            const count = ctx.valueState<number>('count');
+            const n = (count.value() ?? 0) + 1;
+            count.update(n);
+            out.collect({ key: s.key, seq: n - 1 });
+          },
+          { name: 'count', uid: 'count' },
+        )
+        .sinkTo(
+          PravegaSink.forStream(`${scope}/out`)
+            .json<Seq>()
+            .routingKey((s) => s.key)
+            .exactlyOnce({ leaseMs: 120_000 }),
+          { name: 'out', uid: 'out' },
+        );
+      return ClusterWorker.start(env, job, {
+        pravega: uri,
+        scope,
+        checkpointIntervalMs: 300,
+        checkpointTimeoutMs: 10_000,
+        heartbeatMs: TIMINGS.heartbeatMs,
+        deadAfterMs: TIMINGS.deadAfterMs,
+        onEvent: (e) => {
+          if (e.type === 'state-written') written.set(name, (written.get(name) ?? 0) + 1);
+          if (e.type === 'dead-worker-handled' || e.type === 'worker-started')
+            log.push(`${name}: ${e.type}`);
+        },
+      });
+    };
+    try {
+      await createFixedStreams(client, scope, { in: 2, out: 2 });
+      const producing = produce(client, `${scope}/in`, { keys, perKey, ratePerSecond: 250 });
+      workers.push(await job$('A'));
+      const deadline = Date.now() + 90_000;
+      while (Date.now() < deadline && (await readOutput(client, `${scope}/out`)).length < 200)
+        await sleep(200);
+      workers.push(await job$('B'));
+      // B owns key groups once a checkpoint names its state
+      while (Date.now() < deadline && (written.get('B') ?? 0) < 3) await sleep(100);
+      expect(written.get('B') ?? 0).toBeGreaterThanOrEqual(3);
+      await workers[0]!.close();
+      await producing;
+      let out: Seq[] = [];
+      while (Date.now() < deadline) {
+        out = await readOutput(client, `${scope}/out`);
+        if (out.length >= keys * perKey) break;
+        await sleep(300);
+      }
+      await sleep(1_000); // nothing more may come
+      out = await readOutput(client, `${scope}/out`);
+      console.log(
+        `[exchange state moves] ${out.length} outputs; ${log.join(', ')}; state written: A ${written.get('A') ?? 0}, B ${written.get('B') ?? 0}`,
+      );
+      expectExactlyOnceInOrder(out, keysOf(keys), perKey);
+    } finally {
+      for (const w of workers) await w.close();
+      await client.close();
+    }
+  }, 180_000);
 });

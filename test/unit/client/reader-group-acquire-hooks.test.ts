@@ -223,6 +223,59 @@ describe('reader acquisition and release hooks', () => {
     await r1.close();
   });
 
+  it("a gate answering 'void' (the marker's checkpoint never counts): held segments are kept and read on, held again at the next marker, and given back at that one", async () => {
+    const group = await freshStream(4, 100);
+    const got: Got[] = [];
+    const changes: string[] = [];
+    const released: string[] = [];
+    const outcome = new Map<string, boolean | 'void'>();
+    const r1 = await group.createReader('r1', serializer);
+    r1.gateReleases((marker) => outcome.get(marker) ?? false);
+    r1.onHeld((change) =>
+      changes.push(
+        'held' in change
+          ? `held ${change.held.length} at ${change.marker}`
+          : `kept ${change.kept.length}`,
+      ),
+    );
+    r1.onReleased((at, marker) => released.push(`${at.length} at ${marker}`));
+    const deadline = Date.now() + 30_000;
+    while (r1.ownedSegments.length < 4 && Date.now() < deadline) await readOnce(r1, got, 5);
+    const r2 = await group.createReader('r2', serializer);
+    const passMarker = async (name: string) => {
+      const checkpoint = group.initiateCheckpoint(name, { timeoutMs: 30_000 });
+      const passed = new Set<string>();
+      while (passed.size < 2 && Date.now() < deadline) {
+        for (const r of [r1, r2])
+          if (!passed.has(r.readerId) && (await readOnce(r, got, 2)) === name)
+            passed.add(r.readerId);
+      }
+      await readOnce(r1, got, 2);
+      await readOnce(r2, got, 2);
+      await checkpoint;
+    };
+    await passMarker('chk-1');
+    expect(changes).toEqual(['held 2 at chk-1']);
+    // chk-1 was aborted: nothing is given back at its positions; r1 reads them on
+    outcome.set('chk-1', 'void');
+    while (changes.length < 2 && Date.now() < deadline) await readOnce(r1, got, 5);
+    expect(changes).toEqual(['held 2 at chk-1', 'kept 2']);
+    expect(released).toEqual([]);
+    expect(r1.ownedSegments).toHaveLength(4);
+    // held again at the next marker, and given back at it once it counts
+    await passMarker('chk-2');
+    expect(changes).toEqual(['held 2 at chk-1', 'kept 2', 'held 2 at chk-2']);
+    outcome.set('chk-2', true);
+    while (released.length === 0 && Date.now() < deadline) await readOnce(r1, got, 5);
+    expect(released).toEqual(['2 at chk-2']);
+    while (got.length < 16 * 100 && Date.now() < deadline)
+      await Promise.all([readOnce(r1, got, 50), readOnce(r2, got, 50)]);
+    expect(new Set(got.map((g) => g.id)).size).toBe(16 * 100);
+    expect(got).toHaveLength(16 * 100);
+    await r1.close();
+    await r2.close();
+  });
+
   it("a slow hook holds back only the acquired segments (a dead reader's, taken offline): the owned ones go on", async () => {
     const group = await freshStream(4, 150);
     const got: Got[] = [];

@@ -167,6 +167,43 @@ describe('key-group ownership rules', () => {
     expect(carryForward({ id: 1, term: 1, pieces: [piece(1, 'w1', [])] }, [])).toEqual([]);
   });
 
+  it('key groups no checkpoint has named yet are recorded as never named, until one does', () => {
+    // the edge's segments 0 and 1 found readers before checkpoint 1; 2 and 3 not yet
+    const rec1 = completedRecordOf(
+      { id: 1, term: 1 },
+      [piece(1, 'w1', [handle(1, [[0, 8]])])],
+      undefined,
+      K,
+    );
+    expect(rec1.neverNamed).toEqual([[8, 16]]);
+    const rec2 = completedRecordOf(
+      { id: 2, term: 1 },
+      [piece(2, 'w1', [handle(2, [[0, 8]])]), piece(2, 'w2', [handle(2, [[12, 16]])])],
+      rec1,
+      K,
+    );
+    expect(rec2.neverNamed).toEqual([[8, 12]]);
+    // w2 dies: 12..15 are carried, not "never named"
+    const rec3 = completedRecordOf(
+      { id: 3, term: 1 },
+      [piece(3, 'w1', [handle(3, [[0, 12]])])],
+      rec2,
+      K,
+    );
+    expect(rec3.neverNamed).toBeUndefined();
+    expect(rec3.carried?.map((c) => c.handle.keyGroups)).toEqual([[[12, 16]]]);
+    // through the table's JSON
+    expect(parseCompleted('completed', JSON.parse(JSON.stringify(rec1)))).toEqual(rec1);
+    expect(() =>
+      parseCompleted('completed', { ...JSON.parse(JSON.stringify(rec1)), neverNamed: [[3, 3]] }),
+    ).toThrow(/neverNamed holds something that is not a key-group range/);
+    // a job that does not own state per key group records none
+    expect(
+      completedRecordOf({ id: 1, term: 1 }, [piece(1, 'w1', [handle(1, [[0, 8]])])], undefined)
+        .neverNamed,
+    ).toBeUndefined();
+  });
+
   it('the leader never completes a checkpoint where two workers name one key group', () => {
     const pieces = [piece(3, 'w1', [handle(3, [[0, 9]])]), piece(3, 'w2', [handle(3, [[8, 16]])])];
     expect(ownershipConflict(pieces)).toMatch(/workers w1 and w2 both name key group 8/);
@@ -260,6 +297,24 @@ describe('loading key groups from several workers in the state stream', () => {
     const gone = await rejection(store.load(rec2, all));
     expect(gone.code).toBe('STATE_CORRUPT');
     expect(gone.message).toMatch(/worker w2 .*carried forward from checkpoint 1/);
+  });
+
+  it('key groups never named load as empty; unnamed ones that were named before stay an error', async () => {
+    const store = new StreamStateStore(client, 'cluster', 'keyed');
+    await store.open();
+    const w1 = await store.write(workerCheckpoint(1, 'w1', [1, 2]), [[0, 8]]);
+    const rec1 = completedRecordOf({ id: 1, term: 1 }, [piece(1, 'w1', [w1])], undefined, K);
+    // every key group asked for is one nobody held yet: empty, no bytes read
+    const empty = await store.load(rec1, { start: 8, end: 16 });
+    expect(empty.operators).toEqual({});
+    expect(empty.checkpointId).toBe(1);
+    // a range across both: only the named part has state
+    expect(origins(await store.load(rec1, all))).toEqual(expected([[1, 3, 'w1@1']]));
+    // without the record saying so, the same gap is a loss
+    const bare: CompletedRecord = { id: 1, term: 1, pieces: rec1.pieces };
+    const lost = await rejection(store.load(bare, { start: 8, end: 16 }));
+    expect(lost.code).toBe('STATE_CORRUPT');
+    expect(lost.message).toMatch(/names no keyed state for key group 8/);
   });
 
   it('two handles claiming one key group, a carried handle replaced, or none: STATE_CORRUPT naming it', async () => {

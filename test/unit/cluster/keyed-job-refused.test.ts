@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterWorker } from '../../../src/cluster/index.js';
+import { keyByExchange } from '../../../src/cluster/exchange/index.js';
 import { TributaryError } from '../../../src/errors.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
@@ -32,7 +33,34 @@ describe('ClusterWorker and keyed jobs', () => {
   it('refuses a keyed job in several workers (execute(name, { workers })) at once', () => {
     const env = keyedJob({ parallelism: 2, checkpoint: { dir: '/tmp/never-written' } });
     expect(() => ClusterWorker.launch(env, 'keyed', NOWHERE)).toThrow(
-      /job "keyed" keys its records \(keyBy into .*sums.*runs on one worker only for now/,
+      /job "keyed" keys its records \(keyBy into .*sums.*runs on several workers only when it keys its records right after one keyByExchange edge/,
+    );
+  });
+
+  it('takes a job keyed right after one exchange edge in several workers (its state moves with the edge segments)', async () => {
+    const env = StreamEnvironment.create({ parallelism: 2 });
+    const numbers = env.fromSource(SequenceSource.bounded(0, 10), { name: 'numbers' });
+    keyByExchange(env, numbers, (n) => n % 3, { scope: 'nowhere', uid: 'by-rest' })
+      .process<number>((n, _ctx, out) => out.collect(n), { name: 'sums' })
+      .sinkTo(new CollectSink<number>());
+    const { worker, ready } = ClusterWorker.launch(env, 'exchanged', NOWHERE);
+    // not refused: it goes on to connect (nothing listens)
+    await expect(ready).rejects.not.toThrow(/keys its records/);
+    await worker.handle.result.catch(() => undefined);
+  }, 60_000);
+
+  it('refuses a job keyed after two exchange edges in several workers (key groups would have two owners)', () => {
+    const env = StreamEnvironment.create({ parallelism: 2 });
+    const numbers = env.fromSource(SequenceSource.bounded(0, 10), { name: 'numbers' });
+    const sums = keyByExchange(env, numbers, (n) => n % 3, {
+      scope: 'nowhere',
+      uid: 'first',
+    }).process<number>((n, _ctx, out) => out.collect(n), { name: 'sums' });
+    keyByExchange(env, sums, (n) => n % 2, { scope: 'nowhere', uid: 'second' })
+      .process<number>((n, _ctx, out) => out.collect(n), { name: 'again' })
+      .sinkTo(new CollectSink<number>());
+    expect(() => ClusterWorker.launch(env, 'twice', NOWHERE)).toThrow(
+      /runs on several workers only when it keys its records right after one keyByExchange edge/,
     );
   });
 });

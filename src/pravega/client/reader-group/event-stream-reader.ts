@@ -195,7 +195,7 @@ export class EventStreamReader<T> {
   /** see {@link EventStreamReader.gateAcquisitions} */
   private acquireGate: (() => boolean) | undefined;
   /** see {@link EventStreamReader.gateReleases} */
-  private releaseGate: ((checkpoint: string) => boolean) | undefined;
+  private releaseGate: ((checkpoint: string) => boolean | 'void') | undefined;
   /** segments to give back, frozen at the positions of `marker` until the gate opens for it */
   private held: { marker: string; keys: SegmentKey[] } | undefined;
   /** see {@link EventStreamReader.onAcquired} */
@@ -261,8 +261,10 @@ export class EventStreamReader<T> {
    * every process of a job). Meanwhile they are frozen there: nothing more is handed out of them.
    * Without a gate, surplus is given back between checkpoints at the current position — which is
    * only exactly-once when the caller's output up to any moment survives the caller's crash.
+   * `gate` may answer `'void'`: that marker's checkpoint will never count (it was aborted); the
+   * frozen segments are read on (told as kept) and the surplus is frozen again at the next marker.
    */
-  gateReleases(gate: (checkpoint: string) => boolean): void {
+  gateReleases(gate: (checkpoint: string) => boolean | 'void'): void {
     this.releaseGate = gate;
   }
 
@@ -775,14 +777,19 @@ export class EventStreamReader<T> {
   }
 
   /** Gives back the held segments once the gate opens for their marker (see gateReleases). */
-  private async releaseHeld(gate: (checkpoint: string) => boolean): Promise<void> {
+  private async releaseHeld(gate: (checkpoint: string) => boolean | 'void'): Promise<void> {
     const held = this.held;
     if (held === undefined) return;
     if (surplusCount(this.snapshot.state, this.readerId) === 0) {
       this.unfreezeHeld(); // the share changed meanwhile: nothing to give back
       return;
     }
-    if (!gate(held.marker)) return;
+    const open = gate(held.marker);
+    if (open === 'void') {
+      this.unfreezeHeld(); // never given back at this marker: frozen again at the next one
+      return;
+    }
+    if (!open) return;
     const candidates = held.keys
       .map((key) => this.segments.get(key))
       .filter((seg) => seg !== undefined)
