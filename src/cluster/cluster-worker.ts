@@ -175,7 +175,9 @@ export class ClusterWorker {
          * key group by whoever reads the edge segment carrying it, moving with the segment
          * (docs/scale-out.md §6 item 2); `receivers` readers of this worker say what they own.
          */
-        exchange: { readonly receivers: number } | undefined;
+        exchange: ExchangeKeyed | undefined;
+        /** why it runs on one worker only; undefined: its keyed state moves between workers */
+        oneWorker: string | undefined;
       }
     | undefined;
   /** exchange jobs: checkpoint id → receiving reader → the key groups it owns at the marker */
@@ -204,6 +206,7 @@ export class ClusterWorker {
             .describe()
             .vertices.flatMap((v) => (v.source !== undefined ? [v.source.uid] : [])),
           exchange: exchangeKeyed(env),
+          oneWorker: whyOneWorker(env),
         }
       : undefined;
     this.intervalMs = options.checkpointIntervalMs ?? 1000;
@@ -372,7 +375,7 @@ export class ClusterWorker {
   private async readTable(): Promise<void> {
     // how the job's reader groups start, from the table as it is before this worker joins
     let others = await this.liveMembers();
-    if (this.keyed !== undefined && this.keyed.exchange === undefined && others.length > 0)
+    if (this.keyed?.oneWorker !== undefined && others.length > 0)
       others = await this.refuseRunning(others);
     const [done] = await this.table.get([COMPLETED_KEY]);
     const completed = done === undefined ? undefined : parseCompleted(done.key, done.value);
@@ -421,7 +424,7 @@ export class ClusterWorker {
   private keyedRefusal(running: readonly MemberRecord[]): TributaryError {
     return new TributaryError(
       'CONFIG_INVALID',
-      `job "${this.jobName}" keys its records and runs on one worker only for now, and worker(s) ${running.map((m) => `${m.workerId} (pid ${m.pid} on ${m.host})`).join(', ')} run it: keyed state cannot move between workers yet (docs/scale-out.md §6); worker ${this.workerIdValue} is not started`,
+      `job "${this.jobName}" keys its records and runs on one worker only for now, and worker(s) ${running.map((m) => `${m.workerId} (pid ${m.pid} on ${m.host})`).join(', ')} run it: ${this.keyed?.oneWorker ?? ''} (docs/scale-out.md §6); worker ${this.workerIdValue} is not started`,
       { details: { workers: running.map((m) => m.workerId) } },
     );
   }
@@ -519,7 +522,7 @@ export class ClusterWorker {
       info: { job: this.jobName },
       onEvent: (event) => this.onClusterEvent(event),
     });
-    if (this.keyed !== undefined && this.keyed.exchange === undefined) {
+    if (this.keyed?.oneWorker !== undefined) {
       // two keyed workers started at once both see the other now: both give up (safe)
       const running = beatSince(this.stale.values(), await this.liveMembers());
       if (running.length > 0) {
@@ -1104,7 +1107,13 @@ function isKeyed(env: StreamEnvironment): boolean {
  * operator that unwraps what the edge's receivers read): its keyed state can be owned per key
  * group across workers. Undefined otherwise.
  */
-function exchangeKeyed(env: StreamEnvironment): { readonly receivers: number } | undefined {
+interface ExchangeKeyed {
+  readonly uid: string;
+  readonly receivers: number;
+  readonly eventTime: boolean;
+}
+
+function exchangeKeyed(env: StreamEnvironment): ExchangeKeyed | undefined {
   const graph = env.describe();
   const hash = graph.edges.filter((e) => e.partitioning === 'hash');
   if (hash.length === 0) return undefined;
@@ -1117,7 +1126,22 @@ function exchangeKeyed(env: StreamEnvironment): { readonly receivers: number } |
   if (used.size !== 1 || used.has(undefined)) return undefined;
   const edge = [...used][0]!;
   const receiving = graph.vertices.find((v) => v.source?.uid === `${edge.uid}-receive`);
-  return receiving === undefined ? undefined : { receivers: receiving.parallelism };
+  return receiving === undefined
+    ? undefined
+    : { uid: edge.uid, receivers: receiving.parallelism, eventTime: edge.eventTime };
+}
+
+/**
+ * Why a keyed job runs on one worker only, or undefined when its keyed state can be spread over
+ * several (keyed only right after one exchange edge without event time).
+ */
+function whyOneWorker(env: StreamEnvironment): string | undefined {
+  const exchange = exchangeKeyed(env);
+  if (exchange === undefined)
+    return 'a keyed job runs on several workers only when it keys its records right after one keyByExchange edge, whose segments carry the keyed state from worker to worker';
+  if (exchange.eventTime)
+    return `exchange ${exchange.uid} carries event time, and its receivers do not yet tell the watermarks of senders in different workers apart (they share subtask numbers); give it eventTime: false`;
+  return undefined;
 }
 
 /**
@@ -1137,13 +1161,14 @@ export function refuseKeyedJob(
   const keyed = graph.edges.find((e) => e.partitioning === 'hash');
   if (keyed === undefined) return;
   // keyed only after one exchange edge: the state moves with the edge's segments
-  if (exchangeKeyed(env) !== undefined) return;
+  const why = whyOneWorker(env);
+  if (why === undefined) return;
   const into = graph.vertices.find((v) => v.id === keyed.to);
   const what = `job "${jobName}" keys its records (keyBy into ${into?.name ?? `vertex ${keyed.to}`})`;
   if (workers === 'several') {
     throw new TributaryError(
       'CONFIG_INVALID',
-      `${what}: a keyed job runs on several workers only when it keys its records right after one keyByExchange edge, whose segments carry the keyed state from worker to worker (docs/scale-out.md §6); key it with keyByExchange, or run it with one worker (--join, or without --workers)`,
+      `${what}: ${why} (docs/scale-out.md §6); run it with one worker (--join, or without --workers)`,
     );
   }
 }

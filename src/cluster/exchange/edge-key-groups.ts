@@ -6,7 +6,15 @@ import type { SegmentAt } from '../../pravega/client/reader-group/event-stream-r
 import type { KeyGroupControl, KeyGroupSpan } from '../../runtime/key-group-control.js';
 import type { ClusterConnectorContext } from '../../source/source.js';
 import type { SegmentControls } from '../../source/pravega/pravega-reader.js';
+import { MIN_WATERMARK } from '../../runtime/stream-element.js';
 import { keyGroupRangesOfSegments } from '../key-group-ownership.js';
+import type { Received } from './envelope.js';
+
+interface SegmentFloor {
+  floor: number;
+  senders: number;
+  readonly bySender: Map<number, { watermark: number; idle: boolean }>;
+}
 
 /** The cluster's side of a receiving reader: loading key groups and naming the owned ones. */
 export type EdgeCluster = Required<
@@ -29,9 +37,20 @@ export type EdgeCluster = Required<
  *   for its state handle of N. Segments frozen at an earlier marker are left out: the completed
  *   record carries their state of that marker forward, so the next owner, which may already hold
  *   them at N, is their only owner.
+ *
+ * With event time, a segment taken over may be behind the event time the keyed operators here
+ * already reached with their other segments (it was frozen at its marker meanwhile): its key
+ * groups are adopted with a floor at the minimum watermark, so none of its records is late, and
+ * the floor follows the senders' watermarks read from that segment (`advance`, once every sender
+ * was heard from there; the minimum over the non-idle ones) until it reaches the operators' own.
  */
 export function edgeSegmentControls(
-  edge: { readonly edgeUid: string; readonly segments: number; readonly keyGroups: number },
+  edge: {
+    readonly edgeUid: string;
+    readonly segments: number;
+    readonly keyGroups: number;
+    readonly eventTime: boolean;
+  },
   reader: string,
   cluster: EdgeCluster,
   loadTimeoutMs: number,
@@ -39,6 +58,8 @@ export function edgeSegmentControls(
   const owned = new Set<number>();
   /** segment number → the checkpoint at whose marker it was frozen */
   const heldAt = new Map<number, number>();
+  /** segment number → its floor and the senders' latest watermarks read from it (event time) */
+  const floors = new Map<number, SegmentFloor>();
   const numbers = (segments: readonly string[]): number[] =>
     segments.map((s) => parseSegmentName(s).segmentNumber);
   const spans = (segments: readonly number[]): KeyGroupSpan[] =>
@@ -75,6 +96,8 @@ export function edgeSegmentControls(
       for (const s of taken) {
         owned.add(s);
         heldAt.delete(s);
+        if (edge.eventTime)
+          floors.set(s, { floor: MIN_WATERMARK, senders: 0, bySender: new Map() });
       }
       if (keyGroups.length === 0) return undefined;
       return {
@@ -83,7 +106,42 @@ export function edgeSegmentControls(
         keyGroups,
         checkpointId,
         state,
+        ...(edge.eventTime ? { watermark: MIN_WATERMARK } : {}),
       };
+    },
+    read(records: readonly unknown[]): KeyGroupControl[] | undefined {
+      if (floors.size === 0) return undefined;
+      const moved = new Set<number>();
+      for (const item of records as readonly Received<unknown>[]) {
+        if (item.kind !== 'watermark') continue;
+        const segment = parseSegmentName(item.segment).segmentNumber;
+        const entry = floors.get(segment);
+        if (entry === undefined) continue;
+        if (entry.senders !== item.senders) {
+          // first news, or the senders were rescaled: start over
+          entry.senders = item.senders;
+          entry.bySender.clear();
+        }
+        entry.bySender.set(item.sender, { watermark: item.watermark, idle: item.idle });
+        moved.add(segment);
+      }
+      const controls: KeyGroupControl[] = [];
+      for (const segment of moved) {
+        const entry = floors.get(segment)!;
+        if (entry.bySender.size < entry.senders) continue;
+        let watermark = Number.POSITIVE_INFINITY;
+        for (const s of entry.bySender.values())
+          if (!s.idle && s.watermark < watermark) watermark = s.watermark;
+        if (!Number.isFinite(watermark) || watermark <= entry.floor) continue;
+        entry.floor = watermark;
+        controls.push({
+          kind: 'advance',
+          id: `${edge.edgeUid}-advance-${randomUUID()}`,
+          keyGroups: spans([segment]),
+          watermark,
+        });
+      }
+      return controls.length > 0 ? controls : undefined;
     },
     held(
       segments: readonly string[],
@@ -109,6 +167,7 @@ export function edgeSegmentControls(
       for (const s of given) {
         owned.delete(s);
         heldAt.delete(s);
+        floors.delete(s);
       }
       return control('drop', given);
     },

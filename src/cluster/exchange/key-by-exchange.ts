@@ -39,6 +39,7 @@ export interface ExchangeEdgeInfo {
   /** uid of the operator after the receiving source whose output is keyed */
   readonly unwrapUid: string;
   readonly segments: number;
+  readonly eventTime: boolean;
 }
 
 const edgesByEnv = new WeakMap<StreamEnvironment, ExchangeEdgeInfo[]>();
@@ -114,7 +115,7 @@ export function keyByExchange<T, K extends Key>(
   }
   edgesByEnv.set(env, [
     ...known,
-    { uid: options.uid, unwrapUid: `${options.uid}-unwrap`, segments },
+    { uid: options.uid, unwrapUid: `${options.uid}-unwrap`, segments, eventTime: edge.eventTime },
   ]);
   const sending = edge.eventTime
     ? stream.transform<T>('exchange-watermarks', () => new SenderWatermarks(), {

@@ -88,6 +88,11 @@ export interface SegmentControls {
    * barrier): e.g. to say which key groups this reader's part of that checkpoint holds.
    */
   marker?(checkpointId: number): void;
+  /**
+   * A batch of deserialized records was queued: the controls returned go out right after it
+   * (e.g. an event-time floor moved by what the batch carried).
+   */
+  read?(records: readonly unknown[]): readonly KeyGroupControl[] | undefined;
 }
 
 type Item<T> =
@@ -307,6 +312,8 @@ export class PravegaSourceReader<T> implements ExternallyInducedSourceReader<
     if (deserializeEvent === undefined) records.length = n; // less when events were skipped
     this.ctx.count('bytesRead', bytes);
     this.pushRecords(records);
+    for (const control of this.settings.segmentControls?.read?.(records) ?? [])
+      this.queue.push({ kind: 'control', control });
     return total;
   }
 

@@ -217,7 +217,9 @@ describe('tributary run --workers with status pages, and tributary workers (real
     expect(result.code).not.toBe(0);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/keys its records .*runs on one worker only for now/);
+    expect(lines[0]).toMatch(
+      /keys its records .*runs on several workers only when it keys its records right after one keyByExchange edge/,
+    );
     expect(result.stdout).not.toMatch(/starting 2 workers/);
   }, 120_000);
 });

@@ -40,7 +40,11 @@ describe('ClusterWorker and keyed jobs', () => {
   it('takes a job keyed right after one exchange edge in several workers (its state moves with the edge segments)', async () => {
     const env = StreamEnvironment.create({ parallelism: 2 });
     const numbers = env.fromSource(SequenceSource.bounded(0, 10), { name: 'numbers' });
-    keyByExchange(env, numbers, (n) => n % 3, { scope: 'nowhere', uid: 'by-rest' })
+    keyByExchange(env, numbers, (n) => n % 3, {
+      scope: 'nowhere',
+      uid: 'by-rest',
+      eventTime: false,
+    })
       .process<number>((n, _ctx, out) => out.collect(n), { name: 'sums' })
       .sinkTo(new CollectSink<number>());
     const { worker, ready } = ClusterWorker.launch(env, 'exchanged', NOWHERE);
@@ -48,6 +52,17 @@ describe('ClusterWorker and keyed jobs', () => {
     await expect(ready).rejects.not.toThrow(/keys its records/);
     await worker.handle.result.catch(() => undefined);
   }, 60_000);
+
+  it('refuses a job keyed after an exchange edge with event time in several workers, naming the edge and the way out', () => {
+    const env = StreamEnvironment.create({ parallelism: 2 });
+    const numbers = env.fromSource(SequenceSource.bounded(0, 10), { name: 'numbers' });
+    keyByExchange(env, numbers, (n) => n % 3, { scope: 'nowhere', uid: 'timed' })
+      .process<number>((n, _ctx, out) => out.collect(n), { name: 'sums' })
+      .sinkTo(new CollectSink<number>());
+    expect(() => ClusterWorker.launch(env, 'timed', NOWHERE)).toThrow(
+      /exchange timed carries event time.*give it eventTime: false/,
+    );
+  });
 
   it('refuses a job keyed after two exchange edges in several workers (key groups would have two owners)', () => {
     const env = StreamEnvironment.create({ parallelism: 2 });
