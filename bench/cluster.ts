@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterWorker } from '../src/cluster/cluster-worker.js';
 import { PravegaClient } from '../src/pravega/client/pravega-client.js';
 import { tailCut } from '../src/pravega/client/stream-cut.js';
 import { readerGroupName } from '../src/source/pravega/names.js';
+import { exchangeReaderGroupName } from '../src/cluster/exchange/names.js';
 import { startRealPravega } from '../tools/pravega-server/index.js';
 import {
   WorkerProcess,
@@ -27,7 +29,12 @@ import { fmt } from './support.js';
  * workers for the cores. Then the hand-off times with 3 workers (heartbeat 250 ms, dead after
  * 2.5 s) under a steady input: SIGKILL of a worker → its segments owned by the others, and a
  * worker added → it owns segments (from its process start, and from its joining the cluster).
- * `npm run bench:cluster [-- --events N] [--rounds R] [--kills K] [--adds A] [--uri tcp://host:port]`
+ *
+ * `--keyed`: the same with the keyed job whose state moves between workers
+ * (test/integration/cluster/exchange-count-worker.ts: source → keyByExchange, 8 segments → running
+ * count per key in value state → exactly-once sink; its output has the input's bytes), and the
+ * hand-off times of the exchange edge's segments (each carrying its key groups' state).
+ * `npm run bench:cluster [-- --events N] [--rounds R] [--kills K] [--adds A] [--keyed] [--uri tcp://host:port]`
  */
 
 const argv = process.argv.slice(2);
@@ -39,6 +46,12 @@ const EVENTS = Number(arg('--events') ?? 200_000);
 const ROUNDS = Number(arg('--rounds') ?? 2);
 const KILLS = Number(arg('--kills') ?? 4);
 const ADDS = Number(arg('--adds') ?? 3);
+const KEYED = argv.includes('--keyed');
+/** the worker's script: the stateless job's (WorkerProcess's default) or the keyed one's */
+const SCRIPT = KEYED
+  ? fileURLToPath(new URL('../test/integration/cluster/exchange-count-worker.ts', import.meta.url))
+  : undefined;
+const spawnWorker = (args: WorkerArgs): WorkerProcess => WorkerProcess.spawn(args, SCRIPT);
 const KEYS = 64;
 const COUNTS = [1, 2, 4];
 
@@ -87,7 +100,8 @@ async function setUp(
   const job = 'bench';
   return {
     scope,
-    group: `${scope}/${readerGroupName(job, 'input')}`,
+    // where the segments that move are: the input's, or (keyed) the exchange edge's
+    group: `${scope}/${KEYED ? exchangeReaderGroupName(job, 'by-key') : readerGroupName(job, 'input')}`,
     args: {
       pravega: uri,
       scope,
@@ -102,9 +116,9 @@ async function setUp(
 }
 
 async function startWorkers(args: WorkerArgs, n: number): Promise<WorkerProcess[]> {
-  const first = WorkerProcess.spawn(args);
+  const first = spawnWorker(args);
   await first.whenStarted(120_000);
-  const rest = Array.from({ length: n - 1 }, () => WorkerProcess.spawn(args));
+  const rest = Array.from({ length: n - 1 }, () => spawnWorker(args));
   await Promise.all(rest.map((w) => w.whenStarted(120_000)));
   return [first, ...rest];
 }
@@ -149,7 +163,7 @@ async function throughput(
   const workerCpu = pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0) - w0;
   const serverCpu = cpuSeconds(serverPid) - s0;
   await stopWorkers(workers);
-  await ClusterWorker.purge(uri, s.scope, s.args.job, [s.group]);
+  await endJob(uri, s);
   const run = {
     eventsPerSecond: events / seconds,
     workerCpuUsPerEvent: (workerCpu * 1e6) / events,
@@ -188,7 +202,7 @@ async function handOff(client: PravegaClient, uri: string): Promise<void> {
         60_000,
       );
       killed.push(ms ?? NaN);
-      const replacement = WorkerProcess.spawn(s.args);
+      const replacement = spawnWorker(s.args);
       all.push(replacement);
       await replacement.whenStarted(120_000);
       live.push(replacement);
@@ -202,7 +216,7 @@ async function handOff(client: PravegaClient, uri: string): Promise<void> {
     for (let a = 0; a < ADDS; a++) {
       await sleep(2_000);
       const spawnedAt = Date.now();
-      const added = WorkerProcess.spawn(s.args);
+      const added = spawnWorker(s.args);
       all.push(added);
       const id = await added.whenStarted(120_000);
       const joinedAt = Date.now();
@@ -231,8 +245,14 @@ async function handOff(client: PravegaClient, uri: string): Promise<void> {
     producing = false;
     await producer;
     await stopWorkers(all);
-    await ClusterWorker.purge(uri, s.scope, s.args.job, [s.group]);
+    await endJob(uri, s);
   }
+}
+
+/** Everything the run left on the server: reader groups, table, (keyed) edge and state streams. */
+async function endJob(uri: string, s: Setup): Promise<void> {
+  if (KEYED) await ClusterWorker.endJob(uri, s.scope, s.args.job, { quietMs: 1_000 });
+  else await ClusterWorker.purge(uri, s.scope, s.args.job, [s.group]);
 }
 
 const given = arg('--uri');
@@ -261,7 +281,9 @@ if (given !== undefined) {
 }
 const client = await PravegaClient.connect(uri);
 try {
-  console.log(`bench:cluster: ${fmt(EVENTS)} events, ${ROUNDS} round(s), on ${label}`);
+  console.log(
+    `bench:cluster${KEYED ? ' --keyed (state moving with the exchange segments)' : ''}: ${fmt(EVENTS)} events, ${ROUNDS} round(s), on ${label}`,
+  );
   const runs = new Map<number, Run[]>(COUNTS.map((n) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? COUNTS : [...COUNTS].reverse();

@@ -56,7 +56,11 @@ export * from './observe/index.js';
 export type { JobContext, JobBuilder } from './cli/job-module.js';
 export * from './table/index.js';
 
-// One worker of a job run in several processes (docs/scale-out.md §10; stateless jobs for now)
+// keyBy through an internal Pravega stream: the edge whose segments carry keyed state between
+// the workers of a scaled-out job (docs/scale-out.md §6)
+export { keyByExchange, type ExchangeOptions } from './cluster/exchange/index.js';
+
+// One worker of a job run in several processes (docs/scale-out.md §10, §6 for keyed jobs)
 export {
   ClusterWorker,
   type ClusterWorkerEvent,

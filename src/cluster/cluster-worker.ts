@@ -33,6 +33,7 @@ import type { KeyGroupRange, StateHandle } from './state-handles.js';
 import { loadKeyGroupStates, type KeyGroupStates } from './key-group-state.js';
 import { normalizeRanges } from './key-group-ownership.js';
 import { exchangeEdgesOf } from './exchange/key-by-exchange.js';
+import { EDGE_STREAM_PREFIX } from './exchange/names.js';
 import {
   DirectoryStateStore,
   StreamStateStore,
@@ -1021,6 +1022,8 @@ export class ClusterWorker {
     stateRemoved: string | undefined;
     /** the job's state stream (`scope/stream`) sealed and deleted, if there was one */
     stateStreamRemoved: string | undefined;
+    /** the internal streams of its exchange edges (`scope/stream`) sealed and deleted */
+    edgeStreamsRemoved: string[];
   }> {
     const quietMs = options.quietMs ?? 6_000;
     const shared = await acquireClient(pravega);
@@ -1047,14 +1050,19 @@ export class ClusterWorker {
       let committed = 0;
       let aborted = 0;
       const groups = new Set<string>();
+      const edges = new Set<string>();
       for (const p of completed?.pieces ?? []) {
         const piece = asWorkerPiece(p.piece);
         const settled = await settleTransactions(shared.client, piece);
         committed += settled.committed;
         aborted += settled.aborted;
         for (const g of Object.keys(piece.readerGroups)) groups.add(g);
+        // an exchange edge's stream is a sender's transaction stream
+        for (const s of piece.sinks)
+          if (parseStreamName(s.stream).stream.startsWith(EDGE_STREAM_PREFIX)) edges.add(s.stream);
       }
       await ClusterWorker.purge(pravega, scope, jobName, [...groups]);
+      for (const edge of edges) await removeStream(shared.client, edge);
       // the state last: while the table names it, a restart may still need it
       const stateRemoved =
         options.stateDir === undefined
@@ -1068,6 +1076,7 @@ export class ClusterWorker {
         checkpoint: completed?.id,
         stateRemoved,
         stateStreamRemoved,
+        edgeStreamsRemoved: [...edges],
       };
     } finally {
       await shared.release();
@@ -1096,6 +1105,22 @@ function segmentPositions(checkpoint: Checkpoint): Map<string, bigint> {
     }
   }
   return out;
+}
+
+/** Seals and deletes `scope/stream` (gone already: nothing to do). */
+async function removeStream(client: SharedClient['client'], stream: string): Promise<void> {
+  const id = parseStreamName(stream);
+  try {
+    await client.controller.sealStream(id);
+    await client.controller.deleteStream(id);
+  } catch (err) {
+    if (TributaryError.is(err, 'STREAM_NOT_FOUND')) return;
+    throw new TributaryError(
+      'INTERNAL',
+      `deleting the exchange stream ${stream} failed: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
 }
 
 function isKeyed(env: StreamEnvironment): boolean {

@@ -41,7 +41,7 @@ export function registerWorkers(program: Command): void {
           const ended = await ClusterWorker.endJob(choice.config, scope, job, { stateDir });
           out.result({ job, purged: true, ...ended }, () =>
             out.line(
-              `job ${job} ended for good: ${ended.committed} transaction(s) of checkpoint ${ended.checkpoint ?? '(none completed)'} committed, ${ended.aborted} aborted; deleted reader group(s) ${ended.readerGroups.join(', ') || '(none recorded)'} and the coordination table${ended.stateRemoved !== undefined ? `; removed the workers' keyed state ${ended.stateRemoved}` : ''}${ended.stateStreamRemoved !== undefined ? `; sealed and deleted the state stream ${ended.stateStreamRemoved}` : ''}`,
+              `job ${job} ended for good: ${ended.committed} transaction(s) of checkpoint ${ended.checkpoint ?? '(none completed)'} committed, ${ended.aborted} aborted; deleted reader group(s) ${ended.readerGroups.join(', ') || '(none recorded)'} and the coordination table${ended.stateRemoved !== undefined ? `; removed the workers' keyed state ${ended.stateRemoved}` : ''}${ended.stateStreamRemoved !== undefined ? `; sealed and deleted the state stream ${ended.stateStreamRemoved}` : ''}${ended.edgeStreamsRemoved.length > 0 ? `; sealed and deleted the exchange stream(s) ${ended.edgeStreamsRemoved.join(', ')}` : ''}`,
             ),
           );
           return;

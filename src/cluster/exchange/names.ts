@@ -30,9 +30,12 @@ export function exchangeReaderGroupName(jobName: string, edgeUid: string): strin
   return joined(jobName, edgeUid, '-x-', MAX_NAME);
 }
 
+/** How the name of every exchange edge's stream starts. */
+export const EDGE_STREAM_PREFIX = '_tributary-x-';
+
 /** `<scope>/_tributary-x-<job>-<edgeUid>` */
 export function exchangeStreamId(scope: string, jobName: string, edgeUid: string): StreamId {
-  const prefix = '_tributary-x-';
+  const prefix = EDGE_STREAM_PREFIX;
   return { scope, stream: prefix + joined(jobName, edgeUid, '-', MAX_NAME - prefix.length) };
 }
 

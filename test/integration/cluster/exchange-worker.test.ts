@@ -4,12 +4,12 @@ import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
 import { keyByExchange } from '../../../src/cluster/exchange/index.js';
 import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
-import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import { createFixedStreams, produce, readOutput } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
 import { expectExactlyOnceInOrder, keysOf, type Seq } from '../../support/sequences.js';
 import { TIMINGS } from './cluster-support.js';
+import { exchangeCountJob } from './exchange-count-job.js';
 import { CollectSink } from '../../unit/helpers/collect-sink.js';
 
 const KEYS = 5;
@@ -83,12 +83,10 @@ describe('cluster worker: a job over an exchange edge (real server)', () => {
   }, 120_000);
 
   /**
-   * The count per key as two workers: B joins while A runs (the edge's reader group gives B a
-   * share of the segments at a completed checkpoint: B adopts their counts), then A stops (the
-   * leader takes A's readers offline at the last completed checkpoint: B adopts the rest). The
-   * output — each key's running count, written exactly once — has every count 1..N of every key
-   * once and in order: a count that moved without its state would start again at 1 (duplicates),
-   * one counted on both workers would pass N.
+   * The count per key (exchange-count-job.ts) as two workers: B joins while A runs (the edge's
+   * reader group gives B a share of the segments at a completed checkpoint: B adopts their
+   * counts), then A stops (the leader takes A's readers offline at the last completed checkpoint:
+   * B adopts the rest). Every running count of every key comes out once and in order.
    */
   it('moves the keyed state with the edge segments as a worker joins and another leaves', async () => {
     const uri = inject('pravega').controllerUri;
@@ -108,33 +106,7 @@ describe('cluster worker: a job over an exchange edge (real server)', () => {
         checkpoint: { timeoutMs: 30_000 },
         metricsIntervalMs: 0,
       });
-      const input = env.fromSource(PravegaSource.forStream(`${scope}/in`).json<Seq>(), {
-        name: 'input',
-        uid: 'input',
-        parallelism: 1,
-      });
-      keyByExchange(env, input, (s) => s.key, {
-        scope,
-        uid: 'by-key',
-        segments: 4,
-        eventTime: false,
-      })
-        .process<Seq>(
-          (s, ctx, out) => {
-            const count = ctx.valueState<number>('count');
-            const n = (count.value() ?? 0) + 1;
-            count.update(n);
-            out.collect({ key: s.key, seq: n - 1 });
-          },
-          { name: 'count', uid: 'count' },
-        )
-        .sinkTo(
-          PravegaSink.forStream(`${scope}/out`)
-            .json<Seq>()
-            .routingKey((s) => s.key)
-            .exactlyOnce({ leaseMs: 120_000 }),
-          { name: 'out', uid: 'out' },
-        );
+      exchangeCountJob(env, { scope, input: `${scope}/in`, output: `${scope}/out` });
       return ClusterWorker.start(env, job, {
         pravega: uri,
         scope,

@@ -1,0 +1,46 @@
+/**
+ * The keyed job of the scale-out tests whose state moves between workers: Pravega source →
+ * keyByExchange (8 segments, no event time) → running count per key in value state → exactly-once
+ * Pravega sink. Each key's output is its running count as `{ key, seq: count - 1 }`: one worker or
+ * many, the output is every `seq` 0..N-1 of every key once and in order — a count that moved
+ * without its state starts again at 0 (duplicates), one counted twice passes N (missing ones).
+ */
+import { keyByExchange } from '../../../src/cluster/exchange/index.js';
+import type { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
+import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
+import type { Seq } from '../../support/sequences.js';
+
+export function exchangeCountJob(
+  env: StreamEnvironment,
+  args: { readonly scope: string; readonly input: string; readonly output: string },
+): void {
+  const input = env.fromSource(PravegaSource.forStream(args.input).json<Seq>(), {
+    name: 'input',
+    uid: 'input',
+    parallelism: 1,
+  });
+  keyByExchange(env, input, (s) => s.key, {
+    scope: args.scope,
+    uid: 'by-key',
+    // 8 segments for 2 receivers per worker: up to 4 workers get a share
+    segments: 8,
+    eventTime: false,
+  })
+    .process<Seq>(
+      (s, ctx, out) => {
+        const count = ctx.valueState<number>('count');
+        const n = (count.value() ?? 0) + 1;
+        count.update(n);
+        out.collect({ key: s.key, seq: n - 1 });
+      },
+      { name: 'count', uid: 'count' },
+    )
+    .sinkTo(
+      PravegaSink.forStream(args.output)
+        .json<Seq>()
+        .routingKey((s) => s.key)
+        .exactlyOnce({ leaseMs: 120_000 }),
+      { name: 'out', uid: 'out' },
+    );
+}

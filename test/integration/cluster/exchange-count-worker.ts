@@ -1,0 +1,29 @@
+/**
+ * Child process of the scale-out kill test whose keyed state moves between workers: one worker of
+ * the exchange count job (exchange-count-job.ts). Prints the lines WorkerProcess waits on
+ * (`started <id> <epoch> <start>`, `checkpoint <id>`, `handled …`, `state …`). Runs until killed.
+ */
+import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
+import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import { exchangeCountJob } from './exchange-count-job.js';
+import { exitWhenEnded, logWorkerEvent } from './worker-log.js';
+import type { WorkerArgs } from './worker-processes.js';
+
+const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
+const env = StreamEnvironment.create({
+  parallelism: args.parallelism,
+  maxParallelism: 16,
+  pravega: args.pravega,
+  checkpoint: { timeoutMs: 30_000 },
+  metricsIntervalMs: 0,
+});
+exchangeCountJob(env, { scope: args.scope, input: args.input, output: args.output });
+const worker = await ClusterWorker.start(env, args.job, {
+  pravega: args.pravega,
+  scope: args.scope,
+  checkpointIntervalMs: args.checkpointIntervalMs,
+  heartbeatMs: args.heartbeatMs,
+  deadAfterMs: args.deadAfterMs,
+  onEvent: logWorkerEvent,
+});
+exitWhenEnded(worker.handle);
