@@ -1136,6 +1136,7 @@ interface ExchangeKeyed {
   readonly uid: string;
   readonly receivers: number;
   readonly eventTime: boolean;
+  readonly bounded: boolean;
 }
 
 function exchangeKeyed(env: StreamEnvironment): ExchangeKeyed | undefined {
@@ -1153,7 +1154,12 @@ function exchangeKeyed(env: StreamEnvironment): ExchangeKeyed | undefined {
   const receiving = graph.vertices.find((v) => v.source?.uid === `${edge.uid}-receive`);
   return receiving === undefined
     ? undefined
-    : { uid: edge.uid, receivers: receiving.parallelism, eventTime: edge.eventTime };
+    : {
+        uid: edge.uid,
+        receivers: receiving.parallelism,
+        eventTime: edge.eventTime,
+        bounded: edge.bounded,
+      };
 }
 
 /**
@@ -1166,6 +1172,8 @@ function whyOneWorker(env: StreamEnvironment): string | undefined {
     return 'a keyed job runs on several workers only when it keys its records right after one keyByExchange edge, whose segments carry the keyed state from worker to worker';
   if (exchange.eventTime)
     return `exchange ${exchange.uid} carries event time, and its receivers do not yet tell the watermarks of senders in different workers apart (they share subtask numbers); give it eventTime: false`;
+  if (exchange.bounded)
+    return `exchange ${exchange.uid} ends (its input is bounded), and the end of an edge is counted per process: the first worker whose senders end would seal it under the others`;
   return undefined;
 }
 

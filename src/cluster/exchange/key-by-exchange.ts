@@ -40,6 +40,8 @@ export interface ExchangeEdgeInfo {
   readonly unwrapUid: string;
   readonly segments: number;
   readonly eventTime: boolean;
+  /** the sending side's sources are bounded: the edge ends (sealed after the senders' last commit) */
+  readonly bounded: boolean;
 }
 
 const edgesByEnv = new WeakMap<StreamEnvironment, ExchangeEdgeInfo[]>();
@@ -115,7 +117,13 @@ export function keyByExchange<T, K extends Key>(
   }
   edgesByEnv.set(env, [
     ...known,
-    { uid: options.uid, unwrapUid: `${options.uid}-unwrap`, segments, eventTime: edge.eventTime },
+    {
+      uid: options.uid,
+      unwrapUid: `${options.uid}-unwrap`,
+      segments,
+      eventTime: edge.eventTime,
+      bounded: upstreamBounded(stream.transformation),
+    },
   ]);
   const sending = edge.eventTime
     ? stream.transform<T>('exchange-watermarks', () => new SenderWatermarks(), {

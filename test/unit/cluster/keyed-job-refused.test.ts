@@ -39,7 +39,7 @@ describe('ClusterWorker and keyed jobs', () => {
 
   it('takes a job keyed right after one exchange edge in several workers (its state moves with the edge segments)', async () => {
     const env = StreamEnvironment.create({ parallelism: 2 });
-    const numbers = env.fromSource(SequenceSource.bounded(0, 10), { name: 'numbers' });
+    const numbers = env.fromSource(SequenceSource.unbounded(0), { name: 'numbers' });
     keyByExchange(env, numbers, (n) => n % 3, {
       scope: 'nowhere',
       uid: 'by-rest',
@@ -61,6 +61,17 @@ describe('ClusterWorker and keyed jobs', () => {
       .sinkTo(new CollectSink<number>());
     expect(() => ClusterWorker.launch(env, 'timed', NOWHERE)).toThrow(
       /exchange timed carries event time.*give it eventTime: false/,
+    );
+  });
+
+  it('refuses a job whose exchange edge ends (bounded input) in several workers: its end is counted per process', () => {
+    const env = StreamEnvironment.create({ parallelism: 2 });
+    const numbers = env.fromSource(SequenceSource.bounded(0, 10), { name: 'numbers' });
+    keyByExchange(env, numbers, (n) => n % 3, { scope: 'nowhere', uid: 'ends', eventTime: false })
+      .process<number>((n, _ctx, out) => out.collect(n), { name: 'sums' })
+      .sinkTo(new CollectSink<number>());
+    expect(() => ClusterWorker.launch(env, 'ends', NOWHERE)).toThrow(
+      /exchange ends ends \(its input is bounded\).*counted per process/,
     );
   });
 
