@@ -34,6 +34,7 @@ import { loadKeyGroupStates, type KeyGroupStates } from './key-group-state.js';
 import { normalizeRanges } from './key-group-ownership.js';
 import { exchangeEdgesOf } from './exchange/key-by-exchange.js';
 import { EDGE_STREAM_PREFIX } from './exchange/names.js';
+import { removeEdgeStream } from './exchange/edge.js';
 import {
   DirectoryStateStore,
   StreamStateStore,
@@ -1062,7 +1063,8 @@ export class ClusterWorker {
           if (parseStreamName(s.stream).stream.startsWith(EDGE_STREAM_PREFIX)) edges.add(s.stream);
       }
       await ClusterWorker.purge(pravega, scope, jobName, [...groups]);
-      for (const edge of edges) await removeStream(shared.client, edge);
+      for (const edge of edges)
+        await removeEdgeStream(shared.client, parseStreamName(edge), `ending job ${jobName}`);
       // the state last: while the table names it, a restart may still need it
       const stateRemoved =
         options.stateDir === undefined
@@ -1105,22 +1107,6 @@ function segmentPositions(checkpoint: Checkpoint): Map<string, bigint> {
     }
   }
   return out;
-}
-
-/** Seals and deletes `scope/stream` (gone already: nothing to do). */
-async function removeStream(client: SharedClient['client'], stream: string): Promise<void> {
-  const id = parseStreamName(stream);
-  try {
-    await client.controller.sealStream(id);
-    await client.controller.deleteStream(id);
-  } catch (err) {
-    if (TributaryError.is(err, 'STREAM_NOT_FOUND')) return;
-    throw new TributaryError(
-      'INTERNAL',
-      `deleting the exchange stream ${stream} failed: ${errorMessage(err)}`,
-      { cause: err },
-    );
-  }
 }
 
 function isKeyed(env: StreamEnvironment): boolean {

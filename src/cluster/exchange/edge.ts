@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TributaryError } from '../../errors.js';
+import { errorMessage, TributaryError } from '../../errors.js';
 import { segmentName } from '../../pravega/protocol/index.js';
 import type { PravegaClient } from '../../pravega/client/pravega-client.js';
 import type { Serializer } from '../../pravega/client/serializer.js';
@@ -89,5 +89,28 @@ export async function ensureEdgeStream(
       );
     }
     await sleep(50);
+  }
+}
+
+/**
+ * Seals and deletes an edge's stream (the job ended for good); one already gone is fine.
+ * `what` names the caller in the error (INTERNAL) when the server refuses.
+ */
+export async function removeEdgeStream(
+  client: PravegaClient,
+  id: StreamId,
+  what: string,
+): Promise<void> {
+  try {
+    // a cancelled job's stream is still open; a stream is deleted only once sealed
+    await client.controller.sealStream(id);
+    await client.controller.deleteStream(id);
+  } catch (err) {
+    if (TributaryError.is(err, 'STREAM_NOT_FOUND')) return;
+    throw new TributaryError(
+      'INTERNAL',
+      `${what}: deleting ${id.scope}/${id.stream} failed: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { errorMessage, TributaryError } from '../../errors.js';
+import { TributaryError } from '../../errors.js';
 import { acquireClient } from '../../pravega/client/client-registry.js';
 import type {
   Boundedness,
@@ -20,7 +20,13 @@ import {
 } from '../../source/pravega/pravega-split.js';
 import { ReadStats } from '../../source/pravega/read-stats.js';
 import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
-import { edgeReaderGroup, edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
+import {
+  edgeReaderGroup,
+  edgeStream,
+  ensureEdgeStream,
+  removeEdgeStream,
+  type ExchangeEdge,
+} from './edge.js';
 import { edgeSegmentControls } from './edge-key-groups.js';
 import { decodeReceived, type Received } from './envelope.js';
 
@@ -196,17 +202,7 @@ class ExchangeEnumerator<T> implements SplitEnumerator<PravegaReaderSplit, Prave
     const stream = edgeStream(this.edge, this.ctx.jobName);
     const shared = await acquireClient(this.edge.pravega ?? this.ctx.connectors.pravega);
     try {
-      // a cancelled job's stream is still open; a stream is deleted only once sealed
-      await shared.client.controller.sealStream(stream);
-      await shared.client.controller.deleteStream(stream);
-    } catch (err) {
-      if (!TributaryError.is(err, 'STREAM_NOT_FOUND')) {
-        throw new TributaryError(
-          'INTERNAL',
-          `exchange ${this.edge.edgeUid}: deleting ${stream.scope}/${stream.stream} failed: ${errorMessage(err)}`,
-          { cause: err },
-        );
-      }
+      await removeEdgeStream(shared.client, stream, `exchange ${this.edge.edgeUid}`);
     } finally {
       await shared.release();
     }
