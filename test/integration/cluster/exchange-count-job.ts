@@ -6,10 +6,32 @@
  * without its state starts again at 0 (duplicates), one counted twice passes N (missing ones).
  */
 import { keyByExchange } from '../../../src/cluster/exchange/index.js';
-import type { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import type { KeyedProcessFunction } from '../../../src/runtime/functions.js';
+import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { PravegaSink } from '../../../src/sink/pravega/pravega-sink.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import type { Seq } from '../../support/sequences.js';
+
+/** The environment of a worker of these tests: 16 key groups, checkpoints from the leader. */
+export function countEnv(pravega: string, parallelism = 2): StreamEnvironment {
+  return StreamEnvironment.create({
+    parallelism,
+    maxParallelism: 16,
+    pravega,
+    checkpoint: { timeoutMs: 30_000 },
+    metricsIntervalMs: 0,
+  });
+}
+
+/** Each key's running count in value state, out as `{ key, seq: count - 1 }`. */
+export const runningCount: KeyedProcessFunction<string, Seq, Seq> = {
+  processElement(s, ctx, out) {
+    const count = ctx.valueState<number>('count');
+    const n = (count.value() ?? 0) + 1;
+    count.update(n);
+    out.collect({ key: s.key, seq: n - 1 });
+  },
+};
 
 export function exchangeCountJob(
   env: StreamEnvironment,
@@ -27,15 +49,7 @@ export function exchangeCountJob(
     segments: 8,
     eventTime: false,
   })
-    .process<Seq>(
-      (s, ctx, out) => {
-        const count = ctx.valueState<number>('count');
-        const n = (count.value() ?? 0) + 1;
-        count.update(n);
-        out.collect({ key: s.key, seq: n - 1 });
-      },
-      { name: 'count', uid: 'count' },
-    )
+    .process<Seq>(runningCount, { name: 'count', uid: 'count' })
     .sinkTo(
       PravegaSink.forStream(args.output)
         .json<Seq>()

@@ -4,19 +4,12 @@
  * (`started <id> <epoch> <start>`, `checkpoint <id>`, `handled …`, `state …`). Runs until killed.
  */
 import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
-import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
-import { exchangeCountJob } from './exchange-count-job.js';
+import { countEnv, exchangeCountJob } from './exchange-count-job.js';
 import { exitWhenEnded, logWorkerEvent } from './worker-log.js';
 import type { WorkerArgs } from './worker-processes.js';
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
-const env = StreamEnvironment.create({
-  parallelism: args.parallelism,
-  maxParallelism: 16,
-  pravega: args.pravega,
-  checkpoint: { timeoutMs: 30_000 },
-  metricsIntervalMs: 0,
-});
+const env = countEnv(args.pravega, args.parallelism);
 exchangeCountJob(env, { scope: args.scope, input: args.input, output: args.output });
 const worker = await ClusterWorker.start(env, args.job, {
   pravega: args.pravega,

@@ -3,13 +3,12 @@ import { describe, expect, inject, it } from 'vitest';
 import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
 import { keyByExchange } from '../../../src/cluster/exchange/index.js';
 import { PravegaClient } from '../../../src/pravega/client/pravega-client.js';
-import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
 import { PravegaSource } from '../../../src/source/pravega/pravega-source.js';
 import { createFixedStreams, produce, readOutput } from '../../support/e2e.js';
 import { randomScope } from '../../support/endpoints.js';
 import { expectExactlyOnceInOrder, keysOf, type Seq } from '../../support/sequences.js';
 import { TIMINGS } from './cluster-support.js';
-import { exchangeCountJob } from './exchange-count-job.js';
+import { countEnv, exchangeCountJob, runningCount } from './exchange-count-job.js';
 import { CollectSink } from '../../unit/helpers/collect-sink.js';
 
 const KEYS = 5;
@@ -32,13 +31,7 @@ describe('cluster worker: a job over an exchange edge (real server)', () => {
     try {
       await createFixedStreams(client, scope, { in: 2 });
       await produce(client, `${scope}/in`, { keys: KEYS, perKey: PER_KEY });
-      const env = StreamEnvironment.create({
-        parallelism: 2,
-        maxParallelism: 16,
-        pravega: uri,
-        checkpoint: { timeoutMs: 30_000 },
-        metricsIntervalMs: 0,
-      });
+      const env = countEnv(uri);
       const sink = new CollectSink<string>();
       const input = env.fromSource(PravegaSource.forStream(`${scope}/in`).json<Seq>(), {
         name: 'input',
@@ -50,15 +43,8 @@ describe('cluster worker: a job over an exchange edge (real server)', () => {
         segments: 4,
         eventTime: false,
       })
-        .process<string>(
-          (s, ctx, out) => {
-            const count = ctx.valueState<number>('count');
-            const n = (count.value() ?? 0) + 1;
-            count.update(n);
-            out.collect(`${s.key}:${n}`);
-          },
-          { name: 'count', uid: 'count' },
-        )
+        .process<Seq>(runningCount, { name: 'count', uid: 'count' })
+        .map((s) => `${s.key}:${s.seq + 1}`, { name: 'text', uid: 'text' })
         .sinkTo(sink, { name: 'out', uid: 'out' });
       const started = Date.now();
       worker = await ClusterWorker.start(env, 'xworker', {
@@ -99,13 +85,7 @@ describe('cluster worker: a job over an exchange edge (real server)', () => {
     const log: string[] = [];
     const written = new Map<string, number>();
     const job$ = (name: string) => {
-      const env = StreamEnvironment.create({
-        parallelism: 2,
-        maxParallelism: 16,
-        pravega: uri,
-        checkpoint: { timeoutMs: 30_000 },
-        metricsIntervalMs: 0,
-      });
+      const env = countEnv(uri);
       exchangeCountJob(env, { scope, input: `${scope}/in`, output: `${scope}/out` });
       return ClusterWorker.start(env, job, {
         pravega: uri,
