@@ -9,11 +9,11 @@ import type { SegmentControls } from '../../source/pravega/pravega-reader.js';
 import { MIN_WATERMARK } from '../../runtime/stream-element.js';
 import { keyGroupRangesOfSegments } from '../key-group-ownership.js';
 import type { Received } from './envelope.js';
+import { SegmentSenders, SenderClock } from './segment-senders.js';
 
 interface SegmentFloor {
   floor: number;
-  senders: number;
-  readonly bySender: Map<number, { watermark: number; idle: boolean }>;
+  readonly senders: SegmentSenders;
 }
 
 /** The cluster's side of a receiving reader: loading key groups and naming the owned ones. */
@@ -60,6 +60,7 @@ export function edgeSegmentControls(
   const heldAt = new Map<number, number>();
   /** segment number → its floor and the senders' latest watermarks read from it (event time) */
   const floors = new Map<number, SegmentFloor>();
+  const clock = new SenderClock();
   const numbers = (segments: readonly string[]): number[] =>
     segments.map((s) => parseSegmentName(s).segmentNumber);
   const spans = (segments: readonly number[]): KeyGroupSpan[] =>
@@ -97,7 +98,7 @@ export function edgeSegmentControls(
         owned.add(s);
         heldAt.delete(s);
         if (edge.eventTime)
-          floors.set(s, { floor: MIN_WATERMARK, senders: 0, bySender: new Map() });
+          floors.set(s, { floor: MIN_WATERMARK, senders: new SegmentSenders(clock) });
       }
       if (keyGroups.length === 0) return undefined;
       return {
@@ -116,23 +117,19 @@ export function edgeSegmentControls(
         if (item.kind !== 'watermark') continue;
         const segment = parseSegmentName(item.segment).segmentNumber;
         const entry = floors.get(segment);
-        if (entry === undefined) continue;
-        if (entry.senders !== item.senders) {
-          // first news, or the senders were rescaled: start over
-          entry.senders = item.senders;
-          entry.bySender.clear();
+        if (entry === undefined) {
+          clock.heard(item.checkpoint);
+          continue;
         }
-        entry.bySender.set(item.sender, { watermark: item.watermark, idle: item.idle });
+        entry.senders.heard(item);
         moved.add(segment);
       }
       const controls: KeyGroupControl[] = [];
       for (const segment of moved) {
         const entry = floors.get(segment)!;
-        if (entry.bySender.size < entry.senders) continue;
-        let watermark = Number.POSITIVE_INFINITY;
-        for (const s of entry.bySender.values())
-          if (!s.idle && s.watermark < watermark) watermark = s.watermark;
-        if (!Number.isFinite(watermark) || watermark <= entry.floor) continue;
+        const watermark = entry.senders.watermark();
+        if (watermark === undefined || !Number.isFinite(watermark) || watermark <= entry.floor)
+          continue;
         entry.floor = watermark;
         controls.push({
           kind: 'advance',

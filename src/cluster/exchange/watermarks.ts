@@ -1,6 +1,7 @@
 import { StreamOperator } from '../../runtime/operator.js';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../runtime/stream-element.js';
 import type { Received } from './envelope.js';
+import { SegmentSenders, SenderClock } from './segment-senders.js';
 
 /**
  * Watermarks across an exchange edge, so that event time after it is what it would be after a
@@ -12,7 +13,8 @@ import type { Received } from './envelope.js';
  * writes the latest one into every segment of each transaction, after its records.
  *
  * Receiving side: {@link ReceiverWatermarks} unwraps the records and keeps, per segment, each
- * sender's latest watermark; its watermark is the minimum over the segments its reader owns (a
+ * sender's latest watermark ({@link SegmentSenders}: across workers, the senders of the newest
+ * checkpoint heard of); its watermark is the minimum over the segments its reader owns (a
  * segment not yet heard from by every sender holds it back), over their non-idle senders. A reader
  * that owns no segment marks its output idle, so keyed operators after it do not wait for it.
  * Records reach the receiver per committed transaction, so its watermark advances per checkpoint.
@@ -43,13 +45,9 @@ export class SenderWatermarks extends StreamOperator {
   }
 }
 
-interface SegmentWatermarks {
-  senders: number;
-  readonly bySender: Map<number, { watermark: number; idle: boolean }>;
-}
-
 export class ReceiverWatermarks<T> extends StreamOperator {
-  private readonly segments = new Map<string, SegmentWatermarks>();
+  private readonly segments = new Map<string, SegmentSenders>();
+  private readonly clock = new SenderClock();
 
   /**
    * `edgeSegments`: the edge's S. With no more receivers than segments every reader gets a segment
@@ -75,12 +73,9 @@ export class ReceiverWatermarks<T> extends StreamOperator {
         outTs?.push(timestamps![i]!);
       } else if (item.kind === 'watermark') {
         let entry = this.segments.get(item.segment);
-        if (entry === undefined || entry.senders !== item.senders) {
-          // first news of this segment, or the senders were rescaled: start over
-          entry = { senders: item.senders, bySender: new Map() };
-          this.segments.set(item.segment, entry);
-        }
-        entry.bySender.set(item.sender, { watermark: item.watermark, idle: item.idle });
+        if (entry === undefined)
+          this.segments.set(item.segment, (entry = new SegmentSenders(this.clock)));
+        entry.heard(item);
         changed = true;
       } else {
         this.owned = item.segments;
@@ -101,11 +96,9 @@ export class ReceiverWatermarks<T> extends StreamOperator {
     this.setIdle(false);
     let watermark = Number.POSITIVE_INFINITY;
     for (const segment of owned) {
-      const entry = this.segments.get(segment);
-      if (entry === undefined || entry.bySender.size < entry.senders) return;
-      for (const s of entry.bySender.values()) {
-        if (!s.idle && s.watermark < watermark) watermark = s.watermark;
-      }
+      const of = this.segments.get(segment)?.watermark();
+      if (of === undefined) return;
+      if (of < watermark) watermark = of;
     }
     if (Number.isFinite(watermark) && watermark > this.emitted) {
       this.emitted = watermark;

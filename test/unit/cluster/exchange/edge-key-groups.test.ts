@@ -39,8 +39,9 @@ function watermark(segment: number, sender: number, senders: number, wm: number,
   return {
     kind: 'watermark',
     segment: seg(segment),
-    sender,
-    senders,
+    sender: String(sender),
+    live: `n=${senders}`,
+    checkpoint: 0,
     watermark: wm,
     idle,
   } as Received<unknown>;

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeReceived,
+  encodeClusterWatermark,
   encodeRecord,
   encodeWatermark,
+  incarnationId,
   type Received,
 } from '../../../../src/cluster/exchange/envelope.js';
 import {
@@ -41,8 +43,9 @@ const wm = (
 ): Received<string> => ({
   kind: 'watermark',
   segment,
-  sender,
-  senders: 2,
+  sender: String(sender),
+  live: 'n=2',
+  checkpoint: 0,
   watermark,
   idle,
 });
@@ -86,6 +89,46 @@ describe('exchange events', () => {
     );
     for (const bad of [Buffer.alloc(0), Buffer.from([9, 1, 2]), Buffer.from([2, 0])])
       expect(() => decodeReceived(bad, 'seg', parse)).toThrow(/not an exchange event/);
+  });
+
+  it('round-trip a watermark across workers: its sender, checkpoint and the checkpoint senders, in one canonical order', () => {
+    const parse = (b: Buffer) => b.toString('utf8');
+    const a = incarnationId('host-a', 1);
+    const b = incarnationId('host-b', 3);
+    expect(a.length).toBe(8);
+    expect(incarnationId('host-a', 2).equals(a)).toBe(false);
+    const hex = (x: Buffer) => x.toString('hex');
+    const sorted = [a, b]
+      .sort((a, b) => Buffer.compare(a, b))
+      .map(hex)
+      .join(',');
+    for (const participants of [
+      [a, b],
+      [b, a],
+    ]) {
+      const bytes = encodeClusterWatermark({
+        watermark: 1234.5,
+        idle: true,
+        subtask: 2,
+        parallelism: 3,
+        checkpoint: 77,
+        incarnation: b,
+        participants,
+      });
+      expect(decodeReceived(bytes, 'seg', parse)).toEqual({
+        kind: 'watermark',
+        segment: 'seg',
+        watermark: 1234.5,
+        idle: true,
+        sender: `${hex(b)}/2`,
+        live: `p=3;${sorted}`,
+        checkpoint: 77,
+      });
+      // a torn one is refused
+      expect(() => decodeReceived(bytes.subarray(0, bytes.length - 1), 'seg', parse)).toThrow(
+        /not an exchange event/,
+      );
+    }
   });
 });
 
@@ -153,7 +196,15 @@ describe('exchange watermarks', () => {
     feed(op, [owned('A'), wm('A', 0, 10), wm('A', 1, 10)]);
     expect(out.watermarks).toEqual([10]);
     feed(op, [
-      { kind: 'watermark', segment: 'A', sender: 0, senders: 3, watermark: 20, idle: false },
+      {
+        kind: 'watermark',
+        segment: 'A',
+        sender: '0',
+        live: 'n=3',
+        checkpoint: 0,
+        watermark: 20,
+        idle: false,
+      },
     ]);
     expect(out.watermarks).toEqual([10]);
   });
