@@ -24,6 +24,7 @@ import {
   type CompletedRecord,
   type LeaderRecord,
   type MemberRecord,
+  type Participant,
 } from './records.js';
 
 /**
@@ -165,6 +166,8 @@ export class ClusterMember {
   /** the highest checkpoint id known completed or aborted: its acks may go */
   private lastDecided = 0;
   private lastProposedSeen = 0;
+  /** the participants of recent checkpoints this member saw proposed (or proposed itself) */
+  private readonly proposedMembers = new Map<number, readonly Participant[]>();
   /** this member's piece for a checkpoint, ready to be written with the next beat */
   private readyAck: { id: number; piece: unknown } | undefined;
   private readonly acked = new Set<number>();
@@ -296,6 +299,7 @@ export class ClusterMember {
         );
       }
       this.pendingSince = { id, at: monotonicMs() };
+      this.noteMembers(proposal);
       return id;
     });
   }
@@ -584,10 +588,25 @@ export class ClusterMember {
     return false;
   }
 
+  /** The participants of checkpoint `id`, if this member saw its proposal (recent ones only). */
+  participantsOf(id: number): readonly Participant[] | undefined {
+    return this.proposedMembers.get(id);
+  }
+
+  private noteMembers(cp: CheckpointRecord): void {
+    if (this.proposedMembers.has(cp.id)) return;
+    this.proposedMembers.set(cp.id, cp.members);
+    for (const id of this.proposedMembers.keys()) {
+      if (this.proposedMembers.size <= 16) break;
+      this.proposedMembers.delete(id);
+    }
+  }
+
   private noticeCheckpoint(
     cp: CheckpointRecord | undefined,
     done: CompletedRecord | undefined,
   ): void {
+    if (cp !== undefined) this.noteMembers(cp);
     if (cp !== undefined && cp.id > this.lastProposedSeen) {
       this.lastProposedSeen = cp.id;
       this.emit({ type: 'checkpoint-proposed', id: cp.id });

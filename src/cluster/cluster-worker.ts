@@ -26,6 +26,7 @@ import {
   parseMember,
   type CompletedRecord,
   type MemberRecord,
+  type Participant,
 } from './records.js';
 import { beatSince } from './liveness.js';
 import { asWorkerPiece, pieceOf, type WorkerPiece } from './worker-piece.js';
@@ -90,6 +91,12 @@ export type ClusterWorkerEvent =
       readonly start: 'fresh' | 'join' | 'restore';
     }
   | {
+      /** a worker of a job with event time across an exchange: its readers may take segments now */
+      readonly type: 'worker-acquiring';
+      readonly workerId: string;
+      readonly checkpointId: number;
+    }
+  | {
       readonly type: 'dead-worker-handled';
       readonly workerId: string;
       readonly epoch: number;
@@ -132,6 +139,8 @@ export class ClusterWorker {
   private allJoined: (() => void) | undefined;
   /** the worker is a member: its readers may take segments */
   private acquiring = false;
+  /** joined; its readers take segments once a proposed checkpoint names it (noteProposal) */
+  private awaitingProposal = false;
   private jobHandle!: JobHandle;
   private control: ExternalCheckpointControl | undefined;
   private completedThroughId = 0;
@@ -536,7 +545,9 @@ export class ClusterWorker {
         throw error;
       }
     }
-    this.acquiring = true;
+    // event time across an exchange: only once a proposal names this worker (noteProposal)
+    if (this.keyed?.exchange?.eventTime === true) this.awaitingProposal = true;
+    else this.acquiring = true;
     this.jobHandle.events$.subscribe((event) => {
       // the leader's own part of its checkpoint failed: do not wait for the timeout
       if (
@@ -578,6 +589,7 @@ export class ClusterWorker {
         this.streams.set(uid, stream);
       },
       checkpointOutcome: (id) => this.checkpointOutcome(id),
+      checkpointSenders: (id, timeoutMs) => this.checkpointSenders(id, timeoutMs),
       ...(this.keyed?.exchange !== undefined
         ? {
             keyGroupStates: (groups, timeoutMs) => this.keyGroupsAsOfLatest(groups, timeoutMs),
@@ -593,6 +605,39 @@ export class ClusterWorker {
           }
         : {}),
     };
+  }
+
+  /** This worker and the participants of checkpoint `id`, once it saw the proposal. */
+  private async checkpointSenders(
+    id: number,
+    timeoutMs: number,
+  ): Promise<
+    { self: { workerId: string; epoch: number }; participants: readonly Participant[] } | undefined
+  > {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const member = this.member as ClusterMember | undefined;
+      const participants = member?.participantsOf(id);
+      if (member !== undefined && participants !== undefined)
+        return { self: { workerId: this.workerIdValue, epoch: member.epoch }, participants };
+      if (this.closed || Date.now() >= until) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /**
+   * Jobs with event time across an exchange: this worker's readers take segments only once a
+   * proposed checkpoint names it, so that every transaction it sends records in is of a
+   * checkpoint whose senders include it (receivers wait for exactly those; segment-senders.ts).
+   */
+  private noteProposal(id: number): void {
+    const member = this.member as ClusterMember | undefined;
+    if (this.acquiring || !this.awaitingProposal || member === undefined) return;
+    const me = member.participantsOf(id)?.find((p) => p.workerId === this.workerIdValue);
+    if (me !== undefined && me.epoch === member.epoch) {
+      this.acquiring = true;
+      this.emit({ type: 'worker-acquiring', workerId: this.workerIdValue, checkpointId: id });
+    }
   }
 
   /** Whether checkpoint `id` itself completed, never will, or is not decided yet. */
@@ -633,6 +678,7 @@ export class ClusterWorker {
     this.emit(event);
     switch (event.type) {
       case 'checkpoint-proposed':
+        this.noteProposal(event.id);
         this.control?.trigger(event.id);
         break;
       case 'checkpoint-completed': {
@@ -811,6 +857,7 @@ export class ClusterWorker {
         throw err;
       }
       this.pending = { id, at: Date.now() };
+      this.noteProposal(id);
       this.control?.trigger(id);
     } catch (err) {
       this.emit({ type: 'error', error: err });
@@ -1150,14 +1197,12 @@ function exchangeKeyed(env: StreamEnvironment): ExchangeKeyed | undefined {
 
 /**
  * Why a keyed job runs on one worker only, or undefined when its keyed state can be spread over
- * several (keyed only right after one exchange edge without event time).
+ * several (keyed only right after one exchange edge, whose input does not end).
  */
 function whyOneWorker(env: StreamEnvironment): string | undefined {
   const exchange = exchangeKeyed(env);
   if (exchange === undefined)
     return 'a keyed job runs on several workers only when it keys its records right after one keyByExchange edge, whose segments carry the keyed state from worker to worker';
-  if (exchange.eventTime)
-    return `exchange ${exchange.uid} carries event time, and its receivers do not yet tell the watermarks of senders in different workers apart (they share subtask numbers); give it eventTime: false`;
   if (exchange.bounded)
     return `exchange ${exchange.uid} ends (its input is bounded), and the end of an edge is counted per process: the first worker whose senders end would seal it under the others`;
   return undefined;

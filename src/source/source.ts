@@ -109,6 +109,21 @@ export interface ClusterConnectorContext {
     checkpointId: number,
     ranges: readonly (readonly [number, number])[],
   ): void;
+  /**
+   * Who sends on an exchange edge in checkpoint `checkpointId` (for the watermarks the senders
+   * write into its transactions): this worker (id and epoch) and the checkpoint's participants.
+   * Waits up to `timeoutMs` for this worker to see the proposal; undefined if it did not.
+   */
+  checkpointSenders(
+    checkpointId: number,
+    timeoutMs: number,
+  ): Promise<
+    | {
+        readonly self: { readonly workerId: string; readonly epoch: number };
+        readonly participants: readonly { readonly workerId: string; readonly epoch: number }[];
+      }
+    | undefined
+  >;
 }
 
 /** See {@link ClusterConnectorContext.keyGroupStates}. */

@@ -16,7 +16,12 @@ import {
 } from '../../twophase/two-phase-commit-sink.js';
 import { edgeStream, ensureEdgeStream, type ExchangeEdge } from './edge.js';
 import { senderFinished } from './edge-end.js';
-import { encodeRecord, encodeWatermark } from './envelope.js';
+import {
+  encodeClusterWatermark,
+  encodeRecord,
+  encodeWatermark,
+  incarnationId,
+} from './envelope.js';
 import { routingKeysForKeyGroups, routingKeysForSegments } from './routing.js';
 import { SenderWatermark } from './watermarks.js';
 
@@ -97,6 +102,10 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
   /** the first checkpoint after the end of input: its transaction is the last one */
   private lastCheckpoint: number | undefined;
   private reportedEnd = false;
+  /** the checkpoint being snapshotted (its transaction is pre-committed) */
+  private snapshotting = 0;
+  /** warned that a checkpoint's senders were not known in time (once) */
+  private warnedSenders = false;
 
   constructor(
     ctx: SinkWriterContext,
@@ -169,10 +178,10 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
     this.throwIfFailed();
     if (txnId === NO_TRANSACTION) return;
     const txn = this.live.get(txnId)!;
-    if (this.edge.eventTime && this.watermark !== undefined) {
+    const data =
+      this.edge.eventTime && this.watermark !== undefined ? await this.watermarkEvent() : undefined;
+    if (data !== undefined) {
       // the sender's watermark follows its records in every segment (see watermarks.ts)
-      const { watermark, idle } = this.watermark;
-      const data = encodeWatermark(watermark, this.ctx.subtask, this.ctx.parallelism, idle);
       void txn
         .writeBatch(
           this.segmentKeys.map((routingKey) => ({ data, routingKey })),
@@ -181,6 +190,41 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
         .catch((err: unknown) => this.failed(err));
     }
     await txn.flush();
+  }
+
+  /**
+   * This sender's latest watermark as an event. Across workers it names this worker and the
+   * checkpoint's participants (segment-senders.ts); when the proposal was not seen in time it is
+   * left out of this transaction: receivers keep its previous one, which is lower (safe).
+   */
+  private async watermarkEvent(): Promise<Buffer | undefined> {
+    const { watermark, idle } = this.watermark!;
+    const { subtask, parallelism } = this.ctx;
+    const cluster = this.ctx.connectors.cluster;
+    if (cluster === undefined) return encodeWatermark(watermark, subtask, parallelism, idle);
+    const checkpoint = this.snapshotting;
+    const senders = await cluster.checkpointSenders(
+      checkpoint,
+      Math.min(5_000, this.ctx.checkpointing.timeoutMs),
+    );
+    if (senders === undefined) {
+      if (!this.warnedSenders) {
+        this.warnedSenders = true;
+        this.ctx.warn(
+          `exchange ${this.edge.edgeUid}[${subtask}]: the participants of checkpoint ${checkpoint} were not known in time; its transaction carries no watermark (the edge's event time waits for the next)`,
+        );
+      }
+      return undefined;
+    }
+    return encodeClusterWatermark({
+      watermark,
+      idle,
+      subtask,
+      parallelism,
+      checkpoint,
+      incarnation: incarnationId(senders.self.workerId, senders.self.epoch),
+      participants: senders.participants.map((p) => incarnationId(p.workerId, p.epoch)),
+    });
   }
 
   /**
@@ -224,6 +268,7 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
     checkpointId: number,
   ): ReturnType<TwoPhaseCommitSink<T, string>['snapshotState']> {
     if (this.inputEnded && this.lastCheckpoint === undefined) this.lastCheckpoint = checkpointId;
+    this.snapshotting = checkpointId;
     return super.snapshotState(checkpointId);
   }
 

@@ -172,6 +172,7 @@ it('segment controls: adopt before the first record of acquired segments, suspen
         readerJoined: () => undefined,
         mayAcquire: () => true,
         transactionStream: () => undefined,
+        checkpointSenders: () => Promise.resolve(undefined),
       },
     },
     emitKeyGroupControl: (c) =>

@@ -14,6 +14,7 @@ function cluster(registered: [string, string][]): ClusterConnectorContext {
     completedThrough: () => 0,
     groupStart: () => 'fresh',
     transactionStream: (uid, stream) => registered.push([uid, stream]),
+    checkpointSenders: () => Promise.resolve(undefined),
   };
 }
 
