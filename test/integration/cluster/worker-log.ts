@@ -18,6 +18,9 @@ export function logWorkerEvent(e: ClusterWorkerEvent): void {
     case 'worker-started':
       log(`started ${e.workerId} ${e.epoch} ${e.start}`);
       break;
+    case 'worker-acquiring':
+      log(`acquiring ${e.workerId} ${e.checkpointId}`);
+      break;
     case 'leader-elected':
       log(`leader ${e.workerId} ${e.term}`);
       break;

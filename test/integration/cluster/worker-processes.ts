@@ -20,6 +20,8 @@ export interface WorkerArgs {
   readonly checkpointIntervalMs: number;
   readonly heartbeatMs: number;
   readonly deadAfterMs: number;
+  /** exchange-count-worker.ts: the windowed (event-time) job instead of the running count */
+  readonly windows?: boolean;
 }
 
 export class WorkerProcess {
