@@ -16,8 +16,11 @@ import type { SenderNews } from './segment-senders.js';
 export type Received<T> =
   | { readonly kind: 'record'; readonly value: T; readonly timestamp: number | undefined }
   | ({ readonly kind: 'watermark'; readonly segment: string } & SenderNews)
-  /** not on the stream: the segments the receiving reader owns changed */
-  | { readonly kind: 'owned'; readonly segments: readonly string[] };
+  /**
+   * not on the stream: the segments the receiving reader owns changed; `adopting`: the keyed
+   * state of a segment it takes over comes with a watermark floor (across workers)
+   */
+  | { readonly kind: 'owned'; readonly segments: readonly string[]; readonly adopting?: boolean };
 
 const RECORD = 1;
 const WATERMARK = 2;

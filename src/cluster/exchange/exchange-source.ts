@@ -80,7 +80,15 @@ export class ExchangeSource<T> implements Source<
         throw new TributaryError('INTERNAL', 'exchange events are read with their segment');
       },
       deserializeEvent: (bytes, event) => [decodeReceived(bytes, event.segment, deserialize)],
-      ...(eventTime ? { ownedSegments: (segments) => ({ kind: 'owned' as const, segments }) } : {}),
+      ...(eventTime
+        ? {
+            ownedSegments: (segments) => ({
+              kind: 'owned' as const,
+              segments,
+              adopting: controls !== undefined,
+            }),
+          }
+        : {}),
       onDeserializationError: 'fail',
       // the edge's data is never truncated while the job runs: losing some is an error
       onTruncatedData: 'fail',

@@ -59,6 +59,7 @@ export class ReceiverWatermarks<T> extends StreamOperator {
   }
 
   private owned: readonly string[] | undefined;
+  private adopting = false;
   private emitted = MIN_WATERMARK;
   private idle = false;
 
@@ -79,6 +80,7 @@ export class ReceiverWatermarks<T> extends StreamOperator {
         changed = true;
       } else {
         this.owned = item.segments;
+        this.adopting = item.adopting === true;
         changed = true;
       }
     }
@@ -90,7 +92,11 @@ export class ReceiverWatermarks<T> extends StreamOperator {
     const owned = this.owned;
     if (owned === undefined || this.emitted === MAX_WATERMARK) return;
     if (owned.length === 0) {
-      if (this.ctx.parallelism > this.edgeSegments) this.setIdle(true);
+      // across workers a reader may keep no segment for good (8 segments over 6 readers can
+      // settle at 2,2,2,2,0,0), and a segment it takes over later comes with a floor for its key
+      // groups: idle is safe; in one process every reader gets one while there are no more
+      // readers than segments, and one that went idle would come back behind the others
+      if (this.adopting || this.ctx.parallelism > this.edgeSegments) this.setIdle(true);
       return;
     }
     this.setIdle(false);

@@ -179,6 +179,18 @@ describe('exchange watermarks', () => {
     expect(out.watermarks).toEqual([1]);
   });
 
+  it('across workers (segments adopted with a floor), a reader without segments marks its output idle even with fewer readers than segments', () => {
+    const { op, out } = receiver(2, 8);
+    feed(op, [{ kind: 'owned', segments: ['A'], adopting: true }, wm('A', 0, 5), wm('A', 1, 6)]);
+    expect(out.watermarks).toEqual([5]);
+    // its segment went to a reader of another worker (8 segments over 6 readers: 2,2,2,2,0,0)
+    feed(op, [{ kind: 'owned', segments: [], adopting: true }]);
+    expect(out.idle).toEqual([true]);
+    feed(op, [{ kind: 'owned', segments: ['B'], adopting: true }, wm('B', 0, 9), wm('B', 1, 9)]);
+    expect(out.idle).toEqual([true, false]);
+    expect(out.watermarks).toEqual([5, 9]);
+  });
+
   it('with more readers than segments, one without segments marks its output idle; the end of input passes', () => {
     const { op, out } = receiver(4, 3);
     feed(op, [owned()]);
