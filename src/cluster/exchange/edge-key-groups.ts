@@ -9,7 +9,7 @@ import type { SegmentControls } from '../../source/pravega/pravega-reader.js';
 import { MIN_WATERMARK } from '../../runtime/stream-element.js';
 import { keyGroupRangesOfSegments } from '../key-group-ownership.js';
 import type { Received } from './envelope.js';
-import { SegmentSenders, SenderClock } from './segment-senders.js';
+import { SegmentSenders } from './segment-senders.js';
 
 interface SegmentFloor {
   floor: number;
@@ -60,7 +60,6 @@ export function edgeSegmentControls(
   const heldAt = new Map<number, number>();
   /** segment number → its floor and the senders' latest watermarks read from it (event time) */
   const floors = new Map<number, SegmentFloor>();
-  const clock = new SenderClock();
   const numbers = (segments: readonly string[]): number[] =>
     segments.map((s) => parseSegmentName(s).segmentNumber);
   const spans = (segments: readonly number[]): KeyGroupSpan[] =>
@@ -97,8 +96,7 @@ export function edgeSegmentControls(
       for (const s of taken) {
         owned.add(s);
         heldAt.delete(s);
-        if (edge.eventTime)
-          floors.set(s, { floor: MIN_WATERMARK, senders: new SegmentSenders(clock) });
+        if (edge.eventTime) floors.set(s, { floor: MIN_WATERMARK, senders: new SegmentSenders() });
       }
       if (keyGroups.length === 0) return undefined;
       return {
@@ -117,10 +115,7 @@ export function edgeSegmentControls(
         if (item.kind !== 'watermark') continue;
         const segment = parseSegmentName(item.segment).segmentNumber;
         const entry = floors.get(segment);
-        if (entry === undefined) {
-          clock.heard(item.checkpoint);
-          continue;
-        }
+        if (entry === undefined) continue;
         entry.senders.heard(item);
         moved.add(segment);
       }

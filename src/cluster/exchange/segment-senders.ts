@@ -9,12 +9,13 @@
  * newest checkpoint heard of is retired: a dead worker's transactions are all committed (by the
  * leader) before a checkpoint without it is proposed, so nothing of it comes after.
  *
- * The segment's watermark is the minimum over the live senders that are not idle, once every live
- * sender was heard from (`undefined` until then: held back); `+Infinity` when all are idle. A
- * sender counts as idle only as of the newest checkpoint the reader heard of, from any sender in
- * any segment (its {@link SenderClock}): idle as of an older one, it may have become active since
- * — its transaction of the newer checkpoint, not read here yet, may hold records behind what the
- * others' watermarks of that checkpoint say — so it counts with its last watermark here.
+ * A sender idle at checkpoint k may become active after it, and its records of k' > k are then
+ * read only after others' watermarks of k' were (in this segment, or in another segment of the
+ * same reader). So watermarks are taken at a **frontier**: the oldest checkpoint every live sender
+ * was heard of at (in this segment, or — for a reader's own watermark — in all its segments), each
+ * sender counting with what it said as of that checkpoint: excluded if it was idle then, else its
+ * watermark then. Active senders' later watermarks wait until the idle ones were heard of at
+ * their checkpoint too; no sender has to be caught up at any one moment.
  */
 export interface SenderNews {
   /** the sender: `<subtask>` in one process, `<incarnation>/<subtask>` across workers */
@@ -27,70 +28,83 @@ export interface SenderNews {
   readonly live: string;
 }
 
+interface Heard {
+  readonly checkpoint: number;
+  readonly watermark: number;
+  readonly idle: boolean;
+}
+
+/** How many checkpoints of each sender are kept: a frontier further back holds the segment. */
+const HISTORY = 64;
+
 export class SegmentSenders {
   private checkpoint = Number.NEGATIVE_INFINITY;
   private liveText = '';
   private live: ReadonlySet<string> = new Set();
-  private readonly latest = new Map<
-    string,
-    { watermark: number; idle: boolean; checkpoint: number }
-  >();
-
-  constructor(private readonly clock: SenderClock = new SenderClock()) {}
+  /** per live sender, what it said at each recent checkpoint, oldest first */
+  private readonly heardOf = new Map<string, Heard[]>();
 
   heard(news: SenderNews): void {
-    this.clock.heard(news.checkpoint);
     if (news.checkpoint > this.checkpoint || news.live !== this.liveText) {
       if (news.checkpoint < this.checkpoint) {
-        // an older checkpoint's set: only a sender still live may update its own entry
+        // an older checkpoint's set: only a sender still live may add to its own history
         if (this.live.has(news.sender)) this.keep(news);
         return;
       }
       if (news.checkpoint === this.checkpoint) {
         // the same checkpoint with other senders: the job was restarted with another
         // parallelism in one process; start over
-        this.latest.clear();
+        this.heardOf.clear();
       }
       this.checkpoint = news.checkpoint;
       this.liveText = news.live;
       this.live = sendersOf(news.live);
-      for (const sender of [...this.latest.keys()])
-        if (!this.live.has(sender)) this.latest.delete(sender);
+      for (const sender of [...this.heardOf.keys()])
+        if (!this.live.has(sender)) this.heardOf.delete(sender);
     }
     if (this.live.has(news.sender)) this.keep(news);
   }
 
   private keep(news: SenderNews): void {
-    this.latest.set(news.sender, {
-      watermark: news.watermark,
-      idle: news.idle,
-      checkpoint: news.checkpoint,
-    });
+    let history = this.heardOf.get(news.sender);
+    if (history === undefined) this.heardOf.set(news.sender, (history = []));
+    const last = history.at(-1);
+    const heard = { checkpoint: news.checkpoint, watermark: news.watermark, idle: news.idle };
+    if (last !== undefined && last.checkpoint >= news.checkpoint)
+      history[history.length - 1] = heard;
+    else history.push(heard);
+    if (history.length > HISTORY) history.shift();
   }
 
-  /** undefined while a live sender was not heard from; +Infinity when every live one is idle */
-  watermark(): number | undefined {
-    if (this.live.size === 0 || this.latest.size < this.live.size) return undefined;
+  /** The oldest checkpoint every live sender was heard of at; undefined while one was not. */
+  frontier(): number | undefined {
+    if (this.live.size === 0 || this.heardOf.size < this.live.size) return undefined;
+    let frontier = Number.POSITIVE_INFINITY;
+    for (const history of this.heardOf.values())
+      frontier = Math.min(frontier, history.at(-1)!.checkpoint);
+    return frontier;
+  }
+
+  /**
+   * The minimum over the live senders' watermarks as of checkpoint `at` (default: this segment's
+   * frontier), the idle ones left out; +Infinity when all were idle; undefined while held back
+   * (a live sender not heard from, or not heard of at or before `at`).
+   */
+  watermark(at: number | undefined = this.frontier()): number | undefined {
+    if (at === undefined || this.heardOf.size < this.live.size) return undefined;
     let watermark = Number.POSITIVE_INFINITY;
-    const newest = this.clock.newest();
-    for (const s of this.latest.values()) {
-      const idle = s.idle && s.checkpoint >= newest;
-      if (!idle && s.watermark < watermark) watermark = s.watermark;
+    for (const history of this.heardOf.values()) {
+      let then: Heard | undefined;
+      for (let i = history.length - 1; i >= 0; i--) {
+        if (history[i]!.checkpoint <= at) {
+          then = history[i];
+          break;
+        }
+      }
+      if (then === undefined) return undefined;
+      if (!then.idle && then.watermark < watermark) watermark = then.watermark;
     }
     return watermark;
-  }
-}
-
-/** The newest checkpoint one reader heard of, from any sender in any of its segments. */
-export class SenderClock {
-  private checkpoint = Number.NEGATIVE_INFINITY;
-
-  heard(checkpoint: number): void {
-    if (checkpoint > this.checkpoint) this.checkpoint = checkpoint;
-  }
-
-  newest(): number {
-    return this.checkpoint;
   }
 }
 

@@ -1,7 +1,7 @@
 import { StreamOperator } from '../../runtime/operator.js';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../runtime/stream-element.js';
 import type { Received } from './envelope.js';
-import { SegmentSenders, SenderClock } from './segment-senders.js';
+import { SegmentSenders } from './segment-senders.js';
 
 /**
  * Watermarks across an exchange edge, so that event time after it is what it would be after a
@@ -47,7 +47,6 @@ export class SenderWatermarks extends StreamOperator {
 
 export class ReceiverWatermarks<T> extends StreamOperator {
   private readonly segments = new Map<string, SegmentSenders>();
-  private readonly clock = new SenderClock();
 
   /**
    * `edgeSegments`: the edge's S. With no more receivers than segments every reader gets a segment
@@ -74,8 +73,7 @@ export class ReceiverWatermarks<T> extends StreamOperator {
         outTs?.push(timestamps![i]!);
       } else if (item.kind === 'watermark') {
         let entry = this.segments.get(item.segment);
-        if (entry === undefined)
-          this.segments.set(item.segment, (entry = new SegmentSenders(this.clock)));
+        if (entry === undefined) this.segments.set(item.segment, (entry = new SegmentSenders()));
         entry.heard(item);
         changed = true;
       } else {
@@ -101,8 +99,16 @@ export class ReceiverWatermarks<T> extends StreamOperator {
     }
     this.setIdle(false);
     let watermark = Number.POSITIVE_INFINITY;
+    // at the frontier of all its segments: a sender's watermark read in one segment may be
+    // ahead of its records still unread in another (segment-senders.ts)
+    let frontier = Number.POSITIVE_INFINITY;
     for (const segment of owned) {
-      const of = this.segments.get(segment)?.watermark();
+      const of = this.segments.get(segment)?.frontier();
+      if (of === undefined) return;
+      frontier = Math.min(frontier, of);
+    }
+    for (const segment of owned) {
+      const of = this.segments.get(segment)!.watermark(frontier);
       if (of === undefined) return;
       if (of < watermark) watermark = of;
     }

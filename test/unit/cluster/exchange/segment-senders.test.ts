@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   SegmentSenders,
-  SenderClock,
   sendersOf,
   type SenderNews,
 } from '../../../../src/cluster/exchange/segment-senders.js';
@@ -30,8 +29,9 @@ describe('the senders of one exchange segment', () => {
     expect(s.watermark()).toBeUndefined();
     s.heard(news('bb', 0, 5, 'p=1;aa,bb', 50));
     expect(s.watermark()).toBe(50);
+    // bb idle as of 6: aa's watermark of 6 is not heard yet, so as of 5 both count
     s.heard(news('bb', 0, 6, 'p=1;aa,bb', 70, true));
-    expect(s.watermark()).toBe(100);
+    expect(s.watermark()).toBe(50);
     s.heard(news('aa', 0, 6, 'p=1;aa,bb', 120, true));
     expect(s.watermark()).toBe(Number.POSITIVE_INFINITY);
   });
@@ -63,41 +63,44 @@ describe('the senders of one exchange segment', () => {
     expect(s.watermark()).toBe(35);
   });
 
-  it('an older checkpoint of a live sender, read after a newer one of another, still counts (conservative)', () => {
+  it('a sender heard of only after the frontier holds the segment until the others reach its checkpoint', () => {
     const s = new SegmentSenders();
     s.heard(news('aa', 0, 4, 'p=1;aa,bb', 40));
     s.heard(news('bb', 0, 3, 'p=1;aa,bb', 25));
-    expect(s.watermark()).toBe(25);
+    expect(s.watermark()).toBeUndefined();
     s.heard(news('bb', 0, 4, 'p=1;aa,bb', 45));
     expect(s.watermark()).toBe(40);
   });
 
-  it('a sender idle here as of an older checkpoint than the reader heard of elsewhere holds this segment at its last watermark here (its records for it may not be read yet)', () => {
-    const clock = new SenderClock();
-    const here = new SegmentSenders(clock);
-    const there = new SegmentSenders(clock);
+  it("a reader's watermark is taken at the frontier of all its segments: a sender's watermark read in one segment waits for its records in another", () => {
+    const here = new SegmentSenders();
+    const there = new SegmentSenders();
     // vv was idle (it read nothing), aa the only active sender, at checkpoint 4
     for (const s of [here, there]) {
       s.heard(news('aa', 0, 4, 'p=1;aa,vv', 400));
       s.heard(news('vv', 0, 4, 'p=1;aa,vv', -1, true));
     }
     expect(here.watermark()).toBe(400);
-    // vv took over aa's input and sent in checkpoint 5: read in the other segment first
+    // aa died; vv took over its input and sent in checkpoint 5: read in the other segment first
     there.heard(news('vv', 0, 5, 'p=1;vv', 549));
     expect(there.watermark()).toBe(549);
-    // here: vv's records of checkpoint 5 are still to come, bounded by its watermark as of 4
-    expect(here.watermark()).toBe(-1);
+    const reader = () => {
+      const at = Math.min(here.frontier()!, there.frontier()!);
+      return Math.min(here.watermark(at)!, there.watermark(at)!);
+    };
+    // here: vv's records of checkpoint 5 are still to come: as of 4, not 549
+    expect(reader()).toBe(400);
     here.heard(news('vv', 0, 5, 'p=1;vv', 549));
-    expect(here.watermark()).toBe(549);
+    expect(reader()).toBe(549);
   });
 
-  it("one worker's two subtasks: one idle as of checkpoint 18 does not count as idle once the other was heard of at 19 (its records of 19 may still come)", () => {
+  it("one worker's two subtasks: one heard of at 19 waits for the other, idle as of 18 (its records of 19 may still come)", () => {
     const s = new SegmentSenders();
     for (const sub of [0, 1]) s.heard(news('aa', sub, 18, 'p=2;aa', 129, true));
     expect(s.watermark()).toBe(Number.POSITIVE_INFINITY);
     // subtask 1's transaction of 19 is read first: subtask 0's (with records from 181) is not yet
     s.heard(news('aa', 1, 19, 'p=2;aa', 220));
-    expect(s.watermark()).toBe(129);
+    expect(s.watermark()).toBe(Number.POSITIVE_INFINITY);
     s.heard(news('aa', 0, 19, 'p=2;aa', 220));
     expect(s.watermark()).toBe(220);
   });
