@@ -9,9 +9,9 @@
  * newest checkpoint heard of is retired: a dead worker's transactions are all committed (by the
  * leader) before a checkpoint without it is proposed, so nothing of it comes after.
  *
- * A sender idle at checkpoint k may become active after it, and its records of k' > k are then
- * read only after others' watermarks of k' were (in this segment, or in another segment of the
- * same reader). So watermarks are taken at a **frontier**: the oldest checkpoint every live sender
+ * A sender idle at checkpoint k may become active after it, and its records of k' > k may then be
+ * read after others' watermarks of k' (in this segment, or in another segment of the same
+ * reader). So watermarks are taken at a **frontier**: the oldest checkpoint every live sender
  * was heard of at (in this segment, or — for a reader's own watermark — in all its segments), each
  * sender counting with what it said as of that checkpoint: excluded if it was idle then, else its
  * watermark then. Active senders' later watermarks wait until the idle ones were heard of at
