@@ -23,7 +23,7 @@ import {
   incarnationId,
 } from './envelope.js';
 import { routingKeysForKeyGroups, routingKeysForSegments } from './routing.js';
-import { SenderWatermark } from './watermarks.js';
+import { SenderReports, SenderWatermark, type SenderReport } from './watermarks.js';
 
 /** An encoded record and the routing key of its key group's segment. */
 interface Routed {
@@ -91,8 +91,8 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
   private readonly routingKeys: readonly string[];
   /** routing key of each segment (for the watermark written into every segment) */
   private readonly segmentKeys: readonly string[];
-  /** the latest watermark from upstream (event-time edges) */
-  private watermark: SenderWatermark | undefined;
+  /** the watermarks from upstream, reported one per transaction (event-time edges) */
+  private readonly reports = new SenderReports();
   /** commits requested whose merge is still awaited */
   private readonly merging = new Set<Promise<void>>();
   private failure: Error | undefined;
@@ -154,7 +154,7 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
     for (let i = 0; i < records.length; i++) {
       const value = records[i] as T;
       if (value instanceof SenderWatermark) {
-        this.watermark = value;
+        this.reports.note(value);
         continue;
       }
       routed.push({
@@ -178,9 +178,10 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
     this.throwIfFailed();
     if (txnId === NO_TRANSACTION) return;
     const txn = this.live.get(txnId)!;
-    const data =
-      this.edge.eventTime && this.watermark !== undefined ? await this.watermarkEvent() : undefined;
+    const report = this.edge.eventTime ? this.reports.current() : undefined;
+    const data = report !== undefined ? await this.watermarkEvent(report) : undefined;
     if (data !== undefined) {
+      this.reports.sent(this.snapshotting, report!);
       // the sender's watermark follows its records in every segment (see watermarks.ts)
       void txn
         .writeBatch(
@@ -193,12 +194,13 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
   }
 
   /**
-   * This sender's latest watermark as an event. Across workers it names this worker and the
-   * checkpoint's participants (segment-senders.ts); when the proposal was not seen in time it is
-   * left out of this transaction: receivers keep its previous one, which is lower (safe).
+   * This sender's report (its latest watermark; {@link SenderReports}) as an event. Across
+   * workers it names this worker and the checkpoint's participants (segment-senders.ts); when the
+   * proposal was not seen in time it is left out of this transaction: receivers keep its previous
+   * one, which is lower (safe), and the report stays due.
    */
-  private async watermarkEvent(): Promise<Buffer | undefined> {
-    const { watermark, idle } = this.watermark!;
+  private async watermarkEvent(report: SenderReport): Promise<Buffer | undefined> {
+    const { watermark, idle } = report;
     const { subtask, parallelism } = this.ctx;
     const cluster = this.ctx.connectors.cluster;
     if (cluster === undefined) return encodeWatermark(watermark, subtask, parallelism, idle);
@@ -275,6 +277,7 @@ class ExchangeWriter<T> extends TwoPhaseCommitSink<T, string> {
   /** After the last transaction is merged, this sender is done: the last one seals the edge. */
   override async notifyCheckpointComplete(checkpointId: number): Promise<void> {
     await super.notifyCheckpointComplete(checkpointId);
+    this.reports.committed(checkpointId);
     const last = this.lastCheckpoint;
     if (this.reportedEnd || last === undefined || checkpointId < last) return;
     await Promise.all(this.merging);

@@ -10,7 +10,8 @@ import { SegmentSenders } from './segment-senders.js';
  *
  * Sending side: {@link SenderWatermarks} (chained in front of the exchange sink) hands the
  * watermark and idleness it receives to the sink as a {@link SenderWatermark} marker; the sink
- * writes the latest one into every segment of each transaction, after its records.
+ * writes a report of them ({@link SenderReports}: the latest watermark, idle only if idle since the
+ * last committed report) into every segment of each transaction, after its records.
  *
  * Receiving side: {@link ReceiverWatermarks} unwraps the records and keeps, per segment, each
  * sender's latest watermark ({@link SegmentSenders}: across workers, the senders of the newest
@@ -24,6 +25,64 @@ export class SenderWatermark {
     readonly watermark: number,
     readonly idle: boolean,
   ) {}
+}
+
+/** What a sender puts into one transaction: see {@link SenderReports}. */
+export interface SenderReport {
+  readonly watermark: number;
+  readonly idle: boolean;
+  /** how much activity the report covers (for {@link SenderReports.sent}) */
+  readonly activity: number;
+}
+
+/**
+ * The watermark a sender reports in each transaction: its latest one, **idle only if it was idle
+ * all the time since its last committed report**. A sampled "idle" would hide a watermark: a
+ * source that takes input over with a backlog can read it all, reach its watermark and go idle
+ * between two checkpoints (one aborted by the takeover); its next report, idle, is left out by the
+ * receivers, and no report ever carries the watermark its records reached — windows would wait
+ * for it for good. So a sender active since its last committed report reports itself active in
+ * every transaction until a checkpoint that carried such a report completes (completing N commits
+ * every transaction up to N, those of aborted checkpoints included).
+ */
+export class SenderReports {
+  private latest: SenderWatermark | undefined;
+  /** how many non-idle watermarks were noted */
+  private activity = 0;
+  /** the activity covered by a committed report */
+  private reported = 0;
+  /** checkpoint → the activity its report covered (its transaction not committed yet) */
+  private readonly sentAt = new Map<number, number>();
+
+  note(watermark: SenderWatermark): void {
+    this.latest = watermark;
+    if (!watermark.idle) this.activity++;
+  }
+
+  /** The report for the next transaction; undefined before the first watermark. */
+  current(): SenderReport | undefined {
+    const latest = this.latest;
+    if (latest === undefined) return undefined;
+    return {
+      watermark: latest.watermark,
+      idle: latest.idle && this.activity === this.reported,
+      activity: this.activity,
+    };
+  }
+
+  /** `report` went into checkpoint `checkpointId`'s transaction. */
+  sent(checkpointId: number, report: SenderReport): void {
+    this.sentAt.set(checkpointId, report.activity);
+  }
+
+  /** Checkpoint `checkpointId` completed: its transaction and every earlier one are committed. */
+  committed(checkpointId: number): void {
+    for (const [id, activity] of this.sentAt) {
+      if (id > checkpointId) continue;
+      this.reported = Math.max(this.reported, activity);
+      this.sentAt.delete(id);
+    }
+  }
 }
 
 export class SenderWatermarks extends StreamOperator {

@@ -9,11 +9,12 @@ import {
 } from '../../../../src/cluster/exchange/envelope.js';
 import {
   ReceiverWatermarks,
+  SenderReports,
   SenderWatermark,
   SenderWatermarks,
 } from '../../../../src/cluster/exchange/watermarks.js';
 import type { OperatorContext, Output } from '../../../../src/runtime/operator.js';
-import { MAX_WATERMARK } from '../../../../src/runtime/stream-element.js';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../../../../src/runtime/stream-element.js';
 
 class Recorder implements Output {
   readonly records: unknown[] = [];
@@ -219,5 +220,53 @@ describe('exchange watermarks', () => {
       },
     ]);
     expect(out.watermarks).toEqual([10]);
+  });
+});
+
+describe("a sender's reports, one per transaction", () => {
+  const shown = (r: SenderReports) => {
+    const c = r.current();
+    return c === undefined ? undefined : `${c.watermark}${c.idle ? ' idle' : ''}`;
+  };
+
+  it('nothing before the first watermark; then the latest, idle while it stays idle', () => {
+    const r = new SenderReports();
+    expect(shown(r)).toBeUndefined();
+    r.note(new SenderWatermark(MIN_WATERMARK, true));
+    expect(shown(r)).toBe(`${MIN_WATERMARK} idle`);
+    r.note(new SenderWatermark(100, false));
+    expect(shown(r)).toBe('100');
+  });
+
+  it('active and idle again between two checkpoints: active at its watermark until a report of it is committed', () => {
+    const r = new SenderReports();
+    r.note(new SenderWatermark(MIN_WATERMARK, true));
+    r.sent(40, r.current()!);
+    r.committed(40);
+    // a backlog read, its watermark reached, idle again: all before checkpoint 41
+    r.note(new SenderWatermark(900, false));
+    r.note(new SenderWatermark(1048, false));
+    r.note(new SenderWatermark(1048, true));
+    expect(shown(r)).toBe('1048');
+    r.sent(41, r.current()!);
+    // 41 not completed (yet, or aborted): 42 reports it again
+    expect(shown(r)).toBe('1048');
+    r.sent(42, r.current()!);
+    r.committed(42);
+    expect(shown(r)).toBe('1048 idle');
+  });
+
+  it('a later completed checkpoint commits the earlier reports too; activity after a report is reported next', () => {
+    const r = new SenderReports();
+    r.note(new SenderWatermark(10, false));
+    r.sent(1, r.current()!);
+    r.note(new SenderWatermark(20, false));
+    r.note(new SenderWatermark(20, true));
+    r.sent(2, r.current()!);
+    r.committed(1);
+    // 2 carried the activity after 1
+    expect(shown(r)).toBe('20');
+    r.committed(2);
+    expect(shown(r)).toBe('20 idle');
   });
 });
