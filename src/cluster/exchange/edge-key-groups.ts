@@ -6,7 +6,7 @@ import type { SegmentAt } from '../../pravega/client/reader-group/event-stream-r
 import type { KeyGroupControl, KeyGroupSpan } from '../../runtime/key-group-control.js';
 import type { ClusterConnectorContext } from '../../source/source.js';
 import type { SegmentControls } from '../../source/pravega/pravega-reader.js';
-import { MIN_WATERMARK } from '../../runtime/stream-element.js';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../../runtime/stream-element.js';
 import { keyGroupRangesOfSegments } from '../key-group-ownership.js';
 import type { Received } from './envelope.js';
 import { SegmentSenders } from './segment-senders.js';
@@ -42,7 +42,8 @@ export type EdgeCluster = Required<
  * already reached with their other segments (it was frozen at its marker meanwhile): its key
  * groups are adopted with a floor at the minimum watermark, so none of its records is late, and
  * the floor follows the senders' watermarks read from that segment (`advance`, once every sender
- * was heard from there; the minimum over the non-idle ones) until it reaches the operators' own.
+ * was heard from there; the minimum over the non-idle ones) until it reaches the operators' own,
+ * or goes once all of them were idle.
  */
 export function edgeSegmentControls(
   edge: {
@@ -122,9 +123,14 @@ export function edgeSegmentControls(
       const controls: KeyGroupControl[] = [];
       for (const segment of moved) {
         const entry = floors.get(segment)!;
-        const watermark = entry.senders.watermark();
-        if (watermark === undefined || !Number.isFinite(watermark) || watermark <= entry.floor)
-          continue;
+        const heard = entry.senders.watermark();
+        if (heard === undefined) continue;
+        // every live sender was idle at the segment's frontier: what it sent up to there is read,
+        // and no record is on its way (SenderReports) — the segment is no further behind than the
+        // others, and the floor goes (its key groups follow the operators' watermark); without it,
+        // a segment taken over after its senders went idle for good would hold its windows forever
+        const watermark = Number.isFinite(heard) ? heard : MAX_WATERMARK;
+        if (watermark <= entry.floor) continue;
         entry.floor = watermark;
         controls.push({
           kind: 'advance',

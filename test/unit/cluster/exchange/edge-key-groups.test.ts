@@ -3,7 +3,7 @@ import { encodeState } from '../../../../src/checkpoint/state-codec.js';
 import { edgeSegmentControls } from '../../../../src/cluster/exchange/edge-key-groups.js';
 import type { Received } from '../../../../src/cluster/exchange/envelope.js';
 import type { KeyGroupControl } from '../../../../src/runtime/key-group-control.js';
-import { MIN_WATERMARK } from '../../../../src/runtime/stream-element.js';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../../../../src/runtime/stream-element.js';
 import type { KeyGroupStatesOf } from '../../../../src/source/source.js';
 
 /** S = 4 segments over K = 16 key groups: segment i carries [4i, 4i + 4). */
@@ -117,6 +117,19 @@ describe('exchange receiver in a cluster: key group controls of its segments', (
     // given back: no floor kept for it
     controls.released([at(1)], 3);
     expect(read([watermark(1, 0, 2, 900), watermark(1, 1, 2, 900)])).toEqual([]);
+  });
+
+  it('drops the floor of a taken-over segment once all its senders were idle there (nothing is on its way)', async () => {
+    const { controls } = harness(() => undefined);
+    // taken over after its senders had reached their last watermarks and gone idle for good
+    await controls.acquired([at(2)]);
+    const read = (items: Received<unknown>[]) => (controls.read?.(items) ?? []).map(shape);
+    expect(read([watermark(2, 0, 2, 1048, true)])).toEqual([]);
+    expect(read([watermark(2, 1, 2, MIN_WATERMARK, true)])).toEqual([
+      `advance 8-12 wm ${MAX_WATERMARK}`,
+    ]);
+    // gone: nothing more to raise
+    expect(read([watermark(2, 0, 2, 1100), watermark(2, 1, 2, 1100)])).toEqual([]);
   });
 
   it('without event time: no floor and nothing read', async () => {
