@@ -10,6 +10,7 @@ import { randomScope } from '../../support/endpoints.js';
 import { readCommitted } from '../../support/read-stream.js';
 import { expectExactlyOnceInOrder, keysOf } from '../../support/sequences.js';
 import { WINDOW_MS, type WindowCount } from './keyed-window-job.js';
+import { describeCounts, expectInOrderPerKey, expectedWindows } from './window-counts.js';
 import { WorkerProcess, type WorkerArgs } from './worker-processes.js';
 
 const KEYS = 8;
@@ -31,13 +32,6 @@ interface Variant {
   check(client: PravegaClient, stream: string): Promise<void>;
 }
 
-/** Each key's windows of the counted sequence numbers (and any late record), sorted. */
-const describeCounts = (counts: readonly WindowCount[]): string[] =>
-  counts
-    .filter((w) => w.count < 0 || w.start < COUNTED)
-    .map((w) => `${w.key}@${w.start}=${w.count}`)
-    .sort();
-
 const VARIANTS: readonly Variant[] = [
   {
     name: 'running count per key (no event time)',
@@ -56,28 +50,13 @@ const VARIANTS: readonly Variant[] = [
     // the last 2 windows' worth only moves the watermark past the counted ones
     perKey: COUNTED + 2 * WINDOW_MS,
     outputs: async (client, stream) =>
-      describeCounts(await readCommitted(client, stream, windowCounts)).length,
+      describeCounts(await readCommitted(client, stream, windowCounts), COUNTED).length,
     expectedOutputs: KEYS * (COUNTED / WINDOW_MS),
     check: async (client, stream) => {
       const counts = await readCommitted(client, stream, windowCounts);
       // what one process gives: every window of every key once, full, none late
-      const expected = keysOf(KEYS)
-        .flatMap((key) =>
-          Array.from(
-            { length: COUNTED / WINDOW_MS },
-            (_, i) => `${key}@${i * WINDOW_MS}=${WINDOW_MS}`,
-          ),
-        )
-        .sort();
-      expect(describeCounts(counts)).toEqual(expected);
-      // in order per key (windows fire in event-time order)
-      const last = new Map<string, number>();
-      for (const w of counts) {
-        expect(w.start, `${w.key}: window ${w.start} after ${last.get(w.key)}`).toBeGreaterThan(
-          last.get(w.key) ?? -1,
-        );
-        last.set(w.key, w.start);
-      }
+      expect(describeCounts(counts, COUNTED)).toEqual(expectedWindows(keysOf(KEYS), COUNTED));
+      expectInOrderPerKey(counts);
     },
   },
 ];

@@ -15,6 +15,7 @@ import { randomScope } from '../../support/endpoints.js';
 import { readCommitted } from '../../support/read-stream.js';
 import { keysOf } from '../../support/sequences.js';
 import { WINDOW_MS, windowCountJob, type WindowCount } from './keyed-window-job.js';
+import { describeCounts, expectInOrderPerKey, expectedWindows } from './window-counts.js';
 import { WorkerProcess, type WorkerArgs } from './worker-processes.js';
 
 const KEYS = 8;
@@ -26,13 +27,6 @@ const START_MS = 60_000;
 const SCRIPT = fileURLToPath(new URL('./keyed-worker.ts', import.meta.url));
 
 const windows = jsonSerializer<WindowCount>();
-
-function describeCounts(counts: readonly WindowCount[]): string[] {
-  return counts
-    .filter((w) => w.count < 0 || w.start < COUNTED)
-    .map((w) => `${w.key}@${w.start}=${w.count}`)
-    .sort();
-}
 
 /**
  * A keyed job (Pravega source → keyBy → event-time windows → exactly-once Pravega sink) as one
@@ -164,19 +158,13 @@ describe.each([
         await env.execute(`${job}-plain`).result;
         const plain = await readCommitted(client, `${scope}/out-plain`, windows);
 
-        const expected = keysOf(KEYS).flatMap((key) =>
-          Array.from(
-            { length: COUNTED / WINDOW_MS },
-            (_, i) => `${key}@${i * WINDOW_MS}=${WINDOW_MS}`,
-          ),
-        );
-        expected.sort();
-        expect(describeCounts(plain)).toEqual(expected);
+        const expected = expectedWindows(keysOf(KEYS), COUNTED);
+        expect(describeCounts(plain, COUNTED)).toEqual(expected);
         const deadline = Date.now() + 120_000;
         let counts: WindowCount[] = [];
         while (Date.now() < deadline) {
           counts = await readCommitted(client, `${scope}/out`, windows);
-          if (describeCounts(counts).length >= expected.length) break;
+          if (describeCounts(counts, COUNTED).length >= expected.length) break;
           await sleep(500);
         }
         // a few more checkpoints: a late duplicate would show now
@@ -196,15 +184,8 @@ describe.each([
         console.log(
           `[keyed cluster kill test, ${mode}] keyed state per checkpoint: ${written.length} written, mean ${Math.round(mean(written.map((w) => w.bytes)))} bytes (max ${Math.max(...written.map((w) => w.bytes))}), write ms mean ${mean(sorted).toFixed(1)} median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} max ${sorted.at(-1)!.toFixed(1)}`,
         );
-        expect(describeCounts(counts)).toEqual(expected);
-        // in order per key (windows fire in event-time order)
-        const last = new Map<string, number>();
-        for (const w of counts) {
-          expect(w.start, `${w.key}: window ${w.start} after ${last.get(w.key)}`).toBeGreaterThan(
-            last.get(w.key) ?? -1,
-          );
-          last.set(w.key, w.start);
-        }
+        expect(describeCounts(counts, COUNTED)).toEqual(expected);
+        expectInOrderPerKey(counts);
         const stateSegment = `${scope}/_tributary-state-${job}/0.#epoch.0`;
         if (checkpointDir !== undefined) {
           // retention: only the live worker's folder is left, with few checkpoint files
