@@ -35,6 +35,8 @@ export interface CheckpointHook {
 
 /** A task as the coordinator sees it. */
 export interface CheckpointTask {
+  /** what a timed-out checkpoint names when this task has not acknowledged it */
+  readonly name?: string;
   readonly subtask: number;
   readonly parallelism: number;
   notifyCheckpointComplete(checkpointId: number): void | Promise<void>;
@@ -174,7 +176,7 @@ export class CheckpointCoordinator {
   triggerExternal(id: number): void {
     if (this.stopped || id < this.nextId) return;
     for (const older of [...this.pending.values()]) {
-      this.abort(older, `superseded by checkpoint ${id}`, false);
+      this.abort(older, `superseded by checkpoint ${id}${this.stillAwaited(older, 'here')}`, false);
     }
     this.nextId = id;
     this.trigger(false);
@@ -186,7 +188,8 @@ export class CheckpointCoordinator {
   /** External checkpoints: aborts `id` if it is still collecting acknowledgements here. */
   abortExternal(id: number, reason: string): void {
     const pending = this.pending.get(id);
-    if (pending !== undefined) this.abort(pending, reason);
+    if (pending !== undefined)
+      this.abort(pending, `${reason}${this.stillAwaited(pending, 'here')}`);
     this.early.delete(id);
   }
 
@@ -272,7 +275,11 @@ export class CheckpointCoordinator {
       waiters: this.manualWaiters.splice(0),
     };
     pending.timer = setTimeout(
-      () => this.abort(pending, `timed out after ${this.setup.options.timeoutMs} ms`),
+      () =>
+        this.abort(
+          pending,
+          `timed out after ${this.setup.options.timeoutMs} ms${this.stillAwaited(pending)}`,
+        ),
       this.setup.options.timeoutMs,
     );
     this.pending.set(id, pending);
@@ -413,6 +420,24 @@ export class CheckpointCoordinator {
     } else {
       this.tryTrigger();
     }
+  }
+
+  /**
+   * The tasks and hooks that have not acknowledged `pending` (as Flink's checkpoint view shows
+   * the subtasks still pending): `; not acknowledged by <task> (2/3), …`, the first few named.
+   */
+  private stillAwaited(pending: PendingCheckpoint, where = ''): string {
+    const names: string[] = [];
+    pending.taskStates.forEach((states, index) => {
+      if (states !== undefined) return;
+      const task = this.setup.tasks[index] as CheckpointTask;
+      names.push(`${task.name ?? 'task'} (${task.subtask + 1}/${task.parallelism})`);
+    });
+    for (const hook of this.setup.hooks)
+      if (!pending.hookStates.has(hook.uid)) names.push(`the enumerator of ${hook.uid}`);
+    if (names.length === 0) return '';
+    const shown = names.slice(0, 6).join(', ');
+    return `; not acknowledged${where === '' ? '' : ` ${where}`} by ${shown}${names.length > 6 ? ` and ${names.length - 6} more` : ''}`;
   }
 
   private assemble(pending: PendingCheckpoint): CheckpointData {

@@ -356,6 +356,7 @@ export class ExecutionAttempt implements MetricsSource {
       firstCheckpointId: this.setup.firstCheckpointId,
       lineageStart: this.setup.lineageStart,
       tasks: this.tasks.map((task) => ({
+        name: task.name,
         subtask: task.subtask,
         parallelism: task.parallelism,
         notifyCheckpointComplete: (id) => {

@@ -5,7 +5,7 @@
  */
 import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
 import { countEnv, exchangeCountJob, exchangeWindowJob } from './exchange-count-job.js';
-import { exitWhenEnded, logWorkerEvent } from './worker-log.js';
+import { exitWhenEnded, logLocalAborts, logWorkerEvent } from './worker-log.js';
 import type { WorkerArgs } from './worker-processes.js';
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
@@ -23,4 +23,5 @@ const worker = await ClusterWorker.start(env, args.job, {
   deadAfterMs: args.deadAfterMs,
   onEvent: logWorkerEvent,
 });
+logLocalAborts(worker.handle);
 exitWhenEnded(worker.handle);

@@ -185,8 +185,14 @@ describe.each(VARIANTS)(
           ),
         );
         const sorted = handled.filter((ms) => Number.isFinite(ms)).sort((a, b) => a - b);
+        // cluster checkpoints given up on, and those of them that timed out (each one stalls the
+        // job for checkpointTimeoutMs)
+        const aborted = new Map<string, string>();
+        for (const w of workers)
+          for (const m of w.output.matchAll(/^aborted (\d+) (.*)$/gm)) aborted.set(m[1]!, m[2]!);
+        const timedOut = [...aborted.values()].filter((r) => r.includes('timed out')).length;
         console.log(
-          `[exchange kill test] ${log.join(' | ')} | dead workers handled: ${handled.length}, kill → segments handed back ms: median ${sorted[Math.floor(sorted.length / 2)]} max ${sorted.at(-1)} (deadAfterMs ${args.deadAfterMs}) | checkpoints: ${completed()} | ${midStream} outputs before the last kills, ${outputs} at the end`,
+          `[exchange kill test] ${log.join(' | ')} | dead workers handled: ${handled.length}, kill → segments handed back ms: median ${sorted[Math.floor(sorted.length / 2)]} max ${sorted.at(-1)} (deadAfterMs ${args.deadAfterMs}) | checkpoints: ${completed()}, ${aborted.size} aborted (${timedOut} timed out) | ${midStream} outputs before the last kills, ${outputs} at the end`,
         );
         await variant.check(client, `${scope}/out`);
         // the output came while the job ran (windows: the watermarks crossed the edge mid-stream)

@@ -52,6 +52,16 @@ export function logWorkerEvent(e: ClusterWorkerEvent): void {
   }
 }
 
+/**
+ * `local-aborted <id> <reason>`: a checkpoint aborted in this worker's own job, with the tasks
+ * here that had not acknowledged it (what a cluster checkpoint that timed out waited for).
+ */
+export function logLocalAborts(handle: JobHandle): void {
+  handle.events$.subscribe((e) => {
+    if (e.type === 'checkpoint-aborted') log(`local-aborted ${e.checkpointId} ${e.reason}`);
+  });
+}
+
 /** The job never ends while the worker runs: its end is printed and the process exits. */
 export function exitWhenEnded(handle: JobHandle): void {
   handle.result.then(
