@@ -6,7 +6,7 @@ import { Checkpoint } from '../../pravega/client/reader-group/checkpoint.js';
 import { ReaderGroup } from '../../pravega/client/reader-group/reader-group.js';
 import type { ReaderGroupConfigInput } from '../../pravega/client/reader-group/reader-group-config.js';
 import type { CloseReason, SplitEnumerator, SplitEnumeratorContext, StreamLag } from '../source.js';
-import { checkpointName, readerId } from './names.js';
+import { checkpointIdOf, checkpointName, readerId } from './names.js';
 import type { PravegaEnumeratorState, PravegaReaderSplit } from './pravega-split.js';
 import type { ReadStats } from './read-stats.js';
 
@@ -222,8 +222,12 @@ export class PravegaSplitEnumerator implements SplitEnumerator<
 
   async notifyCheckpointAborted(checkpointId: number): Promise<void> {
     this.waits.get(checkpointId)?.abort();
-    // an aborted job checkpoint must not stay outstanding in the group
-    await this.group?.cancelOutstandingCheckpoints().catch(() => undefined);
+    // an aborted job checkpoint must not stay outstanding in the group; newer ones stay: in a
+    // cluster another worker (the leader) may have started the next one before this worker
+    // heard of the abort, and cancelling it would abort that checkpoint too
+    await this.group
+      ?.cancelOutstandingCheckpoints((name) => (checkpointIdOf(name) ?? 0) <= checkpointId)
+      .catch(() => undefined);
   }
 
   async close(reason: CloseReason): Promise<void> {

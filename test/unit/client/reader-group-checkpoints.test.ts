@@ -117,6 +117,23 @@ describe('reader group checkpoints', () => {
     expect(codeOf(() => initiateCheckpoint(s, ''))).toBe('ILLEGAL_ARGUMENT');
   });
 
+  it('cancels only the outstanding checkpoints picked by name, the others stay', () => {
+    let s = groupOf(evenSegments(2), { maxOutstandingCheckpoints: 3 });
+    s = withReaders(s, 'a');
+    s = after(initiateCheckpoint(s, 'chk-4-x'));
+    s = after(initiateCheckpoint(s, 'chk-5-x'));
+    const older = (name: string): boolean => Number(name.split('-')[1]) <= 4;
+    const cancel = cancelCheckpoints(s, older);
+    expect(cancel.result).toEqual(['chk-4-x']);
+    expect(cancel.effects.cancelled).toEqual(['chk-4-x']);
+    s = after(cancel);
+    // the newer one is still what the reader is to pass next, and completes
+    expect(pendingCheckpointFor(s, 'a')).toBe('chk-5-x');
+    expect(record(s, 'a', 'chk-5-x', at(s, 'a', 0n)).result).toBe('recorded');
+    // nothing picked: no change
+    expect(cancelCheckpoints(s, older).result).toEqual([]);
+  });
+
   it('forgets names beyond the history, reporting them so their records can go', () => {
     let s = groupOf(evenSegments(1));
     const forgotten: string[] = [];

@@ -130,13 +130,16 @@ export function recordCheckpoint(
   return { state: d, result: 'recorded', effects };
 }
 
-/** Cancels every outstanding checkpoint. @returns their names */
-export function cancelCheckpoints(state: GroupState): Transition<string[]> {
-  if (state.checkpoints.length === 0) return unchanged([]);
+/** Cancels the outstanding checkpoints `which` picks (default: every one). @returns their names */
+export function cancelCheckpoints(
+  state: GroupState,
+  which: (name: string) => boolean = () => true,
+): Transition<string[]> {
+  if (!state.checkpoints.some((c) => which(c.name))) return unchanged([]);
   const d = draftOf(state);
   const effects = noEffects();
-  const names = d.checkpoints.map((c) => c.name);
-  d.checkpoints = [];
+  const names = d.checkpoints.filter((c) => which(c.name)).map((c) => c.name);
+  d.checkpoints = d.checkpoints.filter((c) => !which(c.name));
   for (const name of names) {
     effects.cancelled.push(name);
     remember(d, name, effects);

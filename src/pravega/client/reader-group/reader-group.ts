@@ -321,9 +321,13 @@ export class ReaderGroup {
     );
   }
 
-  /** Cancels every outstanding checkpoint; their waiters fail with CHECKPOINT_FAILED. */
-  async cancelOutstandingCheckpoints(): Promise<string[]> {
-    return (await this.table.update((s) => cancelCheckpoints(s))).result;
+  /**
+   * Cancels every outstanding checkpoint, or those `which` picks by name (e.g. one process's
+   * own, leaving those another process has started since); their waiters fail with
+   * CHECKPOINT_FAILED. @returns the names cancelled
+   */
+  async cancelOutstandingCheckpoints(which?: (name: string) => boolean): Promise<string[]> {
+    return (await this.table.update((s) => cancelCheckpoints(s, which))).result;
   }
 
   /**
