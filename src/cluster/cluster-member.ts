@@ -602,19 +602,37 @@ export class ClusterMember {
     }
   }
 
+  /** @param proposal false when `cp` is the leader's own decision, not a record read (no news of proposals) */
   private noticeCheckpoint(
     cp: CheckpointRecord | undefined,
     done: CompletedRecord | undefined,
+    proposal = true,
   ): void {
     if (cp !== undefined) this.noteMembers(cp);
-    if (cp !== undefined && cp.id > this.lastProposedSeen) {
-      this.lastProposedSeen = cp.id;
-      this.emit({ type: 'checkpoint-proposed', id: cp.id });
-    }
     if (done !== undefined && done.id > this.lastCompleted) {
       this.lastCompleted = done.id;
       this.lastDecided = Math.max(this.lastDecided, done.id);
       this.emit({ type: 'checkpoint-completed', record: done });
+    }
+    if (proposal && cp !== undefined && cp.id > this.lastProposedSeen) {
+      // one checkpoint is pending at a time: a newer proposal means the one seen before was
+      // decided. Its abort lives only in the checkpoint record, which the next proposal
+      // overwrites — so a member that polled in between (or the leader that wrote it) missed it;
+      // unless the completed record says otherwise, it was aborted. Told now, a worker waiting
+      // for it moves on at once instead of after its own deadline.
+      const previous = this.lastProposedSeen;
+      if (previous > this.lastDecided && previous > (done?.id ?? 0)) {
+        this.lastAborted = Math.max(this.lastAborted, previous);
+        this.lastDecided = previous;
+        this.acked.delete(previous);
+        this.emit({
+          type: 'checkpoint-aborted',
+          id: previous,
+          reason: `checkpoint ${cp.id} was proposed after it without it completing`,
+        });
+      }
+      this.lastProposedSeen = cp.id;
+      this.emit({ type: 'checkpoint-proposed', id: cp.id });
     }
     if (cp?.state === 'aborted' && cp.id > this.lastAborted) {
       this.lastAborted = cp.id;
@@ -899,6 +917,10 @@ export class ClusterMember {
           ];
     if (!(await this.leaderWrite(writes))) return;
     this.pendingSince = undefined;
+    // told here at once: the next proposal overwrites the checkpoint record (an abort is only there)
+    if (decision.kind === 'complete')
+      this.noticeCheckpoint(undefined, writes[1]!.value as CompletedRecord);
+    else this.noticeCheckpoint(writes[0]!.value as CheckpointRecord, undefined, false);
     this.lastDecided = Math.max(this.lastDecided, cp.id);
     // the acks are in the completed record now (or void): remove them, best effort
     const found = entries.filter((e): e is VersionedRecord => e !== undefined);

@@ -177,6 +177,57 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       );
     });
 
+    it('tells every member of an abort, even when the next proposal overwrote it before they read it', async () => {
+      const p = new MemberPool(backend, scope, 'missed-abort');
+      pools.push(p);
+      const all: TestMember[] = [];
+      for (let i = 0; i < 2; i++) {
+        const workerId = `w${i}`;
+        all.push(
+          await p.join({
+            workerId,
+            // a follower reads the table every 800 ms: it misses a record that stands for less
+            heartbeatMs: 800,
+            followerPollMs: 800,
+            deadAfterMs: 3_000,
+            // nobody produces a piece of checkpoint 1: the leader gives it up
+            onCheckpoint: (id) =>
+              id === 1 ? new Promise<never>(() => undefined) : Promise.resolve({ workerId, id }),
+          }),
+        );
+      }
+      const leader = await p.leader();
+      const follower = all.find((m) => m !== leader)!;
+      const aborted = (m: TestMember, id: number) =>
+        m.events.find((e) => e.type === 'checkpoint-aborted' && e.id === id);
+      const first = await leader.member.triggerCheckpoint();
+      // the follower saw it pending (so it waits for its outcome); then the leader gives it up
+      await waitUntil(
+        () => follower.events.some((e) => e.type === 'checkpoint-proposed' && e.id === first),
+        WAIT_MS,
+        'the follower sees the proposal',
+      );
+      leader.member.abandonCheckpoint(first, 'given up by the test');
+      // the leader is told as it writes the abort, and proposes the next one right away
+      await waitUntil(() => aborted(leader, first) !== undefined, WAIT_MS, 'the leader is told');
+      const next = await leader.member.triggerCheckpoint();
+      await leader.member.awaitCheckpoint(next, WAIT_MS);
+      await waitUntil(
+        () => aborted(follower, first) !== undefined,
+        WAIT_MS,
+        'the follower is told of the abort',
+      );
+      // told before the next proposal, as if it had read the aborted record
+      const order = follower.events.flatMap((e) =>
+        e.type === 'checkpoint-aborted' && e.id === first
+          ? ['aborted']
+          : e.type === 'checkpoint-proposed' && e.id === next
+            ? ['proposed']
+            : [],
+      );
+      expect(order).toEqual(['aborted', 'proposed']);
+    });
+
     it('waits for a slow member that still beats, and aborts when the checkpoint times out', async () => {
       const p = new MemberPool(backend, scope, 'slow');
       pools.push(p);
