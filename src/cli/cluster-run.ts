@@ -99,14 +99,23 @@ export async function runAsWorker(args: {
     read: () => worker.describeCluster(),
   });
   announceObservation(observation, out);
-  const onSignal = (): void => {
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stoppedBy ??= signal;
     void worker.close();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     const result = await worker.handle.result;
-    out.line(`worker ${worker.workerId}: job ${result.status}`);
+    // a worker leaves as a crashed one would (docs/scale-out.md §10): what it did after the last
+    // checkpoint complete across the workers is void and done again, exactly once
+    const through = worker.completedThrough;
+    out.line(
+      stoppedBy === undefined
+        ? `worker ${worker.workerId}: job ${result.status}`
+        : `worker ${worker.workerId}: stopped by ${stoppedBy}; its part of the job goes on from ${through > 0 ? `checkpoint ${through}` : 'the start'} in the other workers, or when the job runs again`,
+    );
     return 0;
   } catch (err) {
     out.line(`worker ${worker.workerId}: ${String(err)}`);

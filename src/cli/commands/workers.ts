@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ClusterWorker } from '../../cluster/cluster-worker.js';
 import { DEFAULT_CLUSTER_SCOPE, checkClusterController } from '../cluster-run.js';
 import { contextOf } from '../context.js';
+import { listedMembers, stateText } from '../worker-liveness.js';
 import { DEFAULT_CHECKPOINT_ROOT } from './run.js';
 
 /** `tributary workers <job>`: the workers of a job run with `--workers` / `--join`. */
@@ -46,11 +47,17 @@ export function registerWorkers(program: Command): void {
           );
           return;
         }
-        const view = await ClusterWorker.describe(choice.config, scope, job);
+        const described = await ClusterWorker.describe(choice.config, scope, job);
+        const view = { ...described, members: listedMembers(described.members) };
         out.result(view, () => {
-          const alive = view.members.filter((m) => m.state === 'alive').length;
+          const gone = view.members.filter((m) => m.processGone === true).length;
+          const alive = view.members.filter((m) => m.state === 'alive').length - gone;
           out.line(
-            `job ${job}: ${alive} worker(s) alive of ${view.members.length} recorded; leader ${
+            `job ${job}: ${alive} worker(s) alive of ${view.members.length} recorded${
+              gone > 0
+                ? ` (${gone} more recorded alive whose process on this host is gone: stopped or killed, declared dead by the next leader)`
+                : ''
+            }; leader ${
               view.leader === undefined
                 ? 'none'
                 : `${view.leader.workerId} (term ${view.leader.term})`
@@ -64,7 +71,7 @@ export function registerWorkers(program: Command): void {
             ['worker', 'state', 'epoch', 'host', 'pid', 'beats', 'joined'],
             view.members.map((m) => ({
               worker: `${m.workerId}${m.leader ? ' (leader)' : ''}`,
-              state: m.deadBy !== undefined ? `${m.state} (by ${m.deadBy})` : m.state,
+              state: stateText(m),
               epoch: m.epoch,
               host: m.host,
               pid: m.pid,

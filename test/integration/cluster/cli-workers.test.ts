@@ -168,6 +168,23 @@ describe('tributary run --workers with status pages, and tributary workers (real
       const ended = await running.exit(WAIT_MS);
       expect(ended.stdout).toMatch(/\[w0\] exited/);
       expect(ended.stdout).toMatch(/\[w1\] exited/);
+      // each worker says where its part goes on from
+      for (const w of [0, 1])
+        expect(ended.stdout).toMatch(
+          new RegExp(
+            `\\[w${w}\\] worker \\S+: stopped by SIGINT; its part of the job goes on from checkpoint \\d+ in the other workers, or when the job runs again`,
+          ),
+        );
+
+      // nobody is left to declare them dead: still recorded alive, but their processes are gone
+      const after = await cli(['--controller', uri, 'workers', 'copy', '--cluster-scope', scope], {
+        cwd,
+      });
+      expect(after.code, after.stderr).toBe(0);
+      expect(after.stdout).toMatch(
+        /job copy: 0 worker\(s\) alive of 2 recorded \(2 more recorded alive whose process on this host is gone: stopped or killed, declared dead by the next leader\)/,
+      );
+      expect(after.stdout.match(/alive as recorded; process \d+ is gone/g)).toHaveLength(2);
 
       // the job ends for good: its reader group and coordination table are deleted
       const purged = await cli(
