@@ -186,6 +186,32 @@ export class PrometheusMetrics {
       },
     });
 
+    new Gauge({
+      name: 'tributary_task_watermark_timestamp_seconds',
+      help: "A task's event time in seconds since the epoch (Flink's currentInputWatermark): the combined watermark of its inputs, or the one a source task emitted; absent before its first watermark.",
+      labelNames: ['task', 'subtask'],
+      registers,
+      collect() {
+        // a task of a finished attempt or one without a watermark yet has no series
+        this.reset();
+        for (const t of job.metrics().tasks) {
+          if (t.watermark !== undefined)
+            this.set({ task: t.name, subtask: String(t.subtask) }, t.watermark / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'tributary_task_idle',
+      help: "Whether a task's input is idle (1): a source past its idleness timeout, or every input of the task idle; its event time then waits for none of them.",
+      labelNames: ['task', 'subtask'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of job.metrics().tasks)
+          this.set({ task: t.name, subtask: String(t.subtask) }, t.idle === true ? 1 : 0);
+      },
+    });
+
     this.checkpointsCompleted = new Counter({
       name: 'tributary_checkpoints_completed_total',
       help: 'Checkpoints completed (durably stored).',

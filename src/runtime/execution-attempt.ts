@@ -20,6 +20,7 @@ import {
 import { EdgeOutput, TaskOutput, type Partitioning } from './network-output.js';
 import type { ExternalCheckpointing } from './external-checkpoints.js';
 import { SourceCoordinator } from './source-coordinator.js';
+import { MIN_WATERMARK } from './stream-element.js';
 import { SourceTask } from './source-task.js';
 import { StreamTask } from './stream-task.js';
 import type { Task, TaskServices, TaskSetup } from './task.js';
@@ -198,6 +199,8 @@ export class ExecutionAttempt implements MetricsSource {
       name: task.name,
       subtask: task.subtask,
       backpressuredMs: Math.round(task.backpressuredMs),
+      ...(task.watermark === MIN_WATERMARK ? {} : { watermark: task.watermark }),
+      ...(task.inputIdle ? { idle: true } : {}),
     }));
   }
 

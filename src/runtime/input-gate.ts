@@ -54,6 +54,11 @@ export class InputGate {
     return this.emittedWatermark;
   }
 
+  /** Every open input is idle (the task's event time waits for none of them). */
+  get allIdle(): boolean {
+    return this.isIdle;
+  }
+
   /** Resolves when some unblocked channel has data. */
   whenAvailable(): Promise<void> {
     if (this.hasReadable()) return Promise.resolve();

@@ -41,6 +41,15 @@ export interface TaskMetrics {
   readonly subtask: number;
   /** Time spent waiting for full output channels (whole milliseconds), in the current attempt. */
   readonly backpressuredMs: number;
+  /**
+   * The task's event time in ms (Flink's `currentInputWatermark`): the combined watermark of its
+   * inputs, or for a source task the one it emitted; absent before the first watermark. A window
+   * that does not fire shows here as the watermark of the task that holds it.
+   * `Number.MAX_SAFE_INTEGER` after the end of input.
+   */
+  readonly watermark?: number;
+  /** Its input is idle: a source past its idleness timeout, or every input of the task idle. */
+  readonly idle?: true;
 }
 
 /** Unread data of one stream of a source: the stream's tail minus the source's position. */

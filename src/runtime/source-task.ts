@@ -54,6 +54,14 @@ export class SourceTask extends Task {
     this.induced = source.source.externallyInducedCheckpoints === true;
   }
 
+  override get watermark(): number {
+    return this.emittedWatermark;
+  }
+
+  override get inputIdle(): boolean {
+    return this.idle;
+  }
+
   get sourceUid(): string {
     return this.source.sourceUid;
   }

@@ -10,6 +10,14 @@ export class StreamTask extends Task {
     super(setup);
   }
 
+  override get watermark(): number {
+    return this.gate.watermark;
+  }
+
+  override get inputIdle(): boolean {
+    return this.gate.allIdle;
+  }
+
   protected wakeInput(): void {
     this.gate.wake();
   }

@@ -16,6 +16,7 @@ import {
   type RestoredOperatorState,
   type StreamOperator,
 } from './operator.js';
+import { MIN_WATERMARK } from './stream-element.js';
 
 const YIELD_EVERY_MS = 10;
 const MAX_BARRIER_COUNTS = 16;
@@ -96,6 +97,20 @@ export abstract class Task {
 
   get index(): number {
     return this.setup.index;
+  }
+
+  /**
+   * The task's event time (Flink's `currentInputWatermark`): for a task fed by channels the
+   * combined watermark of its inputs, for a source task the watermark its source emitted;
+   * MIN_WATERMARK before the first one.
+   */
+  get watermark(): number {
+    return MIN_WATERMARK;
+  }
+
+  /** Whether the task's input is idle (a source without data past its idleness timeout, or every input idle). */
+  get inputIdle(): boolean {
+    return false;
   }
 
   get name(): string {

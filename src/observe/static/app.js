@@ -34,6 +34,18 @@
     return `${Math.floor(m / 60)} h ${m % 60} min`;
   }
   const time = (t) => new Date(t).toLocaleTimeString();
+  // a task's event time: a date when it looks like one, else the number (event time is whatever
+  // the job's timestamps are); the end of input; none yet; idle inputs
+  function watermark(task) {
+    const idle = task.idle ? 'idle' : '';
+    const w = task.watermark;
+    if (w === undefined || w === null) return idle || '–';
+    let text;
+    if (w >= Number.MAX_SAFE_INTEGER) text = 'end of input';
+    else if (w >= 946684800000 && w < 4102444800000) text = new Date(w).toISOString();
+    else text = fmt.format(w);
+    return idle ? `${text} (idle)` : text;
+  }
 
   function cell(row, text, cls) {
     const td = document.createElement('td');
@@ -197,6 +209,7 @@
         cell(tr, String(k.subtask), 'num');
         cell(tr, `${Math.round(k.backpressureRatio * 100)} %`, 'num');
         cell(tr, duration(k.backpressuredMs), 'num');
+        cell(tr, watermark(k), 'num watermark');
       },
       'no tasks running',
     );

@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observe } from '../../../src/observe/observer.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
+import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
 import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
 import { launchChromium } from '../../support/chromium.js';
 import { gatedSource } from '../../support/gated-source.js';
@@ -37,7 +38,13 @@ describe('status page in a headless browser', () => {
           { afterRecords: 2_000, until: () => sawFirst, name: 'page shows the first counts' },
           { afterRecords: 10_000, until: () => sawMore, name: 'page shows the counters moved' },
         ]),
-        { name: 'numbers', uid: 'numbers' },
+        {
+          name: 'numbers',
+          uid: 'numbers',
+          // event time = the number: the tasks table shows each task's watermark
+          watermarkStrategy:
+            WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((n) => n),
+        },
       )
       .keyBy((n) => n % 10)
       .process<number>((n, _ctx, out) => out.collect(n), { name: 'by-key', uid: 'by-key' })
@@ -77,6 +84,18 @@ describe('status page in a headless browser', () => {
       await expect
         .poll(() => readCount(page, '#records-read'), { timeout: WAIT_MS })
         .toBeGreaterThan(first);
+      // the keyed tasks' event time, from the watermarks their inputs sent
+      const byKey = page.locator('#tasks tbody tr', { hasText: 'by-key' });
+      await expect.poll(() => byKey.count(), { timeout: WAIT_MS }).toBe(2);
+      await expect
+        .poll(
+          async () =>
+            Number((await byKey.first().locator('td.watermark').textContent())?.replace(/\D/g, '')),
+          {
+            timeout: WAIT_MS,
+          },
+        )
+        .toBeGreaterThan(0);
       sawMore = true;
 
       // a completed checkpoint appears in the table, with its duration and size

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { JobState } from '../../../src/observe/job-state.js';
 import { PrometheusMetrics } from '../../../src/observe/prometheus.js';
-import type { JobEvent, OperatorMetrics } from '../../../src/runtime/job-events.js';
+import type { JobEvent, OperatorMetrics, TaskMetrics } from '../../../src/runtime/job-events.js';
 
 const graph = {
   vertices: [
@@ -126,7 +126,10 @@ describe('Prometheus metrics', () => {
   it('follow the naming rules and never go down', async () => {
     const state = new JobState('j', graph, Date.now());
     let current = [operator('src', 100)];
-    let tasks = [{ name: 't', subtask: 0, backpressuredMs: 1_500 }];
+    let tasks: TaskMetrics[] = [
+      { name: 't', subtask: 0, backpressuredMs: 1_500 },
+      { name: 'w', subtask: 1, backpressuredMs: 0, watermark: 1_700_000_000_250, idle: true },
+    ];
     const registry = new Registry();
     const metrics = new PrometheusMetrics(
       registry,
@@ -182,6 +185,13 @@ describe('Prometheus metrics', () => {
     );
     expect(text1).toContain('tributary_transactions_open{sink="sink",subtask="0",job_name="j"} 1');
     expect(text1).toContain('tributary_checkpoint_last_size_bytes{job_name="j"} 64');
+    // event time per task: only tasks that have a watermark; idleness for every task
+    expect(text1).toContain(
+      'tributary_task_watermark_timestamp_seconds{task="w",subtask="1",job_name="j"} 1700000000.25',
+    );
+    expect(text1).not.toMatch(/tributary_task_watermark_timestamp_seconds\{task="t"/);
+    expect(text1).toContain('tributary_task_idle{task="w",subtask="1",job_name="j"} 1');
+    expect(text1).toContain('tributary_task_idle{task="t",subtask="0",job_name="j"} 0');
 
     // a new attempt: the runtime's back-pressure time starts again from 0; counters go on
     current = [operator('src', 150, 30)];

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../../src/errors.js';
+import type { TaskMetrics } from '../../../src/runtime/job-events.js';
 import type { JobHandle } from '../../../src/runtime/job-handle.js';
 import { SequenceSource } from '../../../src/source/sequence/sequence-source.js';
 import { StreamEnvironment } from '../../../src/runtime/stream-environment.js';
@@ -400,8 +401,10 @@ describe('assignTimestampsAndWatermarks in the middle of a pipeline', () => {
     handle: JobHandle;
     sink: CollectSink<Result>;
     windowIn: () => number;
+    /** the window task's subtasks as the latest metrics event showed them */
+    windowTasks: () => readonly TaskMetrics[];
   } {
-    const env = StreamEnvironment.create({ parallelism: 2 });
+    const env = StreamEnvironment.create({ parallelism: 2, metricsIntervalMs: 50 });
     const sink = new CollectSink<Result>();
     let strategy = WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner(
       (n) => n,
@@ -428,17 +431,26 @@ describe('assignTimestampsAndWatermarks in the middle of a pipeline', () => {
       .sinkTo(sink);
     const handle = env.execute('idle-partition');
     let windowIn = 0;
+    let windowTasks: readonly TaskMetrics[] = [];
     handle.events$.subscribe((e) => {
-      if (e.type === 'metrics')
-        windowIn = e.operators.find((m) => m.uid === 'count')?.recordsIn ?? windowIn;
+      if (e.type !== 'metrics') return;
+      windowIn = e.operators.find((m) => m.uid === 'count')?.recordsIn ?? windowIn;
+      // (the last metrics, after the end, list no task)
+      const found = e.tasks.filter((t) => t.name.startsWith('window'));
+      if (found.length > 0) windowTasks = found;
     });
-    return { handle, sink, windowIn: () => windowIn };
+    return { handle, sink, windowIn: () => windowIn, windowTasks: () => windowTasks };
   }
 
   it('an assigner subtask that gets no records goes idle: windows still fire', async () => {
-    const { handle, sink } = idlePartitionJob(100);
+    const { handle, sink, windowTasks } = idlePartitionJob(100);
     try {
       await until(() => sink.records.length >= 2, 'two windows');
+      // the window task's event time, as metrics show it (Flink's currentInputWatermark)
+      await until(
+        () => windowTasks().length === 2 && windowTasks().every((t) => (t.watermark ?? 0) >= 1999),
+        'the window tasks report their watermark',
+      );
     } finally {
       await handle.cancel();
     }
@@ -449,13 +461,16 @@ describe('assignTimestampsAndWatermarks in the middle of a pipeline', () => {
   });
 
   it('without idleness the silent assigner subtask holds the watermark back', async () => {
-    const { handle, sink, windowIn } = idlePartitionJob(undefined);
+    const { handle, sink, windowIn, windowTasks } = idlePartitionJob(undefined);
     try {
       await until(() => windowIn() >= 1500, 'records in the window operator');
+      await until(() => windowTasks().length === 2, 'metrics of the window tasks');
     } finally {
       await handle.cancel();
     }
     expect(sink.records).toEqual([]);
+    // the metrics show where event time stands: no watermark has reached the window tasks
+    expect(windowTasks().map((t) => t.watermark)).toEqual([undefined, undefined]);
   });
 });
 
