@@ -18,14 +18,21 @@ import { WatermarkStrategy } from '../../../src/runtime/watermark-strategy.js';
 import type { Seq } from '../../support/sequences.js';
 import { WINDOW_MS, countWindows } from './keyed-window-job.js';
 
-/** The environment of a worker of these tests: 16 key groups, checkpoints from the leader. */
-export function countEnv(pravega: string, parallelism = 2): StreamEnvironment {
+/**
+ * The environment of a worker of these tests: 16 key groups, checkpoints from the leader; no
+ * metrics events unless `metricsIntervalMs` asks for them.
+ */
+export function countEnv(
+  pravega: string,
+  parallelism = 2,
+  metricsIntervalMs = 0,
+): StreamEnvironment {
   return StreamEnvironment.create({
     parallelism,
     maxParallelism: 16,
     pravega,
     checkpoint: { timeoutMs: 30_000 },
-    metricsIntervalMs: 0,
+    metricsIntervalMs,
   });
 }
 

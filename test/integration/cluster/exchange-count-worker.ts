@@ -5,11 +5,12 @@
  */
 import { ClusterWorker } from '../../../src/cluster/cluster-worker.js';
 import { countEnv, exchangeCountJob, exchangeWindowJob } from './exchange-count-job.js';
-import { exitWhenEnded, logLocalAborts, logWorkerEvent } from './worker-log.js';
+import { exitWhenEnded, logLocalAborts, logTaskWatermarks, logWorkerEvent } from './worker-log.js';
 import type { WorkerArgs } from './worker-processes.js';
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
-const env = countEnv(args.pravega, args.parallelism);
+// windows: metrics every second, for the event time of every task (logTaskWatermarks)
+const env = countEnv(args.pravega, args.parallelism, args.windows === true ? 1_000 : 0);
 (args.windows === true ? exchangeWindowJob : exchangeCountJob)(env, {
   scope: args.scope,
   input: args.input,
@@ -24,4 +25,5 @@ const worker = await ClusterWorker.start(env, args.job, {
   onEvent: logWorkerEvent,
 });
 logLocalAborts(worker.handle);
+if (args.windows === true) logTaskWatermarks(worker.handle);
 exitWhenEnded(worker.handle);

@@ -194,6 +194,15 @@ describe.each(VARIANTS)(
         console.log(
           `[exchange kill test] ${log.join(' | ')} | dead workers handled: ${handled.length}, kill → segments handed back ms: median ${sorted[Math.floor(sorted.length / 2)]} max ${sorted.at(-1)} (deadAfterMs ${args.deadAfterMs}) | checkpoints: ${completed()}, ${aborted.size} aborted (${timedOut} timed out) | ${midStream} outputs before the last kills, ${outputs} at the end`,
         );
+        if (variant.windows) {
+          // where event time stood in each live worker (what missing windows would show)
+          for (const w of live) {
+            const lines = [...w.output.matchAll(/^watermarks (.*)$/gm)];
+            console.log(
+              `[exchange kill test] ${w.workerId} event time at the end: ${lines.at(-1)?.[1] ?? '(none reported)'}`,
+            );
+          }
+        }
         await variant.check(client, `${scope}/out`);
         // the output came while the job ran (windows: the watermarks crossed the edge mid-stream)
         expect(midStream).toBeGreaterThan(0);

@@ -62,6 +62,24 @@ export function logLocalAborts(handle: JobHandle): void {
   });
 }
 
+/**
+ * `watermarks <task>#<subtask>=<watermark>[ idle] …`: each task's event time from the job's
+ * metrics, printed when it changed (at most once per metrics interval). The last such line of a
+ * worker says where event time stood in it — what a windowed test that misses windows shows.
+ */
+export function logTaskWatermarks(handle: JobHandle): void {
+  let last = '';
+  handle.events$.subscribe((e) => {
+    if (e.type !== 'metrics' || e.tasks.length === 0) return;
+    const line = e.tasks
+      .map((t) => `${t.name}#${t.subtask}=${t.watermark ?? '-'}${t.idle === true ? ' idle' : ''}`)
+      .join(' | ');
+    if (line === last) return;
+    last = line;
+    log(`watermarks ${line}`);
+  });
+}
+
 /** The job never ends while the worker runs: its end is printed and the process exits. */
 export function exitWhenEnded(handle: JobHandle): void {
   handle.result.then(
