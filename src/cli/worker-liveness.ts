@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { ClusterMemberView } from '../cluster/index.js';
+import { processAlive } from '../runtime/job-lock.js';
 
 /**
  * What `tributary workers` shows of a member. The table holds what each worker wrote: one that
@@ -12,20 +13,10 @@ export interface ListedMember extends ClusterMemberView {
   readonly processGone?: true;
 }
 
-/** Whether process `pid` exists on this host (a process of another user counts). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function listedMembers(
   members: readonly ClusterMemberView[],
   here: string = hostname(),
-  exists: (pid: number) => boolean = processExists,
+  exists: (pid: number) => boolean = processAlive,
 ): ListedMember[] {
   return members.map((m) =>
     m.state === 'alive' && m.host === here && !exists(m.pid) ? { ...m, processGone: true } : m,

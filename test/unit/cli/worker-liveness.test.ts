@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterMemberView } from '../../../src/cluster/index.js';
-import { listedMembers, processExists, stateText } from '../../../src/cli/worker-liveness.js';
+import { listedMembers, stateText } from '../../../src/cli/worker-liveness.js';
+import { processAlive as processExists } from '../../../src/runtime/job-lock.js';
 
 const member = (over: Partial<ClusterMemberView>): ClusterMemberView => ({
   workerId: 'w1',
