@@ -192,6 +192,13 @@ export class DataStreamSink {
 type ProcessFn<K extends Key, T, O> =
   KeyedProcessFunction<K, T, O> | ((value: T, ctx: KeyedContext<K>, out: Collector<O>) => void);
 
+/** A stateless keyed function: `fn` per record. */
+function keyedFunction<K extends Key, T, O>(
+  fn: (value: T, out: Collector<O>) => void,
+): KeyedProcessFunction<K, T, O> {
+  return { processElement: (value, _ctx, out) => fn(value, out) };
+}
+
 /** A stream partitioned by key; keyed state and timers are available downstream of it. */
 export class KeyedStream<T, K extends Key> {
   /** @internal */
@@ -209,6 +216,74 @@ export class KeyedStream<T, K extends Key> {
       'process',
       options,
       () => new KeyedProcessOperator(this.keySelector, function_),
+    );
+  }
+
+  /**
+   * `fn` on every record, after the partitioning by key (as Flink's `keyBy(…).map(…)`): the same
+   * as `process` that collects `fn(value)`, timestamps kept.
+   */
+  map<O>(fn: (value: T) => O, options?: OperatorOptions): DataStream<O> {
+    return this.keyed(
+      'map',
+      options,
+      () =>
+        new KeyedProcessOperator(
+          this.keySelector,
+          keyedFunction<K, T, O>((v, out) => out.collect(fn(v))),
+        ),
+    );
+  }
+
+  /** The records `predicate` keeps, after the partitioning by key. */
+  filter(predicate: (value: T) => boolean, options?: OperatorOptions): DataStream<T> {
+    return this.keyed(
+      'filter',
+      options,
+      () =>
+        new KeyedProcessOperator(
+          this.keySelector,
+          keyedFunction<K, T, T>((v, out) => {
+            if (predicate(v)) out.collect(v);
+          }),
+        ),
+    );
+  }
+
+  /** Every value `fn` returns for each record, after the partitioning by key. */
+  flatMap<O>(fn: (value: T) => Iterable<O>, options?: OperatorOptions): DataStream<O> {
+    return this.keyed(
+      'flatMap',
+      options,
+      () =>
+        new KeyedProcessOperator(
+          this.keySelector,
+          keyedFunction<K, T, O>((v, out) => {
+            for (const o of fn(v)) out.collect(o);
+          }),
+        ),
+    );
+  }
+
+  /**
+   * A rolling reduce per key (Flink's `KeyedStream.reduce`): each record is combined with its
+   * key's value so far, kept in keyed value state (checkpointed, rescaled by key group), and the
+   * new value goes out. The first record of a key goes out as it is.
+   */
+  reduce(fn: (accumulated: T, value: T) => T, options?: OperatorOptions): DataStream<T> {
+    return this.keyed(
+      'reduce',
+      options,
+      () =>
+        new KeyedProcessOperator<K, T, T>(this.keySelector, {
+          processElement(value, ctx, out) {
+            const state = ctx.valueState<T>('reduce');
+            const before = state.value();
+            const next = before === undefined ? value : fn(before, value);
+            state.update(next);
+            out.collect(next);
+          },
+        }),
     );
   }
 
