@@ -70,6 +70,11 @@ const stateSchema = z
     dir: z.string().min(1).optional(),
     /** Disk backend: changed entries collected in memory and then written in one batch. */
     writeBatchEntries: z.number().int().min(1).max(10_000_000).default(65_536),
+    /**
+     * Disk backend: the most recently written entries kept in memory per state table and written
+     * to disk only when they leave (a write-back cache: keys updated often never reach the disk).
+     */
+    writeCacheEntries: z.number().int().min(0).max(100_000_000).default(262_144),
     /** Disk backend: entries already written kept in memory as a read cache (about). */
     cacheEntries: z.number().int().min(0).max(100_000_000).default(262_144),
     /**

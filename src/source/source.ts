@@ -182,6 +182,8 @@ export interface KeyedStateSettings {
   readonly dir?: string | undefined;
   /** Disk backend: changed entries written to the store in one batch. */
   readonly writeBatchEntries?: number;
+  /** Disk backend: the most recently written entries kept in memory (a write-back cache). */
+  readonly writeCacheEntries?: number;
   /** Disk backend: written entries kept in memory as a read cache. */
   readonly cacheEntries?: number;
   /** `incremental` (needs `checkpoint.dir`): only changed keys, in pieces; `full`: all state inline. */

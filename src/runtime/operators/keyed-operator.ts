@@ -80,6 +80,7 @@ export abstract class KeyedOperator<K extends Key, I, O> extends StreamOperator 
             dir: settings.dir ?? join(tmpdir(), 'tributary-state'),
             label: `${this.ctx.uid}-${this.ctx.subtask}`,
             flushEntries: settings.writeBatchEntries,
+            writeCacheEntries: settings.writeCacheEntries,
             cacheEntries: settings.cacheEntries,
           })
         : new HeapKeyedStateBackend(this.ctx.maxParallelism);

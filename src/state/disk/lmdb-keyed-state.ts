@@ -29,7 +29,11 @@ interface DiskTable {
   readonly id: number;
   readonly kind: StateKind;
   handle: unknown;
-  /** the newest state of keys written since the last flush (`DELETED` for cleared keys) */
+  /**
+   * The write-back cache: the newest state of keys written and not yet handed to LMDB (`DELETED`
+   * for cleared keys), least recently written first. Only the oldest entries go to LMDB, once
+   * there are more than `writeCacheEntries`: keys written again and again stay here.
+   */
   unflushed: Map<Key, unknown>;
   /** state read from LMDB since the last commit (newer than every generation) */
   reads: Map<Key, unknown>;
@@ -68,6 +72,11 @@ export interface LmdbKeyedStateOptions {
   readonly label: string;
   /** entries written to LMDB in one batch (default 65 536) */
   readonly flushEntries?: number | undefined;
+  /**
+   * the most recently written entries kept in memory per state table, written to LMDB only when
+   * they leave (a write-back cache: default 262 144; 0: every write goes to LMDB in its batch)
+   */
+  readonly writeCacheEntries?: number | undefined;
   /** entries kept in memory as a read cache, per state table (default 262 144; 0: none) */
   readonly cacheEntries?: number | undefined;
 }
@@ -77,9 +86,12 @@ export interface LmdbKeyedStateOptions {
  * LMDB environment under the job's `state.dir`.
  *
  * Entries are stored under `[key group][table][key]` (see `stored-entries.ts`), so a key group's
- * state is one contiguous key range. Writes go to a layer per state table; after `flushEntries`
- * distinct keys were written the layer is encoded and handed to lmdb's write thread, which commits
- * it while the task goes on. A layer stays in memory until LMDB has it, then becomes a generation
+ * state is one contiguous key range. Writes go to a write-back cache per state table that keeps
+ * the `writeCacheEntries` most recently written keys: a key updated again and again (a hot key)
+ * stays in memory and never costs an LMDB write (LMDB's copy-on-write B-tree makes a random put
+ * ~7× a get). Once `flushEntries` more keys are there, the least recently written are encoded as
+ * a layer and handed to lmdb's write thread, which commits it while the task goes on. A layer
+ * stays in memory until LMDB has it, then becomes a generation
  * of the read cache (with the state read from LMDB since the previous commit); the oldest
  * generations go once the cache holds more than `cacheEntries` entries per table. A read looks
  * at the layers and generations (newest first), then LMDB (synchronously: memory-mapped, decoded
@@ -102,10 +114,12 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private tracking = false;
   /** flushes not yet in LMDB, oldest first */
   private readonly flushes: Flush[] = [];
-  private currentEntries = 0;
+  /** entries handed to LMDB so far (writes and deletes; what the write-back cache saves) */
+  entriesWritten = 0;
   private failure: unknown;
   private closed = false;
   private readonly flushEntries: number;
+  private readonly writeCacheEntries: number;
   private readonly cacheEntries: number;
 
   private constructor(
@@ -115,6 +129,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     options: LmdbKeyedStateOptions,
   ) {
     this.flushEntries = options.flushEntries ?? 65_536;
+    this.writeCacheEntries = options.writeCacheEntries ?? 262_144;
     this.cacheEntries = options.cacheEntries ?? 262_144;
   }
 
@@ -391,9 +406,13 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const stored = value === undefined ? UNDEFINED : value;
     if (changed) table.dirty?.set(key, stored);
     const unflushed = table.unflushed;
-    const size = unflushed.size;
+    // written again: it moves to the newest end (the least recently written leave first)
+    if (unflushed.delete(key)) {
+      unflushed.set(key, stored);
+      return;
+    }
     unflushed.set(key, stored);
-    if (unflushed.size > size && ++this.currentEntries >= this.flushEntries) this.flush();
+    if (unflushed.size >= this.writeCacheEntries + this.flushEntries) this.flush(table);
   }
 
   /**
@@ -415,26 +434,29 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   /**
-   * Encodes the layers written since the last flush and hands them to lmdb's write thread
-   * (writes commit in the order they are issued, so newer state always lands after older state).
+   * Hands the `flushEntries` least recently written entries of `table`'s write-back cache to
+   * lmdb's write thread. Writes commit in the order they are issued, so newer state always lands
+   * after older state; the layer stays readable in memory until LMDB has it.
    */
-  private flush(): void {
-    const layers = new Map<DiskTable, Map<Key, unknown>>();
-    let last: Promise<boolean> | undefined;
-    for (const table of this.tables.values()) {
-      if (table.unflushed.size === 0) continue;
-      layers.set(table, table.unflushed);
-      for (const [key, value] of table.unflushed) {
-        // lmdb copies the key into its write buffer: the reused encoding buffer will do
-        const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
-        last =
-          value === DELETED
-            ? this.db.remove(stored)
-            : this.db.put(stored, value === UNDEFINED ? undefined : value);
-      }
-      table.unflushed = new Map();
+  private flush(table: DiskTable): void {
+    const unflushed = table.unflushed;
+    const layer = new Map<Key, unknown>();
+    for (const [key, value] of unflushed) {
+      layer.set(key, value);
+      if (layer.size === this.flushEntries) break;
     }
-    this.currentEntries = 0;
+    let last: Promise<boolean> | undefined;
+    this.entriesWritten += layer.size;
+    for (const [key, value] of layer) {
+      unflushed.delete(key);
+      // lmdb copies the key into its write buffer: the reused encoding buffer will do
+      const stored = this.storedKey(table, keyGroupOf(key, this.maxParallelism), key);
+      last =
+        value === DELETED
+          ? this.db.remove(stored)
+          : this.db.put(stored, value === UNDEFINED ? undefined : value);
+    }
+    const layers = new Map([[table, layer]]);
     const flush: Flush = {
       layers,
       committed: false,

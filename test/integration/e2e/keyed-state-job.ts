@@ -40,8 +40,9 @@ const env = StreamEnvironment.create({
     backend: args.backend ?? 'heap',
     snapshots: 'incremental',
     consolidateEvery: 2,
-    // LMDB: tiny write batches and cache, so that state is read back from LMDB all the time
+    // LMDB: tiny write batches and caches, so that state is read back from LMDB all the time
     writeBatchEntries: 4,
+    writeCacheEntries: 4,
     cacheEntries: 4,
   },
   restart: { type: 'fixed-delay', maxAttempts: 3, delayMs: 100 },

@@ -215,6 +215,7 @@ describe('job lifecycle', () => {
           snapshots: 'incremental',
           consolidateEvery: 8,
           writeBatchEntries: 65_536,
+          writeCacheEntries: 262_144,
           cacheEntries: 262_144,
         },
       },

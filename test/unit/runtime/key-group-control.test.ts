@@ -244,6 +244,7 @@ type Variant = {
     backend: 'heap' | 'lmdb';
     snapshots: 'full' | 'incremental';
     writeBatchEntries?: number;
+    writeCacheEntries?: number;
     cacheEntries?: number;
   };
 };
@@ -255,7 +256,13 @@ const variants: Variant[] = [
   { name: 'lmdb, full checkpoints', state: { backend: 'lmdb', snapshots: 'full' } },
   {
     name: 'lmdb, every write in LMDB at once',
-    state: { backend: 'lmdb', snapshots: 'incremental', writeBatchEntries: 1, cacheEntries: 0 },
+    state: {
+      backend: 'lmdb',
+      snapshots: 'incremental',
+      writeBatchEntries: 1,
+      writeCacheEntries: 0,
+      cacheEntries: 0,
+    },
   },
 ];
 

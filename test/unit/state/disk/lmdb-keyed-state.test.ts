@@ -68,12 +68,14 @@ describe('LMDB keyed state backend', () => {
   let dir: { path: string; remove: () => Promise<void> };
   const open: LmdbKeyedStateBackend[] = [];
   const lmdb = async (
-    options: { flushEntries?: number; cacheEntries?: number } = {},
+    options: { flushEntries?: number; cacheEntries?: number; writeCacheEntries?: number } = {},
   ): Promise<LmdbKeyedStateBackend> => {
     const backend = await LmdbKeyedStateBackend.open({
       maxParallelism: MAX_PARALLELISM,
       dir: join(dir.path, 'work'),
       label: 'op-0',
+      // no write-back cache unless asked: every write reaches LMDB, to be read back from it
+      writeCacheEntries: 0,
       ...options,
     });
     open.push(backend);
@@ -87,29 +89,60 @@ describe('LMDB keyed state backend', () => {
     await dir.remove();
   });
 
-  it('reads and writes value, list and map state like the heap backend, across flushes, cache eviction and backpressure', async () => {
-    // tiny layers: many flushes, evictions from the cache, writes running ahead of LMDB
-    const disk = await lmdb({ flushEntries: 16, cacheEntries: 32 });
-    const heap = new HeapKeyedStateBackend(MAX_PARALLELISM);
-    disk.trackChanges();
-    heap.trackChanges();
-    const next = random(42);
-    const keys: Key[] = [...Array.from({ length: 150 }, (_, i) => i), 'a', 'é', 7n, true, -3.5];
-    for (let i = 0; i < 20_000; i++) {
-      const key = keys[Math.floor(next() * keys.length)] as Key;
-      const op = Math.floor(next() * 9);
-      expect(step(disk, key, op, i), `op ${op} on ${String(key)} at ${i}`).toEqual(
-        step(heap, key, op, i),
-      );
-      if (i % 97 === 0) await disk.pendingWork(); // as the task does after a batch
-      if (i % 4001 === 0) {
-        const a = disk.captureChanges();
-        const b = heap.captureChanges();
-        expect(canonicalSections(a.groups)).toEqual(canonicalSections(b.groups));
+  it.each([0, 24])(
+    'reads and writes value, list and map state like the heap backend, across flushes, cache eviction and backpressure (write-back cache of %i)',
+    async (writeCacheEntries) => {
+      // tiny layers: many flushes, evictions from the cache, writes running ahead of LMDB
+      const disk = await lmdb({ flushEntries: 16, cacheEntries: 32, writeCacheEntries });
+      const heap = new HeapKeyedStateBackend(MAX_PARALLELISM);
+      disk.trackChanges();
+      heap.trackChanges();
+      const next = random(42);
+      const keys: Key[] = [...Array.from({ length: 150 }, (_, i) => i), 'a', 'é', 7n, true, -3.5];
+      for (let i = 0; i < 20_000; i++) {
+        const key = keys[Math.floor(next() * keys.length)] as Key;
+        const op = Math.floor(next() * 9);
+        expect(step(disk, key, op, i), `op ${op} on ${String(key)} at ${i}`).toEqual(
+          step(heap, key, op, i),
+        );
+        if (i % 97 === 0) await disk.pendingWork(); // as the task does after a batch
+        if (i % 4001 === 0) {
+          const a = disk.captureChanges();
+          const b = heap.captureChanges();
+          expect(canonicalSections(a.groups)).toEqual(canonicalSections(b.groups));
+        }
       }
-    }
-    expect(canonical(disk.snapshot())).toEqual(canonical(heap.snapshot()));
-    expect(disk.keyCount()).toBe(heap.keyCount());
+      expect(canonical(disk.snapshot())).toEqual(canonical(heap.snapshot()));
+      expect(disk.keyCount()).toBe(heap.keyCount());
+    },
+  );
+
+  it('keeps the most recently written keys in memory: a hot key costs no LMDB write, the least recently written go first', async () => {
+    const disk = await lmdb({ flushEntries: 4, cacheEntries: 0, writeCacheEntries: 8 });
+    const put = (key: number, n: number): void => {
+      disk.setCurrentKey(key);
+      disk.valueState<number>('v').update(n);
+    };
+    const read = (key: number): number | undefined => {
+      disk.setCurrentKey(key);
+      return disk.valueState<number>('v').value();
+    };
+    for (let round = 0; round < 100; round++) for (let key = 0; key < 8; key++) put(key, round);
+    expect(disk.entriesWritten).toBe(0);
+    for (let key = 8; key < 12; key++) put(key, 100 + key); // 12 keys: the 4 oldest go
+    expect(disk.entriesWritten).toBe(4);
+    put(4, 1_000); // written again: the newest now
+    for (let key = 12; key < 16; key++) put(key, 100 + key); // 5, 6, 7 and 8 go, not 4
+    expect(disk.entriesWritten).toBe(8);
+    for (let key = 16; key < 19; key++) put(key, 100 + key);
+    expect(disk.entriesWritten).toBe(8);
+    await disk.pendingWork();
+    const expected = (key: number): number => (key === 4 ? 1_000 : key < 8 ? 99 : 100 + key);
+    for (let key = 0; key < 19; key++) expect(read(key), `key ${key}`).toBe(expected(key));
+    // once LMDB has them, the evicted keys are read back from it (no read cache here)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let key = 0; key < 19; key++) expect(read(key), `key ${key}`).toBe(expected(key));
+    expect(disk.keyCount()).toBe(19);
   });
 
   it('captures keys marked changed again (a declined checkpoint) with their newest state, also once evicted from memory', async () => {

@@ -28,6 +28,7 @@ describe('LMDB keyed state with incremental checkpoints: exactly once across fai
       consolidateEvery: 2,
       // tiny write batches and cache: state is read back from LMDB all the time
       writeBatchEntries: 2,
+      writeCacheEntries: 1,
       cacheEntries: 1,
     } as const;
     await restoreThroughFailuresAndRescale(state, out.path, ckpt.path);
@@ -44,6 +45,7 @@ describe('LMDB keyed state with incremental checkpoints: exactly once across fai
       snapshots: 'incremental',
       consolidateEvery: 100,
       writeBatchEntries: 2,
+      writeCacheEntries: 1,
       cacheEntries: 1,
     } as const;
     const options = {

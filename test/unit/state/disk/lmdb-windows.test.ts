@@ -32,7 +32,13 @@ describe('event-time windows on the LMDB state backend', () => {
         parallelism: 2,
         checkpoint: { intervalMs: 20, dir: ckpt.path },
         // tiny write batches and cache: window contents are read back from LMDB
-        state: { backend: 'lmdb', dir: work.path, writeBatchEntries: 2, cacheEntries: 1 },
+        state: {
+          backend: 'lmdb',
+          dir: work.path,
+          writeBatchEntries: 2,
+          writeCacheEntries: 1,
+          cacheEntries: 1,
+        },
       });
       const sink = new CollectSink<{ key: string; start: number; sum: number; count: number }>();
       env
